@@ -1,0 +1,186 @@
+//! The command line: clap definitions, turned into the library's options,
+//! and one function per subcommand. Output is written here and nowhere else.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::{Error, Result};
+use crate::exit;
+use crate::recording::{self, discover, parse_timestamp, ModelOptions, NameTz};
+use crate::simulate::{self, Fault, SimulateOptions};
+use crate::view::list;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "callscope",
+    version,
+    about = "Post-call analytics for voice-AI call recordings",
+    after_help = "Exit codes: 0 ok, 1 failures or findings in the data, 2 usage or configuration error, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List recordings: one row each, with start time, duration, rate, turns and state.
+    List(ListArgs),
+    /// Write simulated recordings exactly as the real recorder does, optionally damaged.
+    Simulate(SimulateArgs),
+}
+
+/// How recordings found on disk are interpreted.
+#[derive(Debug, Args, Clone)]
+pub struct ModelArgs {
+    /// Time zone of the recorder's clock, used for directory-name stamps
+    /// (UTC, local, +HH:MM, or an IANA name such as Europe/Paris).
+    #[arg(long, default_value = "UTC", value_parser = parse_name_tz)]
+    pub name_tz: NameTz,
+    /// Seconds a recording with only WAVs must be unchanged to count as
+    /// crashed rather than in progress.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub settle: u64,
+}
+
+fn parse_name_tz(s: &str) -> std::result::Result<NameTz, String> {
+    s.parse()
+}
+
+impl ModelArgs {
+    pub fn options(&self) -> ModelOptions {
+        ModelOptions {
+            name_tz: self.name_tz,
+            settle: Duration::from_secs(self.settle),
+            now: SystemTime::now(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The recordings root (searched at any depth), or one recording directory.
+    #[arg(default_value = ".")]
+    pub root: PathBuf,
+    /// Print a JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Where to write the recordings (must be empty or absent).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// How many calls.
+    #[arg(long, default_value_t = 10)]
+    pub calls: usize,
+    /// Typical call length in seconds (each call varies by ±10 %).
+    #[arg(long, default_value_t = 60.0)]
+    pub seconds: f64,
+    /// Random seed: the same seed writes the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The recorder's target sample rate (16000 documented, 24000 newer).
+    #[arg(long, default_value_t = 16000)]
+    pub rate: u32,
+    /// Faults to inject, comma-separated; recording i gets the (i mod n)-th.
+    /// `all` cycles through a clean recording and every fault.
+    #[arg(long, value_parser = parse_faults, default_value = "")]
+    pub faults: FaultList,
+    /// Also write the ground truth of every recording here (one JSON each).
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// Start time of the first call (UTC, RFC 3339).
+    #[arg(long, default_value = "2024-12-01T08:00:00Z", value_parser = parse_utc)]
+    pub start: DateTime<Utc>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// A parsed `--faults` list (one clap value that expands to many faults).
+#[derive(Debug, Clone)]
+pub struct FaultList(pub Vec<Fault>);
+
+fn parse_faults(s: &str) -> std::result::Result<FaultList, String> {
+    Fault::parse_list(s).map(FaultList)
+}
+
+fn parse_utc(s: &str) -> std::result::Result<DateTime<Utc>, String> {
+    parse_timestamp(s).ok_or_else(|| format!("'{s}' is not a time like 2024-12-01T08:00:00Z"))
+}
+
+/// Run a parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::List(args) => run_list(&args),
+        Command::Simulate(args) => run_simulate(&args),
+    }
+}
+
+fn warn_skipped(found: &recording::Discovery) {
+    for s in &found.skipped {
+        eprintln!("callscope: warning: {}: {}", s.path.display(), s.reason);
+    }
+}
+
+fn write_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        // A closed pipe (`| head`) is not an error worth a message.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io(&PathBuf::from("<stdout>"), e))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn run_list(args: &ListArgs) -> Result<i32> {
+    let found = discover(&args.root)?;
+    warn_skipped(&found);
+    let rows = list::rows(&found.recordings, &args.model.options());
+    for problem in rows.iter().flat_map(|r| &r.problems) {
+        eprintln!("callscope: warning: {problem}");
+    }
+    let text = if args.json {
+        let mut s = serde_json::to_string_pretty(&rows).map_err(|e| Error::Usage(e.to_string()))?;
+        s.push('\n');
+        s
+    } else {
+        list::render_table(&rows)
+    };
+    write_stdout(&text)?;
+    Ok(exit::OK)
+}
+
+fn run_simulate(args: &SimulateArgs) -> Result<i32> {
+    let opts = SimulateOptions {
+        out: args.out.clone(),
+        calls: args.calls,
+        seconds: args.seconds,
+        seed: args.seed,
+        rate: args.rate,
+        faults: args.faults.0.clone(),
+        truth: args.truth.clone(),
+        start: args.start,
+    };
+    let bar = crate::progress::bar(args.calls as u64, "calls", args.quiet);
+    let summary = simulate::simulate(&opts, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    if !args.quiet {
+        eprintln!(
+            "callscope: wrote {} recording(s), {:.1} MB, to {}",
+            summary.recordings,
+            summary.bytes as f64 / 1e6,
+            args.out.display()
+        );
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,75 @@
+//! The library's error type: every error names the file it concerns.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::audio::WavError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{}: invalid JSON at line {line}, column {column}: {message}", path.display())]
+    Json {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{}: {source}", path.display())]
+    Wav { path: PathBuf, source: WavError },
+    #[error("{}: cannot write: {message}", path.display())]
+    Write { path: PathBuf, message: String },
+    /// The user asked callscope to stop (Ctrl-C, SIGTERM).
+    #[error("interrupted")]
+    Interrupted,
+    /// A command line or configuration that cannot be acted on.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    pub fn io(path: &Path, source: io::Error) -> Self {
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub fn json(path: &Path, e: &serde_json::Error) -> Self {
+        // serde_json appends " at line L column C" to its message; keep the
+        // position in its own fields instead.
+        let text = e.to_string();
+        let message = match text.rfind(" at line ") {
+            Some(i) => text[..i].to_string(),
+            None => text,
+        };
+        Error::Json {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message,
+        }
+    }
+
+    pub fn wav(path: &Path, source: WavError) -> Self {
+        Error::Wav {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub fn write(path: &Path, message: impl ToString) -> Self {
+        Error::Write {
+            path: path.to_path_buf(),
+            message: message.to_string(),
+        }
+    }
+
+    /// True when the command line or configuration is at fault, not the data.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Error::Usage(_))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,18 @@
+//! callscope: post-call analytics for voice-AI call recordings.
+//!
+//! The pipeline, one module per stage: [`recording`] (discover and load),
+//! [`audio`] (tolerant WAV reading, writing), [`simulate`] (the recorder
+//! simulator used for tests and benchmarks), [`view`] (list). The command
+//! line lives in [`cli`]; exit codes in [`exit`].
+
+pub mod audio;
+pub mod cli;
+pub mod error;
+pub mod exit;
+pub mod interrupt;
+pub mod progress;
+pub mod recording;
+pub mod simulate;
+pub mod view;
+
+pub use error::{Error, Result};

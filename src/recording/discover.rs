@@ -1,0 +1,148 @@
+//! Finding recording directories under a root, at any depth, in a stable
+//! order. Hidden directories (callscope's own `.callscope/`, trash) are not
+//! recordings; symlinks are reported and never followed.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::{FileEntry, FileKind, Recording};
+use crate::error::{Error, Result};
+
+/// A path discovery did not enter, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedPath {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// What a walk found.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Sorted by relative path.
+    pub recordings: Vec<Recording>,
+    /// Symlinks and unreadable directories, sorted by path.
+    pub skipped: Vec<SkippedPath>,
+}
+
+/// The known files in a directory (from directory entries; nothing opened).
+pub(super) fn known_files(dir: &Path) -> Result<Vec<FileEntry>> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let Some(kind) = name.to_str().and_then(FileKind::from_file_name) else {
+            continue;
+        };
+        // symlink_metadata: a symlink is described, not followed.
+        let meta = entry.metadata().map_err(|e| Error::io(&entry.path(), e))?;
+        let symlink = meta.file_type().is_symlink();
+        files.push(FileEntry {
+            kind,
+            len: if symlink { 0 } else { meta.len() },
+            modified: if symlink { None } else { meta.modified().ok() },
+            symlink,
+        });
+    }
+    Ok(files)
+}
+
+fn is_hidden(name: &str) -> bool {
+    name.starts_with('.')
+}
+
+/// Walk `root` and return every recording directory beneath it (or `root`
+/// itself, when it is one).
+pub fn discover(root: &Path) -> Result<Discovery> {
+    let meta = fs::metadata(root).map_err(|e| Error::io(root, e))?;
+    if !meta.is_dir() {
+        return Err(Error::Usage(format!("{}: not a directory", root.display())));
+    }
+    let mut found = Discovery::default();
+    walk(root, root, &mut found)?;
+    found.recordings.sort_by(|a, b| a.rel.cmp(&b.rel));
+    found.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(found)
+}
+
+fn rel_path(root: &Path, dir: &Path) -> String {
+    match dir.strip_prefix(root) {
+        Ok(p) if !p.as_os_str().is_empty() => p
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"),
+        // The root itself is the recording: name it by its own name.
+        _ => root
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| ".".to_string()),
+    }
+}
+
+fn walk(root: &Path, dir: &Path, found: &mut Discovery) -> Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if dir == root => return Err(Error::io(dir, e)),
+        Err(e) => {
+            found.skipped.push(SkippedPath {
+                path: dir.to_path_buf(),
+                reason: format!("cannot read directory: {e}"),
+            });
+            return Ok(());
+        }
+    };
+    let mut files = Vec::new();
+    let mut subdirs = Vec::new();
+    for entry in entries {
+        let Ok(entry) = entry else { continue };
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let Ok(ft) = entry.file_type() else { continue };
+        if ft.is_symlink() {
+            // A linked directory or a linked known file is reported, not followed.
+            let known = FileKind::from_file_name(&name);
+            if let Some(kind) = known {
+                files.push(FileEntry {
+                    kind,
+                    len: 0,
+                    modified: None,
+                    symlink: true,
+                });
+            }
+            let target_is_dir = fs::metadata(entry.path()).is_ok_and(|m| m.is_dir());
+            if target_is_dir || known.is_some() {
+                found.skipped.push(SkippedPath {
+                    path: entry.path(),
+                    reason: "symlink (not followed)".to_string(),
+                });
+            }
+        } else if ft.is_dir() {
+            if !is_hidden(&name) {
+                subdirs.push(entry.path());
+            }
+        } else if let Some(kind) = FileKind::from_file_name(&name) {
+            let meta = entry.metadata().ok();
+            files.push(FileEntry {
+                kind,
+                len: meta.as_ref().map_or(0, |m| m.len()),
+                modified: meta.and_then(|m| m.modified().ok()),
+                symlink: false,
+            });
+        }
+    }
+    if !files.is_empty() {
+        // A recording's own subdirectories hold no recordings.
+        found.recordings.push(Recording::new(
+            dir.to_path_buf(),
+            rel_path(root, dir),
+            files,
+        ));
+        return Ok(());
+    }
+    subdirs.sort();
+    for sub in subdirs {
+        walk(root, &sub, found)?;
+    }
+    Ok(())
+}

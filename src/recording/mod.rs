@@ -1,0 +1,393 @@
+//! The recording model: one call's directory, its files, and what can be
+//! known about it. Nothing is read until asked for, and each file is read at
+//! most once.
+
+mod discover;
+pub mod model;
+mod name;
+mod timestamp;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::audio::{self, WavInfo};
+use crate::error::{Error, Result};
+
+pub use discover::{discover, Discovery, SkippedPath};
+pub use model::{
+    CallMetadata, FunctionCall, SessionEvent, SessionEvents, Transcript, TranscriptEntry,
+};
+pub use name::{DirName, NameTz};
+pub use timestamp::{format_utc, parse_timestamp, Timestamp};
+
+/// The seven files a recording directory can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FileKind {
+    CallerAudio,
+    BotAudio,
+    Stereo,
+    FinalStereo,
+    Transcript,
+    Metadata,
+    Events,
+}
+
+impl FileKind {
+    pub const ALL: [FileKind; 7] = [
+        FileKind::CallerAudio,
+        FileKind::BotAudio,
+        FileKind::Stereo,
+        FileKind::FinalStereo,
+        FileKind::Transcript,
+        FileKind::Metadata,
+        FileKind::Events,
+    ];
+
+    pub const WAVS: [FileKind; 4] = [
+        FileKind::CallerAudio,
+        FileKind::BotAudio,
+        FileKind::Stereo,
+        FileKind::FinalStereo,
+    ];
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            FileKind::CallerAudio => "caller_audio.wav",
+            FileKind::BotAudio => "bot_audio.wav",
+            FileKind::Stereo => "stereo_recording.wav",
+            FileKind::FinalStereo => "final_stereo_recording.wav",
+            FileKind::Transcript => "transcript.json",
+            FileKind::Metadata => "call_metadata.json",
+            FileKind::Events => "session_events.json",
+        }
+    }
+
+    pub fn from_file_name(name: &str) -> Option<FileKind> {
+        FileKind::ALL.into_iter().find(|k| k.file_name() == name)
+    }
+
+    pub fn is_wav(self) -> bool {
+        FileKind::WAVS.contains(&self)
+    }
+
+    /// The channel count the recorder writes for this file (WAVs only).
+    pub fn expected_channels(self) -> u16 {
+        match self {
+            FileKind::CallerAudio | FileKind::BotAudio => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// A known file as found on disk (from its directory entry; not opened).
+#[derive(Debug, Clone)]
+pub struct FileEntry {
+    pub kind: FileKind,
+    pub len: u64,
+    pub modified: Option<SystemTime>,
+    /// A symlink is reported and never followed.
+    pub symlink: bool,
+}
+
+/// Where a recording's start time came from, most trusted first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartSource {
+    Metadata,
+    Transcript,
+    DirName,
+    FileMtime,
+}
+
+impl StartSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartSource::Metadata => "metadata",
+            StartSource::Transcript => "transcript",
+            StartSource::DirName => "dir_name",
+            StartSource::FileMtime => "file_mtime",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartTime {
+    pub time: DateTime<Utc>,
+    pub source: StartSource,
+}
+
+/// Whether the recorder finished with this call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    /// The recorder wrote its JSON files or the final stereo file.
+    Complete,
+    /// Only WAVs, untouched for longer than the settle time: the recorder died.
+    Crashed,
+    /// Only WAVs, changed recently: the call may still be going on.
+    InProgress,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Complete => "complete",
+            State::Crashed => "crashed",
+            State::InProgress => "in-progress",
+        }
+    }
+}
+
+/// How to interpret what is found on disk.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelOptions {
+    /// The zone of the directory-name stamps.
+    pub name_tz: NameTz,
+    /// How long a recording with only WAVs must be unchanged to count as crashed.
+    pub settle: Duration,
+    /// "Now", for the settle test.
+    pub now: SystemTime,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        ModelOptions {
+            name_tz: NameTz::Utc,
+            settle: Duration::from_secs(300),
+            now: SystemTime::now(),
+        }
+    }
+}
+
+type Cached<T> = OnceLock<Result<Option<T>>>;
+
+/// One recording directory.
+#[derive(Debug)]
+pub struct Recording {
+    /// The directory, as reachable from the current directory.
+    pub dir: PathBuf,
+    /// The directory relative to the root it was found under, `/`-separated.
+    pub rel: String,
+    pub name: DirName,
+    /// The known files present, in [`FileKind::ALL`] order.
+    pub files: Vec<FileEntry>,
+    metadata: Cached<CallMetadata>,
+    transcript: Cached<Transcript>,
+    events: Cached<SessionEvents>,
+    wav_info: [OnceLock<Result<Option<WavInfo>>>; 4],
+}
+
+impl Recording {
+    /// A recording from a directory's known files (see [`discover`]).
+    pub fn new(dir: PathBuf, rel: String, mut files: Vec<FileEntry>) -> Recording {
+        files.sort_by_key(|f| f.kind);
+        let leaf = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| rel.clone());
+        Recording {
+            name: DirName::parse(&leaf),
+            dir,
+            rel,
+            files,
+            metadata: OnceLock::new(),
+            transcript: OnceLock::new(),
+            events: OnceLock::new(),
+            wav_info: Default::default(),
+        }
+    }
+
+    /// Open a single recording directory directly.
+    pub fn open(dir: &Path) -> Result<Recording> {
+        let files = discover::known_files(dir)?;
+        let rel = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| dir.display().to_string());
+        Ok(Recording::new(dir.to_path_buf(), rel, files))
+    }
+
+    pub fn path(&self, kind: FileKind) -> PathBuf {
+        self.dir.join(kind.file_name())
+    }
+
+    pub fn file(&self, kind: FileKind) -> Option<&FileEntry> {
+        self.files.iter().find(|f| f.kind == kind)
+    }
+
+    /// Present as a regular file (a symlink does not count: it is never followed).
+    pub fn has(&self, kind: FileKind) -> bool {
+        self.file(kind).is_some_and(|f| !f.symlink)
+    }
+
+    fn load_json<T: DeserializeOwned>(&self, kind: FileKind) -> Result<Option<T>> {
+        if !self.has(kind) {
+            return Ok(None);
+        }
+        let path = self.path(kind);
+        let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::json(&path, &e))
+    }
+
+    /// `call_metadata.json`: `Ok(None)` when absent.
+    pub fn metadata(&self) -> Result<Option<&CallMetadata>, &Error> {
+        self.metadata
+            .get_or_init(|| self.load_json(FileKind::Metadata))
+            .as_ref()
+            .map(Option::as_ref)
+    }
+
+    /// `transcript.json`: `Ok(None)` when absent.
+    pub fn transcript(&self) -> Result<Option<&Transcript>, &Error> {
+        self.transcript
+            .get_or_init(|| self.load_json(FileKind::Transcript))
+            .as_ref()
+            .map(Option::as_ref)
+    }
+
+    /// `session_events.json`: `Ok(None)` when absent.
+    pub fn events(&self) -> Result<Option<&SessionEvents>, &Error> {
+        self.events
+            .get_or_init(|| self.load_json(FileKind::Events))
+            .as_ref()
+            .map(Option::as_ref)
+    }
+
+    /// The header of one of the four WAVs (only the header is read).
+    pub fn wav_info(&self, kind: FileKind) -> Result<Option<&WavInfo>, &Error> {
+        let slot = FileKind::WAVS
+            .iter()
+            .position(|k| *k == kind)
+            .expect("wav_info takes a WAV kind");
+        self.wav_info[slot]
+            .get_or_init(|| {
+                if !self.has(kind) {
+                    return Ok(None);
+                }
+                let path = self.path(kind);
+                audio::read_info(&path)
+                    .map(Some)
+                    .map_err(|e| Error::wav(&path, e))
+            })
+            .as_ref()
+            .map(Option::as_ref)
+    }
+
+    /// The sample rate of the first readable WAV, caller track first.
+    pub fn sample_rate(&self) -> Option<u32> {
+        FileKind::WAVS
+            .iter()
+            .find_map(|k| self.wav_info(*k).ok().flatten().map(|i| i.sample_rate))
+    }
+
+    /// The session id: from the JSON files when they say, else the directory name.
+    pub fn session_id(&self) -> String {
+        self.metadata()
+            .ok()
+            .flatten()
+            .and_then(|m| m.session_id.clone())
+            .or_else(|| {
+                self.transcript()
+                    .ok()
+                    .flatten()
+                    .and_then(|t| t.session_id.clone())
+            })
+            .unwrap_or_else(|| self.name.session_id.clone())
+    }
+
+    /// The function calls: from the metadata, else from the session events.
+    pub fn function_calls(&self) -> Option<Vec<FunctionCall>> {
+        if let Ok(Some(m)) = self.metadata() {
+            return Some(m.function_calls.clone());
+        }
+        self.events()
+            .ok()
+            .flatten()
+            .map(SessionEvents::function_calls)
+    }
+
+    /// When the call started, and which source said so: metadata
+    /// `start_time`, else transcript `start_time`, else the directory-name
+    /// stamp in `name_tz`, else the oldest file's modification time.
+    pub fn start_time(&self, name_tz: NameTz) -> Option<StartTime> {
+        let meta = self
+            .metadata()
+            .ok()
+            .flatten()
+            .and_then(|m| m.start_time.as_ref()?.utc);
+        let from_transcript = || {
+            self.transcript()
+                .ok()
+                .flatten()
+                .and_then(|t| t.start_time.as_ref()?.utc)
+        };
+        let from_name = || self.name.stamp.and_then(|s| name_tz.to_utc(s));
+        let from_mtime = || {
+            self.files
+                .iter()
+                .filter_map(|f| f.modified)
+                .min()
+                .map(DateTime::<Utc>::from)
+        };
+        let pick = |t: Option<DateTime<Utc>>, source| t.map(|time| StartTime { time, source });
+        pick(meta, StartSource::Metadata)
+            .or_else(|| pick(from_transcript(), StartSource::Transcript))
+            .or_else(|| pick(from_name(), StartSource::DirName))
+            .or_else(|| pick(from_mtime(), StartSource::FileMtime))
+    }
+
+    /// The call's duration in seconds: metadata `duration_seconds`, else its
+    /// end − start, else the caller track's length (the caller track is the call's clock).
+    pub fn duration_s(&self) -> Option<f64> {
+        if let Ok(Some(m)) = self.metadata() {
+            if let Some(d) = m.duration_seconds {
+                return Some(d);
+            }
+            if let (Some(s), Some(e)) = (
+                m.start_time.as_ref().and_then(|t| t.utc),
+                m.end_time.as_ref().and_then(|t| t.utc),
+            ) {
+                return Some((e - s).num_microseconds()? as f64 / 1e6);
+            }
+        }
+        self.wav_info(FileKind::CallerAudio)
+            .ok()
+            .flatten()
+            .map(WavInfo::duration_s)
+    }
+
+    /// The newest modification time among the recording's files.
+    pub fn last_modified(&self) -> Option<SystemTime> {
+        self.files.iter().filter_map(|f| f.modified).max()
+    }
+
+    /// Complete, crashed or still being written.
+    pub fn state(&self, opts: &ModelOptions) -> State {
+        let finished = [
+            FileKind::Transcript,
+            FileKind::Metadata,
+            FileKind::Events,
+            FileKind::FinalStereo,
+        ]
+        .iter()
+        .any(|k| self.file(*k).is_some());
+        if finished {
+            return State::Complete;
+        }
+        let age = self
+            .last_modified()
+            .map(|m| opts.now.duration_since(m).unwrap_or(Duration::ZERO));
+        match age {
+            Some(age) if age >= opts.settle => State::Crashed,
+            _ => State::InProgress,
+        }
+    }
+}
