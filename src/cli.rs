@@ -8,9 +8,14 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 
+use rayon::prelude::*;
+
+use crate::check::{self, RecordingCheck, Severity};
 use crate::error::{Error, Result};
 use crate::exit;
+use crate::interrupt;
 use crate::recording::{self, discover, parse_timestamp, ModelOptions, NameTz};
+use crate::repair::{self, ApplyOptions};
 use crate::simulate::{self, Fault, SimulateOptions};
 use crate::view::list;
 
@@ -30,6 +35,10 @@ pub struct Cli {
 pub enum Command {
     /// List recordings: one row each, with start time, duration, rate, turns and state.
     List(ListArgs),
+    /// Validate every file of every recording; compare the stereo files with the mono tracks.
+    Check(CheckArgs),
+    /// Repair what check finds: headers, the final stereo, missing monos, a crashed call's metadata.
+    Repair(RepairArgs),
     /// Write simulated recordings exactly as the real recorder does, optionally damaged.
     Simulate(SimulateArgs),
 }
@@ -71,6 +80,50 @@ pub struct ListArgs {
     pub json: bool,
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The recordings root (searched at any depth), or one recording directory.
+    #[arg(default_value = ".")]
+    pub root: PathBuf,
+    /// Print machine-readable findings (JSON) instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with code 1 when a finding at or above this severity exists.
+    #[arg(long, default_value = "error", value_parser = parse_severity)]
+    pub fail_on: Severity,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// The recordings root (searched at any depth), or one recording directory.
+    #[arg(default_value = ".")]
+    pub root: PathBuf,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keep replaced originals under DIR/{recording}/{stamp}/ instead of
+    /// {recording}/.callscope/backup/{stamp}/.
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// Print the plan and outcomes as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+fn parse_severity(s: &str) -> std::result::Result<Severity, String> {
+    Severity::parse(s).ok_or_else(|| format!("'{s}': use info, warning or error"))
 }
 
 #[derive(Debug, Args)]
@@ -121,6 +174,8 @@ fn parse_utc(s: &str) -> std::result::Result<DateTime<Utc>, String> {
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::List(args) => run_list(&args),
+        Command::Check(args) => run_check(&args),
+        Command::Repair(args) => run_repair(&args),
         Command::Simulate(args) => run_simulate(&args),
     }
 }
@@ -158,6 +213,72 @@ fn run_list(args: &ListArgs) -> Result<i32> {
     };
     write_stdout(&text)?;
     Ok(exit::OK)
+}
+
+fn run_check(args: &CheckArgs) -> Result<i32> {
+    let found = discover(&args.root)?;
+    warn_skipped(&found);
+    let opts = args.model.options();
+    let bar = crate::progress::bar(found.recordings.len() as u64, "recordings", args.quiet);
+    let checks: Vec<RecordingCheck> = found
+        .recordings
+        .par_iter()
+        .map(|r| {
+            let c = check::check_recording(r, &opts);
+            bar.inc(1);
+            c
+        })
+        .collect();
+    bar.finish_and_clear();
+    interrupt::check()?;
+    let text = if args.json {
+        check::render::render_json(&checks)
+    } else {
+        check::render::render_text(&checks)
+    };
+    write_stdout(&text)?;
+    let failed = checks
+        .iter()
+        .any(|c| c.worst().is_some_and(|w| w >= args.fail_on));
+    Ok(if failed { exit::DATA } else { exit::OK })
+}
+
+fn run_repair(args: &RepairArgs) -> Result<i32> {
+    let found = discover(&args.root)?;
+    warn_skipped(&found);
+    let model = args.model.options();
+    let apply_opts = ApplyOptions {
+        log: args.root.join(".callscope").join("repair.jsonl"),
+        backup_dir: args.backup_dir.clone(),
+        now: Utc::now(),
+        name_tz: args.model.name_tz,
+    };
+    let bar = crate::progress::bar(found.recordings.len() as u64, "recordings", args.quiet);
+    let results = repair::repair_all(
+        &found.recordings,
+        &model,
+        (!args.dry_run).then_some(&apply_opts),
+        &|| bar.inc(1),
+    );
+    bar.finish_and_clear();
+    for w in results.iter().flat_map(|r| &r.warnings) {
+        eprintln!("callscope: warning: {w}");
+    }
+    let text = if args.json {
+        let mut s =
+            serde_json::to_string_pretty(&results).map_err(|e| Error::Usage(e.to_string()))?;
+        s.push('\n');
+        s
+    } else {
+        repair::render_text(&results, args.dry_run)
+    };
+    write_stdout(&text)?;
+    interrupt::check()?;
+    Ok(if results.iter().any(|r| r.failed()) {
+        exit::DATA
+    } else {
+        exit::OK
+    })
 }
 
 fn run_simulate(args: &SimulateArgs) -> Result<i32> {

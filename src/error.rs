@@ -2,13 +2,18 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::audio::WavError;
 
-#[derive(Debug, thiserror::Error)]
+/// Cloneable, so a cached load failure can be handed out again.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        path: PathBuf,
+        source: Arc<io::Error>,
+    },
     #[error("{}: invalid JSON at line {line}, column {column}: {message}", path.display())]
     Json {
         path: PathBuf,
@@ -16,6 +21,9 @@ pub enum Error {
         column: usize,
         message: String,
     },
+    /// Well-formed JSON whose fields have the wrong types.
+    #[error("{}: {message}", path.display())]
+    Schema { path: PathBuf, message: String },
     #[error("{}: {source}", path.display())]
     Wav { path: PathBuf, source: WavError },
     #[error("{}: cannot write: {message}", path.display())]
@@ -32,7 +40,7 @@ impl Error {
     pub fn io(path: &Path, source: io::Error) -> Self {
         Error::Io {
             path: path.to_path_buf(),
-            source,
+            source: Arc::new(source),
         }
     }
 
@@ -49,6 +57,13 @@ impl Error {
             line: e.line(),
             column: e.column(),
             message,
+        }
+    }
+
+    pub fn schema(path: &Path, e: serde_json::Error) -> Self {
+        Error::Schema {
+            path: path.to_path_buf(),
+            message: e.to_string(),
         }
     }
 

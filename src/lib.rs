@@ -6,12 +6,15 @@
 //! line lives in [`cli`]; exit codes in [`exit`].
 
 pub mod audio;
+pub mod check;
 pub mod cli;
 pub mod error;
 pub mod exit;
 pub mod interrupt;
 pub mod progress;
 pub mod recording;
+pub mod repair;
+pub mod safe_fs;
 pub mod simulate;
 pub mod view;
 

@@ -130,10 +130,9 @@ impl fmt::Display for WavAnomaly {
                 f,
                 "data size is 0 but {available} bytes of samples follow (header never finalised)"
             ),
-            WavAnomaly::DataSizeUnset { available } => write!(
-                f,
-                "data size is 0xFFFFFFFF; {available} bytes of samples are present"
-            ),
+            WavAnomaly::DataSizeUnset { .. } => {
+                write!(f, "data size is 0xFFFFFFFF (header never finalised)")
+            }
             WavAnomaly::DataSizeBeyondFile {
                 declared,
                 available,

@@ -28,15 +28,46 @@ pub fn write_wav_to<W: Write + Seek>(
     samples: &[i16],
 ) -> Result<(), WriteError> {
     let mut writer = hound::WavWriter::new(sink, spec(channels, sample_rate))?;
+    put(&mut writer, samples)?;
+    writer.finalize()?;
+    Ok(())
+}
+
+fn put<W: Write + Seek>(
+    writer: &mut hound::WavWriter<W>,
+    samples: &[i16],
+) -> Result<(), hound::Error> {
     // hound's i16 writer takes a sample count that must fit a u32.
-    for block in samples.chunks(1 << 20) {
-        let mut w = writer.get_i16_writer(block.len() as u32);
-        for &s in block {
+    for part in samples.chunks(1 << 20) {
+        let mut w = writer.get_i16_writer(part.len() as u32);
+        for &s in part {
             w.write_sample(s);
         }
         w.flush()?;
     }
-    writer.finalize()?;
+    Ok(())
+}
+
+/// Write a WAV block by block: `fill` replaces the buffer's contents with
+/// the next interleaved samples and returns false when there are none left.
+/// Memory stays at one block whatever the file's length.
+pub fn write_wav_stream<W, E>(
+    sink: W,
+    channels: u16,
+    sample_rate: u32,
+    mut fill: impl FnMut(&mut Vec<i16>) -> Result<bool, E>,
+) -> Result<(), E>
+where
+    W: Write + Seek,
+    E: From<WriteError>,
+{
+    let mut writer =
+        hound::WavWriter::new(sink, spec(channels, sample_rate)).map_err(WriteError::from)?;
+    let mut block = Vec::new();
+    while fill(&mut block)? {
+        put(&mut writer, &block).map_err(WriteError::from)?;
+    }
+    writer.finalize().map_err(WriteError::from)?;
     Ok(())
 }
 

@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::audio::{self, WavInfo};
 use crate::error::{Error, Result};
@@ -177,6 +178,8 @@ pub struct Recording {
     pub name: DirName,
     /// The known files present, in [`FileKind::ALL`] order.
     pub files: Vec<FileEntry>,
+    /// The three JSON files as parsed values, each read at most once.
+    json: [Cached<Value>; 3],
     metadata: Cached<CallMetadata>,
     transcript: Cached<Transcript>,
     events: Cached<SessionEvents>,
@@ -196,6 +199,7 @@ impl Recording {
             dir,
             rel,
             files,
+            json: Default::default(),
             metadata: OnceLock::new(),
             transcript: OnceLock::new(),
             events: OnceLock::new(),
@@ -226,21 +230,43 @@ impl Recording {
         self.file(kind).is_some_and(|f| !f.symlink)
     }
 
-    fn load_json<T: DeserializeOwned>(&self, kind: FileKind) -> Result<Option<T>> {
-        if !self.has(kind) {
+    /// A JSON file as a parsed value (`Ok(None)` when absent): read once,
+    /// shared by the typed accessors and by `check`'s schema checks.
+    pub fn json(&self, kind: FileKind) -> Result<Option<&Value>, &Error> {
+        let slot = match kind {
+            FileKind::Transcript => 0,
+            FileKind::Metadata => 1,
+            FileKind::Events => 2,
+            _ => panic!("json() takes a JSON kind"),
+        };
+        self.json[slot]
+            .get_or_init(|| {
+                if !self.has(kind) {
+                    return Ok(None);
+                }
+                let path = self.path(kind);
+                let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| Error::json(&path, &e))
+            })
+            .as_ref()
+            .map(Option::as_ref)
+    }
+
+    fn load_typed<T: DeserializeOwned>(&self, kind: FileKind) -> Result<Option<T>> {
+        let Some(value) = self.json(kind).map_err(Error::clone)? else {
             return Ok(None);
-        }
-        let path = self.path(kind);
-        let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        serde_json::from_slice(&bytes)
+        };
+        T::deserialize(value)
             .map(Some)
-            .map_err(|e| Error::json(&path, &e))
+            .map_err(|e| Error::schema(&self.path(kind), e))
     }
 
     /// `call_metadata.json`: `Ok(None)` when absent.
     pub fn metadata(&self) -> Result<Option<&CallMetadata>, &Error> {
         self.metadata
-            .get_or_init(|| self.load_json(FileKind::Metadata))
+            .get_or_init(|| self.load_typed(FileKind::Metadata))
             .as_ref()
             .map(Option::as_ref)
     }
@@ -248,7 +274,7 @@ impl Recording {
     /// `transcript.json`: `Ok(None)` when absent.
     pub fn transcript(&self) -> Result<Option<&Transcript>, &Error> {
         self.transcript
-            .get_or_init(|| self.load_json(FileKind::Transcript))
+            .get_or_init(|| self.load_typed(FileKind::Transcript))
             .as_ref()
             .map(Option::as_ref)
     }
@@ -256,7 +282,7 @@ impl Recording {
     /// `session_events.json`: `Ok(None)` when absent.
     pub fn events(&self) -> Result<Option<&SessionEvents>, &Error> {
         self.events
-            .get_or_init(|| self.load_json(FileKind::Events))
+            .get_or_init(|| self.load_typed(FileKind::Events))
             .as_ref()
             .map(Option::as_ref)
     }
@@ -304,9 +330,12 @@ impl Recording {
     }
 
     /// The function calls: from the metadata, else from the session events.
+    /// (Metadata that repair recovered from audio does not know them.)
     pub fn function_calls(&self) -> Option<Vec<FunctionCall>> {
         if let Ok(Some(m)) = self.metadata() {
-            return Some(m.function_calls.clone());
+            if m.recovered != Some(true) {
+                return Some(m.function_calls.clone());
+            }
         }
         self.events()
             .ok()

@@ -3,30 +3,41 @@
 //! They serialise back in the recorder's field order, so the simulator and
 //! repair write what the recorder would have written.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use super::timestamp::Timestamp;
 
-/// `null` for a list is an empty list.
+/// A field of the wrong type reads as absent: one bad value does not make
+/// the rest of the file unusable (`check` reports it).
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    Ok(serde_json::from_value(Value::deserialize(d)?).ok())
+}
+
+/// `null`, or anything but a list of the right items, is an empty list.
 fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
-    T: Deserialize<'de>,
+    T: DeserializeOwned,
 {
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+    Ok(lenient::<D, Vec<T>>(d)?.unwrap_or_default())
 }
 
 /// `transcript.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Transcript {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub conversation_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub session_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub start_time: Option<Timestamp>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub end_time: Option<Timestamp>,
     #[serde(default, deserialize_with = "null_as_empty")]
     pub entries: Vec<TranscriptEntry>,
@@ -35,17 +46,17 @@ pub struct Transcript {
 /// One utterance in the transcript.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TranscriptEntry {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub timestamp: Option<Timestamp>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub channel: Option<String>,
-    #[serde(default, rename = "type")]
+    #[serde(default, rename = "type", deserialize_with = "lenient")]
     pub kind: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub text: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub confidence: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub duration_ms: Option<f64>,
 }
 
@@ -80,50 +91,54 @@ impl Transcript {
 /// `call_metadata.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CallMetadata {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub conversation_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub session_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub start_time: Option<Timestamp>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub end_time: Option<Timestamp>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub duration_seconds: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub caller_audio_chunks: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub bot_audio_chunks: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub caller_audio_bytes: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub bot_audio_bytes: Option<u64>,
     /// The recorder computes this as bytes / 32000 whatever the real rate.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub caller_audio_duration_seconds: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub bot_audio_duration_seconds: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub transcript_entries: Option<u64>,
     #[serde(default, deserialize_with = "null_as_empty")]
     pub function_calls: Vec<FunctionCall>,
     /// Set by callscope when it rebuilt the file from the audio of a crashed call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub recovered: Option<bool>,
 }
 
 /// One function (tool) call the bot made.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FunctionCall {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub timestamp: Option<Timestamp>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub function_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub arguments: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub result: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub call_id: Option<String>,
 }
 
@@ -142,9 +157,9 @@ impl FunctionCall {
 /// `session_events.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SessionEvents {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub conversation_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub session_id: Option<String>,
     #[serde(default, deserialize_with = "null_as_empty")]
     pub events: Vec<SessionEvent>,
@@ -152,11 +167,11 @@ pub struct SessionEvents {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SessionEvent {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub timestamp: Option<Timestamp>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub event_type: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub data: Option<Value>,
 }
 
@@ -202,6 +217,20 @@ mod tests {
         .unwrap();
         assert!(m.function_calls.is_empty());
         assert!(m.duration_seconds.is_none());
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_type_reads_as_absent() {
+        let e: TranscriptEntry = serde_json::from_str(
+            r#"{"channel":"caller","confidence":"high","duration_ms":[1],"timestamp":5}"#,
+        )
+        .unwrap();
+        assert_eq!(e.channel.as_deref(), Some("caller"));
+        assert_eq!(e.confidence, None);
+        assert_eq!(e.duration_ms, None);
+        assert!(e.timestamp.is_none());
+        let t: Transcript = serde_json::from_str(r#"{"entries":{"not":"a list"}}"#).unwrap();
+        assert!(t.entries.is_empty());
     }
 
     #[test]

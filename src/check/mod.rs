@@ -1,0 +1,145 @@
+//! `check`: every file of a recording validated, the stereo files compared
+//! with the mono tracks (streaming, so memory does not grow with call
+//! length), the JSON files checked and cross-checked.
+
+mod compare;
+mod cross;
+pub mod finding;
+mod json;
+pub mod render;
+mod wav;
+
+use serde::Serialize;
+
+use crate::recording::{FileKind, ModelOptions, Recording, State};
+
+pub use compare::{compare_final, compare_realtime, FinalReport, RealtimeReport};
+pub use finding::{Finding, Severity, CODES};
+
+/// A recording's overall status: its worst finding, info counting as ok.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warning,
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warning => "warning",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// Everything `check` says about one recording.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordingCheck {
+    pub recording: String,
+    pub state: State,
+    pub status: Status,
+    pub findings: Vec<Finding>,
+}
+
+impl RecordingCheck {
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+
+    pub fn has_code(&self, code: &str) -> bool {
+        self.findings.iter().any(|f| f.code == code)
+    }
+}
+
+fn status_of(findings: &[Finding]) -> Status {
+    match findings.iter().map(|f| f.severity).max() {
+        Some(Severity::Error) => Status::Error,
+        Some(Severity::Warning) => Status::Warning,
+        _ => Status::Ok,
+    }
+}
+
+/// Check one recording.
+pub fn check_recording(rec: &Recording, opts: &ModelOptions) -> RecordingCheck {
+    let state = rec.state(opts);
+    let mut findings = Vec::new();
+    if state == State::InProgress {
+        findings.push(Finding::new(
+            "state.in_progress",
+            None,
+            format!(
+                "files changed within the last {} s and the recorder has not finished: not checked (see --settle)",
+                opts.settle.as_secs()
+            ),
+        ));
+    } else {
+        check_files(rec, state, &mut findings);
+    }
+    RecordingCheck {
+        recording: rec.rel.clone(),
+        state,
+        status: status_of(&findings),
+        findings,
+    }
+}
+
+fn check_files(rec: &Recording, state: State, out: &mut Vec<Finding>) {
+    if state == State::Crashed {
+        out.push(Finding::new(
+            "state.crashed",
+            None,
+            "the recorder died: only WAVs remain, transcript and events are lost (repair rebuilds the final stereo and the metadata)",
+        ));
+    }
+    let recovered = rec.metadata().ok().flatten().and_then(|m| m.recovered) == Some(true);
+    for kind in FileKind::ALL {
+        match rec.file(kind) {
+            Some(f) if f.symlink => out.push(Finding::new(
+                "file.symlink",
+                Some(kind),
+                format!(
+                    "{}: a symlink; callscope never follows links in a recording",
+                    kind.file_name()
+                ),
+            )),
+            Some(_) => {}
+            // A crashed call never wrote these; state.crashed says so once.
+            None if state == State::Crashed
+                && (!kind.is_wav() || kind == FileKind::FinalStereo) => {}
+            None if recovered && matches!(kind, FileKind::Transcript | FileKind::Events) => out
+                .push(
+                    Finding::new(
+                        "file.missing",
+                        Some(kind),
+                        format!(
+                            "{}: never written (the call crashed); it cannot be rebuilt",
+                            kind.file_name()
+                        ),
+                    )
+                    .with_severity(Severity::Info),
+                ),
+            None => out.push(Finding::new(
+                "file.missing",
+                Some(kind),
+                format!("{}: missing", kind.file_name()),
+            )),
+        }
+    }
+    let usable: Vec<_> = FileKind::WAVS
+        .into_iter()
+        .filter_map(|k| wav::check_header(rec, k, out).map(|i| (k, i)))
+        .collect();
+    wav::check_rates(&usable, out);
+    wav::check_content(rec, &usable, out);
+    json::check_json(rec, out);
+    let get = |k: FileKind| usable.iter().find(|(x, _)| *x == k).map(|(_, i)| *i);
+    cross::check_cross(
+        rec,
+        get(FileKind::CallerAudio),
+        get(FileKind::BotAudio),
+        out,
+    );
+}

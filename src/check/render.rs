@@ -1,0 +1,96 @@
+//! `check` output: a human summary grouped per recording, or JSON.
+
+use serde::Serialize;
+
+use super::{RecordingCheck, Severity, Status};
+
+/// Counts over all recordings.
+#[derive(Debug, Default, Serialize)]
+pub struct CheckSummary {
+    pub recordings: usize,
+    pub ok: usize,
+    pub warning: usize,
+    pub error: usize,
+    pub findings: usize,
+    pub findings_by_severity: [(&'static str, usize); 3],
+}
+
+pub fn summarize(checks: &[RecordingCheck]) -> CheckSummary {
+    let count_status = |s: Status| checks.iter().filter(|c| c.status == s).count();
+    let count_sev = |s: Severity| {
+        checks
+            .iter()
+            .flat_map(|c| &c.findings)
+            .filter(|f| f.severity == s)
+            .count()
+    };
+    CheckSummary {
+        recordings: checks.len(),
+        ok: count_status(Status::Ok),
+        warning: count_status(Status::Warning),
+        error: count_status(Status::Error),
+        findings: checks.iter().map(|c| c.findings.len()).sum(),
+        findings_by_severity: [
+            ("error", count_sev(Severity::Error)),
+            ("warning", count_sev(Severity::Warning)),
+            ("info", count_sev(Severity::Info)),
+        ],
+    }
+}
+
+/// One line per recording (status, name, state, finding count), its findings
+/// indented under it, and a total.
+pub fn render_text(checks: &[RecordingCheck]) -> String {
+    let mut out = String::new();
+    for c in checks {
+        let n = c.findings.len();
+        out.push_str(&format!(
+            "{:<7}  {}  ({}{})\n",
+            c.status.as_str().to_uppercase(),
+            c.recording,
+            c.state.as_str(),
+            match n {
+                0 => String::new(),
+                1 => ", 1 finding".to_string(),
+                n => format!(", {n} findings"),
+            }
+        ));
+        for f in &c.findings {
+            out.push_str(&format!(
+                "         {:<7}  {:<24} {}\n",
+                f.severity.as_str(),
+                f.code,
+                f.message
+            ));
+        }
+    }
+    let s = summarize(checks);
+    out.push_str(&format!(
+        "{} recording(s): {} ok, {} warning, {} error; {} finding(s): {} error, {} warning, {} info\n",
+        s.recordings,
+        s.ok,
+        s.warning,
+        s.error,
+        s.findings,
+        s.findings_by_severity[0].1,
+        s.findings_by_severity[1].1,
+        s.findings_by_severity[2].1,
+    ));
+    out
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    recordings: &'a [RecordingCheck],
+    summary: CheckSummary,
+}
+
+pub fn render_json(checks: &[RecordingCheck]) -> String {
+    let report = JsonReport {
+        recordings: checks,
+        summary: summarize(checks),
+    };
+    let mut s = serde_json::to_string_pretty(&report).unwrap_or_default();
+    s.push('\n');
+    s
+}

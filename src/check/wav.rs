@@ -1,0 +1,251 @@
+//! Header-level checks of the four WAVs, and the content comparisons of the
+//! two stereo files against the monos.
+
+use super::compare::{self, Diff, FinalReport, RealtimeReport};
+use super::finding::Finding;
+use crate::audio::{WavAnomaly, WavError, WavInfo};
+use crate::recording::{FileKind, Recording};
+
+/// Header findings for one WAV; returns the header when the file is usable.
+pub fn check_header<'r>(
+    rec: &'r Recording,
+    kind: FileKind,
+    out: &mut Vec<Finding>,
+) -> Option<&'r WavInfo> {
+    let info = match rec.wav_info(kind) {
+        Ok(Some(info)) => info,
+        Ok(None) => return None,
+        Err(e) => {
+            let code = match e {
+                crate::Error::Wav {
+                    source: WavError::Unsupported(_),
+                    ..
+                } => "wav.format",
+                crate::Error::Io { .. } => "file.unreadable",
+                _ => "wav.unreadable",
+            };
+            out.push(Finding::new(code, Some(kind), e.to_string()));
+            return None;
+        }
+    };
+    let name = kind.file_name();
+    let want = kind.expected_channels();
+    if info.channels != want {
+        out.push(Finding::new(
+            "wav.channels",
+            Some(kind),
+            format!(
+                "{name}: {} channel(s), the recorder writes {want}",
+                info.channels
+            ),
+        ));
+    }
+    let sizes: Vec<String> = info
+        .anomalies
+        .iter()
+        .filter(|a| a.is_size_problem())
+        .map(ToString::to_string)
+        .collect();
+    if !sizes.is_empty() {
+        out.push(Finding::new(
+            "wav.header_sizes",
+            Some(kind),
+            format!(
+                "{name}: {}; {} bytes of samples are present (repair rewrites the header)",
+                sizes.join("; "),
+                info.data_len
+            ),
+        ));
+    }
+    for a in &info.anomalies {
+        let code = match a {
+            WavAnomaly::PartialFrame { .. } => "wav.odd_byte",
+            WavAnomaly::NoSamples => "wav.no_samples",
+            WavAnomaly::TrailingBytes { .. } => "wav.trailing_bytes",
+            WavAnomaly::UnknownChunk { .. } => "wav.unknown_chunk",
+            WavAnomaly::Extensible => "wav.extensible",
+            WavAnomaly::InconsistentFormat { .. } => "wav.inconsistent_format",
+            _ => continue,
+        };
+        out.push(Finding::new(code, Some(kind), format!("{name}: {a}")));
+    }
+    Some(info)
+}
+
+/// One finding when the WAVs do not share a sample rate, naming the odd one(s) out.
+pub fn check_rates(infos: &[(FileKind, &WavInfo)], out: &mut Vec<Finding>) {
+    let mut rates: Vec<u32> = infos.iter().map(|(_, i)| i.sample_rate).collect();
+    rates.sort_unstable();
+    rates.dedup();
+    if rates.len() < 2 {
+        return;
+    }
+    // The rate most files agree on (ties: the caller track's, the call's clock).
+    let count = |r: u32| infos.iter().filter(|(_, i)| i.sample_rate == r).count();
+    let caller_rate = infos
+        .iter()
+        .find(|(k, _)| *k == FileKind::CallerAudio)
+        .map(|(_, i)| i.sample_rate);
+    let majority = rates
+        .iter()
+        .copied()
+        .max_by_key(|r| (count(*r), Some(*r) == caller_rate))
+        .unwrap_or(rates[0]);
+    let all: Vec<String> = infos
+        .iter()
+        .map(|(k, i)| format!("{} {} Hz", k.file_name(), i.sample_rate))
+        .collect();
+    for (kind, info) in infos.iter().filter(|(_, i)| i.sample_rate != majority) {
+        out.push(Finding::new(
+            "wav.rate_mismatch",
+            Some(*kind),
+            format!(
+                "{}: {} Hz where the other files are {majority} Hz ({})",
+                kind.file_name(),
+                info.sample_rate,
+                all.join(", ")
+            ),
+        ));
+    }
+}
+
+fn at_frame(d: &Diff, rate: u32) -> String {
+    let first = d.first.unwrap_or(0);
+    format!(
+        "first at frame {first} ({:.3} s), {} frame(s) differ",
+        first as f64 / f64::from(rate),
+        d.count
+    )
+}
+
+/// What the final stereo comparison means, as findings.
+pub fn final_findings(r: &FinalReport, rate: u32, out: &mut Vec<Finding>) {
+    let kind = Some(FileKind::FinalStereo);
+    let name = FileKind::FinalStereo.file_name();
+    if r.frames != r.expected_frames {
+        out.push(Finding::new(
+            "final.length",
+            kind,
+            format!(
+                "{name}: {} frames, the longer mono track has {} (the recorder pads the shorter track to it)",
+                r.frames, r.expected_frames
+            ),
+        ));
+    }
+    if r.is_swapped() {
+        out.push(Finding::new(
+            "final.swapped",
+            kind,
+            format!(
+                "{name}: channels swapped (L matches bot_audio.wav, R matches caller_audio.wav)"
+            ),
+        ));
+        return;
+    }
+    if r.left.count > 0 {
+        out.push(Finding::new(
+            "final.left",
+            kind,
+            format!(
+                "{name}: left channel differs from caller_audio.wav: {}",
+                at_frame(&r.left, rate)
+            ),
+        ));
+    }
+    if r.right.count > 0 {
+        out.push(Finding::new(
+            "final.right",
+            kind,
+            format!(
+                "{name}: right channel differs from bot_audio.wav: {}",
+                at_frame(&r.right, rate)
+            ),
+        ));
+    }
+}
+
+/// What the real-time comparison means, as findings.
+pub fn realtime_findings(r: &RealtimeReport, out: &mut Vec<Finding>) {
+    let kind = Some(FileKind::Stereo);
+    let name = FileKind::Stereo.file_name();
+    if r.frames != r.expected_frames {
+        out.push(Finding::new(
+            "realtime.length",
+            kind,
+            format!(
+                "{name}: {} frames, caller + bot samples are {} (every chunk is appended once)",
+                r.frames, r.expected_frames
+            ),
+        ));
+    }
+    if r.both_nonzero > 0 {
+        out.push(Finding::new(
+            "realtime.both_channels",
+            kind,
+            format!(
+                "{name}: {} frame(s) with both channels non-zero, first at frame {} (each chunk has the other channel zero)",
+                r.both_nonzero,
+                r.first_both_nonzero.unwrap_or(0)
+            ),
+        ));
+    }
+    for (code, m, mono) in [
+        ("realtime.caller", &r.caller, "caller_audio.wav"),
+        ("realtime.bot", &r.bot, "bot_audio.wav"),
+    ] {
+        if m.ok() {
+            continue;
+        }
+        let detail = match m.first_mismatch {
+            Some(i) => format!("non-zero sample #{i} differs"),
+            None => format!(
+                "{} non-zero samples there, {} in {mono}",
+                m.realtime, m.mono
+            ),
+        };
+        out.push(Finding::new(
+            code,
+            kind,
+            format!(
+                "{name}: its {} samples do not reproduce {mono} in order: {detail}",
+                &code[9..]
+            ),
+        ));
+    }
+}
+
+/// Run both stereo comparisons where the files allow it.
+pub fn check_content(rec: &Recording, usable: &[(FileKind, &WavInfo)], out: &mut Vec<Finding>) {
+    let get = |k: FileKind| usable.iter().find(|(x, _)| *x == k).map(|(_, i)| *i);
+    let (Some(caller), Some(bot)) = (get(FileKind::CallerAudio), get(FileKind::BotAudio)) else {
+        return;
+    };
+    // A mono with no samples is already reported; comparing against it says
+    // nothing new. (Content is compared whatever the headers' rates say.)
+    if caller.frames() == 0 || bot.frames() == 0 {
+        return;
+    }
+    let (cp, bp) = (
+        rec.path(FileKind::CallerAudio),
+        rec.path(FileKind::BotAudio),
+    );
+    let report_io = |kind: FileKind, e: WavError, out: &mut Vec<Finding>| {
+        out.push(Finding::new(
+            "file.unreadable",
+            Some(kind),
+            format!("{}: {e}", rec.path(kind).display()),
+        ));
+    };
+    if let Some(fin) = get(FileKind::FinalStereo).filter(|i| i.channels == 2) {
+        match compare::compare_final(&rec.path(FileKind::FinalStereo), &cp, &bp) {
+            Ok(r) => final_findings(&r, fin.sample_rate, out),
+            Err(e) => report_io(FileKind::FinalStereo, e, out),
+        }
+    }
+    if get(FileKind::Stereo).is_some_and(|i| i.channels == 2) {
+        match compare::compare_realtime(&rec.path(FileKind::Stereo), &cp, &bp) {
+            Ok(r) => realtime_findings(&r, out),
+            Err(e) => report_io(FileKind::Stereo, e, out),
+        }
+    }
+}

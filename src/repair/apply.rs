@@ -1,0 +1,323 @@
+//! Carrying out a plan: every new file is written under a temporary name,
+//! fsynced, the original kept in a backup folder, then renamed into place;
+//! every action is logged with sizes and checksums.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use serde::Serialize;
+
+use super::plan::{Action, PlannedAction, RepairPlan};
+use crate::audio::{self, WavError, WavStream};
+use crate::check::compare_realtime;
+use crate::error::{Error, Result};
+use crate::recording::{format_utc, CallMetadata, FileKind, NameTz, Recording, Timestamp};
+use crate::safe_fs::{self, AtomicFile};
+
+/// Frames per block when streaming.
+const BLOCK: usize = 1 << 16;
+
+/// Where backups and the log go.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// The log every action is appended to.
+    pub log: PathBuf,
+    /// `Some(dir)`: backups under `dir/{recording}/{stamp}/`; else `{recording}/.callscope/backup/{stamp}/`.
+    pub backup_dir: Option<PathBuf>,
+    /// The run's time, named in backups and the log.
+    pub now: DateTime<Utc>,
+    pub name_tz: NameTz,
+}
+
+/// What happened to one planned action.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub time: String,
+    pub recording: String,
+    pub file: String,
+    pub action: String,
+    pub reason: String,
+    pub size_before: Option<u64>,
+    pub size_after: Option<u64>,
+    pub sha256_before: Option<String>,
+    pub sha256_after: Option<String>,
+    pub backup: Option<String>,
+    pub result: String,
+    pub error: Option<String>,
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::io(path, e)
+}
+
+fn wav_err(path: &Path) -> impl Fn(WavError) -> Error + '_ {
+    move |e| Error::wav(path, e)
+}
+
+/// Write a WAV into `out` block by block; `fill` may fail with a read error,
+/// which stops the write and is returned as it is.
+fn stream_wav(
+    out: &mut AtomicFile,
+    channels: u16,
+    rate: u32,
+    mut fill: impl FnMut(&mut Vec<i16>) -> Result<bool>,
+) -> Result<()> {
+    let temp = out.temp().to_path_buf();
+    let mut failure = None;
+    let written = audio::write_wav_stream(out.writer(), channels, rate, |block| {
+        Ok::<bool, audio::WriteError>(fill(block).unwrap_or_else(|e| {
+            failure = Some(e);
+            false
+        }))
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => written.map_err(|e| Error::write(&temp, e)),
+    }
+}
+
+/// Stream a WAV into a new file with a canonical header at `rate`.
+fn rewrite(src: &Path, rate: u32, out: &mut AtomicFile) -> Result<()> {
+    let mut stream = WavStream::open(src).map_err(wav_err(src))?;
+    let channels = stream.info().channels;
+    stream_wav(out, channels, rate, |block| {
+        Ok(stream.read_block(block, BLOCK).map_err(wav_err(src))? > 0)
+    })
+}
+
+/// One channel of the final stereo, its first `frames` frames, as a mono WAV.
+fn restore(final_path: &Path, channel: u16, frames: u64, out: &mut AtomicFile) -> Result<()> {
+    let mut stream = WavStream::open(final_path).map_err(wav_err(final_path))?;
+    let rate = stream.info().sample_rate;
+    let mut left = frames;
+    let mut buf = Vec::new();
+    stream_wav(out, 1, rate, |block| {
+        let want = usize::try_from(left.min(BLOCK as u64)).unwrap_or(BLOCK);
+        if want == 0
+            || stream
+                .read_block(&mut buf, want)
+                .map_err(wav_err(final_path))?
+                == 0
+        {
+            return Ok(false);
+        }
+        block.clear();
+        block.extend(buf.iter().skip(usize::from(channel)).step_by(2));
+        left -= block.len() as u64;
+        Ok(true)
+    })
+}
+
+/// The final stereo from the monos: caller L, bot R, the shorter padded with zeros.
+fn rebuild_final(caller_path: &Path, bot_path: &Path, out: &mut AtomicFile) -> Result<()> {
+    let mut caller = WavStream::open(caller_path).map_err(wav_err(caller_path))?;
+    let mut bot = WavStream::open(bot_path).map_err(wav_err(bot_path))?;
+    let rate = caller.info().sample_rate;
+    let mut left = caller.info().frames().max(bot.info().frames());
+    let (mut c, mut b) = (Vec::new(), Vec::new());
+    stream_wav(out, 2, rate, |block| {
+        let n = usize::try_from(left.min(BLOCK as u64)).unwrap_or(BLOCK);
+        if n == 0 {
+            return Ok(false);
+        }
+        caller.read_block(&mut c, n).map_err(wav_err(caller_path))?;
+        bot.read_block(&mut b, n).map_err(wav_err(bot_path))?;
+        c.resize(n, 0);
+        b.resize(n, 0);
+        block.clear();
+        block.extend(c.iter().zip(&b).flat_map(|(l, r)| [*l, *r]));
+        left -= n as u64;
+        Ok(true)
+    })
+}
+
+/// The metadata the recorder would have written, as far as the audio tells.
+fn recovered_metadata(rec: &Recording, name_tz: NameTz) -> Result<CallMetadata> {
+    let info = |k: FileKind| {
+        let p = rec.path(k);
+        audio::read_info(&p).map_err(wav_err(&p))
+    };
+    let caller = info(FileKind::CallerAudio)?;
+    let bot = info(FileKind::BotAudio)?;
+    let duration = caller.duration_s();
+    let start = rec.start_time(name_tz).map(|s| s.time);
+    let session = Some(rec.name.session_id.clone());
+    Ok(CallMetadata {
+        conversation_id: session.clone(),
+        session_id: session,
+        start_time: start.map(Timestamp::isoformat),
+        end_time: start.map(|s| {
+            Timestamp::isoformat(s + ChronoDuration::microseconds((duration * 1e6).round() as i64))
+        }),
+        duration_seconds: Some(duration),
+        // Chunk counts are not in the audio; transcript and function calls were never written.
+        caller_audio_chunks: None,
+        bot_audio_chunks: None,
+        caller_audio_bytes: Some(caller.data_len),
+        bot_audio_bytes: Some(bot.data_len),
+        // At the real rate, not the recorder's bytes / 32000.
+        caller_audio_duration_seconds: Some(duration),
+        bot_audio_duration_seconds: Some(bot.duration_s()),
+        transcript_entries: None,
+        function_calls: Vec::new(),
+        recovered: Some(true),
+    })
+}
+
+/// After restoring a mono, prove it: its non-zero samples must be exactly
+/// the real-time file's on its channel.
+fn verify_restored(rec: &Recording, kind: FileKind, candidate: &Path) -> Result<()> {
+    let rt = rec.path(FileKind::Stereo);
+    if !rec.has(FileKind::Stereo) {
+        return Ok(());
+    }
+    let (caller, bot) = if kind == FileKind::CallerAudio {
+        (candidate.to_path_buf(), rec.path(FileKind::BotAudio))
+    } else {
+        (rec.path(FileKind::CallerAudio), candidate.to_path_buf())
+    };
+    let report = compare_realtime(&rt, &caller, &bot).map_err(wav_err(&rt))?;
+    let side = if kind == FileKind::CallerAudio {
+        &report.caller
+    } else {
+        &report.bot
+    };
+    if side.ok() {
+        Ok(())
+    } else {
+        Err(Error::write(
+            &rec.path(kind),
+            "the restored track does not match stereo_recording.wav; left as it was",
+        ))
+    }
+}
+
+fn write_action(
+    rec: &Recording,
+    action: &Action,
+    out: &mut AtomicFile,
+    opts: &ApplyOptions,
+) -> Result<()> {
+    match action {
+        Action::RewriteHeader { file, rate } => rewrite(&rec.dir.join(file), *rate, out),
+        Action::RestoreMono {
+            file,
+            channel,
+            frames,
+        } => {
+            restore(&rec.path(FileKind::FinalStereo), *channel, *frames, out)?;
+            out.finish().map_err(io_err(out.temp()))?;
+            let kind = FileKind::from_file_name(file).unwrap_or(FileKind::BotAudio);
+            verify_restored(rec, kind, out.temp())
+        }
+        Action::RebuildFinal { .. } => rebuild_final(
+            &rec.path(FileKind::CallerAudio),
+            &rec.path(FileKind::BotAudio),
+            out,
+        ),
+        Action::RecoverMetadata { file } => {
+            let path = rec.dir.join(file);
+            let mut meta = serde_json::to_value(recovered_metadata(rec, opts.name_tz)?)
+                .map_err(|e| Error::write(&path, e))?;
+            // The function calls are unknown, not "none": null, like the other unknowns.
+            meta["function_calls"] = serde_json::Value::Null;
+            let text = serde_json::to_string_pretty(&meta).map_err(|e| Error::write(&path, e))?;
+            out.writer()
+                .write_all(text.as_bytes())
+                .map_err(io_err(out.temp()))
+        }
+    }
+}
+
+fn backup_path(rec: &Recording, file: &str, opts: &ApplyOptions) -> PathBuf {
+    let stamp = opts.now.format("%Y%m%dT%H%M%SZ").to_string();
+    match &opts.backup_dir {
+        Some(dir) => dir.join(&rec.rel).join(stamp).join(file),
+        None => rec
+            .dir
+            .join(".callscope")
+            .join("backup")
+            .join(stamp)
+            .join(file),
+    }
+}
+
+fn size_and_hash(path: &Path) -> (Option<u64>, Option<String>) {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() => (Some(m.len()), safe_fs::sha256_file(path).ok()),
+        _ => (None, None),
+    }
+}
+
+fn apply_one(rec: &Recording, planned: &PlannedAction, opts: &ApplyOptions) -> Outcome {
+    let file = planned.action.file();
+    let target = rec.dir.join(file);
+    let (size_before, sha256_before) = size_and_hash(&target);
+    let mut outcome = Outcome {
+        time: format_utc(&Utc::now()),
+        recording: rec.rel.clone(),
+        file: file.to_string(),
+        action: planned.action.name().to_string(),
+        reason: planned.reason.clone(),
+        size_before,
+        size_after: None,
+        sha256_before,
+        sha256_after: None,
+        backup: None,
+        result: "ok".into(),
+        error: None,
+    };
+    let result = AtomicFile::create(&target)
+        .map_err(io_err(&target))
+        .and_then(|mut out| {
+            write_action(rec, &planned.action, &mut out, opts)?;
+            out.commit(Some(&backup_path(rec, file, opts)))
+                .map_err(io_err(&target))
+        });
+    match result {
+        Ok(backup) => {
+            outcome.backup = backup.map(|b| b.display().to_string());
+            let (size, sha) = size_and_hash(&target);
+            outcome.size_after = size;
+            outcome.sha256_after = sha;
+        }
+        Err(e) => {
+            outcome.result = "failed".into();
+            outcome.error = Some(e.to_string());
+        }
+    }
+    outcome
+}
+
+/// Apply a plan to its recording, action by action, logging each. Returns
+/// the outcomes and any warning (a log line that could not be written).
+pub fn apply(
+    rec: &Recording,
+    plan: &RepairPlan,
+    opts: &ApplyOptions,
+) -> (Vec<Outcome>, Vec<String>) {
+    let (mut outcomes, mut warnings) = (Vec::new(), Vec::new());
+    if plan.actions.is_empty() {
+        return (outcomes, warnings);
+    }
+    // Temporary files a killed run left behind are removed first.
+    let _ = safe_fs::remove_stale_temps(&rec.dir);
+    for planned in &plan.actions {
+        let outcome = apply_one(rec, planned, opts);
+        let line = serde_json::to_string(&outcome).unwrap_or_default();
+        if let Err(e) = safe_fs::append_line(&opts.log, &line) {
+            warnings.push(format!(
+                "{}: cannot write the repair log: {e}",
+                opts.log.display()
+            ));
+        }
+        let failed = outcome.result != "ok";
+        outcomes.push(outcome);
+        if failed {
+            // Later actions build on earlier ones: stop this recording here.
+            break;
+        }
+    }
+    (outcomes, warnings)
+}

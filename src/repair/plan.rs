@@ -1,0 +1,334 @@
+//! Turning `check` findings into a repair plan. The mono tracks are the
+//! source of truth; a repair that would have to guess is not planned, and
+//! the plan says why.
+
+use serde::Serialize;
+
+use crate::audio::WavInfo;
+use crate::check::{RecordingCheck, Severity};
+use crate::recording::{FileKind, Recording, State};
+
+/// One change to one file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    /// Rewrite the header to describe the samples present (and drop a
+    /// partial frame), at `rate`; no sample is lost.
+    RewriteHeader { file: &'static str, rate: u32 },
+    /// Write a missing or empty mono track from one channel of the final stereo.
+    RestoreMono {
+        file: &'static str,
+        channel: u16,
+        frames: u64,
+    },
+    /// Write `final_stereo_recording.wav` from the monos, as the recorder does.
+    RebuildFinal { file: &'static str },
+    /// Write `call_metadata.json` from the audio of a crashed call.
+    RecoverMetadata { file: &'static str },
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::RewriteHeader { .. } => "rewrite-header",
+            Action::RestoreMono { .. } => "restore-mono",
+            Action::RebuildFinal { .. } => "rebuild-final",
+            Action::RecoverMetadata { .. } => "recover-metadata",
+        }
+    }
+
+    pub fn file(&self) -> &'static str {
+        match self {
+            Action::RewriteHeader { file, .. }
+            | Action::RestoreMono { file, .. }
+            | Action::RebuildFinal { file }
+            | Action::RecoverMetadata { file } => file,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedAction {
+    #[serde(flatten)]
+    pub action: Action,
+    pub reason: String,
+}
+
+/// What repair will do to one recording, and what it will not.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepairPlan {
+    pub recording: String,
+    pub actions: Vec<PlannedAction>,
+    /// Problems left alone, each with the reason.
+    pub not_repaired: Vec<String>,
+}
+
+struct Facts<'a> {
+    rec: &'a Recording,
+    check: &'a RecordingCheck,
+}
+
+impl Facts<'_> {
+    fn info(&self, k: FileKind) -> Option<&WavInfo> {
+        self.rec.wav_info(k).ok().flatten()
+    }
+
+    /// Findings of at least warning level about file `k`, as codes.
+    fn codes(&self, k: FileKind) -> Vec<&'static str> {
+        self.check
+            .findings
+            .iter()
+            .filter(|f| f.file == Some(k.file_name()) && f.severity >= Severity::Warning)
+            .map(|f| f.code)
+            .collect()
+    }
+
+    fn has(&self, code: &str, k: FileKind) -> bool {
+        self.codes(k).contains(&code)
+    }
+
+    /// A mono or stereo file whose samples can be trusted as they are.
+    fn usable(&self, k: FileKind) -> Option<&WavInfo> {
+        self.info(k)
+            .filter(|i| i.channels == k.expected_channels() && i.frames() > 0)
+    }
+}
+
+const HEADER_CODES: [&str; 4] = [
+    "wav.header_sizes",
+    "wav.odd_byte",
+    "wav.trailing_bytes",
+    "wav.inconsistent_format",
+];
+
+/// The rate a mono whose header disagrees should have: the real-time file's,
+/// when its samples are proven to be in the real-time file (which
+/// interleaves them one for one with the other track) and the other files
+/// agree on that rate.
+fn inferred_rate(f: &Facts, k: FileKind) -> Result<u32, String> {
+    let other = if k == FileKind::CallerAudio {
+        FileKind::BotAudio
+    } else {
+        FileKind::CallerAudio
+    };
+    let rt = f
+        .usable(FileKind::Stereo)
+        .ok_or("no usable stereo_recording.wav to take the rate from")?;
+    let other_rate = f.usable(other).map(|i| i.sample_rate);
+    let final_rate = f.info(FileKind::FinalStereo).map(|i| i.sample_rate);
+    if other_rate != Some(rt.sample_rate) || final_rate.is_some_and(|r| r != rt.sample_rate) {
+        return Err("the other files do not agree on one rate".into());
+    }
+    let rt_code = if k == FileKind::CallerAudio {
+        "realtime.caller"
+    } else {
+        "realtime.bot"
+    };
+    if f.has(rt_code, FileKind::Stereo) || f.has("realtime.length", FileKind::Stereo) {
+        return Err("its samples do not match stereo_recording.wav".into());
+    }
+    Ok(rt.sample_rate)
+}
+
+/// How a missing or empty mono can be restored from the final stereo:
+/// its channel and its length in frames.
+fn restore_source(f: &Facts, k: FileKind) -> Result<(u16, u64), String> {
+    let fin = f
+        .usable(FileKind::FinalStereo)
+        .ok_or("no intact final_stereo_recording.wav to restore it from")?;
+    if !f.codes(FileKind::FinalStereo).is_empty() {
+        return Err("final_stereo_recording.wav is damaged too".into());
+    }
+    let other = if k == FileKind::CallerAudio {
+        FileKind::BotAudio
+    } else {
+        FileKind::CallerAudio
+    };
+    let other = f
+        .usable(other)
+        .ok_or("the other mono track is unusable too")?;
+    // The final stereo is as long as the longer track: if the other track is
+    // shorter, this one is exactly as long as the final.
+    let frames = if other.frames() < fin.frames() {
+        fin.frames()
+    } else if let Some(rt) = f.usable(FileKind::Stereo) {
+        // The real-time file holds every sample of both tracks.
+        rt.frames()
+            .checked_sub(other.frames())
+            .ok_or("stereo_recording.wav is shorter than the other track")?
+    } else {
+        let meta = f.rec.metadata().ok().flatten();
+        let bytes = meta.and_then(|m| {
+            if k == FileKind::CallerAudio {
+                m.caller_audio_bytes
+            } else {
+                m.bot_audio_bytes
+            }
+        });
+        bytes
+            .map(|b| b / 2)
+            .ok_or("its length cannot be known (no real-time file, no metadata)")?
+    };
+    if frames == 0 || frames > fin.frames() {
+        return Err(format!(
+            "its length ({frames} frames) does not fit the final stereo ({} frames)",
+            fin.frames()
+        ));
+    }
+    let channel = if k == FileKind::CallerAudio { 0 } else { 1 };
+    Ok((channel, frames))
+}
+
+/// Plan the repair of one recording from its check.
+pub fn plan(rec: &Recording, check: &RecordingCheck) -> RepairPlan {
+    let mut plan = RepairPlan {
+        recording: rec.rel.clone(),
+        actions: Vec::new(),
+        not_repaired: Vec::new(),
+    };
+    if check.state == State::InProgress {
+        plan.not_repaired
+            .push("in progress: nothing is changed while the recorder may still be writing".into());
+        return plan;
+    }
+    let f = Facts { rec, check };
+    let mut add =
+        |action: Action, reason: String| plan.actions.push(PlannedAction { action, reason });
+    let mut skip = Vec::new();
+
+    // 1. Headers of the tracks kept as they are.
+    for k in [FileKind::CallerAudio, FileKind::BotAudio, FileKind::Stereo] {
+        let Some(info) = f.usable(k) else { continue };
+        let header: Vec<&str> = HEADER_CODES
+            .iter()
+            .copied()
+            .filter(|c| f.has(c, k))
+            .collect();
+        let mut rate = info.sample_rate;
+        let mut why = header.join(", ");
+        if f.has("wav.rate_mismatch", k) {
+            match inferred_rate(&f, k).ok().filter(|_| k != FileKind::Stereo) {
+                Some(r) => {
+                    rate = r;
+                    why = [why, format!("wav.rate_mismatch: its samples are in stereo_recording.wav at {r} Hz")]
+                        .iter()
+                        .filter(|s| !s.is_empty())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                }
+                None => skip.push(format!(
+                    "{}: sample rate {} Hz disagrees with the other files; which is right cannot be proven (wav.rate_mismatch)",
+                    k.file_name(),
+                    info.sample_rate
+                )),
+            }
+        }
+        if !why.is_empty() {
+            add(
+                Action::RewriteHeader {
+                    file: k.file_name(),
+                    rate,
+                },
+                why,
+            );
+        }
+    }
+
+    // 2. Mono tracks that are missing or empty, from the final stereo.
+    let mut monos_ok = true;
+    for k in [FileKind::CallerAudio, FileKind::BotAudio] {
+        if f.usable(k).is_some() {
+            continue;
+        }
+        match restore_source(&f, k) {
+            Ok((channel, frames)) => {
+                add(
+                    Action::RestoreMono {
+                        file: k.file_name(),
+                        channel,
+                        frames,
+                    },
+                    format!(
+                    "{}; restored from channel {} of final_stereo_recording.wav ({frames} frames)",
+                    if f.info(k).is_some() { "no samples" } else { "missing or unreadable" },
+                    if channel == 0 { "L" } else { "R" }
+                ),
+                )
+            }
+            Err(why) => {
+                monos_ok = false;
+                skip.push(format!("{}: cannot be restored: {why}", k.file_name()));
+            }
+        }
+    }
+
+    // 3. The final stereo, from the monos.
+    let fin = FileKind::FinalStereo;
+    let final_codes = f.codes(fin);
+    let final_missing = !rec.has(fin);
+    if final_missing || !final_codes.is_empty() {
+        let why = if final_missing {
+            "missing".to_string()
+        } else {
+            final_codes.join(", ")
+        };
+        if monos_ok {
+            add(
+                Action::RebuildFinal {
+                    file: fin.file_name(),
+                },
+                why,
+            );
+        } else {
+            skip.push(format!(
+                "{}: {why}; not rebuilt without both mono tracks",
+                fin.file_name()
+            ));
+        }
+    }
+
+    // 4. The metadata of a crashed call, from the audio.
+    if check.state == State::Crashed {
+        if monos_ok {
+            add(
+                Action::RecoverMetadata {
+                    file: FileKind::Metadata.file_name(),
+                },
+                "crashed call: counts, bytes and durations from the audio, marked \"recovered\""
+                    .into(),
+            );
+        } else {
+            skip.push("call_metadata.json: not written without both mono tracks".into());
+        }
+    }
+
+    // 5. Everything else is reported, not changed.
+    for finding in check
+        .findings
+        .iter()
+        .filter(|x| x.severity >= Severity::Warning)
+    {
+        let why = match finding.code {
+            c if c.starts_with("json.") => "callscope does not rewrite the recorder's JSON",
+            c if c.starts_with("meta.") => "callscope does not rewrite the recorder's metadata",
+            c if c.starts_with("realtime.") => {
+                "the real-time file is the only record of arrival order; it is not rebuilt"
+            }
+            "file.missing"
+                if matches!(
+                    finding.file,
+                    Some("transcript.json" | "session_events.json" | "call_metadata.json")
+                ) =>
+            {
+                "the recorder's JSON cannot be invented"
+            }
+            "file.symlink" => "symlinks are never followed or replaced",
+            "file.unreadable" => "the file cannot be read",
+            _ => continue,
+        };
+        skip.push(format!("{} ({}): {why}", finding.message, finding.code));
+    }
+    plan.not_repaired = skip;
+    plan
+}

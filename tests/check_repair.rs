@@ -1,0 +1,568 @@
+//! `check` and `repair` end to end on simulated corpora whose every fault is
+//! known, on the sample recordings, and on hand-damaged files.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use common::*;
+use serde_json::Value;
+
+fn check_json(root: &Path, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["check", path_str(root), "--json", "--quiet"];
+    args.extend_from_slice(extra);
+    let (code, out, err) = run(&args);
+    assert!(code == 0 || code == 1, "check failed: {err}");
+    (code, serde_json::from_str(&out).unwrap())
+}
+
+/// recording → set of codes at warning or error level.
+fn serious_codes(report: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    report["recordings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let codes = r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["severity"] != "info")
+                .map(|f| f["code"].as_str().unwrap().to_string())
+                .collect();
+            (r["recording"].as_str().unwrap().to_string(), codes)
+        })
+        .collect()
+}
+
+fn set(codes: &[&str]) -> BTreeSet<String> {
+    codes.iter().map(|s| s.to_string()).collect()
+}
+
+fn expected_codes(fault: &str) -> BTreeSet<String> {
+    match fault {
+        "none" | "in-progress" => set(&[]),
+        "crashed" => set(&["state.crashed"]),
+        "missing-final" => set(&["file.missing"]),
+        "truncated-final" => set(&["wav.header_sizes", "wav.odd_byte", "final.length"]),
+        "swapped-final" => set(&["final.swapped"]),
+        "zeroed-sizes" | "ffff-sizes" => set(&["wav.header_sizes"]),
+        "header-only" => set(&["wav.no_samples"]),
+        "broken-transcript" => set(&["json.parse"]),
+        "wrong-metadata-bytes" => set(&["meta.bytes"]),
+        "rate-mismatch" => set(&["wav.rate_mismatch"]),
+        other => panic!("no expectation for {other}"),
+    }
+}
+
+/// Faults that repair cannot fix without guessing, and what stays.
+fn after_repair(fault: &str) -> BTreeSet<String> {
+    match fault {
+        "broken-transcript" => set(&["json.parse"]),
+        "wrong-metadata-bytes" => set(&["meta.bytes"]),
+        _ => set(&[]),
+    }
+}
+
+/// Every file under `root` (hidden ones too) → (bytes, mtime).
+fn snapshot(root: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let m = fs::metadata(&p).unwrap().modified().unwrap();
+                out.insert(
+                    p.strip_prefix(root).unwrap().to_path_buf(),
+                    (fs::read(&p).unwrap(), m),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn check_finds_every_injected_fault_and_nothing_on_clean_recordings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 24, 12, &["--faults", "all", "--seed", "21"]);
+    let (code, report) = check_json(&rec, &[]);
+    assert_eq!(code, 1, "errors exist");
+    let found = serious_codes(&report);
+    for t in truths(&truth) {
+        assert_eq!(
+            found[&t.recording],
+            expected_codes(&t.fault),
+            "{} ({})",
+            t.recording,
+            t.fault
+        );
+    }
+    // The in-progress call says so, at info level only.
+    let rows = report["recordings"].as_array().unwrap();
+    let in_progress: Vec<_> = rows
+        .iter()
+        .filter(|r| r["state"] == "in-progress")
+        .collect();
+    assert_eq!(in_progress.len(), 2);
+    assert_eq!(in_progress[0]["findings"][0]["code"], "state.in_progress");
+    assert_eq!(report["summary"]["recordings"], 24);
+}
+
+#[test]
+fn clean_24khz_recordings_carry_only_the_recorder_duration_note() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 3, 10, &["--rate", "24000"]);
+    let (code, report) = check_json(&rec, &["--fail-on", "warning"]);
+    assert_eq!(code, 0);
+    for r in report["recordings"].as_array().unwrap() {
+        let f = r["findings"].as_array().unwrap();
+        assert_eq!(f.len(), 2, "caller and bot durations");
+        for x in f {
+            assert_eq!(x["code"], "meta.audio_duration");
+            assert_eq!(x["severity"], "info");
+            assert!(x["message"].as_str().unwrap().contains("off by 1.50x"));
+        }
+    }
+}
+
+#[test]
+fn fail_on_sets_the_exit_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 7, 8, &["--faults", "none,zeroed-sizes"]);
+    // Only warnings: fine at the default level, a failure at warning level.
+    assert_eq!(run(&["check", path_str(&rec), "--quiet"]).0, 0);
+    assert_eq!(
+        run(&["check", path_str(&rec), "--quiet", "--fail-on", "warning"]).0,
+        1
+    );
+    assert_eq!(run(&["check", path_str(&rec), "--fail-on", "loud"]).0, 2);
+}
+
+#[test]
+fn repair_fixes_every_repairable_fault_byte_for_byte_and_is_idempotent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 12, 15, &["--faults", "all", "--seed", "9"]);
+    let clean = tmp.path().join("clean");
+    ok(&[
+        "simulate",
+        "--out",
+        path_str(&clean),
+        "--calls",
+        "12",
+        "--seconds",
+        "15",
+        "--seed",
+        "9",
+        "--quiet",
+    ]);
+
+    // A dry run changes nothing: bytes and modification times.
+    let before = snapshot(&rec);
+    let out = ok(&["repair", path_str(&rec), "--dry-run", "--quiet"]);
+    assert!(out.contains("rebuild-final"), "{out}");
+    assert!(out.contains("[planned]"));
+    assert_eq!(snapshot(&rec), before, "dry run must not touch anything");
+
+    let (code, out, err) = run(&["repair", path_str(&rec), "--quiet"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, report) = check_json(&rec, &[]);
+    let found = serious_codes(&report);
+    for t in truths(&truth) {
+        assert_eq!(
+            found[&t.recording],
+            after_repair(&t.fault),
+            "{} ({})",
+            t.recording,
+            t.fault
+        );
+        if t.fault == "in-progress" {
+            continue;
+        }
+        // Every WAV is now what the recorder wrote before the damage.
+        for f in [
+            "caller_audio.wav",
+            "bot_audio.wav",
+            "stereo_recording.wav",
+            "final_stereo_recording.wav",
+        ] {
+            let got = fs::read(rec.join(&t.recording).join(f)).unwrap();
+            let want = fs::read(clean.join(&t.recording).join(f)).unwrap();
+            assert!(
+                got == want,
+                "{} ({}): {f} differs from the undamaged one",
+                t.recording,
+                t.fault
+            );
+        }
+        if t.fault == "crashed" {
+            let meta: Value = serde_json::from_slice(
+                &fs::read(rec.join(&t.recording).join("call_metadata.json")).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(meta["recovered"], true);
+            assert_eq!(meta["caller_audio_bytes"], 2 * t.caller_samples);
+            assert_eq!(meta["bot_audio_bytes"], 2 * t.bot_samples);
+            assert!((meta["duration_seconds"].as_f64().unwrap() - t.duration_s).abs() < 1e-9);
+            assert!(meta["transcript_entries"].is_null());
+            assert!(meta["function_calls"].is_null());
+            assert!(
+                !rec.join(&t.recording).join("transcript.json").exists(),
+                "never invented"
+            );
+        }
+    }
+
+    // Every replaced original is in a backup, and the log says so with checksums.
+    let log = fs::read_to_string(rec.join(".callscope/repair.jsonl")).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 9, "{log}");
+    for l in &lines {
+        assert_eq!(l["result"], "ok");
+        let target = rec
+            .join(l["recording"].as_str().unwrap())
+            .join(l["file"].as_str().unwrap());
+        assert_eq!(l["size_after"], fs::metadata(&target).unwrap().len());
+        if let Some(backup) = l["backup"].as_str() {
+            let original = before[&PathBuf::from(l["recording"].as_str().unwrap())
+                .join(l["file"].as_str().unwrap())]
+                .0
+                .clone();
+            assert_eq!(fs::read(backup).unwrap(), original);
+            assert_eq!(l["size_before"], original.len());
+            assert!(Path::new(backup).starts_with(
+                rec.join(l["recording"].as_str().unwrap())
+                    .join(".callscope/backup")
+            ));
+        } else {
+            assert!(
+                l["size_before"].is_null(),
+                "only new files have no backup: {l}"
+            );
+        }
+    }
+
+    // A second run has nothing to do and touches nothing.
+    let settled = snapshot(&rec);
+    let out = ok(&["repair", path_str(&rec), "--quiet"]);
+    assert!(out.contains("0 action(s) planned"), "{out}");
+    assert!(out.contains("nothing to do"));
+    assert_eq!(snapshot(&rec), settled);
+}
+
+#[test]
+fn backup_dir_keeps_originals_outside_the_recordings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 8, &["--faults", "swapped-final"]);
+    let backups = tmp.path().join("backups");
+    let name = fs::read_dir(&rec)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name();
+    let swapped = fs::read(rec.join(&name).join("final_stereo_recording.wav")).unwrap();
+    ok(&[
+        "repair",
+        path_str(&rec),
+        "--backup-dir",
+        path_str(&backups),
+        "--quiet",
+    ]);
+    let stamp_dirs: Vec<_> = fs::read_dir(backups.join(&name)).unwrap().collect();
+    assert_eq!(stamp_dirs.len(), 1);
+    let kept = stamp_dirs[0]
+        .as_ref()
+        .unwrap()
+        .path()
+        .join("final_stereo_recording.wav");
+    assert_eq!(fs::read(kept).unwrap(), swapped);
+    assert!(!rec.join(&name).join(".callscope").exists());
+}
+
+#[test]
+fn a_killed_repair_leaves_every_file_old_or_new_and_the_next_run_finishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(
+        tmp.path(),
+        24,
+        40,
+        &[
+            "--faults",
+            "swapped-final,zeroed-sizes,missing-final",
+            "--seed",
+            "4",
+        ],
+    );
+    let clean = tmp.path().join("clean");
+    ok(&[
+        "simulate",
+        "--out",
+        path_str(&clean),
+        "--calls",
+        "24",
+        "--seconds",
+        "40",
+        "--seed",
+        "4",
+        "--quiet",
+    ]);
+    let damaged = snapshot(&rec);
+    let mut child = bin()
+        .args(["repair", path_str(&rec), "--quiet"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for (rel, (old, _)) in &damaged {
+        if rel.to_string_lossy().ends_with(".wav") {
+            let now = fs::read(rec.join(rel)).unwrap();
+            let new = fs::read(clean.join(rel)).unwrap();
+            assert!(
+                now == *old || now == new,
+                "{} is neither the old nor the new file",
+                rel.display()
+            );
+        }
+    }
+    // The next run finishes the work (and removes any temporary file left behind).
+    ok(&["repair", path_str(&rec), "--quiet"]);
+    for d in fs::read_dir(&rec).unwrap() {
+        let d = d.unwrap().path();
+        if d.file_name().unwrap() == ".callscope" {
+            continue;
+        }
+        let name = d.file_name().unwrap();
+        for f in ["caller_audio.wav", "final_stereo_recording.wav"] {
+            assert_eq!(
+                fs::read(d.join(f)).unwrap(),
+                fs::read(clean.join(name).join(f)).unwrap()
+            );
+        }
+        let leftovers: Vec<_> = fs::read_dir(&d)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".callscope-tmp")
+            })
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+    let (_, report) = check_json(&rec, &[]);
+    assert_eq!(report["summary"]["error"], 0);
+    assert_eq!(report["summary"]["warning"], 0);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(p.file_name().unwrap()));
+        } else {
+            fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn sample_recordings_check_and_repair() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("samples");
+    copy_dir(&sample_recordings(), &root);
+    let (code, report) = check_json(&root, &["--settle", "0"]);
+    assert_eq!(code, 1);
+    let found = serious_codes(&report);
+    let get = |p: &str| {
+        found
+            .iter()
+            .find(|(k, _)| k.starts_with(p))
+            .unwrap()
+            .1
+            .clone()
+    };
+    assert_eq!(get("7c9e6679"), set(&[]));
+    assert_eq!(get("0b8a3d52"), set(&[]));
+    assert_eq!(get("c4d5e6f7"), set(&[]), "a barge-in is not a fault");
+    assert_eq!(get("9f1c2e4b"), set(&["state.crashed"]));
+    assert_eq!(
+        get("session_123"),
+        set(&["wav.header_sizes", "wav.odd_byte", "final.length"])
+    );
+    assert_eq!(get("e1f2a3b4"), set(&["json.parse"]));
+
+    ok(&["repair", path_str(&root), "--settle", "0", "--quiet"]);
+    let (_, report) = check_json(&root, &["--settle", "0"]);
+    let found = serious_codes(&report);
+    let get = |p: &str| {
+        found
+            .iter()
+            .find(|(k, _)| k.starts_with(p))
+            .unwrap()
+            .1
+            .clone()
+    };
+    assert_eq!(get("session_123"), set(&[]));
+    assert_eq!(get("9f1c2e4b"), set(&[]));
+    assert_eq!(get("e1f2a3b4"), set(&["json.parse"]));
+    // The rebuilt final stereo is the monos interleaved, as the recorder
+    // (Python's wave module) writes it.
+    let dir = root.join("session_123_20241205_080001");
+    let c = callscope::audio::read_wav(&dir.join("caller_audio.wav"))
+        .unwrap()
+        .samples;
+    let b = callscope::audio::read_wav(&dir.join("bot_audio.wav"))
+        .unwrap()
+        .samples;
+    let want = callscope::audio::wav_bytes(2, 16000, &callscope::audio::interleave_padded(&c, &b));
+    assert_eq!(
+        fs::read(dir.join("final_stereo_recording.wav")).unwrap(),
+        want
+    );
+    // The crashed call now lists as complete, with metadata recovered from its audio.
+    let rows: Vec<Value> = serde_json::from_str(&ok(&["list", path_str(&root), "--json"])).unwrap();
+    let crashed = rows
+        .iter()
+        .find(|r| r["recording"].as_str().unwrap().starts_with("9f1c2e4b"))
+        .unwrap();
+    assert_eq!(crashed["state"], "complete");
+    assert!(crashed["function_calls"].is_null(), "unknown, not zero");
+}
+
+/// Rewrite one JSON file of a recording through a function on its value.
+fn edit_json(path: &Path, f: impl FnOnce(&mut Value)) {
+    let mut v: Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+    f(&mut v);
+    fs::write(path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+}
+
+#[test]
+fn json_and_cross_checks_name_what_is_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 20, &["--seed", "5"]);
+    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    edit_json(&dir.join("transcript.json"), |t| {
+        let e = t["entries"].as_array_mut().unwrap();
+        e[1]["type"] = "output".into(); // a caller entry typed as output
+        let later = e[3]["timestamp"].clone();
+        e[2]["timestamp"] = later; // now out of order with entry 3? no: equal
+        e[3]["timestamp"] = "2024-12-01T08:00:00+00:00".into(); // before the previous
+        e[0]["confidence"] = "high".into();
+        e[0]["timestamp"] = "soon".into();
+        t["end_time"] = "2024-11-30T00:00:00Z".into();
+    });
+    edit_json(&dir.join("call_metadata.json"), |m| {
+        m["transcript_entries"] = 99.into();
+        m["duration_seconds"] = 1.0.into();
+        m.as_object_mut().unwrap().remove("session_id");
+        m["function_calls"] = Value::Array(vec![]);
+    });
+    let (_, report) = check_json(&rec, &[]);
+    let findings = report["recordings"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let by_code = |c: &str| {
+        findings
+            .iter()
+            .filter(|f| f["code"] == c)
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        by_code("json.channel_type"),
+        vec!["transcript.json: entry 1: a caller entry has type \"output\" (expected \"input\")"]
+    );
+    assert_eq!(
+        by_code("json.field_type"),
+        vec!["transcript.json: entry 0: confidence should be a number, found \"high\""]
+    );
+    assert_eq!(
+        by_code("json.timestamp"),
+        vec!["transcript.json: entry 0: timestamp \"soon\" is not a timestamp"]
+    );
+    assert_eq!(by_code("json.order").len(), 1);
+    assert!(by_code("json.order")[0].starts_with("transcript.json: entry 3"));
+    assert_eq!(by_code("json.end_before_start").len(), 1);
+    assert_eq!(
+        by_code("json.field_missing"),
+        vec!["call_metadata.json: session_id is missing"]
+    );
+    assert!(by_code("meta.transcript_entries")[0].contains("transcript_entries is 99"));
+    assert!(by_code("meta.duration")[0].contains("duration_seconds is 1"));
+    let fc = by_code("meta.function_calls");
+    if fc.is_empty() {
+        // This seed's call made no function call: nothing to disagree about.
+        assert!(by_code("meta.function_calls").is_empty());
+    } else {
+        assert!(fc[0].contains("0 function call(s), session_events.json logs"));
+    }
+    for f in &findings {
+        assert!(f["file"].is_string(), "every finding names its file: {f}");
+    }
+}
+
+#[test]
+fn odd_files_in_a_recording_are_findings_not_crashes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 8, &[]);
+    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    // A JSON file where a WAV should be, a float WAV, a symlinked transcript.
+    fs::write(dir.join("stereo_recording.wav"), b"{\"oops\": true}").unwrap();
+    let mut float = callscope::audio::wav_bytes(2, 16000, &[1, 2, 3, 4]);
+    float[20] = 3;
+    float[34] = 32;
+    fs::write(dir.join("final_stereo_recording.wav"), float).unwrap();
+    let outside = tmp.path().join("elsewhere.json");
+    fs::rename(dir.join("transcript.json"), &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("transcript.json")).unwrap();
+    let (code, report) = check_json(&rec, &[]);
+    assert_eq!(code, 1);
+    let codes: BTreeSet<String> = report["recordings"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect();
+    assert!(codes.contains("wav.unreadable"), "{codes:?}");
+    assert!(codes.contains("wav.format"), "{codes:?}");
+    assert!(codes.contains("file.symlink"), "{codes:?}");
+    // Repair rebuilds the final stereo, leaves the link and the unreadable real-time file alone.
+    ok(&["repair", path_str(&rec), "--quiet"]);
+    assert!(fs::symlink_metadata(dir.join("transcript.json"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        fs::read(dir.join("stereo_recording.wav")).unwrap(),
+        b"{\"oops\": true}"
+    );
+    let fin = callscope::audio::read_wav(&dir.join("final_stereo_recording.wav")).unwrap();
+    assert!(fin.info.frames() > 1000);
+}
+
+#[test]
+fn every_finding_code_is_documented_in_the_readme() {
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for c in callscope::check::CODES {
+        assert!(
+            readme.contains(&format!("`{}`", c.code)),
+            "README does not document {}",
+            c.code
+        );
+    }
+}
