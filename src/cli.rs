@@ -220,11 +220,13 @@ fn run_check(args: &CheckArgs) -> Result<i32> {
     warn_skipped(&found);
     let opts = args.model.options();
     let bar = crate::progress::bar(found.recordings.len() as u64, "recordings", args.quiet);
+    // Each recording is dropped, with whatever it loaded, once checked:
+    // memory does not grow with the number of recordings.
     let checks: Vec<RecordingCheck> = found
         .recordings
-        .par_iter()
+        .into_par_iter()
         .map(|r| {
-            let c = check::check_recording(r, &opts);
+            let c = check::check_recording(&r, &opts);
             bar.inc(1);
             c
         })
@@ -255,7 +257,7 @@ fn run_repair(args: &RepairArgs) -> Result<i32> {
     };
     let bar = crate::progress::bar(found.recordings.len() as u64, "recordings", args.quiet);
     let results = repair::repair_all(
-        &found.recordings,
+        found.recordings,
         &model,
         (!args.dry_run).then_some(&apply_opts),
         &|| bar.inc(1),

@@ -2,6 +2,7 @@
 //! with the mono tracks (streaming, so memory does not grow with call
 //! length), the JSON files checked and cross-checked.
 
+mod compact;
 mod compare;
 mod cross;
 pub mod finding;

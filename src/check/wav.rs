@@ -243,7 +243,8 @@ pub fn check_content(rec: &Recording, usable: &[(FileKind, &WavInfo)], out: &mut
         }
     }
     if get(FileKind::Stereo).is_some_and(|i| i.channels == 2) {
-        match compare::compare_realtime(&rec.path(FileKind::Stereo), &cp, &bp) {
+        let rt = rec.path(FileKind::Stereo);
+        match compare::compare_realtime(&rt, &cp, &bp) {
             Ok(r) => realtime_findings(&r, out),
             Err(e) => report_io(FileKind::Stereo, e, out),
         }

@@ -31,20 +31,21 @@ impl RecordingRepair {
 }
 
 /// Check, plan and (unless `apply` is None) repair every recording, in
-/// parallel; results in the recordings' order.
+/// parallel; results in the recordings' order. Each recording is dropped
+/// once done, so memory does not grow with their number.
 pub fn repair_all(
-    recordings: &[Recording],
+    recordings: Vec<Recording>,
     model: &ModelOptions,
     apply_opts: Option<&ApplyOptions>,
     on_done: &(dyn Fn() + Sync),
 ) -> Vec<RecordingRepair> {
     recordings
-        .par_iter()
+        .into_par_iter()
         .map(|rec| {
-            let check = check_recording(rec, model);
-            let plan = plan(rec, &check);
+            let check = check_recording(&rec, model);
+            let plan = plan(&rec, &check);
             let (outcomes, warnings) = match apply_opts {
-                Some(opts) if !crate::interrupt::requested() => apply(rec, &plan, opts),
+                Some(opts) if !crate::interrupt::requested() => apply(&rec, &plan, opts),
                 _ => (Vec::new(), Vec::new()),
             };
             on_done();
