@@ -6,39 +6,20 @@
 //! Prints medians and ratios. Targets: check ≤ 1.5× the plain read; repair
 //! ≥ 3× faster than sox.
 
+mod common;
+
 use std::path::{Path, PathBuf};
+
+use common::{corpus, median};
 use std::process::Command;
 use std::time::Instant;
 
 use callscope::check::check_recording;
 use callscope::recording::{discover, ModelOptions, Recording};
 use callscope::repair::{self, ApplyOptions};
-use callscope::simulate::{simulate, Fault, SimulateOptions};
+use callscope::simulate::Fault;
+
 use rayon::prelude::*;
-
-fn corpus(name: &str, calls: usize, seconds: f64, faults: Vec<Fault>) -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-{name}-{calls}x{seconds}"));
-    if !dir.exists() {
-        let opts = SimulateOptions {
-            out: dir.clone(),
-            calls,
-            seconds,
-            seed: 42,
-            rate: 16000,
-            faults,
-            truth: None,
-            start: "2024-12-01T08:00:00Z".parse().unwrap(),
-        };
-        simulate(&opts, &|| {}).expect("simulate the benchmark corpus");
-    }
-    dir
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 fn files_of(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)

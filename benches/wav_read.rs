@@ -5,30 +5,14 @@
 //! alternates a plain read of every WAV and callscope's reader of every WAV,
 //! and prints the medians and their ratio. Target: the reader ≤ 1.3× the plain read.
 
+mod common;
+
 use std::path::{Path, PathBuf};
+
+use common::{corpus, median};
 use std::time::Instant;
 
 use callscope::audio::read_wav;
-use callscope::simulate::{simulate, SimulateOptions};
-
-fn corpus(calls: usize, seconds: f64) -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-corpus-{calls}x{seconds}"));
-    if !dir.exists() {
-        let opts = SimulateOptions {
-            out: dir.clone(),
-            calls,
-            seconds,
-            seed: 42,
-            rate: 16000,
-            faults: Vec::new(),
-            truth: None,
-            start: "2024-12-01T08:00:00Z".parse().unwrap(),
-        };
-        simulate(&opts, &|| {}).expect("simulate the benchmark corpus");
-    }
-    dir
-}
 
 fn wav_files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -44,17 +28,12 @@ fn wav_files(root: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
     let calls: usize = std::env::var("CALLSCOPE_BENCH_CALLS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(40);
-    let root = corpus(calls, 120.0);
+    let root = corpus("wav", calls, 120.0, Vec::new());
     let files = wav_files(&root);
     let bytes: u64 = files.iter().map(|f| f.metadata().unwrap().len()).sum();
     let mb = bytes as f64 / 1e6;
