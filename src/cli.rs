@@ -10,12 +10,15 @@ use clap::{Args, Parser, Subcommand};
 
 use rayon::prelude::*;
 
+use crate::analyze::{self, VadKind};
 use crate::check::{self, RecordingCheck, Severity};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::interrupt;
 use crate::recording::{self, discover, parse_timestamp, ModelOptions, NameTz};
 use crate::repair::{self, ApplyOptions};
+use crate::report::Formats;
+use crate::run::{self, filter, Filter, RunOptions};
 use crate::simulate::{self, Fault, SimulateOptions};
 use crate::view::list;
 
@@ -33,6 +36,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The analytics job: analyze every call, write CSV and JSON reports.
+    Run(RunArgs),
     /// List recordings: one row each, with start time, duration, rate, turns and state.
     List(ListArgs),
     /// Validate every file of every recording; compare the stereo files with the mono tracks.
@@ -80,6 +85,46 @@ pub struct ListArgs {
     pub json: bool,
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The recordings root (searched at any depth), or one recording directory.
+    #[arg(default_value = ".")]
+    pub root: PathBuf,
+    /// Where the reports go (created if needed; reports there are replaced).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Analyzers to run, comma-separated, in this order (default: all built-in).
+    #[arg(long, value_delimiter = ',')]
+    pub analyzers: Vec<String>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Only calls that started at or after this (a date, or a time; UTC).
+    #[arg(long, value_parser = filter::parse_since)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only calls that started before this (a date includes the whole day).
+    #[arg(long, value_parser = filter::parse_until)]
+    pub until: Option<DateTime<Utc>>,
+    /// Only sessions whose id matches this glob (repeatable).
+    #[arg(long = "session", value_name = "GLOB")]
+    pub sessions: Vec<String>,
+    /// Report formats, comma-separated: csv, json.
+    #[arg(long, default_value = "csv,json", value_parser = Formats::parse)]
+    pub format: Formats,
+    /// Voice activity detector: neural (earshot) or energy.
+    #[arg(long, default_value = "neural", value_parser = parse_vad)]
+    pub vad: VadKind,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+fn parse_vad(s: &str) -> std::result::Result<VadKind, String> {
+    VadKind::parse(s).ok_or_else(|| format!("'{s}': use neural or energy"))
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +218,7 @@ fn parse_utc(s: &str) -> std::result::Result<DateTime<Utc>, String> {
 /// Run a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
+        Command::Run(args) => run_run(&args),
         Command::List(args) => run_list(&args),
         Command::Check(args) => run_check(&args),
         Command::Repair(args) => run_repair(&args),
@@ -213,6 +259,55 @@ fn run_list(args: &ListArgs) -> Result<i32> {
     };
     write_stdout(&text)?;
     Ok(exit::OK)
+}
+
+fn run_run(args: &RunArgs) -> Result<i32> {
+    let analyzers = analyze::select(analyze::builtins(), &args.analyzers).map_err(Error::Usage)?;
+    let sessions = args
+        .sessions
+        .iter()
+        .map(|g| glob::Pattern::new(g).map_err(|e| Error::Usage(format!("--session {g}: {e}"))))
+        .collect::<Result<Vec<_>>>()?;
+    if args.jobs == Some(0) {
+        return Err(Error::Usage("--jobs must be at least 1".into()));
+    }
+    let opts = RunOptions {
+        root: args.root.clone(),
+        out: args.out.clone(),
+        analyzers,
+        jobs: args.jobs,
+        filter: Filter {
+            since: args.since,
+            until: args.until,
+            sessions,
+        },
+        formats: args.format,
+        vad: args.vad,
+        model: args.model.options(),
+        args: std::env::args().skip(1).collect(),
+    };
+    let bar = crate::progress::bar(0, "calls", args.quiet);
+    let outcome = run::run(&opts, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
+    bar.finish_and_clear();
+    for s in &outcome.skipped {
+        eprintln!("callscope: warning: {}: {}", s.path.display(), s.reason);
+    }
+    if !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!(
+            "callscope: {} call(s), {} with errors; reports in {}",
+            outcome.calls,
+            outcome.errors,
+            args.out.display()
+        );
+    }
+    Ok(if outcome.errors > 0 {
+        exit::DATA
+    } else {
+        exit::OK
+    })
 }
 
 fn run_check(args: &CheckArgs) -> Result<i32> {

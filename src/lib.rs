@@ -5,6 +5,7 @@
 //! simulator used for tests and benchmarks), [`view`] (list). The command
 //! line lives in [`cli`]; exit codes in [`exit`].
 
+pub mod analyze;
 pub mod audio;
 pub mod check;
 pub mod cli;
@@ -14,8 +15,11 @@ pub mod interrupt;
 pub mod progress;
 pub mod recording;
 pub mod repair;
+pub mod report;
+pub mod run;
 pub mod safe_fs;
 pub mod simulate;
+pub mod timeline;
 pub mod view;
 
 pub use error::{Error, Result};

@@ -314,6 +314,36 @@ impl Recording {
             .find_map(|k| self.wav_info(*k).ok().flatten().map(|i| i.sample_rate))
     }
 
+    /// The recorder's target rate as logged in its `recording_started`
+    /// event: the sample rate without opening a WAV.
+    pub fn logged_sample_rate(&self) -> Option<u32> {
+        self.events()
+            .ok()
+            .flatten()?
+            .events
+            .iter()
+            .find(|e| e.event_type.as_deref() == Some("recording_started"))?
+            .data
+            .as_ref()?
+            .get("target_sample_rate")?
+            .as_u64()
+            .and_then(|r| u32::try_from(r).ok())
+    }
+
+    /// The conversation id the JSON files give.
+    pub fn conversation_id(&self) -> Option<String> {
+        self.metadata()
+            .ok()
+            .flatten()
+            .and_then(|m| m.conversation_id.clone())
+            .or_else(|| {
+                self.transcript()
+                    .ok()
+                    .flatten()
+                    .and_then(|t| t.conversation_id.clone())
+            })
+    }
+
     /// The session id: from the JSON files when they say, else the directory name.
     pub fn session_id(&self) -> String {
         self.metadata()

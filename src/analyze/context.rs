@@ -1,0 +1,119 @@
+//! One call as the analyzers see it: the recording, and what was loaded for
+//! them, each thing at most once and only when an analyzer asks.
+
+use std::sync::OnceLock;
+
+use super::vad::{self, Span, VadKind};
+use crate::audio::{self, Wav};
+use crate::recording::{FileKind, Recording};
+use crate::timeline::{self, Timeline};
+
+pub struct CallContext<'a> {
+    pub rec: &'a Recording,
+    pub vad: VadKind,
+    caller: OnceLock<Result<Wav, String>>,
+    bot: OnceLock<Result<Wav, String>>,
+    timeline: OnceLock<Result<Timeline, String>>,
+    caller_speech: OnceLock<Result<Vec<Span>, String>>,
+    bot_speech: OnceLock<Result<Vec<Span>, String>>,
+}
+
+impl<'a> CallContext<'a> {
+    pub fn new(rec: &'a Recording, vad: VadKind) -> CallContext<'a> {
+        CallContext {
+            rec,
+            vad,
+            caller: OnceLock::new(),
+            bot: OnceLock::new(),
+            timeline: OnceLock::new(),
+            caller_speech: OnceLock::new(),
+            bot_speech: OnceLock::new(),
+        }
+    }
+
+    fn load(&self, kind: FileKind) -> Result<Wav, String> {
+        if !self.rec.has(kind) {
+            return Err(format!("{}: missing", kind.file_name()));
+        }
+        let path = self.rec.path(kind);
+        let wav = audio::read_wav(&path).map_err(|e| format!("{}: {e}", kind.file_name()))?;
+        if wav.info.channels != 1 || wav.samples.is_empty() {
+            return Err(format!("{}: no usable mono samples", kind.file_name()));
+        }
+        Ok(wav)
+    }
+
+    /// The caller track (the call's clock).
+    pub fn caller(&self) -> Result<&Wav, &str> {
+        self.caller
+            .get_or_init(|| self.load(FileKind::CallerAudio))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// The bot track (speech only, back to back).
+    pub fn bot(&self) -> Result<&Wav, &str> {
+        self.bot
+            .get_or_init(|| self.load(FileKind::BotAudio))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// The call's sample rate: the caller track's.
+    pub fn rate(&self) -> Option<u32> {
+        self.caller().ok().map(|w| w.info.sample_rate)
+    }
+
+    /// The bot track on the caller's clock, from `stereo_recording.wav`.
+    pub fn timeline(&self) -> Result<&Timeline, &str> {
+        self.timeline
+            .get_or_init(|| {
+                if !self.rec.has(FileKind::Stereo) {
+                    return Err("stereo_recording.wav is missing: bot speech cannot be placed on the call's clock".into());
+                }
+                let chunk = timeline::caller_chunk_frames(self.rec).ok_or("caller_audio.wav is unreadable")?;
+                let caller = self.caller().map_err(str::to_string)?;
+                let bot = self.bot().map_err(str::to_string)?;
+                timeline::recover_with(&self.rec.path(FileKind::Stereo), &caller.samples, &bot.samples, chunk)
+                .map_err(|e| format!("{e}: bot speech cannot be placed on the call's clock"))
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// The caller's speech on the call's clock.
+    pub fn caller_speech(&self) -> Result<&[Span], &str> {
+        self.caller_speech
+            .get_or_init(|| {
+                let w = self.caller().map_err(str::to_string)?;
+                Ok(vad::detect(&w.samples, w.info.sample_rate, self.vad))
+            })
+            .as_ref()
+            .map(Vec::as_slice)
+            .map_err(String::as_str)
+    }
+
+    /// The bot's speech on its own track (not yet on the call's clock).
+    pub fn bot_speech_track(&self) -> Result<&[Span], &str> {
+        self.bot_speech
+            .get_or_init(|| {
+                let w = self.bot().map_err(str::to_string)?;
+                Ok(vad::detect(&w.samples, w.info.sample_rate, self.vad))
+            })
+            .as_ref()
+            .map(Vec::as_slice)
+            .map_err(String::as_str)
+    }
+
+    /// The bot's speech on the call's clock (needs the timeline).
+    pub fn bot_speech(&self) -> Result<Vec<Span>, String> {
+        let spans = self.bot_speech_track().map_err(str::to_string)?;
+        let tl = self.timeline().map_err(str::to_string)?;
+        Ok(spans.iter().flat_map(|s| tl.map_span(*s)).collect())
+    }
+
+    /// Seconds from a count of samples at the call's rate.
+    pub fn seconds(&self, samples: u64) -> Option<f64> {
+        self.rate().map(|r| samples as f64 / f64::from(r))
+    }
+}

@@ -1,0 +1,239 @@
+//! Analyzers: one trait for every analysis, built in or loaded. An analyzer
+//! declares its columns and what it needs; the runner loads only that, calls
+//! it per recording, and merges the per-call summary parts.
+
+pub mod context;
+mod intents;
+mod quality;
+mod response_times;
+mod speech;
+pub mod stats;
+mod transcript;
+pub mod vad;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use context::CallContext;
+pub use stats::Stats;
+pub use vad::VadKind;
+
+/// What an analyzer reads. The runner loads nothing else: a run whose
+/// analyzers need no audio never opens a WAV.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Needs {
+    pub metadata: bool,
+    pub transcript: bool,
+    pub events: bool,
+    /// The caller and bot tracks' samples.
+    pub audio: bool,
+    /// The bot track placed on the caller's clock (reads the real-time file too).
+    pub timeline: bool,
+}
+
+impl Needs {
+    pub fn union(self, o: Needs) -> Needs {
+        Needs {
+            metadata: self.metadata || o.metadata,
+            transcript: self.transcript || o.transcript,
+            events: self.events || o.events,
+            audio: self.audio || o.audio,
+            timeline: self.timeline || o.timeline,
+        }
+    }
+
+    pub fn reads_audio(self) -> bool {
+        self.audio || self.timeline
+    }
+
+    /// The names, for listings.
+    pub fn names(self) -> Vec<&'static str> {
+        [
+            (self.metadata, "metadata"),
+            (self.transcript, "transcript"),
+            (self.events, "events"),
+            (self.audio, "audio"),
+            (self.timeline, "timeline"),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, n)| n)
+        .collect()
+    }
+}
+
+/// One cell of a report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Num(f64),
+    Text(String),
+}
+
+impl Cell {
+    /// A number rounded to `decimals`, or null when absent or not finite.
+    pub fn num(v: Option<f64>, decimals: i32) -> Cell {
+        match v {
+            Some(x) if x.is_finite() => {
+                let f = 10f64.powi(decimals);
+                Cell::Num((x * f).round() / f)
+            }
+            _ => Cell::Null,
+        }
+    }
+
+    pub fn int(v: Option<usize>) -> Cell {
+        v.map_or(Cell::Null, |n| Cell::Int(n as i64))
+    }
+
+    /// The CSV text: empty for null.
+    pub fn to_csv(&self) -> String {
+        match self {
+            Cell::Null => String::new(),
+            Cell::Int(n) => n.to_string(),
+            Cell::Num(x) => x.to_string(),
+            Cell::Text(s) => s.clone(),
+        }
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Cell::Null => serde_json::Value::Null,
+            Cell::Int(n) => (*n).into(),
+            Cell::Num(x) => {
+                serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into)
+            }
+            Cell::Text(s) => s.clone().into(),
+        }
+    }
+}
+
+/// A finding an analyzer reports about one call (the timeline could not be
+/// recovered, a file it needs did not parse…).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Note {
+    pub code: String,
+    pub severity: crate::check::Severity,
+    pub file: Option<String>,
+    pub message: String,
+}
+
+/// What an analyzer says about one call.
+#[derive(Debug, Clone, Default)]
+pub struct CallOutput {
+    /// Column name → value; columns not set are null.
+    pub cells: BTreeMap<String, Cell>,
+    /// Rows of the analyzer's per-call tables (e.g. `turns.csv`), by table name.
+    pub rows: BTreeMap<String, Vec<Vec<Cell>>>,
+    /// The call's part of the summary, merged over all calls.
+    pub stats: Stats,
+    pub notes: Vec<Note>,
+}
+
+impl CallOutput {
+    pub fn set(&mut self, column: &str, cell: Cell) {
+        self.cells.insert(column.to_string(), cell);
+    }
+
+    pub fn note(
+        &mut self,
+        code: &str,
+        severity: crate::check::Severity,
+        file: Option<&str>,
+        message: impl Into<String>,
+    ) {
+        self.notes.push(Note {
+            code: code.to_string(),
+            severity,
+            file: file.map(str::to_string),
+            message: message.into(),
+        });
+    }
+}
+
+/// A table an analyzer writes besides `calls.csv`.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub file: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// What an analyzer says about the whole run.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub json: serde_json::Value,
+    /// Tables built from the merged summary (e.g. `intents.csv`).
+    pub tables: Vec<Table>,
+}
+
+/// One analysis.
+pub trait Analyzer: Send + Sync {
+    fn name(&self) -> &str;
+    fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").to_string()
+    }
+    /// Where it comes from: `built-in`, or a plugin's file.
+    fn source(&self) -> String {
+        "built-in".to_string()
+    }
+    /// Its `calls.csv` columns, in order, fully named (`rt.transcript_turns`).
+    fn columns(&self) -> Vec<String>;
+    /// Per-call tables it fills: (file name, header).
+    fn tables(&self) -> Vec<(String, Vec<String>)> {
+        Vec::new()
+    }
+    fn needs(&self) -> Needs;
+    /// Analyze one call. An error makes this analyzer's cells null and
+    /// becomes a finding; the run goes on.
+    fn analyze(&self, call: &CallContext) -> Result<CallOutput, String>;
+    /// The run's summary from the merged per-call parts.
+    fn summarize(&self, stats: &Stats, calls: usize) -> RunSummary;
+}
+
+/// The built-in analyzers, in report order.
+pub fn builtins() -> Vec<Box<dyn Analyzer>> {
+    vec![
+        Box::new(response_times::ResponseTimes),
+        Box::new(speech::Speech),
+        Box::new(intents::Intents),
+        Box::new(quality::Quality),
+        Box::new(transcript::TranscriptStats),
+    ]
+}
+
+/// Choose analyzers by name from those available, in the order asked.
+pub fn select(
+    available: Vec<Box<dyn Analyzer>>,
+    names: &[String],
+) -> Result<Vec<Box<dyn Analyzer>>, String> {
+    if names.is_empty() {
+        return Ok(available);
+    }
+    let mut pool: Vec<Option<Box<dyn Analyzer>>> = available.into_iter().map(Some).collect();
+    let mut out = Vec::new();
+    for name in names {
+        let slot = pool
+            .iter_mut()
+            .find(|a| a.as_ref().is_some_and(|a| a.name() == name))
+            .ok_or_else(|| format!("unknown or repeated analyzer '{name}'"))?;
+        out.extend(slot.take());
+    }
+    Ok(out)
+}
+
+/// Quantile `q` (0–1) of sorted values, linear between ranks.
+pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64))
+}
+
+pub fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}

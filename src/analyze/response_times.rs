@@ -1,0 +1,206 @@
+//! `response_times`: how long the bot takes to answer.
+//!
+//! - transcript: the seed's recipe: for each caller entry directly followed
+//!   by a bot entry, the bot entry's timestamp minus the caller entry's
+//!   (both are stamped when an utterance is done, so this includes the bot's
+//!   speaking time as the recorder saw it);
+//! - audio: the voice-agent latency, on the aligned timeline: from the end of
+//!   the caller's last speech before a bot turn to the start of the bot's
+//!   first speech in that turn. A bot turn is a stretch of bot audio played
+//!   back to back; the caller's speech counts only if it began after the
+//!   previous bot turn began (it is a reply to it, or a barge-in).
+
+use super::{mean, quantile, Analyzer, CallContext, CallOutput, Cell, Needs, RunSummary, Stats};
+use crate::check::Severity;
+use crate::recording::FileKind;
+
+pub struct ResponseTimes;
+
+const TURNS: &str = "turns.csv";
+
+fn cols() -> Vec<String> {
+    [
+        "transcript_turns",
+        "transcript_mean_s",
+        "transcript_p50_s",
+        "transcript_p90_s",
+        "transcript_max_s",
+        "audio_turns",
+        "audio_mean_s",
+        "audio_p50_s",
+        "audio_p90_s",
+        "audio_p95_s",
+        "audio_max_s",
+    ]
+    .iter()
+    .map(|c| format!("rt.{c}"))
+    .collect()
+}
+
+/// A measured turn: (caller end, bot start), call-relative seconds.
+type Turn = (f64, f64);
+
+fn transcript_turns(call: &CallContext) -> Result<Vec<Turn>, String> {
+    let Some(t) = call.rec.transcript().map_err(ToString::to_string)? else {
+        return Err("transcript.json is missing".into());
+    };
+    let start = call
+        .rec
+        .start_time(Default::default())
+        .map(|s| s.time)
+        .or_else(|| t.start_time.as_ref().and_then(|s| s.utc));
+    let mut turns = Vec::new();
+    for w in t.entries.windows(2) {
+        if !(w[0].is_caller() && w[1].is_bot()) {
+            continue;
+        }
+        let (Some(a), Some(b)) = (
+            w[0].timestamp.as_ref().and_then(|x| x.utc),
+            w[1].timestamp.as_ref().and_then(|x| x.utc),
+        ) else {
+            continue;
+        };
+        let rel = |x: chrono::DateTime<chrono::Utc>| {
+            start.map_or(0.0, |s| {
+                (x - s).num_microseconds().unwrap_or(0) as f64 / 1e6
+            })
+        };
+        turns.push((rel(a), rel(b)));
+    }
+    Ok(turns)
+}
+
+/// Bot turns from the timeline: maximal stretches played back to back.
+fn bot_turns(call: &CallContext) -> Result<Vec<(u64, u64)>, String> {
+    let tl = call.timeline().map_err(str::to_string)?;
+    let mut turns: Vec<(u64, u64)> = Vec::new();
+    for s in &tl.segments {
+        match turns.last_mut() {
+            Some(last) if s.play_start == last.1 => last.1 = s.play_start + s.len,
+            _ => turns.push((s.play_start, s.play_start + s.len)),
+        }
+    }
+    Ok(turns)
+}
+
+fn audio_turns(call: &CallContext) -> Result<Vec<Turn>, String> {
+    let caller = call.caller_speech().map_err(str::to_string)?;
+    let bot = call.bot_speech()?;
+    let turns = bot_turns(call)?;
+    let sec = |x: u64| call.seconds(x).unwrap_or(0.0);
+    let mut out = Vec::new();
+    let mut prev_turn_start: Option<u64> = None;
+    for (start, end) in turns {
+        // The bot's first speech in this turn.
+        let Some(speech) = bot.iter().find(|s| s.0 >= start && s.0 < end).map(|s| s.0) else {
+            continue;
+        };
+        // The caller's last speech that began before it (and after the previous turn began).
+        let last = caller
+            .iter()
+            .filter(|c| c.0 < speech && prev_turn_start.is_none_or(|p| c.0 > p))
+            .map(|c| c.1)
+            .max();
+        if let Some(caller_end) = last {
+            out.push((sec(caller_end), sec(speech)));
+        }
+        prev_turn_start = Some(speech);
+    }
+    Ok(out)
+}
+
+fn put_stats(out: &mut CallOutput, prefix: &str, turns: &[Turn], with_p95: bool) {
+    let mut lat: Vec<f64> = turns.iter().map(|(a, b)| b - a).collect();
+    lat.sort_by(f64::total_cmp);
+    out.set(&format!("rt.{prefix}_turns"), Cell::Int(lat.len() as i64));
+    out.set(&format!("rt.{prefix}_mean_s"), Cell::num(mean(&lat), 3));
+    out.set(
+        &format!("rt.{prefix}_p50_s"),
+        Cell::num(quantile(&lat, 0.5), 3),
+    );
+    out.set(
+        &format!("rt.{prefix}_p90_s"),
+        Cell::num(quantile(&lat, 0.9), 3),
+    );
+    if with_p95 {
+        out.set(
+            &format!("rt.{prefix}_p95_s"),
+            Cell::num(quantile(&lat, 0.95), 3),
+        );
+    }
+    out.set(
+        &format!("rt.{prefix}_max_s"),
+        Cell::num(lat.last().copied(), 3),
+    );
+    for (i, (a, b)) in turns.iter().enumerate() {
+        out.stats.record_s(prefix, b - a);
+        out.rows.entry(TURNS.to_string()).or_default().push(vec![
+            Cell::Int(i as i64 + 1),
+            Cell::num(Some(*a), 3),
+            Cell::num(Some(*b), 3),
+            Cell::num(Some(b - a), 3),
+            Cell::Text(prefix.to_string()),
+        ]);
+    }
+}
+
+impl Analyzer for ResponseTimes {
+    fn name(&self) -> &str {
+        "response_times"
+    }
+
+    fn columns(&self) -> Vec<String> {
+        cols()
+    }
+
+    fn tables(&self) -> Vec<(String, Vec<String>)> {
+        let header = ["turn", "caller_end_s", "bot_start_s", "latency_s", "source"];
+        vec![(
+            TURNS.to_string(),
+            header.iter().map(|s| s.to_string()).collect(),
+        )]
+    }
+
+    fn needs(&self) -> Needs {
+        Needs {
+            metadata: true,
+            transcript: true,
+            audio: true,
+            timeline: true,
+            ..Needs::default()
+        }
+    }
+
+    fn analyze(&self, call: &CallContext) -> Result<CallOutput, String> {
+        let mut out = CallOutput::default();
+        match transcript_turns(call) {
+            Ok(turns) => put_stats(&mut out, "transcript", &turns, false),
+            Err(e) => out.note(
+                "rt.transcript_unavailable",
+                Severity::Warning,
+                Some(FileKind::Transcript.file_name()),
+                e,
+            ),
+        }
+        match audio_turns(call) {
+            Ok(turns) => put_stats(&mut out, "audio", &turns, true),
+            Err(e) => out.note(
+                "timeline.unavailable",
+                Severity::Warning,
+                Some(FileKind::Stereo.file_name()),
+                e,
+            ),
+        }
+        Ok(out)
+    }
+
+    fn summarize(&self, stats: &Stats, _calls: usize) -> RunSummary {
+        RunSummary {
+            json: serde_json::json!({
+                "transcript": stats.distribution("transcript"),
+                "audio": stats.distribution("audio"),
+            }),
+            tables: Vec::new(),
+        }
+    }
+}

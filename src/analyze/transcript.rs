@@ -1,0 +1,92 @@
+//! `transcript`: what was said: entries, words per party, speaking rate
+//! (words over that party's VAD talk time), ASR confidence.
+
+use super::vad;
+use super::{mean, Analyzer, CallContext, CallOutput, Cell, Needs, RunSummary, Stats};
+
+pub struct TranscriptStats;
+
+const LOW_CONFIDENCE: f64 = 0.6;
+
+impl Analyzer for TranscriptStats {
+    fn name(&self) -> &str {
+        "transcript"
+    }
+
+    fn columns(&self) -> Vec<String> {
+        [
+            "entries",
+            "caller_words",
+            "bot_words",
+            "caller_wpm",
+            "bot_wpm",
+            "mean_confidence",
+            "low_confidence",
+        ]
+        .iter()
+        .map(|c| format!("transcript.{c}"))
+        .collect()
+    }
+
+    fn needs(&self) -> Needs {
+        Needs {
+            transcript: true,
+            audio: true,
+            ..Needs::default()
+        }
+    }
+
+    fn analyze(&self, call: &CallContext) -> Result<CallOutput, String> {
+        let t = call
+            .rec
+            .transcript()
+            .map_err(ToString::to_string)?
+            .ok_or("transcript.json is missing")?;
+        let mut out = CallOutput::default();
+        let words = |caller: bool| -> usize {
+            t.entries
+                .iter()
+                .filter(|e| if caller { e.is_caller() } else { e.is_bot() })
+                .map(|e| e.text.as_deref().unwrap_or("").split_whitespace().count())
+                .sum()
+        };
+        let (cw, bw) = (words(true), words(false));
+        out.set("transcript.entries", Cell::Int(t.entries.len() as i64));
+        out.set("transcript.caller_words", Cell::int(Some(cw)));
+        out.set("transcript.bot_words", Cell::int(Some(bw)));
+        let wpm =
+            |w: usize, talk: Option<f64>| talk.filter(|t| *t > 0.0).map(|t| w as f64 / (t / 60.0));
+        let talk = |spans: Result<&[vad::Span], &str>| {
+            spans.ok().and_then(|s| call.seconds(vad::total(s)))
+        };
+        out.set(
+            "transcript.caller_wpm",
+            Cell::num(wpm(cw, talk(call.caller_speech())), 1),
+        );
+        out.set(
+            "transcript.bot_wpm",
+            Cell::num(wpm(bw, talk(call.bot_speech_track())), 1),
+        );
+        let conf: Vec<f64> = t.entries.iter().filter_map(|e| e.confidence).collect();
+        out.set("transcript.mean_confidence", Cell::num(mean(&conf), 4));
+        let low = conf.iter().filter(|c| **c < LOW_CONFIDENCE).count();
+        out.set("transcript.low_confidence", Cell::int(Some(low)));
+        out.stats.add("entries", t.entries.len() as f64);
+        out.stats.add("caller_words", cw as f64);
+        out.stats.add("bot_words", bw as f64);
+        out.stats.add("low_confidence", low as f64);
+        Ok(out)
+    }
+
+    fn summarize(&self, stats: &Stats, _calls: usize) -> RunSummary {
+        RunSummary {
+            json: serde_json::json!({
+                "entries": stats.count("entries"),
+                "caller_words": stats.count("caller_words"),
+                "bot_words": stats.count("bot_words"),
+                "low_confidence": stats.count("low_confidence"),
+            }),
+            tables: Vec::new(),
+        }
+    }
+}

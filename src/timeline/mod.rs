@@ -1,0 +1,335 @@
+//! The call on one clock. The caller track is the call's clock; the bot
+//! track holds only the bot's speech, back to back. `stereo_recording.wav`
+//! is the only file that records when each bot chunk arrived: the recorder
+//! appended every chunk in arrival order, the other channel zero.
+//!
+//! Recovery reads the real-time file once, with both monos. Every non-zero
+//! sample is unambiguous: a non-zero L at real-time frame p is the next
+//! non-zero caller sample, at caller index c, so the caller chunk holding it
+//! had `p − c` bot samples before it; a non-zero R at frame p is the next
+//! non-zero bot sample, at bot index b, so `p − b` caller samples had arrived
+//! before it (its arrival on the caller's clock). Zero samples are ambiguous
+//! (line noise and TTS silence hit exactly 0), and are placed by the rule:
+//! a run of bot samples that arrived together starts right after the last
+//! caller chunk before it that has a non-zero sample. Bot audio plays in real
+//! time, so each run starts at max(its arrival, the end of the run before).
+//! Every bot turn's first speech lands within one caller chunk (20 ms) of
+//! when it truly arrived; within a turn, playback is exact.
+
+use std::path::Path;
+
+use crate::audio::{WavError, WavStream};
+
+const BLOCK: usize = 1 << 16;
+
+/// Bot samples that arrived between two caller chunks, placed on the call's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BotSegment {
+    /// First sample in `bot_audio.wav`.
+    pub bot_start: u64,
+    pub len: u64,
+    /// Caller samples that arrived before it.
+    pub arrival: u64,
+    /// When its first sample played, on the caller's clock (samples).
+    pub play_start: u64,
+}
+
+/// Where the bot track sits on the call's clock.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Timeline {
+    pub segments: Vec<BotSegment>,
+    pub caller_len: u64,
+    pub bot_len: u64,
+}
+
+impl Timeline {
+    /// The call-clock position of bot sample `b`.
+    pub fn play_time(&self, b: u64) -> Option<u64> {
+        let i = self
+            .segments
+            .partition_point(|s| s.bot_start <= b)
+            .checked_sub(1)?;
+        let s = &self.segments[i];
+        (b < s.bot_start + s.len).then(|| s.play_start + (b - s.bot_start))
+    }
+
+    /// A span of the bot track, on the call's clock: split where playback
+    /// jumps (a gap between turns).
+    pub fn map_span(&self, (start, end): (u64, u64)) -> Vec<(u64, u64)> {
+        let mut out: Vec<(u64, u64)> = Vec::new();
+        let first = self
+            .segments
+            .partition_point(|s| s.bot_start + s.len <= start);
+        for s in &self.segments[first..] {
+            if s.bot_start >= end {
+                break;
+            }
+            let a = start.max(s.bot_start);
+            let b = end.min(s.bot_start + s.len);
+            let span = (
+                s.play_start + (a - s.bot_start),
+                s.play_start + (b - s.bot_start),
+            );
+            match out.last_mut() {
+                Some(last) if last.1 == span.0 => last.1 = span.1,
+                _ => out.push(span),
+            }
+        }
+        out
+    }
+
+    /// The end of the last bot sample's playback.
+    pub fn end(&self) -> u64 {
+        self.segments.last().map_or(0, |s| s.play_start + s.len)
+    }
+}
+
+/// Why the real-time file could not be taken apart.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimelineError {
+    #[error("{0}")]
+    Wav(#[from] WavError),
+    #[error("stereo_recording.wav frame {frame} has both channels non-zero")]
+    BothChannels { frame: u64 },
+    #[error("stereo_recording.wav frame {frame}: its {channel} sample does not continue {track} in order")]
+    Mismatch {
+        frame: u64,
+        channel: &'static str,
+        track: &'static str,
+    },
+    #[error("stereo_recording.wav ends before {track} does")]
+    Short { track: &'static str },
+}
+
+/// Where a mono track's samples come from: its file, streamed, or memory.
+enum Source<'a> {
+    File(WavStream<std::io::BufReader<std::fs::File>>),
+    Memory(&'a [i16]),
+}
+
+/// The non-zero samples of a mono track, in order, with their indices.
+struct NonZeros<'a> {
+    source: Source<'a>,
+    buf: Vec<i16>,
+    pos: usize,
+    base: u64,
+    total: u64,
+}
+
+impl<'a> NonZeros<'a> {
+    fn open(path: &Path) -> Result<NonZeros<'static>, WavError> {
+        let stream = WavStream::open(path)?;
+        let total = stream.info().frames();
+        Ok(NonZeros::new(Source::File(stream), total))
+    }
+
+    fn memory(samples: &'a [i16]) -> NonZeros<'a> {
+        NonZeros::new(Source::Memory(samples), samples.len() as u64)
+    }
+
+    fn new(source: Source<'a>, total: u64) -> NonZeros<'a> {
+        NonZeros {
+            source,
+            buf: Vec::new(),
+            pos: 0,
+            base: 0,
+            total,
+        }
+    }
+
+    fn refill(&mut self) -> Result<usize, WavError> {
+        match &mut self.source {
+            Source::File(stream) => stream.read_block(&mut self.buf, BLOCK),
+            Source::Memory(rest) => {
+                let n = rest.len().min(BLOCK);
+                self.buf.clear();
+                self.buf.extend_from_slice(&rest[..n]);
+                *rest = &rest[n..];
+                Ok(n)
+            }
+        }
+    }
+
+    /// The next non-zero sample and its index, without taking it.
+    fn peek(&mut self) -> Result<Option<(u64, i16)>, WavError> {
+        loop {
+            if let Some(i) = self.buf[self.pos..].iter().position(|s| *s != 0) {
+                self.pos += i;
+                return Ok(Some((self.base + self.pos as u64, self.buf[self.pos])));
+            }
+            self.base += self.buf.len() as u64;
+            self.pos = 0;
+            if self.refill()? == 0 {
+                return Ok(None);
+            }
+        }
+    }
+
+    fn take(&mut self) {
+        self.pos += 1;
+    }
+}
+
+/// Read the real-time file against the monos and place every bot sample on
+/// the caller's clock. `chunk` is the caller chunk size in frames.
+pub fn recover(
+    rt_path: &Path,
+    caller_path: &Path,
+    bot_path: &Path,
+    chunk: u64,
+) -> Result<Timeline, TimelineError> {
+    recover_from(
+        rt_path,
+        NonZeros::open(caller_path)?,
+        NonZeros::open(bot_path)?,
+        chunk,
+    )
+}
+
+/// The same, with the monos already in memory.
+pub fn recover_with(
+    rt_path: &Path,
+    caller: &[i16],
+    bot: &[i16],
+    chunk: u64,
+) -> Result<Timeline, TimelineError> {
+    recover_from(
+        rt_path,
+        NonZeros::memory(caller),
+        NonZeros::memory(bot),
+        chunk,
+    )
+}
+
+fn recover_from(
+    rt_path: &Path,
+    mut caller: NonZeros,
+    mut bot: NonZeros,
+    chunk: u64,
+) -> Result<Timeline, TimelineError> {
+    let chunk = chunk.max(1);
+    let mut rt = WavStream::open(rt_path)?;
+    // Per caller chunk with a non-zero sample: the bot samples before it.
+    let mut chunk_bots: Vec<(u64, u64)> = Vec::new();
+    // Per arrival group: (arrival, first non-zero bot index, last).
+    let mut groups: Vec<(u64, u64, u64)> = Vec::new();
+    let mut frames = Vec::new();
+    let mut p = 0u64;
+    while rt.read_block(&mut frames, BLOCK)? > 0 {
+        for f in frames.chunks_exact(2) {
+            let (l, r) = (f[0], f[1]);
+            if l != 0 && r != 0 {
+                return Err(TimelineError::BothChannels { frame: p });
+            }
+            if l != 0 {
+                match caller.peek()? {
+                    Some((c, s)) if s == l => {
+                        caller.take();
+                        let k = c / chunk;
+                        if chunk_bots.last().is_none_or(|last| last.0 != k) {
+                            chunk_bots.push((k, p - c));
+                        }
+                    }
+                    _ => {
+                        return Err(TimelineError::Mismatch {
+                            frame: p,
+                            channel: "L",
+                            track: "caller_audio.wav",
+                        })
+                    }
+                }
+            } else if r != 0 {
+                match bot.peek()? {
+                    Some((b, s)) if s == r && p >= b => {
+                        bot.take();
+                        let arrival = p - b;
+                        match groups.last_mut() {
+                            Some(g) if g.0 == arrival => g.2 = b,
+                            _ => groups.push((arrival, b, b)),
+                        }
+                    }
+                    _ => {
+                        return Err(TimelineError::Mismatch {
+                            frame: p,
+                            channel: "R",
+                            track: "bot_audio.wav",
+                        })
+                    }
+                }
+            }
+            p += 1;
+        }
+    }
+    if caller.peek()?.is_some() {
+        return Err(TimelineError::Short {
+            track: "caller_audio.wav",
+        });
+    }
+    if bot.peek()?.is_some() {
+        return Err(TimelineError::Short {
+            track: "bot_audio.wav",
+        });
+    }
+    Ok(place(&chunk_bots, &groups, chunk, caller.total, bot.total))
+}
+
+/// From the anchors to segments on the call's clock.
+fn place(
+    chunk_bots: &[(u64, u64)],
+    groups: &[(u64, u64, u64)],
+    chunk: u64,
+    caller_len: u64,
+    bot_len: u64,
+) -> Timeline {
+    let mut starts = Vec::with_capacity(groups.len());
+    let mut prev_last: Option<u64> = None;
+    for &(arrival, first, _) in groups {
+        // The last caller chunk before this arrival that has a non-zero
+        // sample: the group starts right after the bot samples before it.
+        let chunks_before = arrival / chunk;
+        let i = chunk_bots.partition_point(|(k, _)| *k < chunks_before);
+        let after_chunk = i.checked_sub(1).map_or(0, |i| chunk_bots[i].1);
+        let after_prev = prev_last.map_or(0, |l| l + 1);
+        starts.push(after_chunk.max(after_prev).min(first));
+        prev_last = Some(groups[starts.len() - 1].2);
+    }
+    if let Some(first) = starts.first_mut() {
+        // Bot samples before the first non-zero one arrived with it.
+        *first = 0;
+    }
+    let mut segments = Vec::with_capacity(groups.len());
+    let mut play_end = 0u64;
+    for (i, &(arrival, _, _)) in groups.iter().enumerate() {
+        let start = starts[i];
+        let end = starts.get(i + 1).copied().unwrap_or(bot_len);
+        let play_start = arrival.max(play_end);
+        segments.push(BotSegment {
+            bot_start: start,
+            len: end - start,
+            arrival,
+            play_start,
+        });
+        play_end = play_start + (end - start);
+    }
+    Timeline {
+        segments,
+        caller_len,
+        bot_len,
+    }
+}
+
+/// The caller chunk size in frames: the metadata's bytes / chunks when they
+/// divide evenly, else 20 ms at the caller track's rate (the telephony frame).
+pub fn caller_chunk_frames(rec: &crate::recording::Recording) -> Option<u64> {
+    use crate::recording::FileKind;
+    let rate = rec
+        .wav_info(FileKind::CallerAudio)
+        .ok()
+        .flatten()?
+        .sample_rate;
+    let from_meta = rec.metadata().ok().flatten().and_then(|m| {
+        let (bytes, chunks) = (m.caller_audio_bytes?, m.caller_audio_chunks?);
+        (chunks > 0 && bytes % (2 * chunks) == 0).then(|| bytes / 2 / chunks)
+    });
+    Some(from_meta.unwrap_or(u64::from(rate) / 50))
+}
