@@ -105,11 +105,24 @@ impl<'a> CallContext<'a> {
             .map_err(String::as_str)
     }
 
-    /// The bot's speech on the call's clock (needs the timeline).
+    /// The bot's speech on the call's clock (needs the timeline). A span the
+    /// VAD drew across two turns (they are adjacent on the bot track) is
+    /// split where playback jumps, and each piece loses the digital silence
+    /// at its edges (the tail of one answer, the lead of the next).
     pub fn bot_speech(&self) -> Result<Vec<Span>, String> {
         let spans = self.bot_speech_track().map_err(str::to_string)?;
         let tl = self.timeline().map_err(str::to_string)?;
-        Ok(spans.iter().flat_map(|s| tl.map_span(*s)).collect())
+        let bot = &self.bot().map_err(str::to_string)?.samples;
+        let mut out = Vec::new();
+        for ((a, b), (call_a, _)) in spans.iter().flat_map(|s| tl.map_span(*s)) {
+            let piece = &bot[a as usize..b as usize];
+            let Some(first) = piece.iter().position(|x| *x != 0) else {
+                continue;
+            };
+            let last = piece.iter().rposition(|x| *x != 0).unwrap_or(first);
+            out.push((call_a + first as u64, call_a + last as u64 + 1));
+        }
+        Ok(out)
     }
 
     /// Seconds from a count of samples at the call's rate.

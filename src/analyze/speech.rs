@@ -90,8 +90,14 @@ impl Analyzer for Speech {
         out.set("speech.vad", Cell::Text(call.vad.as_str().to_string()));
         let caller = call.caller_speech().map_err(str::to_string)?;
         let bot_track = call.bot_speech_track().map_err(str::to_string)?;
+        let bot_aligned = call.bot_speech();
         let s = |n: u64| call.seconds(n);
-        let (caller_talk, bot_talk) = (total(caller), total(bot_track));
+        // On the call's clock the bot's spans are split between turns (on its
+        // own track, one answer's tail silence runs into the next's lead).
+        let bot_talk = bot_aligned
+            .as_deref()
+            .map_or_else(|_| total(bot_track), total);
+        let caller_talk = total(caller);
         out.set("speech.caller_talk_s", Cell::num(s(caller_talk), 3));
         out.set("speech.bot_talk_s", Cell::num(s(bot_talk), 3));
         let both = caller_talk + bot_talk;
@@ -103,7 +109,7 @@ impl Analyzer for Speech {
             .add("caller_talk_s", s(caller_talk).unwrap_or(0.0));
         out.stats.add("bot_talk_s", s(bot_talk).unwrap_or(0.0));
         // What needs both parties on one clock.
-        let bot = match call.bot_speech() {
+        let bot = match bot_aligned {
             Ok(b) => b,
             Err(e) => {
                 out.note(

@@ -77,7 +77,56 @@ pub fn detect(samples: &[i16], rate: u32, kind: VadKind) -> Vec<Span> {
         }
     }
     let spans = without_digital_silence(&spans, samples, rate);
-    tidy(spans, rate)
+    let mut spans = tidy(spans, rate);
+    refine_edges(&mut spans, samples, rate);
+    spans
+}
+
+/// Energy blocks for edge refinement: 2 ms.
+const EDGE_BLOCK_S: f64 = 0.002;
+/// How far an edge may move: the detector's frame resolution and spread.
+const EDGE_WINDOW_S: f64 = 0.08;
+/// An edge block is speech when this far above the track's noise floor.
+const EDGE_MARGIN_DB: f64 = 12.0;
+
+/// Move each span's edges to where the signal really rises above (and falls
+/// back to) the track's noise floor, within a short window: the detector
+/// finds speech, 2 ms energy blocks place its edges. On a track that is
+/// mostly digital silence (TTS) any non-zero block counts.
+fn refine_edges(spans: &mut [Span], samples: &[i16], rate: u32) {
+    let block = ((EDGE_BLOCK_S * f64::from(rate)) as usize).max(1);
+    let energy: Vec<f64> = samples
+        .chunks(block)
+        .map(|b| b.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>() / b.len() as f64)
+        .collect();
+    if energy.is_empty() {
+        return;
+    }
+    let zeros = energy.iter().filter(|e| **e == 0.0).count();
+    let threshold = if zeros * 5 > energy.len() {
+        0.0
+    } else {
+        let mut live: Vec<f64> = energy.iter().copied().filter(|e| *e > 0.0).collect();
+        live.sort_by(f64::total_cmp);
+        live.get(live.len() / 10).copied().unwrap_or(0.0) * 10f64.powf(EDGE_MARGIN_DB / 10.0)
+    };
+    let w = (EDGE_WINDOW_S / EDGE_BLOCK_S) as usize;
+    let total = samples.len() as u64;
+    for span in spans.iter_mut() {
+        let (sb, eb) = (span.0 as usize / block, (span.1 as usize).div_ceil(block));
+        let lo = sb.saturating_sub(w);
+        let start = (lo..(sb + w).min(energy.len())).find(|i| energy[*i] > threshold);
+        let hi = (eb + w).min(energy.len());
+        let end = (eb.saturating_sub(w)..hi)
+            .rev()
+            .find(|i| energy[*i] > threshold);
+        if let (Some(a), Some(b)) = (start, end) {
+            let (a, b) = ((a * block) as u64, (((b + 1) * block) as u64).min(total));
+            if a < b {
+                *span = (a, b);
+            }
+        }
+    }
 }
 
 /// One flag per frame, and the frame length in the track's samples (as a

@@ -53,10 +53,10 @@ impl Timeline {
         (b < s.bot_start + s.len).then(|| s.play_start + (b - s.bot_start))
     }
 
-    /// A span of the bot track, on the call's clock: split where playback
-    /// jumps (a gap between turns).
-    pub fn map_span(&self, (start, end): (u64, u64)) -> Vec<(u64, u64)> {
-        let mut out: Vec<(u64, u64)> = Vec::new();
+    /// A span of the bot track split where playback jumps (a gap between
+    /// turns): each piece as (track span, call-clock span).
+    pub fn map_span(&self, (start, end): (u64, u64)) -> Vec<((u64, u64), (u64, u64))> {
+        let mut out: Vec<((u64, u64), (u64, u64))> = Vec::new();
         let first = self
             .segments
             .partition_point(|s| s.bot_start + s.len <= start);
@@ -66,13 +66,16 @@ impl Timeline {
             }
             let a = start.max(s.bot_start);
             let b = end.min(s.bot_start + s.len);
-            let span = (
+            let call = (
                 s.play_start + (a - s.bot_start),
                 s.play_start + (b - s.bot_start),
             );
             match out.last_mut() {
-                Some(last) if last.1 == span.0 => last.1 = span.1,
-                _ => out.push(span),
+                Some(last) if last.1 .1 == call.0 => {
+                    last.0 .1 = b;
+                    last.1 .1 = call.1;
+                }
+                _ => out.push(((a, b), call)),
             }
         }
         out

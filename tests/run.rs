@@ -1,0 +1,470 @@
+//! `callscope run` end to end: the reports against the simulator's ground
+//! truth, determinism, failure isolation, and what a run reads.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+fn run_ok(root: &Path, out: &Path, extra: &[&str]) {
+    let mut args = vec!["run", path_str(root), "--out", path_str(out), "--quiet"];
+    args.extend_from_slice(extra);
+    let (code, stdout, err) = run(&args);
+    assert_eq!(code, 0, "run failed: {stdout}{err}");
+    assert!(
+        err.is_empty(),
+        "a run with nothing wrong prints nothing: {err}"
+    );
+}
+
+fn calls(out: &Path) -> Vec<Value> {
+    fs::read_to_string(out.join("calls.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// recording → rows of turns.csv with that source.
+fn turns(out: &Path, source: &str) -> BTreeMap<String, Vec<(f64, f64, f64)>> {
+    let mut m: BTreeMap<String, Vec<(f64, f64, f64)>> = BTreeMap::new();
+    let mut r = csv::Reader::from_path(out.join("turns.csv")).unwrap();
+    for row in r.records() {
+        let row = row.unwrap();
+        if &row[5] == source {
+            let f = |i: usize| row[i].parse::<f64>().unwrap();
+            m.entry(row[0].to_string())
+                .or_default()
+                .push((f(2), f(3), f(4)));
+        }
+    }
+    m
+}
+
+#[test]
+fn reports_agree_with_the_ground_truth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 10, 90, &["--seed", "17"]);
+    let out = tmp.path().join("out");
+    run_ok(&rec, &out, &[]);
+    let rows = calls(&out);
+    let transcript_turns = turns(&out, "transcript");
+    let audio_turns = turns(&out, "audio");
+    let truths = truths(&truth);
+    assert_eq!(rows.len(), truths.len());
+    let mut latencies = 0;
+    for (row, t) in rows.iter().zip(&truths) {
+        let ctx = &t.recording;
+        assert_eq!(row["recording"], t.recording.as_str());
+        assert_eq!(row["status"], "ok", "{ctx}: {row}");
+        assert_eq!(row["speech.vad"], "earshot");
+
+        // Transcript response times: the seed's recipe, to the millisecond.
+        let got = &transcript_turns[ctx];
+        assert_eq!(got.len(), t.transcript_turns.len(), "{ctx}");
+        assert_eq!(row["rt.transcript_turns"], t.transcript_turns.len());
+        for (g, w) in got.iter().zip(&t.transcript_turns) {
+            assert!(
+                (g.2 - w.latency_s).abs() < 0.0006,
+                "{ctx}: {} vs {}",
+                g.2,
+                w.latency_s
+            );
+        }
+
+        // Audio latency: every turn within 40 ms.
+        let got = &audio_turns[ctx];
+        assert_eq!(got.len(), t.audio_turns.len(), "{ctx}: turns {got:?}");
+        for (g, w) in got.iter().zip(&t.audio_turns) {
+            assert!(
+                (g.2 - w.latency_s).abs() <= 0.040,
+                "{ctx} turn {}: {} vs {}",
+                w.turn,
+                g.2,
+                w.latency_s
+            );
+            assert!(
+                (g.1 - w.bot_start_s).abs() <= 0.040,
+                "{ctx}: bot start {} vs {}",
+                g.1,
+                w.bot_start_s
+            );
+            latencies += 1;
+        }
+
+        // Talk time within 3 % per party; overlap within 0.2 s.
+        let talk = |c: &str| row[c].as_f64().unwrap();
+        let rel = |a: f64, b: f64| (a - b).abs() / b;
+        assert!(
+            rel(talk("speech.caller_talk_s"), t.caller_talk_s) < 0.03,
+            "{ctx}: caller {} vs {}",
+            talk("speech.caller_talk_s"),
+            t.caller_talk_s
+        );
+        assert!(
+            rel(talk("speech.bot_talk_s"), t.bot_talk_s) < 0.03,
+            "{ctx}: bot {} vs {}",
+            talk("speech.bot_talk_s"),
+            t.bot_talk_s
+        );
+        assert!(
+            (talk("speech.overlap_s") - t.overlap_s).abs() < 0.2,
+            "{ctx}: overlap {} vs {}",
+            talk("speech.overlap_s"),
+            t.overlap_s
+        );
+
+        // Intents and failures, exactly.
+        let intents: Vec<&str> = t
+            .function_calls
+            .iter()
+            .filter_map(|f| f.intent.as_deref())
+            .collect();
+        assert_eq!(row["intents.intents"], intents.join(";"), "{ctx}");
+        assert_eq!(row["intents.function_calls"], t.function_calls.len());
+        assert_eq!(
+            row["intents.failed"],
+            t.function_calls.iter().filter(|f| f.failed).count()
+        );
+        assert_eq!(row["transcript.entries"], t.transcript_entries);
+        assert_eq!(
+            row["duration_s"].as_f64().unwrap(),
+            (t.duration_s * 1000.0).round() / 1000.0
+        );
+    }
+    assert!(
+        latencies > 50,
+        "the corpus exercises many turns: {latencies}"
+    );
+
+    // intents.csv: per function and intent, calls, recordings, failures.
+    let mut want: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
+    for t in &truths {
+        let mut seen = std::collections::BTreeSet::new();
+        for f in &t.function_calls {
+            let mut keys = vec![("function".to_string(), f.function_name.clone())];
+            keys.extend(f.intent.clone().map(|i| ("intent".to_string(), i)));
+            for k in keys {
+                let e = want.entry(k.clone()).or_default();
+                e.0 += 1;
+                e.2 += i64::from(f.failed);
+                if seen.insert(k) {
+                    e.1 += 1;
+                }
+            }
+        }
+    }
+    let mut r = csv::Reader::from_path(out.join("intents.csv")).unwrap();
+    let mut got = BTreeMap::new();
+    let mut last_calls = i64::MAX;
+    for row in r.records() {
+        let row = row.unwrap();
+        let calls: i64 = row[2].parse().unwrap();
+        assert!(calls <= last_calls, "sorted by calls, descending");
+        last_calls = calls;
+        got.insert(
+            (row[0].to_string(), row[1].to_string()),
+            (calls, row[3].parse().unwrap(), row[4].parse().unwrap()),
+        );
+    }
+    assert_eq!(got, want);
+
+    // summary.json
+    let summary: Value =
+        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["calls"]["total"], 10);
+    assert_eq!(summary["calls"]["ok"], 10);
+    assert_eq!(
+        summary["analyzers"]["response_times"]["audio"]["count"],
+        latencies
+    );
+}
+
+#[test]
+fn the_same_input_gives_the_same_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(
+        tmp.path(),
+        8,
+        30,
+        &["--faults", "none,broken-transcript,missing-final,crashed"],
+    );
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let (code_a, _, _) = run(&[
+        "run",
+        path_str(&rec),
+        "--out",
+        path_str(&a),
+        "--quiet",
+        "--jobs",
+        "1",
+    ]);
+    let (code_b, _, _) = run(&[
+        "run",
+        path_str(&rec),
+        "--out",
+        path_str(&b),
+        "--quiet",
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(code_a, 1, "the broken transcripts are errors");
+    assert_eq!(code_b, 1);
+    for f in [
+        "calls.csv",
+        "calls.jsonl",
+        "turns.csv",
+        "intents.csv",
+        "findings.csv",
+    ] {
+        assert_eq!(
+            fs::read(a.join(f)).unwrap(),
+            fs::read(b.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let strip = |p: &Path| {
+        let mut v: Value =
+            serde_json::from_slice(&fs::read(p.join("summary.json")).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("run");
+        v
+    };
+    assert_eq!(strip(&a), strip(&b));
+    // No temporary file is left behind.
+    assert_eq!(fs::read_dir(&a).unwrap().count(), 6);
+}
+
+#[test]
+fn one_broken_recording_is_one_error_row_and_nothing_else_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 4, 30, &["--seed", "8"]);
+    let before = tmp.path().join("before");
+    run_ok(
+        &rec,
+        &before,
+        &["--analyzers", "intents,quality,transcript"],
+    );
+    // Damage one call: its caller track is cut inside the header.
+    let victim = &truths(&truth)[2].recording;
+    let wav = rec.join(victim).join("caller_audio.wav");
+    let bytes = fs::read(&wav).unwrap();
+    fs::write(&wav, &bytes[..20]).unwrap();
+    let after = tmp.path().join("after");
+    let (code, _, _) = run(&[
+        "run",
+        path_str(&rec),
+        "--out",
+        path_str(&after),
+        "--quiet",
+        "--analyzers",
+        "intents,quality,transcript",
+    ]);
+    assert_eq!(code, 1, "a failed call makes the exit code 1");
+    let (b, a) = (calls(&before), calls(&after));
+    for (x, y) in b.iter().zip(&a) {
+        if x["recording"] == victim.as_str() {
+            assert_eq!(y["status"], "error");
+            assert!(y["quality.caller_rms_dbfs"].is_null());
+            assert_eq!(
+                y["intents.intents"], x["intents.intents"],
+                "what does not need the audio still works"
+            );
+        } else {
+            assert_eq!(x, y);
+        }
+    }
+    let findings = fs::read_to_string(after.join("findings.csv")).unwrap();
+    let lines: Vec<&str> = findings.lines().skip(1).collect();
+    assert!(
+        lines.iter().all(|l| l.starts_with(victim.as_str())),
+        "{findings}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("analyzer.quality") && l.contains("caller_audio.wav")),
+        "{findings}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(",wav.unreadable,error,caller_audio.wav,")),
+        "{findings}"
+    );
+}
+
+#[test]
+fn a_metadata_only_run_opens_no_wav() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 3, 20, &[]);
+    // Every WAV is garbage: a run that opened one would report it.
+    for t in truths(&truth) {
+        for f in [
+            "caller_audio.wav",
+            "bot_audio.wav",
+            "stereo_recording.wav",
+            "final_stereo_recording.wav",
+        ] {
+            fs::write(rec.join(&t.recording).join(f), b"not audio at all").unwrap();
+        }
+    }
+    let out = tmp.path().join("out");
+    run_ok(&rec, &out, &["--analyzers", "intents"]);
+    for (row, t) in calls(&out).iter().zip(truths(&truth)) {
+        assert_eq!(row["status"], "ok", "{row}");
+        assert_eq!(row["findings"], 0);
+        assert_eq!(
+            row["sample_rate"], 16000,
+            "from the recording_started event"
+        );
+        assert_eq!(row["intents.function_calls"], t.function_calls.len());
+    }
+    // The full run does open them, and says so.
+    let (code, _, _) = run(&[
+        "run",
+        path_str(&rec),
+        "--out",
+        path_str(&tmp.path().join("full")),
+        "--quiet",
+    ]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn timeline_metrics_are_empty_when_the_realtime_file_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 1, 30, &[]);
+    let t = &truths(&truth)[0];
+    fs::remove_file(rec.join(&t.recording).join("stereo_recording.wav")).unwrap();
+    let out = tmp.path().join("out");
+    let (code, _, _) = run(&["run", path_str(&rec), "--out", path_str(&out), "--quiet"]);
+    assert_eq!(code, 1, "a missing file is an error finding");
+    let row = &calls(&out)[0];
+    assert!(row["speech.overlap_s"].is_null());
+    assert!(row["rt.audio_turns"].is_null());
+    assert!(
+        row["speech.caller_talk_s"].as_f64().unwrap() > 0.0,
+        "talk time needs no timeline"
+    );
+    assert_eq!(row["rt.transcript_turns"], t.transcript_turns.len());
+    let findings = fs::read_to_string(out.join("findings.csv")).unwrap();
+    assert!(findings.contains("timeline.unavailable"), "{findings}");
+    assert!(
+        findings.contains("stereo_recording.wav is missing"),
+        "{findings}"
+    );
+}
+
+#[test]
+fn filters_and_usage_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 6, 10, &["--start", "2024-12-01T22:00:00Z"]);
+    let truths = truths(&truth);
+    // Calls start every six minutes from 22:00: some on Dec 1, some on Dec 2.
+    let out = tmp.path().join("out");
+    run_ok(
+        &rec,
+        &out,
+        &[
+            "--analyzers",
+            "intents",
+            "--since",
+            "2024-12-01",
+            "--until",
+            "2024-12-01",
+        ],
+    );
+    let day1 = calls(&out);
+    let want = truths
+        .iter()
+        .filter(|t| t.start_time.starts_with("2024-12-01"))
+        .count();
+    assert_eq!(day1.len(), want);
+    let prefix = &truths[1].session_id[..6];
+    let glob = format!("{prefix}*");
+    run_ok(&rec, &out, &["--analyzers", "intents", "--session", &glob]);
+    let picked = calls(&out);
+    assert!(picked
+        .iter()
+        .all(|r| r["session_id"].as_str().unwrap().starts_with(prefix)));
+    assert!(!picked.is_empty());
+
+    for bad in [
+        vec!["--analyzers", "nope"],
+        vec!["--since", "last week"],
+        vec!["--jobs", "0"],
+        vec!["--format", "xml"],
+        vec!["--vad", "psychic"],
+    ] {
+        let mut args = vec!["run", path_str(&rec), "--out", path_str(&out)];
+        args.extend(bad.iter());
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 2, "{bad:?}: {err}");
+    }
+}
+
+#[test]
+fn energy_vad_and_24khz_calls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 3, 60, &["--rate", "24000", "--seed", "2"]);
+    for vad in ["energy", "neural"] {
+        let out = tmp.path().join(vad);
+        run_ok(&rec, &out, &["--vad", vad]);
+        for (row, t) in calls(&out).iter().zip(truths(&truth)) {
+            assert_eq!(row["sample_rate"], 24000);
+            let caller = row["speech.caller_talk_s"].as_f64().unwrap();
+            let bot = row["speech.bot_talk_s"].as_f64().unwrap();
+            assert!(
+                (caller - t.caller_talk_s).abs() / t.caller_talk_s < 0.03,
+                "{vad}: caller {caller} vs {}",
+                t.caller_talk_s
+            );
+            assert!(
+                (bot - t.bot_talk_s).abs() / t.bot_talk_s < 0.03,
+                "{vad}: bot {bot} vs {}",
+                t.bot_talk_s
+            );
+            assert_eq!(row["rt.audio_turns"], t.audio_turns.len());
+        }
+    }
+}
+
+#[test]
+fn the_main_job_on_the_sample_recordings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("reports");
+    let (code, _, err) = run(&[
+        "run",
+        path_str(&sample_recordings()),
+        "--out",
+        path_str(&out),
+        "--settle",
+        "0",
+    ]);
+    assert_eq!(code, 1, "the broken transcript is an error: {err}");
+    let rows = calls(&out);
+    assert_eq!(rows.len(), 6);
+    let get = |p: &str| {
+        rows.iter()
+            .find(|r| r["recording"].as_str().unwrap().starts_with(p))
+            .unwrap()
+    };
+    let normal = get("7c9e6679");
+    assert_eq!(normal["status"], "ok");
+    assert_eq!(normal["rt.transcript_turns"], 1);
+    assert_eq!(normal["rt.audio_turns"], 1);
+    assert_eq!(normal["intents.intents"], "lost_card");
+    let barge = get("c4d5e6f7");
+    assert!(
+        barge["speech.overlap_s"].as_f64().unwrap() > 0.3,
+        "the caller talks over the bot: {barge}"
+    );
+    assert_eq!(barge["speech.caller_interruptions"], 1);
+    assert_eq!(barge["intents.failed"], 1);
+    assert_eq!(get("e1f2a3b4")["status"], "error");
+    assert_eq!(get("9f1c2e4b")["state"], "crashed");
+}
