@@ -120,7 +120,7 @@ fn bench_repair() {
             let _ = std::fs::remove_file(final_of(d));
             let rec = Recording::open(d).unwrap();
             let t = Instant::now();
-            let done = repair::repair_all(vec![rec], &opts, Some(&apply), &|| {});
+            let done = repair::repair_all(vec![rec], &opts, false, Some(&apply), &|| {});
             ours.push(t.elapsed().as_secs_f64());
             assert_eq!(done[0].outcomes.len(), 1, "round {round}: rebuilt");
             if sox_ok {

@@ -22,6 +22,8 @@ $bin simulate --out "$work/long" --calls 1 --seconds 7200 --quiet
 echo "memory (2 threads):"
 peak "check, 10 two-minute calls" $bin check "$work/c10" --quiet
 peak "check, 100 two-minute calls" $bin check "$work/c100" --quiet
+peak "run, 10 two-minute calls" $bin run "$work/c10" --out "$work/r10" --quiet
+peak "run, 100 two-minute calls" $bin run "$work/c100" --out "$work/r100" --quiet
 peak "check, one two-hour call ($(du -sh "$work/long" | cut -f1))" $bin check "$work/long" --quiet
 rm "$work"/long/*/final_stereo_recording.wav
 peak "repair (rebuild final), two-hour call" $bin repair "$work/long" --quiet

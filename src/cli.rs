@@ -160,6 +160,10 @@ pub struct RepairArgs {
     /// Print the plan and outcomes as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also write aligned_stereo_recording.wav (caller L, bot R where it was
+    /// heard) where there is none, for people to listen to.
+    #[arg(long)]
+    pub aligned: bool,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -354,6 +358,7 @@ fn run_repair(args: &RepairArgs) -> Result<i32> {
     let results = repair::repair_all(
         found.recordings,
         &model,
+        args.aligned,
         (!args.dry_run).then_some(&apply_opts),
         &|| bar.inc(1),
     );

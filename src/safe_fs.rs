@@ -93,6 +93,17 @@ impl AtomicFile {
     }
 }
 
+/// Writing to an `AtomicFile` writes to its temporary file.
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writer().write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer().flush()
+    }
+}
+
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         // Not committed: the temporary file goes, the target is untouched.

@@ -566,3 +566,40 @@ fn every_finding_code_is_documented_in_the_readme() {
         );
     }
 }
+
+#[test]
+fn repair_aligned_writes_the_call_as_it_was_heard() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 2, 30, &["--seed", "13"]);
+    let out = ok(&["repair", path_str(&rec), "--aligned", "--quiet"]);
+    assert!(out.contains("write-aligned"), "{out}");
+    for t in truths(&truth) {
+        let dir = rec.join(&t.recording);
+        let aligned =
+            callscope::audio::read_wav(&dir.join("aligned_stereo_recording.wav")).unwrap();
+        let caller = callscope::audio::read_wav(&dir.join("caller_audio.wav"))
+            .unwrap()
+            .samples;
+        let bot = callscope::audio::read_wav(&dir.join("bot_audio.wav"))
+            .unwrap()
+            .samples;
+        let (l, r) = (aligned.channel(0), aligned.channel(1));
+        assert_eq!(&l[..caller.len()], &caller[..]);
+        // Every bot chunk sits where it played, at most one caller chunk early.
+        for c in &t.bot_chunks {
+            let want = &bot[c.bot_offset..c.bot_offset + c.samples];
+            let found = (0..=t.caller_chunk_samples).any(|early| {
+                let p = c.play_start_sample.saturating_sub(early);
+                r.get(p..p + c.samples) == Some(want)
+            });
+            assert!(
+                found,
+                "{}: chunk {} not within 20 ms of where it played",
+                t.recording, c.index
+            );
+        }
+    }
+    // It is written once.
+    let again = ok(&["repair", path_str(&rec), "--aligned", "--quiet"]);
+    assert!(again.contains("nothing to do"), "{again}");
+}

@@ -21,20 +21,16 @@ fn dbfs(x: f64) -> Option<f64> {
 
 fn levels(samples: &[i16], rate: u32) -> Levels {
     let n = samples.len().max(1) as f64;
-    let power = samples.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / n;
-    let peak = samples
-        .iter()
-        .map(|s| i32::from(*s).abs())
-        .max()
-        .unwrap_or(0);
-    let clipped = samples
-        .iter()
-        .filter(|s| **s == i16::MAX || **s == i16::MIN)
-        .count();
     let min_run = (DEAD_AIR_MIN_S * f64::from(rate)) as usize;
+    // One pass, integer arithmetic: sum of squares, peak, clipped, zero runs.
+    let (mut power, mut peak, mut clipped) = (0u64, 0u32, 0usize);
     let (mut dead, mut run) = (0usize, 0usize);
-    for s in samples {
-        if *s == 0 {
+    for &s in samples {
+        let a = s.unsigned_abs();
+        power += u64::from(a) * u64::from(a);
+        peak = peak.max(u32::from(a));
+        clipped += usize::from(s == i16::MAX || s == i16::MIN);
+        if s == 0 {
             run += 1;
         } else {
             if run >= min_run {
@@ -47,7 +43,7 @@ fn levels(samples: &[i16], rate: u32) -> Levels {
         dead += run;
     }
     Levels {
-        rms_dbfs: dbfs(power.sqrt()),
+        rms_dbfs: dbfs((power as f64 / n).sqrt()),
         peak_dbfs: dbfs(f64::from(peak)),
         clipped_pct: clipped as f64 * 100.0 / n,
         dead_air_s: dead as f64 / f64::from(rate),

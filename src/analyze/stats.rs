@@ -11,7 +11,10 @@ const HIST_MAX_MS: u64 = 36_000_000;
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
     pub counts: BTreeMap<String, f64>,
-    pub hists: BTreeMap<String, Histogram<u64>>,
+    /// Durations in ms recorded by one call (a handful: kept as they are).
+    values: BTreeMap<String, Vec<u64>>,
+    /// Merged durations: a histogram is ~100 KiB, so only merged parts hold one.
+    hists: BTreeMap<String, Histogram<u64>>,
 }
 
 fn new_hist() -> Histogram<u64> {
@@ -26,15 +29,21 @@ impl Stats {
     /// Record a duration in seconds (negative values count as 0).
     pub fn record_s(&mut self, key: &str, seconds: f64) {
         let ms = (seconds * 1000.0).round().max(0.0) as u64;
-        self.hists
+        self.values
             .entry(key.to_string())
-            .or_insert_with(new_hist)
-            .saturating_record(ms.min(HIST_MAX_MS));
+            .or_default()
+            .push(ms.min(HIST_MAX_MS));
     }
 
     pub fn merge(&mut self, other: &Stats) {
         for (k, v) in &other.counts {
             self.add(k, *v);
+        }
+        for (k, vs) in &other.values {
+            let mine = self.hists.entry(k.clone()).or_insert_with(new_hist);
+            for v in vs {
+                mine.saturating_record(*v);
+            }
         }
         for (k, h) in &other.hists {
             let mine = self.hists.entry(k.clone()).or_insert_with(new_hist);
@@ -49,7 +58,9 @@ impl Stats {
 
     /// Count, mean, percentiles and max of a histogram, in seconds.
     pub fn distribution(&self, key: &str) -> serde_json::Value {
-        match self.hists.get(key) {
+        let mut all = Stats::default();
+        all.merge(self);
+        match all.hists.get(key) {
             Some(h) if !h.is_empty() => {
                 let s = |ms: u64| ms as f64 / 1000.0;
                 serde_json::json!({

@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::Serialize;
 
-use super::plan::{Action, PlannedAction, RepairPlan};
+use super::plan::{Action, PlannedAction, RepairPlan, ALIGNED_FILE};
 use crate::audio::{self, WavError, WavStream};
 use crate::check::compare_realtime;
 use crate::error::{Error, Result};
 use crate::recording::{format_utc, CallMetadata, FileKind, NameTz, Recording, Timestamp};
 use crate::safe_fs::{self, AtomicFile};
+use crate::timeline;
 
 /// Frames per block when streaming.
 const BLOCK: usize = 1 << 16;
@@ -132,6 +133,56 @@ fn rebuild_final(caller_path: &Path, bot_path: &Path, out: &mut AtomicFile) -> R
     })
 }
 
+/// The call as it was heard: caller on L, and on R the bot audio placed on
+/// the caller's clock by the timeline. Streams the caller track; holds the
+/// bot track (speech only, the smaller one).
+fn write_aligned(rec: &Recording, out: &mut AtomicFile) -> Result<()> {
+    let (rt, cp, bp) = (
+        rec.path(FileKind::Stereo),
+        rec.path(FileKind::CallerAudio),
+        rec.path(FileKind::BotAudio),
+    );
+    let chunk = timeline::caller_chunk_frames(rec).unwrap_or(320);
+    let tl = timeline::recover(&rt, &cp, &bp, chunk)
+        .map_err(|e| Error::write(&rec.dir.join(ALIGNED_FILE), e))?;
+    let bot = audio::read_wav(&bp).map_err(wav_err(&bp))?.samples;
+    let mut caller = WavStream::open(&cp).map_err(wav_err(&cp))?;
+    let rate = caller.info().sample_rate;
+    let total = caller.info().frames().max(tl.end());
+    let (mut at, mut c) = (0u64, Vec::new());
+    let mut seg = 0;
+    stream_wav(out, 2, rate, |block| {
+        let n = usize::try_from((total - at).min(BLOCK as u64)).unwrap_or(BLOCK);
+        if n == 0 {
+            return Ok(false);
+        }
+        caller.read_block(&mut c, n).map_err(wav_err(&cp))?;
+        c.resize(n, 0);
+        block.clear();
+        block.resize(2 * n, 0);
+        for (frame, s) in block.chunks_exact_mut(2).zip(&c) {
+            frame[0] = *s;
+        }
+        // Segments are in playback order and never overlap.
+        while seg < tl.segments.len() && tl.segments[seg].play_start + tl.segments[seg].len <= at {
+            seg += 1;
+        }
+        for s in &tl.segments[seg..] {
+            if s.play_start >= at + n as u64 {
+                break;
+            }
+            let from = s.play_start.max(at);
+            let to = (s.play_start + s.len).min(at + n as u64);
+            for t in from..to {
+                let b = (s.bot_start + (t - s.play_start)) as usize;
+                block[2 * (t - at) as usize + 1] = bot.get(b).copied().unwrap_or(0);
+            }
+        }
+        at += n as u64;
+        Ok(true)
+    })
+}
+
 /// The metadata the recorder would have written, as far as the audio tells.
 fn recovered_metadata(rec: &Recording, name_tz: NameTz) -> Result<CallMetadata> {
     let info = |k: FileKind| {
@@ -216,6 +267,7 @@ fn write_action(
             &rec.path(FileKind::BotAudio),
             out,
         ),
+        Action::WriteAligned { .. } => write_aligned(rec, out),
         Action::RecoverMetadata { file } => {
             let path = rec.dir.join(file);
             let mut meta = serde_json::to_value(recovered_metadata(rec, opts.name_tz)?)

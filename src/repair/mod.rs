@@ -12,7 +12,7 @@ use crate::check::check_recording;
 use crate::recording::{ModelOptions, Recording};
 
 pub use apply::{apply, ApplyOptions, Outcome};
-pub use plan::{plan, Action, PlannedAction, RepairPlan};
+pub use plan::{plan, Action, PlannedAction, RepairPlan, ALIGNED_FILE};
 
 /// A recording's plan and, unless it was a dry run, what happened.
 #[derive(Debug, Clone, Serialize)]
@@ -36,6 +36,7 @@ impl RecordingRepair {
 pub fn repair_all(
     recordings: Vec<Recording>,
     model: &ModelOptions,
+    aligned: bool,
     apply_opts: Option<&ApplyOptions>,
     on_done: &(dyn Fn() + Sync),
 ) -> Vec<RecordingRepair> {
@@ -43,7 +44,7 @@ pub fn repair_all(
         .into_par_iter()
         .map(|rec| {
             let check = check_recording(&rec, model);
-            let plan = plan(&rec, &check);
+            let plan = plan(&rec, &check, aligned);
             let (outcomes, warnings) = match apply_opts {
                 Some(opts) if !crate::interrupt::requested() => apply(&rec, &plan, opts),
                 _ => (Vec::new(), Vec::new()),

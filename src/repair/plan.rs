@@ -25,7 +25,12 @@ pub enum Action {
     RebuildFinal { file: &'static str },
     /// Write `call_metadata.json` from the audio of a crashed call.
     RecoverMetadata { file: &'static str },
+    /// Write `aligned_stereo_recording.wav`: caller L, bot R where it was heard.
+    WriteAligned { file: &'static str },
 }
+
+/// The listening copy `repair --aligned` writes.
+pub const ALIGNED_FILE: &str = "aligned_stereo_recording.wav";
 
 impl Action {
     pub fn name(&self) -> &'static str {
@@ -34,6 +39,7 @@ impl Action {
             Action::RestoreMono { .. } => "restore-mono",
             Action::RebuildFinal { .. } => "rebuild-final",
             Action::RecoverMetadata { .. } => "recover-metadata",
+            Action::WriteAligned { .. } => "write-aligned",
         }
     }
 
@@ -42,7 +48,8 @@ impl Action {
             Action::RewriteHeader { file, .. }
             | Action::RestoreMono { file, .. }
             | Action::RebuildFinal { file }
-            | Action::RecoverMetadata { file } => file,
+            | Action::RecoverMetadata { file }
+            | Action::WriteAligned { file } => file,
         }
     }
 }
@@ -179,8 +186,9 @@ fn restore_source(f: &Facts, k: FileKind) -> Result<(u16, u64), String> {
     Ok((channel, frames))
 }
 
-/// Plan the repair of one recording from its check.
-pub fn plan(rec: &Recording, check: &RecordingCheck) -> RepairPlan {
+/// Plan the repair of one recording from its check; with `aligned`, also
+/// the listening copy on the caller's clock, when there is none yet.
+pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPlan {
     let mut plan = RepairPlan {
         recording: rec.rel.clone(),
         actions: Vec::new(),
@@ -303,7 +311,26 @@ pub fn plan(rec: &Recording, check: &RecordingCheck) -> RepairPlan {
         }
     }
 
-    // 5. Everything else is reported, not changed.
+    // 5. The listening copy, from the monos and the real-time file.
+    if aligned && !rec.dir.join(ALIGNED_FILE).exists() {
+        let rt_ok = f.usable(FileKind::Stereo).is_some()
+            && !f
+                .codes(FileKind::Stereo)
+                .iter()
+                .any(|c| c.starts_with("realtime."));
+        if monos_ok && rt_ok {
+            add(
+                Action::WriteAligned { file: ALIGNED_FILE },
+                "bot audio placed where it was heard, from stereo_recording.wav".into(),
+            );
+        } else {
+            skip.push(format!(
+                "{ALIGNED_FILE}: needs both mono tracks and an intact stereo_recording.wav"
+            ));
+        }
+    }
+
+    // 6. Everything else is reported, not changed.
     for finding in check
         .findings
         .iter()

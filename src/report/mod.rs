@@ -1,13 +1,18 @@
-//! The run's reports. Each exporter returns bytes; one writer puts them in
-//! place (temporary name, fsync, rename). Identical input gives identical
-//! bytes: only `summary.json`'s `run` object holds the time and version.
+//! The run's reports, written as the calls come in (in discovery order), so
+//! memory does not grow with the number of calls. Every file is written
+//! under a temporary name and renamed into place only when the run is
+//! complete; a run that fails or is interrupted leaves the previous reports
+//! as they were. Identical input gives identical bytes: only
+//! `summary.json`'s `run` object holds the time and version.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::analyze::{Analyzer, Cell, RunSummary};
 use crate::error::{Error, Result};
-use crate::run::{tally, CallRecord};
+use crate::run::call::BASE_COLUMNS;
+use crate::run::CallRecord;
 use crate::safe_fs::AtomicFile;
 
 /// Which report families to write (`summary.json` is always written).
@@ -34,182 +39,231 @@ impl Formats {
     }
 }
 
-pub struct Report<'a> {
-    pub analyzers: &'a [Box<dyn Analyzer>],
-    pub records: &'a [CallRecord],
-    pub summaries: &'a [(String, RunSummary)],
-    pub run: serde_json::Value,
+type Csv = csv::Writer<AtomicFile>;
+
+fn csv_err(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
+    move |e| Error::write(path, e)
 }
 
-fn csv_bytes(header: &[String], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| Error::Usage(format!("CSV: {e}"));
-    w.write_record(header).map_err(err)?;
-    for r in rows {
-        w.write_record(&r).map_err(err)?;
-    }
-    w.into_inner()
-        .map_err(|e| Error::Usage(format!("CSV: {e}")))
+/// A CSV report being written.
+struct CsvFile {
+    path: PathBuf,
+    writer: Csv,
 }
 
-impl Report<'_> {
-    /// Every analyzer column, in analyzer order.
-    fn columns(&self) -> Vec<String> {
-        self.analyzers.iter().flat_map(|a| a.columns()).collect()
+impl CsvFile {
+    fn create(dir: &Path, name: &str, header: &[String]) -> Result<CsvFile> {
+        let path = dir.join(name);
+        let file = AtomicFile::create(&path).map_err(|e| Error::io(&path, e))?;
+        let mut writer = csv::Writer::from_writer(file);
+        writer.write_record(header).map_err(csv_err(&path))?;
+        Ok(CsvFile { path, writer })
     }
 
-    fn call_cells<'r>(&self, r: &'r CallRecord, columns: &[String]) -> Vec<(String, &'r Cell)> {
-        const NULL: &Cell = &Cell::Null;
-        r.base
-            .iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .chain(
-                columns
-                    .iter()
-                    .map(|c| (c.clone(), r.cells.get(c).unwrap_or(NULL))),
-            )
-            .collect()
+    fn row(&mut self, cells: impl IntoIterator<Item = String>) -> Result<()> {
+        self.writer
+            .write_record(cells.into_iter().collect::<Vec<_>>())
+            .map_err(csv_err(&self.path))
     }
 
-    pub fn calls_csv(&self) -> Result<Vec<u8>> {
-        let columns = self.columns();
-        let header: Vec<String> = crate::run::call::BASE_COLUMNS
-            .iter()
-            .map(|s| s.to_string())
-            .chain(columns.iter().cloned())
-            .collect();
-        csv_bytes(
-            &header,
-            self.records.iter().map(|r| {
-                self.call_cells(r, &columns)
-                    .iter()
-                    .map(|(_, c)| c.to_csv())
-                    .collect()
-            }),
-        )
+    fn into_file(self) -> Result<(PathBuf, AtomicFile)> {
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|e| Error::write(&self.path, e.error().to_string()))?;
+        Ok((self.path, file))
     }
+}
 
-    pub fn calls_jsonl(&self) -> Vec<u8> {
-        let columns = self.columns();
-        let mut out = Vec::new();
-        for r in self.records {
-            let obj: serde_json::Map<String, serde_json::Value> = self
-                .call_cells(r, &columns)
+/// Counts kept for summary.json while rows stream out.
+#[derive(Default)]
+struct Tallies {
+    total: usize,
+    by_status: BTreeMap<String, usize>,
+    by_state: BTreeMap<String, usize>,
+    by_code: BTreeMap<String, usize>,
+}
+
+/// The reports of one run, filled call by call.
+pub struct ReportWriter {
+    dir: PathBuf,
+    columns: Vec<String>,
+    calls_csv: Option<CsvFile>,
+    calls_jsonl: Option<(PathBuf, AtomicFile)>,
+    /// Per-call analyzer tables (turns.csv…), by file name.
+    tables: BTreeMap<String, CsvFile>,
+    findings: Option<CsvFile>,
+    tallies: Tallies,
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+impl ReportWriter {
+    pub fn create(
+        dir: &Path,
+        analyzers: &[Box<dyn Analyzer>],
+        formats: Formats,
+    ) -> Result<ReportWriter> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let columns: Vec<String> = analyzers.iter().flat_map(|a| a.columns()).collect();
+        let mut w = ReportWriter {
+            dir: dir.to_path_buf(),
+            columns,
+            calls_csv: None,
+            calls_jsonl: None,
+            tables: BTreeMap::new(),
+            findings: None,
+            tallies: Tallies::default(),
+        };
+        if formats.csv {
+            let header: Vec<String> = strings(&BASE_COLUMNS)
                 .into_iter()
-                .map(|(k, c)| (k, c.to_json()))
+                .chain(w.columns.iter().cloned())
                 .collect();
-            out.extend_from_slice(serde_json::Value::Object(obj).to_string().as_bytes());
-            out.push(b'\n');
-        }
-        out
-    }
-
-    /// The analyzers' per-call tables (e.g. turns.csv), rows in call order.
-    pub fn call_tables(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        let mut out = Vec::new();
-        for a in self.analyzers {
-            for (file, header) in a.tables() {
-                let header: Vec<String> = std::iter::once("recording".to_string())
-                    .chain(header)
-                    .collect();
-                let rows = self.records.iter().flat_map(|r| {
-                    r.rows.get(&file).into_iter().flatten().map(move |row| {
-                        std::iter::once(r.recording.clone())
-                            .chain(row.iter().map(Cell::to_csv))
-                            .collect::<Vec<_>>()
-                    })
-                });
-                let bytes = csv_bytes(&header, rows)?;
-                out.push((file, bytes));
+            w.calls_csv = Some(CsvFile::create(dir, "calls.csv", &header)?);
+            for a in analyzers {
+                for (file, header) in a.tables() {
+                    let header: Vec<String> = std::iter::once("recording".to_string())
+                        .chain(header)
+                        .collect();
+                    w.tables
+                        .insert(file.clone(), CsvFile::create(dir, &file, &header)?);
+                }
             }
+            let header = strings(&["recording", "code", "severity", "file", "message"]);
+            w.findings = Some(CsvFile::create(dir, "findings.csv", &header)?);
         }
-        Ok(out)
+        if formats.json {
+            let path = dir.join("calls.jsonl");
+            let file = AtomicFile::create(&path).map_err(|e| Error::io(&path, e))?;
+            w.calls_jsonl = Some((path, file));
+        }
+        Ok(w)
     }
 
-    /// Tables built from the merged summaries (e.g. intents.csv).
-    pub fn summary_tables(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        let mut out = Vec::new();
-        for (_, s) in self.summaries {
-            for t in &s.tables {
-                let rows = t.rows.iter().map(|r| r.iter().map(Cell::to_csv).collect());
-                out.push((t.file.clone(), csv_bytes(&t.header, rows)?));
-            }
-        }
-        Ok(out)
-    }
-
-    pub fn findings_csv(&self) -> Result<Vec<u8>> {
-        let header: Vec<String> = ["recording", "code", "severity", "file", "message"]
+    /// Append one call to every report.
+    pub fn write_call(&mut self, r: &CallRecord) -> Result<()> {
+        const NULL: &Cell = &Cell::Null;
+        let cells: Vec<(&str, &Cell)> = r
+            .base
             .iter()
-            .map(|s| s.to_string())
+            .map(|(k, v)| (*k, v))
+            .chain(
+                self.columns
+                    .iter()
+                    .map(|c| (c.as_str(), r.cells.get(c).unwrap_or(NULL))),
+            )
             .collect();
-        let rows = self.records.iter().flat_map(|r| {
-            r.findings.iter().map(move |f| {
-                vec![
+        if let Some(f) = &mut self.calls_csv {
+            f.row(cells.iter().map(|(_, c)| c.to_csv()))?;
+        }
+        if let Some((path, f)) = &mut self.calls_jsonl {
+            let obj: serde_json::Map<String, serde_json::Value> = cells
+                .iter()
+                .map(|(k, c)| (k.to_string(), c.to_json()))
+                .collect();
+            let mut line = serde_json::Value::Object(obj).to_string();
+            line.push('\n');
+            f.write_all(line.as_bytes())
+                .map_err(|e| Error::io(path, e))?;
+        }
+        for (file, rows) in &r.rows {
+            if let Some(t) = self.tables.get_mut(file) {
+                for row in rows {
+                    t.row(
+                        std::iter::once(r.recording.clone()).chain(row.iter().map(Cell::to_csv)),
+                    )?;
+                }
+            }
+        }
+        if let Some(f) = &mut self.findings {
+            for n in &r.findings {
+                f.row([
                     r.recording.clone(),
-                    f.code.clone(),
-                    f.severity.as_str().to_string(),
-                    f.file.clone().unwrap_or_default(),
-                    f.message.clone(),
-                ]
-            })
-        });
-        csv_bytes(&header, rows)
+                    n.code.clone(),
+                    n.severity.as_str().to_string(),
+                    n.file.clone().unwrap_or_default(),
+                    n.message.clone(),
+                ])?;
+            }
+        }
+        let t = &mut self.tallies;
+        t.total += 1;
+        *t.by_status.entry(r.status.to_string()).or_default() += 1;
+        *t.by_state.entry(r.state.as_str().to_string()).or_default() += 1;
+        for n in &r.findings {
+            *t.by_code.entry(n.code.clone()).or_default() += 1;
+        }
+        Ok(())
     }
 
-    pub fn summary_json(&self) -> Vec<u8> {
-        let count = |s: &str| self.records.iter().filter(|r| r.status == s).count();
-        let analyzers: serde_json::Map<String, serde_json::Value> = self
-            .summaries
+    /// Write the summary tables and summary.json, then put every file in place.
+    pub fn finish(
+        self,
+        summaries: &[(String, RunSummary)],
+        run: serde_json::Value,
+    ) -> Result<Vec<PathBuf>> {
+        let mut files: Vec<(PathBuf, AtomicFile)> = Vec::new();
+        let csv = self.calls_csv.is_some();
+        for f in self
+            .calls_csv
+            .into_iter()
+            .chain(self.tables.into_values())
+            .chain(self.findings)
+        {
+            files.push(f.into_file()?);
+        }
+        files.extend(self.calls_jsonl);
+        if csv {
+            for (_, s) in summaries {
+                for t in &s.tables {
+                    let mut f = CsvFile::create(&self.dir, &t.file, &t.header)?;
+                    for row in &t.rows {
+                        f.row(row.iter().map(Cell::to_csv))?;
+                    }
+                    files.push(f.into_file()?);
+                }
+            }
+        }
+        let t = &self.tallies;
+        let status = |s: &str| t.by_status.get(s).copied().unwrap_or(0);
+        let analyzers: serde_json::Map<String, serde_json::Value> = summaries
             .iter()
             .map(|(n, s)| (n.clone(), s.json.clone()))
             .collect();
-        let v = serde_json::json!({
-            "run": self.run,
+        let summary = serde_json::json!({
+            "run": run,
             "calls": {
-                "total": self.records.len(),
-                "ok": count("ok"),
-                "warning": count("warning"),
-                "error": count("error"),
-                "by_state": tally(self.records.iter().map(|r| r.state.as_str())),
+                "total": t.total,
+                "ok": status("ok"),
+                "warning": status("warning"),
+                "error": status("error"),
+                "by_state": t.by_state,
             },
             "analyzers": analyzers,
-            "findings": {
-                "by_code": tally(self.records.iter().flat_map(|r| &r.findings).map(|f| f.code.as_str())),
-            },
+            "findings": { "by_code": t.by_code },
         });
-        let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
-        s.push('\n');
-        s.into_bytes()
+        let path = self.dir.join("summary.json");
+        let mut f = AtomicFile::create(&path).map_err(|e| Error::io(&path, e))?;
+        let mut text =
+            serde_json::to_string_pretty(&summary).map_err(|e| Error::write(&path, e))?;
+        text.push('\n');
+        f.write_all(text.as_bytes())
+            .map_err(|e| Error::io(&path, e))?;
+        files.push((path, f));
+        // Everything is complete on disk before the first rename.
+        for (path, f) in &mut files {
+            f.finish().map_err(|e| Error::io(path, e))?;
+        }
+        files
+            .into_iter()
+            .map(|(path, f)| {
+                f.commit(None)
+                    .map(|_| path.clone())
+                    .map_err(|e| Error::io(&path, e))
+            })
+            .collect()
     }
-}
-
-fn put(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
-    let path = dir.join(name);
-    let mut f = AtomicFile::create(&path).map_err(|e| Error::io(&path, e))?;
-    f.writer()
-        .write_all(bytes)
-        .map_err(|e| Error::io(&path, e))?;
-    f.commit(None).map_err(|e| Error::io(&path, e))?;
-    Ok(path)
-}
-
-/// Write every report into `dir` (created if needed); returns the files.
-pub fn write_all(report: &Report, dir: &Path, formats: Formats) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    if formats.csv {
-        files.push(("calls.csv".into(), report.calls_csv()?));
-        files.extend(report.call_tables()?);
-        files.extend(report.summary_tables()?);
-        files.push(("findings.csv".into(), report.findings_csv()?));
-    }
-    if formats.json {
-        files.push(("calls.jsonl".into(), report.calls_jsonl()));
-    }
-    files.push(("summary.json".into(), report.summary_json()));
-    files
-        .iter()
-        .map(|(name, bytes)| put(dir, name, bytes))
-        .collect()
 }

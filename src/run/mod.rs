@@ -5,8 +5,8 @@
 pub mod call;
 pub mod filter;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use crate::analyze::{Analyzer, Needs, Stats, VadKind};
 use crate::error::{Error, Result};
 use crate::recording::{discover, ModelOptions, SkippedPath};
-use crate::report::{self, Formats, Report};
+use crate::report::{Formats, ReportWriter};
 
 pub use call::CallRecord;
 pub use filter::Filter;
@@ -50,11 +50,15 @@ pub fn needs_of(analyzers: &[Box<dyn Analyzer>]) -> Needs {
         .fold(Needs::default(), |n, a| n.union(a.needs()))
 }
 
+/// Calls analyzed together before their rows are written: enough to keep
+/// every core busy, few enough that memory stays flat however many calls.
+const BATCH: usize = 256;
+
 pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<RunOutcome> {
     let started: DateTime<Utc> = Utc::now();
     let found = discover(&opts.root)?;
     let needs = needs_of(&opts.analyzers);
-    let selected: Vec<_> = found
+    let mut selected: Vec<_> = found
         .recordings
         .into_iter()
         .filter(|r| opts.filter.matches(r, opts.model.name_tz))
@@ -64,63 +68,53 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
         .num_threads(opts.jobs.unwrap_or(0))
         .build()
         .map_err(|e| Error::Usage(format!("--jobs: {e}")))?;
-    let done = std::sync::atomic::AtomicU64::new(0);
-    // Each recording is dropped once analyzed: memory does not grow with their number.
-    let records: Vec<CallRecord> = pool.install(|| {
-        selected
-            .into_par_iter()
-            .map(|rec| {
-                let r = call::process(&rec, &opts.analyzers, needs, opts.vad, &opts.model);
-                progress(
-                    done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
-                    total,
-                );
-                r
-            })
-            .collect()
-    });
-    crate::interrupt::check()?;
-
-    // Merge the per-call summary parts, analyzer by analyzer.
+    let mut writer = ReportWriter::create(&opts.out, &opts.analyzers, opts.formats)?;
     let mut merged: Vec<Stats> = vec![Stats::default(); opts.analyzers.len()];
-    for r in &records {
-        for (m, s) in merged.iter_mut().zip(&r.stats) {
-            m.merge(s);
+    let (mut calls, mut errors) = (0usize, 0usize);
+    let done = AtomicU64::new(0);
+    // Batches in discovery order; within a batch rayon keeps the order too.
+    selected.reverse();
+    while !selected.is_empty() {
+        crate::interrupt::check()?;
+        let take = selected.len().min(BATCH);
+        let batch: Vec<_> = selected.drain(selected.len() - take..).rev().collect();
+        let records: Vec<CallRecord> = pool.install(|| {
+            batch
+                .into_par_iter()
+                .map(|rec| {
+                    let r = call::process(&rec, &opts.analyzers, needs, opts.vad, &opts.model);
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                    r
+                })
+                .collect()
+        });
+        for r in &records {
+            writer.write_call(r)?;
+            for (m, s) in merged.iter_mut().zip(&r.stats) {
+                m.merge(s);
+            }
+            calls += 1;
+            errors += usize::from(r.status == "error");
         }
     }
     let summaries: Vec<_> = opts
         .analyzers
         .iter()
         .zip(&merged)
-        .map(|(a, s)| (a.name().to_string(), a.summarize(s, records.len())))
+        .map(|(a, s)| (a.name().to_string(), a.summarize(s, calls)))
         .collect();
-    let errors = records.iter().filter(|r| r.status == "error").count();
-    let report = Report {
-        analyzers: &opts.analyzers,
-        records: &records,
-        summaries: &summaries,
-        run: serde_json::json!({
-            "version": env!("CARGO_PKG_VERSION"),
-            "started": crate::recording::format_utc(&started),
-            "finished": crate::recording::format_utc(&Utc::now()),
-            "root": opts.root.display().to_string(),
-            "args": opts.args,
-        }),
-    };
-    let written = report::write_all(&report, &opts.out, opts.formats)?;
+    let run = serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "started": crate::recording::format_utc(&started),
+        "finished": crate::recording::format_utc(&Utc::now()),
+        "root": opts.root.display().to_string(),
+        "args": opts.args,
+    });
+    let written = writer.finish(&summaries, run)?;
     Ok(RunOutcome {
-        calls: records.len(),
+        calls,
         errors,
         skipped: found.skipped,
         written,
     })
-}
-
-/// Counts of a list of strings, sorted by key.
-pub fn tally<'a>(items: impl Iterator<Item = &'a str>) -> BTreeMap<String, usize> {
-    let mut m = BTreeMap::new();
-    for i in items {
-        *m.entry(i.to_string()).or_insert(0) += 1;
-    }
-    m
 }

@@ -154,7 +154,11 @@ impl<'a> NonZeros<'a> {
     }
 
     /// The next non-zero sample and its index, without taking it.
+    #[inline]
     fn peek(&mut self) -> Result<Option<(u64, i16)>, WavError> {
+        if let Some(&s) = self.buf.get(self.pos).filter(|s| **s != 0) {
+            return Ok(Some((self.base + self.pos as u64, s)));
+        }
         loop {
             if let Some(i) = self.buf[self.pos..].iter().position(|s| *s != 0) {
                 self.pos += i;
@@ -168,6 +172,7 @@ impl<'a> NonZeros<'a> {
         }
     }
 
+    #[inline]
     fn take(&mut self) {
         self.pos += 1;
     }

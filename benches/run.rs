@@ -1,0 +1,113 @@
+//! The full analytics run against a plain read of the same files, with the
+//! neural and the energy VAD, and a metadata-only run against the full one.
+//!
+//! `cargo bench --bench run` (corpus: `CALLSCOPE_BENCH_CALLS` two-minute
+//! calls, default 100, shared with the check benchmark). Prints medians of 3
+//! rounds and the ratios. Targets: neural ≤ 6× the plain read, energy ≤ 2×,
+//! metadata-only ≥ 20× faster than the full run.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use callscope::analyze::{builtins, select, VadKind};
+use callscope::recording::{discover, ModelOptions};
+use callscope::report::Formats;
+use callscope::run::{run, Filter, RunOptions};
+use common::{corpus, median};
+use rayon::prelude::*;
+
+fn options(root: &Path, out: PathBuf, vad: VadKind, analyzers: &[&str]) -> RunOptions {
+    let names: Vec<String> = analyzers.iter().map(|s| s.to_string()).collect();
+    RunOptions {
+        root: root.to_path_buf(),
+        out,
+        analyzers: select(builtins(), &names).unwrap(),
+        jobs: None,
+        filter: Filter::default(),
+        formats: Formats {
+            csv: true,
+            json: true,
+        },
+        vad,
+        model: ModelOptions::default(),
+        args: Vec::new(),
+    }
+}
+
+fn main() {
+    let calls: usize = std::env::var("CALLSCOPE_BENCH_CALLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    let root = corpus("check", calls, 120.0, Vec::new());
+    let dirs: Vec<PathBuf> = discover(&root)
+        .unwrap()
+        .recordings
+        .iter()
+        .map(|r| r.dir.clone())
+        .collect();
+    let plain = || {
+        dirs.par_iter()
+            .map(|d| {
+                std::fs::read_dir(d)
+                    .unwrap()
+                    .map(|e| std::fs::read(e.unwrap().path()).map_or(0, |b| b.len()))
+                    .sum::<usize>()
+            })
+            .sum::<usize>()
+    };
+    let bytes = plain();
+    let out = tempfile::tempdir().unwrap();
+    let time = |opts: &RunOptions| {
+        let t = Instant::now();
+        let o = run(opts, &|_, _| {}).unwrap();
+        assert_eq!(o.errors, 0);
+        t.elapsed().as_secs_f64()
+    };
+    let full = options(&root, out.path().join("full"), VadKind::Neural, &[]);
+    let energy = options(&root, out.path().join("energy"), VadKind::Energy, &[]);
+    let meta = options(
+        &root,
+        out.path().join("meta"),
+        VadKind::Neural,
+        &["intents"],
+    );
+    let (mut p, mut f, mut e, mut m) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let t = Instant::now();
+        std::hint::black_box(plain());
+        p.push(t.elapsed().as_secs_f64());
+        f.push(time(&full));
+        e.push(time(&energy));
+        m.push(time(&meta));
+    }
+    let (p, f, e, m) = (
+        median(&mut p),
+        median(&mut f),
+        median(&mut e),
+        median(&mut m),
+    );
+    println!(
+        "run: {calls} two-minute calls, {:.0} MB from page cache, {} threads, 3 rounds",
+        bytes as f64 / 1e6,
+        rayon::current_num_threads()
+    );
+    println!("  plain read (all files)      median {:8.1} ms", p * 1e3);
+    println!(
+        "  full run, neural VAD        median {:8.1} ms  {:6.2}x plain (target <= 6x)",
+        f * 1e3,
+        f / p
+    );
+    println!(
+        "  full run, energy VAD        median {:8.1} ms  {:6.2}x plain (target <= 2x)",
+        e * 1e3,
+        e / p
+    );
+    println!(
+        "  metadata-only (intents)     median {:8.1} ms  {:6.1}x faster than full (target >= 20x)",
+        m * 1e3,
+        f / m
+    );
+}
