@@ -18,6 +18,7 @@ use crate::interrupt;
 use crate::recording::{self, discover, parse_timestamp, ModelOptions, NameTz};
 use crate::repair::{self, ApplyOptions};
 use crate::report::Formats;
+use crate::retention;
 use crate::run::{self, filter, Filter, RunOptions};
 use crate::simulate::{self, Fault, SimulateOptions};
 use crate::view::list;
@@ -44,6 +45,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Repair what check finds: headers, the final stereo, missing monos, a crashed call's metadata.
     Repair(RepairArgs),
+    /// Enforce a retention policy: dry run by default, --apply to carry it out.
+    Prune(PruneArgs),
+    /// Erase one person's recordings on request (right to erasure): dry run by default.
+    Erase(EraseArgs),
     /// Write simulated recordings exactly as the real recorder does, optionally damaged.
     Simulate(SimulateArgs),
 }
@@ -113,6 +118,9 @@ pub struct RunArgs {
     /// Report formats, comma-separated: csv, json.
     #[arg(long, default_value = "csv,json", value_parser = Formats::parse)]
     pub format: Formats,
+    /// Add the retention analyzer: what the next prune with this policy will do.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
     /// Voice activity detector: neural (earshot) or energy.
     #[arg(long, default_value = "neural", value_parser = parse_vad)]
     pub vad: VadKind,
@@ -171,6 +179,52 @@ pub struct RepairArgs {
     pub model: ModelArgs,
 }
 
+/// What prune and erase share.
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// Carry the plan out (without it, nothing is changed).
+    #[arg(long)]
+    pub apply: bool,
+    /// The time ages are measured from (default: now).
+    #[arg(long, value_parser = parse_utc)]
+    pub now: Option<DateTime<Utc>>,
+    /// The audit log (default ROOT/.callscope/audit.jsonl).
+    #[arg(long)]
+    pub audit: Option<PathBuf>,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// The recordings root.
+    #[arg(default_value = ".")]
+    pub root: PathBuf,
+    /// The retention policy (TOML).
+    #[arg(long)]
+    pub policy: PathBuf,
+    #[command(flatten)]
+    pub common: RetentionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EraseArgs {
+    /// The recordings root.
+    #[arg(default_value = ".")]
+    pub root: PathBuf,
+    /// The session id whose recordings are erased.
+    #[arg(long)]
+    pub session: String,
+    /// A policy whose hold list applies too.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: RetentionArgs,
+}
+
 fn parse_severity(s: &str) -> std::result::Result<Severity, String> {
     Severity::parse(s).ok_or_else(|| format!("'{s}': use info, warning or error"))
 }
@@ -227,6 +281,22 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Check(args) => run_check(&args),
         Command::Repair(args) => run_repair(&args),
         Command::Simulate(args) => run_simulate(&args),
+        Command::Prune(args) => {
+            let policy = retention::policy::load(&args.policy).map_err(Error::Usage)?;
+            run_retention(&args.root, Some(&policy), None, &args.common)
+        }
+        Command::Erase(args) => {
+            let policy = match &args.policy {
+                Some(p) => Some(retention::policy::load(p).map_err(Error::Usage)?),
+                None => None,
+            };
+            run_retention(
+                &args.root,
+                policy.as_ref(),
+                Some(&args.session),
+                &args.common,
+            )
+        }
     }
 }
 
@@ -266,7 +336,19 @@ fn run_list(args: &ListArgs) -> Result<i32> {
 }
 
 fn run_run(args: &RunArgs) -> Result<i32> {
-    let analyzers = analyze::select(analyze::builtins(), &args.analyzers).map_err(Error::Usage)?;
+    let mut available = analyze::builtins();
+    if let Some(p) = &args.policy {
+        available.push(Box::new(analyze::retention::Retention {
+            policy: retention::policy::load(p).map_err(Error::Usage)?,
+            model: args.model.options(),
+            now: Utc::now(),
+        }));
+    }
+    let mut names = args.analyzers.clone();
+    if args.policy.is_some() && !names.is_empty() && !names.iter().any(|n| n == "retention") {
+        names.push("retention".into());
+    }
+    let analyzers = analyze::select(available, &names).map_err(Error::Usage)?;
     let sessions = args
         .sessions
         .iter()
@@ -380,6 +462,71 @@ fn run_repair(args: &RepairArgs) -> Result<i32> {
         exit::DATA
     } else {
         exit::OK
+    })
+}
+
+fn run_retention(
+    root: &std::path::Path,
+    policy: Option<&retention::Policy>,
+    erase: Option<&str>,
+    args: &RetentionArgs,
+) -> Result<i32> {
+    let found = discover(root)?;
+    warn_skipped(&found);
+    let model = args.model.options();
+    let now = args.now.unwrap_or_else(Utc::now);
+    let recordings: Vec<_> = match erase {
+        Some(id) => found
+            .recordings
+            .into_iter()
+            .filter(|r| r.session_id() == id)
+            .collect(),
+        None => found.recordings,
+    };
+    let forced = erase.map(|_| ("erase", retention::Action::Delete));
+    let decisions = retention::plan(&recordings, policy, forced, &model, now);
+    let mut errors = Vec::new();
+    if args.apply {
+        let opts = retention::apply::ApplyOptions {
+            root: root.to_path_buf(),
+            audit: args
+                .audit
+                .clone()
+                .unwrap_or_else(|| root.join(".callscope").join("audit.jsonl")),
+            archive_root: policy.and_then(|p| p.archive_root.clone()),
+            policy: policy.map(|p| p.path.clone()),
+        };
+        errors = retention::apply::apply(&decisions, &opts);
+    }
+    let text = if args.json {
+        let v = serde_json::json!({
+            "applied": args.apply,
+            "now": crate::recording::format_utc(&now),
+            "recordings": decisions,
+            "summary": retention::summary(&decisions),
+            "errors": errors,
+        });
+        let mut s = serde_json::to_string_pretty(&v).map_err(|e| Error::Usage(e.to_string()))?;
+        s.push('\n');
+        s
+    } else {
+        let mut s = retention::render_plan(&decisions, args.apply);
+        if let Some(id) = erase {
+            if decisions.is_empty() {
+                s.push_str(&format!("no recording of session {id}\n"));
+            }
+        }
+        s
+    };
+    write_stdout(&text)?;
+    for e in &errors {
+        eprintln!("callscope: error: {e}");
+    }
+    interrupt::check()?;
+    Ok(if errors.is_empty() {
+        exit::OK
+    } else {
+        exit::DATA
     })
 }
 

@@ -16,6 +16,7 @@ pub mod progress;
 pub mod recording;
 pub mod repair;
 pub mod report;
+pub mod retention;
 pub mod run;
 pub mod safe_fs;
 pub mod simulate;

@@ -11,6 +11,8 @@ use crate::timeline::{self, Timeline};
 pub struct CallContext<'a> {
     pub rec: &'a Recording,
     pub vad: VadKind,
+    /// The call's status from the checks the run made, when known.
+    pub status: Option<crate::check::Status>,
     caller: OnceLock<Result<Wav, String>>,
     bot: OnceLock<Result<Wav, String>>,
     timeline: OnceLock<Result<Timeline, String>>,
@@ -23,6 +25,7 @@ impl<'a> CallContext<'a> {
         CallContext {
             rec,
             vad,
+            status: None,
             caller: OnceLock::new(),
             bot: OnceLock::new(),
             timeline: OnceLock::new(),

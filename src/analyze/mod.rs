@@ -6,6 +6,7 @@ pub mod context;
 mod intents;
 mod quality;
 mod response_times;
+pub mod retention;
 mod speech;
 pub mod stats;
 mod transcript;

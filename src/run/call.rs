@@ -72,7 +72,8 @@ pub fn process(
     let mut cells = BTreeMap::new();
     let mut rows: BTreeMap<String, Vec<Vec<Cell>>> = BTreeMap::new();
     let mut stats = vec![Stats::default(); analyzers.len()];
-    let ctx = CallContext::new(rec, vad);
+    let mut ctx = CallContext::new(rec, vad);
+    ctx.status = Some(check.status);
     // A call still being written is not read.
     if check.state != State::InProgress {
         for (a, st) in analyzers.iter().zip(stats.iter_mut()) {

@@ -1,0 +1,76 @@
+//! `retention` (with `run --policy FILE`): what the next prune will do to
+//! each call, so the nightly report shows it. It only decides; `prune`
+//! applies.
+
+use chrono::{DateTime, Utc};
+
+use super::{Analyzer, CallContext, CallOutput, Cell, Needs, RunSummary, Stats};
+use crate::recording::{format_utc, ModelOptions};
+use crate::retention::{Policy, RecordingFacts};
+
+pub struct Retention {
+    pub policy: Policy,
+    pub model: ModelOptions,
+    pub now: DateTime<Utc>,
+}
+
+impl Analyzer for Retention {
+    fn name(&self) -> &str {
+        "retention"
+    }
+
+    fn columns(&self) -> Vec<String> {
+        ["rule", "action", "due"]
+            .iter()
+            .map(|c| format!("retention.{c}"))
+            .collect()
+    }
+
+    fn needs(&self) -> Needs {
+        Needs {
+            metadata: true,
+            transcript: true,
+            events: true,
+            ..Needs::default()
+        }
+    }
+
+    fn analyze(&self, call: &CallContext) -> Result<CallOutput, String> {
+        let facts = RecordingFacts::of(call.rec, &self.model, call.status);
+        let mut out = CallOutput::default();
+        let (rule, action, due) = match facts.hold(&self.policy.holds) {
+            Some(_) => ("legal-hold".to_string(), "held".to_string(), None),
+            None => {
+                let r = self.policy.decide(&facts.facts(), self.now);
+                (
+                    r.name.clone(),
+                    r.action.as_str().to_string(),
+                    r.due(facts.start),
+                )
+            }
+        };
+        out.stats.add(&format!("action\t{action}"), 1.0);
+        out.set("retention.rule", Cell::Text(rule));
+        out.set("retention.action", Cell::Text(action));
+        out.set(
+            "retention.due",
+            due.map_or(Cell::Null, |d| Cell::Text(format_utc(&d))),
+        );
+        Ok(out)
+    }
+
+    fn summarize(&self, stats: &Stats, _calls: usize) -> RunSummary {
+        let by_action: serde_json::Map<String, serde_json::Value> = stats
+            .counts
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("action\t")
+                    .map(|a| (a.to_string(), (*v as u64).into()))
+            })
+            .collect();
+        RunSummary {
+            json: serde_json::json!({ "policy": self.policy.path.display().to_string(), "by_action": by_action }),
+            tables: Vec::new(),
+        }
+    }
+}

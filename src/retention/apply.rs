@@ -1,0 +1,253 @@
+//! Carrying out retention decisions, with the audit log: a line recording
+//! the intent (every file with its size and SHA-256) is written and fsynced
+//! before any file goes, and a line with the result after.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use serde_json::json;
+
+use super::{Decision, AUDIO_REMOVED_MARKER};
+use crate::recording::format_utc;
+use crate::safe_fs::{self, AtomicFile};
+
+/// Where things go.
+pub struct ApplyOptions {
+    pub root: PathBuf,
+    pub audit: PathBuf,
+    pub archive_root: Option<PathBuf>,
+    /// The policy file, named in markers.
+    pub policy: Option<PathBuf>,
+}
+
+/// The trash inside ROOT where whole recordings go before they are removed.
+pub fn trash_dir(root: &Path) -> PathBuf {
+    root.join(".callscope").join("trash")
+}
+
+/// A test hook: abort the process after this many recordings were moved to
+/// the trash (to prove that a killed prune leaves each recording whole or gone).
+const ABORT_HOOK: &str = "CALLSCOPE_TEST_ABORT_AFTER_TRASH";
+
+fn audit(opts: &ApplyOptions, line: serde_json::Value) -> Result<(), String> {
+    safe_fs::append_line(&opts.audit, &line.to_string())
+        .map_err(|e| format!("{}: {e}", opts.audit.display()))
+}
+
+fn file_list(dir: &Path, files: &[(String, u64)]) -> Vec<serde_json::Value> {
+    files
+        .iter()
+        .map(|(name, size)| {
+            let sha = safe_fs::sha256_file(&dir.join(name)).ok();
+            json!({ "path": name, "size": size, "sha256": sha })
+        })
+        .collect()
+}
+
+/// Finish what a killed prune left in the trash.
+pub fn finish_trash(opts: &ApplyOptions) -> Vec<String> {
+    let mut errors = Vec::new();
+    let trash = trash_dir(&opts.root);
+    let Ok(entries) = fs::read_dir(&trash) else {
+        return errors;
+    };
+    let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    names.sort();
+    for entry in names {
+        let result = if entry.is_dir() {
+            fs::remove_dir_all(&entry)
+        } else {
+            fs::remove_file(&entry)
+        };
+        let line = json!({
+            "time": format_utc(&Utc::now()),
+            "event": "trash-finished",
+            "trash": entry.display().to_string(),
+            "result": if result.is_ok() { "ok" } else { "failed" },
+            "error": result.as_ref().err().map(ToString::to_string),
+        });
+        if let Err(e) =
+            audit(opts, line).and(result.map_err(|e| format!("{}: {e}", entry.display())))
+        {
+            errors.push(e);
+        }
+    }
+    errors
+}
+
+fn delete(
+    d: &Decision,
+    opts: &ApplyOptions,
+    moved: &mut usize,
+) -> Result<serde_json::Value, String> {
+    let trash = trash_dir(&opts.root);
+    fs::create_dir_all(&trash).map_err(|e| format!("{}: {e}", trash.display()))?;
+    let leaf = d.recording.replace('/', "__");
+    let target = safe_fs::free_name(&trash.join(format!(
+        "{}-{leaf}",
+        Utc::now().format("%Y%m%dT%H%M%S%.6fZ")
+    )));
+    // One rename: the recording is whole where it was, or whole in the trash.
+    fs::rename(&d.dir, &target).map_err(|e| format!("{}: {e}", d.dir.display()))?;
+    if let Some(parent) = d.dir.parent() {
+        let _ = safe_fs::fsync_dir(parent);
+    }
+    let _ = safe_fs::fsync_dir(&trash);
+    *moved += 1;
+    if std::env::var(ABORT_HOOK)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        == Some(*moved)
+    {
+        std::process::abort();
+    }
+    fs::remove_dir_all(&target).map_err(|e| format!("{}: {e}", target.display()))?;
+    Ok(json!({}))
+}
+
+fn delete_audio(d: &Decision, opts: &ApplyOptions) -> Result<serde_json::Value, String> {
+    let removed: Vec<&str> = d.files.iter().map(|(n, _)| n.as_str()).collect();
+    for name in &removed {
+        let p = d.dir.join(name);
+        fs::remove_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    let _ = safe_fs::fsync_dir(&d.dir);
+    let marker = d.dir.join(AUDIO_REMOVED_MARKER);
+    let text = serde_json::to_string_pretty(&json!({
+        "removed_at": format_utc(&Utc::now()),
+        "rule": d.rule,
+        "policy": opts.policy.as_ref().map(|p| p.display().to_string()),
+        "files": d.files.iter().map(|(n, s)| json!({"path": n, "size": s})).collect::<Vec<_>>(),
+        "note": "the audio of this recording was removed by the retention policy; transcript and metadata are kept",
+    }))
+    .unwrap_or_default();
+    let mut f = AtomicFile::create(&marker).map_err(|e| format!("{}: {e}", marker.display()))?;
+    std::io::Write::write_all(&mut f, text.as_bytes())
+        .map_err(|e| format!("{}: {e}", marker.display()))?;
+    f.commit(None)
+        .map_err(|e| format!("{}: {e}", marker.display()))?;
+    Ok(json!({ "marker": AUDIO_REMOVED_MARKER }))
+}
+
+/// Copy a tree, fsyncing every file; the caller verifies the checksums.
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(to)?;
+    for e in fs::read_dir(from)? {
+        let e = e?;
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if e.file_type()?.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else {
+            fs::copy(&src, &dst)?;
+            fs::File::open(&dst)?.sync_all()?;
+        }
+    }
+    Ok(())
+}
+
+fn archive(
+    d: &Decision,
+    opts: &ApplyOptions,
+    moved: &mut usize,
+) -> Result<serde_json::Value, String> {
+    let root = opts
+        .archive_root
+        .as_ref()
+        .ok_or("the policy has no archive_root")?;
+    let dest = root.join(&d.recording);
+    if dest.symlink_metadata().is_ok() {
+        return Err(format!(
+            "{} already exists; an archive is never overwritten",
+            dest.display()
+        ));
+    }
+    if let Some(parent) = dest.parent() {
+        fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    if fs::rename(&d.dir, &dest).is_err() {
+        // Another file system: copy under a temporary name, verify every
+        // checksum, put it in place, then delete the original like `delete`.
+        let temp = dest.with_file_name(format!(
+            ".{}{}",
+            dest.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
+            safe_fs::TEMP_SUFFIX
+        ));
+        let _ = fs::remove_dir_all(&temp);
+        copy_tree(&d.dir, &temp).map_err(|e| format!("{}: {e}", temp.display()))?;
+        for (name, _) in &d.files {
+            let (a, b) = (
+                safe_fs::sha256_file(&d.dir.join(name)),
+                safe_fs::sha256_file(&temp.join(name)),
+            );
+            if a.is_err() || a.ok() != b.ok() {
+                let _ = fs::remove_dir_all(&temp);
+                return Err(format!(
+                    "{name}: the archived copy does not match; original kept"
+                ));
+            }
+        }
+        fs::rename(&temp, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+        delete(d, opts, moved)?;
+    }
+    if let Some(parent) = dest.parent() {
+        let _ = safe_fs::fsync_dir(parent);
+    }
+    Ok(json!({ "archived_to": dest.display().to_string() }))
+}
+
+/// Carry out every decision that acts; returns the errors (the rest go on).
+pub fn apply(decisions: &[Decision], opts: &ApplyOptions) -> Vec<String> {
+    let mut errors = finish_trash(opts);
+    let mut moved = 0;
+    for d in decisions.iter().filter(|d| d.acts()) {
+        if crate::interrupt::requested() {
+            errors.push("interrupted".into());
+            break;
+        }
+        let intent = json!({
+            "time": format_utc(&Utc::now()),
+            "event": "intent",
+            "recording": d.recording,
+            "session_id": d.session_id,
+            "rule": d.rule,
+            "action": d.action,
+            "files": file_list(&d.dir, &d.files),
+        });
+        // No file goes before its intent is on disk.
+        if let Err(e) = audit(opts, intent) {
+            errors.push(e);
+            break;
+        }
+        let result = match d.action.as_str() {
+            "delete" => delete(d, opts, &mut moved),
+            "delete-audio" => delete_audio(d, opts),
+            _ => archive(d, opts, &mut moved),
+        };
+        let mut done = json!({
+            "time": format_utc(&Utc::now()),
+            "event": "done",
+            "recording": d.recording,
+            "rule": d.rule,
+            "action": d.action,
+            "result": if result.is_ok() { "ok" } else { "failed" },
+        });
+        match &result {
+            Ok(extra) => {
+                if let (Some(o), Some(e)) = (done.as_object_mut(), extra.as_object()) {
+                    o.extend(e.clone());
+                }
+            }
+            Err(e) => {
+                done["error"] = e.clone().into();
+                errors.push(format!("{}: {e}", d.recording));
+            }
+        }
+        if let Err(e) = audit(opts, done) {
+            errors.push(e);
+        }
+    }
+    errors
+}

@@ -1,0 +1,309 @@
+//! Retention: the policy decides (here, and in the `retention` analyzer),
+//! one place applies (`apply`), and every action is audited.
+//!
+//! Safety rules, all enforced here: a recording under legal hold is never
+//! touched; an in-progress recording is never touched; nothing outside ROOT
+//! is acted on and no symlink is followed (a recording holding one is
+//! skipped); a whole recording is deleted by first renaming it into
+//! `ROOT/.callscope/trash/`, so a prune killed at any point leaves it whole or
+//! gone, and the next prune finishes what is in the trash.
+
+pub mod apply;
+pub mod policy;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::check::{check_recording_at, CheckLevel, Status};
+use crate::recording::{format_utc, FileKind, ModelOptions, Recording, State};
+
+pub use policy::{Action, Policy, Rule};
+
+/// The file a recording under legal hold holds.
+pub const LEGAL_HOLD_FILE: &str = "LEGAL_HOLD";
+/// What `delete-audio` leaves behind.
+pub const AUDIO_REMOVED_MARKER: &str = "AUDIO_REMOVED_BY_POLICY.json";
+/// The listening copy `repair --aligned` writes is audio too.
+const EXTRA_AUDIO: &str = crate::repair::ALIGNED_FILE;
+
+/// What will happen to one recording.
+#[derive(Debug, Clone, Serialize)]
+pub struct Decision {
+    pub recording: String,
+    #[serde(skip)]
+    pub dir: PathBuf,
+    pub session_id: String,
+    /// The deciding rule (or `legal-hold`, `erase`).
+    pub rule: Option<String>,
+    /// keep, delete-audio, archive, delete, held, skip, nothing.
+    pub action: String,
+    /// Why: the hold, the skip, or what the rule matched.
+    pub reason: String,
+    /// Files the action removes or moves, relative to the recording, with sizes.
+    pub files: Vec<(String, u64)>,
+    pub bytes: u64,
+    /// When the action is (or was) due: start + older_than.
+    pub due: Option<String>,
+}
+
+impl Decision {
+    /// Whether applying it changes anything.
+    pub fn acts(&self) -> bool {
+        matches!(self.action.as_str(), "delete-audio" | "archive" | "delete")
+    }
+}
+
+/// Every file under `dir` (relative path, size), or the first symlink found.
+fn files_under(dir: &Path) -> Result<Vec<(String, u64)>, String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        for e in entries {
+            let e = e.map_err(|e| format!("{}: {e}", d.display()))?;
+            let meta = e
+                .metadata()
+                .map_err(|x| format!("{}: {x}", e.path().display()))?;
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .unwrap_or(&e.path())
+                .display()
+                .to_string();
+            if meta.file_type().is_symlink() {
+                return Err(format!("{rel} is a symlink (never followed)"));
+            } else if meta.is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push((rel, meta.len()));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// What the rules see of a recording.
+pub struct RecordingFacts {
+    pub start: Option<DateTime<Utc>>,
+    pub intents: Vec<String>,
+    pub functions: Vec<String>,
+    pub state: State,
+    pub status: Status,
+    pub session_id: String,
+    pub held_by_file: bool,
+}
+
+impl RecordingFacts {
+    pub fn of(rec: &Recording, model: &ModelOptions, status: Option<Status>) -> RecordingFacts {
+        let calls = rec.function_calls().unwrap_or_default();
+        let status =
+            status.unwrap_or_else(|| check_recording_at(rec, model, CheckLevel::Files).status);
+        RecordingFacts {
+            start: rec.start_time(model.name_tz).map(|s| s.time),
+            intents: calls
+                .iter()
+                .filter_map(|c| c.intent().map(str::to_string))
+                .collect(),
+            functions: calls
+                .iter()
+                .filter_map(|c| c.function_name.clone())
+                .collect(),
+            state: rec.state(model),
+            status,
+            session_id: rec.session_id(),
+            held_by_file: rec.dir.join(LEGAL_HOLD_FILE).symlink_metadata().is_ok(),
+        }
+    }
+
+    pub fn facts(&self) -> policy::Facts<'_> {
+        policy::Facts {
+            start: self.start,
+            intents: &self.intents,
+            functions: &self.functions,
+            state: self.state,
+            status: self.status,
+            session_id: &self.session_id,
+        }
+    }
+
+    /// The hold that protects the recording, if any.
+    pub fn hold(&self, policy_holds: &[String]) -> Option<String> {
+        if self.held_by_file {
+            Some(format!("a {LEGAL_HOLD_FILE} file is in the recording"))
+        } else if policy_holds.contains(&self.session_id) {
+            Some("its session id is on the policy's hold list".to_string())
+        } else {
+            None
+        }
+    }
+}
+
+fn decision(
+    rec: &Recording,
+    f: &RecordingFacts,
+    rule: Option<&str>,
+    action: &str,
+    reason: String,
+) -> Decision {
+    Decision {
+        recording: rec.rel.clone(),
+        dir: rec.dir.clone(),
+        session_id: f.session_id.clone(),
+        rule: rule.map(str::to_string),
+        action: action.to_string(),
+        reason,
+        files: Vec::new(),
+        bytes: 0,
+        due: None,
+    }
+}
+
+/// The audio files of a recording that `delete-audio` removes.
+fn audio_files(all: &[(String, u64)]) -> Vec<(String, u64)> {
+    all.iter()
+        .filter(|(name, _)| {
+            FileKind::from_file_name(name).is_some_and(FileKind::is_wav) || name == EXTRA_AUDIO
+        })
+        .cloned()
+        .collect()
+}
+
+/// Decide one recording. `forced` (erase) replaces the policy's rule.
+pub fn decide(
+    rec: &Recording,
+    policy: Option<&Policy>,
+    forced: Option<(&str, Action)>,
+    model: &ModelOptions,
+    now: DateTime<Utc>,
+) -> Decision {
+    let f = RecordingFacts::of(rec, model, None);
+    if f.state == State::InProgress {
+        return decision(
+            rec,
+            &f,
+            None,
+            "skip",
+            "in progress: never touched while it may be written".into(),
+        );
+    }
+    let holds = policy.map_or(&[][..], |p| &p.holds[..]);
+    if let Some(why) = f.hold(holds) {
+        return decision(
+            rec,
+            &f,
+            Some("legal-hold"),
+            "held",
+            format!("under legal hold: {why}"),
+        );
+    }
+    let (rule_name, action, due) = match (forced, policy) {
+        (Some((name, action)), _) => (name.to_string(), action, None),
+        (None, Some(p)) => {
+            let rule = p.decide(&f.facts(), now);
+            (rule.name.clone(), rule.action, rule.due(f.start))
+        }
+        (None, None) => return decision(rec, &f, None, "keep", "no policy".into()),
+    };
+    let all = match files_under(&rec.dir) {
+        Ok(all) => all,
+        Err(why) => return decision(rec, &f, Some(&rule_name), "skip", why),
+    };
+    let mut d = decision(rec, &f, Some(&rule_name), action.as_str(), String::new());
+    d.due = due.map(|t| format_utc(&t));
+    d.reason = if action == Action::Keep {
+        "kept"
+    } else {
+        "due"
+    }
+    .to_string();
+    d.files = match action {
+        Action::Keep => Vec::new(),
+        Action::DeleteAudio => audio_files(&all),
+        Action::Archive | Action::Delete => all,
+    };
+    d.bytes = d.files.iter().map(|(_, s)| s).sum();
+    if action == Action::DeleteAudio && d.files.is_empty() {
+        d.action = "nothing".into();
+        d.reason = "audio already removed".into();
+    }
+    d
+}
+
+/// Plan a whole root (recordings in discovery order).
+pub fn plan(
+    recordings: &[Recording],
+    policy: Option<&Policy>,
+    forced: Option<(&str, Action)>,
+    model: &ModelOptions,
+    now: DateTime<Utc>,
+) -> Vec<Decision> {
+    use rayon::prelude::*;
+    recordings
+        .par_iter()
+        .map(|r| decide(r, policy, forced, model, now))
+        .collect()
+}
+
+/// Counts per action and bytes to free, for the summary.
+pub fn summary(decisions: &[Decision]) -> serde_json::Value {
+    let mut by_action = std::collections::BTreeMap::<String, usize>::new();
+    for d in decisions {
+        *by_action.entry(d.action.clone()).or_default() += 1;
+    }
+    let freed: u64 = decisions
+        .iter()
+        .filter(|d| d.action == "delete" || d.action == "delete-audio")
+        .map(|d| d.bytes)
+        .sum();
+    let moved: u64 = decisions
+        .iter()
+        .filter(|d| d.action == "archive")
+        .map(|d| d.bytes)
+        .sum();
+    serde_json::json!({ "recordings": decisions.len(), "by_action": by_action, "bytes_to_free": freed, "bytes_to_archive": moved })
+}
+
+/// The human plan: one line per recording that is acted on, held or skipped.
+pub fn render_plan(decisions: &[Decision], applied: bool) -> String {
+    let mut out = String::new();
+    for d in decisions
+        .iter()
+        .filter(|d| d.action != "keep" && d.action != "nothing")
+    {
+        out.push_str(&format!(
+            "{:<13} {}  rule={}  files={}  bytes={}  ({})\n",
+            d.action,
+            d.recording,
+            d.rule.as_deref().unwrap_or("-"),
+            d.files.len(),
+            d.bytes,
+            d.reason
+        ));
+    }
+    let s = summary(decisions);
+    let counts: Vec<String> = s["by_action"]
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| format!("{v} {k}")).collect())
+        .unwrap_or_default();
+    let tail = if applied {
+        format!(
+            "{} bytes freed, {} bytes archived",
+            s["bytes_to_free"], s["bytes_to_archive"]
+        )
+    } else {
+        format!(
+            "{} bytes to free, {} bytes to archive (dry run: nothing changed; --apply carries it out)",
+            s["bytes_to_free"], s["bytes_to_archive"]
+        )
+    };
+    out.push_str(&format!(
+        "{} recording(s): {}; {tail}\n",
+        decisions.len(),
+        counts.join(", ")
+    ));
+    out
+}

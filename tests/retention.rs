@@ -1,0 +1,481 @@
+//! `prune` and `erase` end to end on simulated stores with a fixed clock.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use common::*;
+use serde_json::Value;
+
+const NOW: &str = "2025-06-01T00:00:00Z";
+
+/// Every file under `root` → (bytes, mtime), skipping callscope's own folder.
+fn snapshot(root: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.file_name().unwrap() == ".callscope" {
+                continue;
+            }
+            let m = fs::symlink_metadata(&p).unwrap();
+            if m.is_dir() {
+                stack.push(p);
+            } else if m.is_file() {
+                out.insert(
+                    p.strip_prefix(root).unwrap().to_path_buf(),
+                    (fs::read(&p).unwrap(), m.modified().unwrap()),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn write_policy(dir: &Path, body: &str) -> PathBuf {
+    let p = dir.join("policy.toml");
+    fs::write(
+        &p,
+        format!("{body}\n[[rule]]\nname = \"default\"\ndefault = true\naction = \"keep\"\n"),
+    )
+    .unwrap();
+    p
+}
+
+fn prune(root: &Path, policy: &Path, extra: &[&str]) -> (i32, Value, String) {
+    let mut args = vec![
+        "prune",
+        path_str(root),
+        "--policy",
+        path_str(policy),
+        "--now",
+        NOW,
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let (code, out, err) = run(&args);
+    let v = serde_json::from_str(&out).unwrap_or(Value::Null);
+    (code, v, err)
+}
+
+fn actions(plan: &Value) -> BTreeMap<String, String> {
+    plan["recordings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["recording"].as_str().unwrap().to_string(),
+                d["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn audit_lines(root: &Path) -> Vec<Value> {
+    fs::read_to_string(root.join(".callscope/audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn sha256(p: &Path) -> String {
+    callscope::safe_fs::sha256_file(p).unwrap()
+}
+
+#[test]
+fn dry_run_changes_nothing_and_apply_does_exactly_the_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 12, 10, &["--seed", "3"]);
+    let truths = truths(&truth);
+    // Intent rules: lost cards deleted, balance enquiries lose their audio.
+    let policy = write_policy(
+        tmp.path(),
+        "[[rule]]\nname = \"lost\"\nintents = [\"lost_card\"]\nolder_than = \"30d\"\naction = \"delete\"\n\
+         [[rule]]\nname = \"balance\"\nintents = [\"balance_inquiry\"]\naction = \"delete-audio\"\n",
+    );
+    let before = snapshot(&rec);
+    let hashes: BTreeMap<PathBuf, String> = before
+        .keys()
+        .map(|k| (k.clone(), sha256(&rec.join(k))))
+        .collect();
+    let (code, plan, err) = prune(&rec, &policy, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        snapshot(&rec),
+        before,
+        "a dry run changes no byte and no mtime"
+    );
+    assert!(
+        !rec.join(".callscope").exists(),
+        "a dry run writes no audit log either"
+    );
+
+    let intent_of = |r: &str| {
+        let t = truths.iter().find(|t| t.recording == r).unwrap();
+        t.function_calls.iter().find_map(|f| f.intent.clone())
+    };
+    let planned = actions(&plan);
+    for (r, a) in &planned {
+        let want = match intent_of(r).as_deref() {
+            Some("lost_card") => "delete",
+            Some("balance_inquiry") => "delete-audio",
+            _ => "keep",
+        };
+        assert_eq!(a, want, "{r}");
+    }
+    assert!(
+        planned.values().any(|a| a == "delete") && planned.values().any(|a| a == "delete-audio")
+    );
+
+    let (code, _, err) = prune(&rec, &policy, &["--apply"]);
+    assert_eq!(code, 0, "{err}");
+    let after = snapshot(&rec);
+    for (r, a) in &planned {
+        let files: Vec<&PathBuf> = before.keys().filter(|k| k.starts_with(r)).collect();
+        match a.as_str() {
+            "delete" => assert!(!rec.join(r).exists(), "{r} deleted"),
+            "delete-audio" => {
+                for f in files {
+                    let is_wav = f.extension().is_some_and(|e| e == "wav");
+                    assert_eq!(after.contains_key(f), !is_wav, "{}", f.display());
+                    if !is_wav {
+                        assert_eq!(after[f], before[f], "JSON kept as it was");
+                    }
+                }
+                let marker: Value = serde_json::from_slice(
+                    &fs::read(rec.join(r).join("AUDIO_REMOVED_BY_POLICY.json")).unwrap(),
+                )
+                .unwrap();
+                assert_eq!(marker["rule"], "balance");
+                assert_eq!(marker["files"].as_array().unwrap().len(), 4);
+            }
+            _ => {
+                for f in files {
+                    assert_eq!(after[f], before[f], "{} untouched", f.display());
+                }
+            }
+        }
+    }
+    // The audit log: an intent line with every removed file (size, sha256), then the result.
+    let lines = audit_lines(&rec);
+    let mut removed = 0;
+    for l in lines.iter().filter(|l| l["event"] == "intent") {
+        for f in l["files"].as_array().unwrap() {
+            let rel =
+                PathBuf::from(l["recording"].as_str().unwrap()).join(f["path"].as_str().unwrap());
+            assert_eq!(f["size"], before[&rel].0.len(), "{}", rel.display());
+            assert_eq!(f["sha256"], hashes[&rel].as_str());
+            removed += 1;
+        }
+    }
+    let expected: usize = planned
+        .iter()
+        .map(|(r, a)| match a.as_str() {
+            "delete" => before.keys().filter(|k| k.starts_with(r)).count(),
+            "delete-audio" => 4,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(removed, expected);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l["event"] == "done" && l["result"] == "ok")
+            .count(),
+        lines.len() / 2
+    );
+
+    // Idempotent: the same clock again has nothing to do.
+    let (code, plan2, _) = prune(&rec, &policy, &["--apply"]);
+    assert_eq!(code, 0);
+    assert!(
+        actions(&plan2)
+            .values()
+            .all(|a| a == "keep" || a == "nothing"),
+        "{plan2}"
+    );
+    assert_eq!(audit_lines(&rec).len(), lines.len(), "nothing new to audit");
+}
+
+#[test]
+fn holds_in_progress_and_symlinks_are_never_touched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(
+        tmp.path(),
+        5,
+        8,
+        &["--faults", "none,none,none,in-progress,none", "--seed", "4"],
+    );
+    // In order: 0 LEGAL_HOLD file, 1 on the hold list, 2 holds a symlinked file, 3 in progress, 4 plain.
+    let all = truths(&truth);
+    let mut t: Vec<_> = all.iter().filter(|t| t.fault == "none").cloned().collect();
+    t.insert(
+        3,
+        all.iter()
+            .find(|t| t.fault == "in-progress")
+            .unwrap()
+            .clone(),
+    );
+    fs::write(rec.join(&t[0].recording).join("LEGAL_HOLD"), "case 42").unwrap();
+    fs::write(
+        tmp.path().join("holds.txt"),
+        format!("# legal\n{}\n", t[1].session_id),
+    )
+    .unwrap();
+    let outside = tmp.path().join("outside");
+    fs::create_dir(&outside).unwrap();
+    fs::write(outside.join("precious.txt"), "keep me").unwrap();
+    std::os::unix::fs::symlink(
+        outside.join("precious.txt"),
+        rec.join(&t[2].recording).join("notes.txt"),
+    )
+    .unwrap();
+    // A symlinked "recording" pointing outside ROOT, holding a real recording.
+    let (other, _) = {
+        let o = tmp.path().join("elsewhere");
+        fs::create_dir(&o).unwrap();
+        simulate(&o, 1, 8, &["--seed", "9"])
+    };
+    std::os::unix::fs::symlink(&other, rec.join("linked")).unwrap();
+    let other_before = snapshot(&other);
+
+    let policy = tmp.path().join("policy.toml");
+    fs::write(
+        &policy,
+        "hold_list = \"holds.txt\"\n[[rule]]\nname = \"all\"\nolder_than = \"1d\"\naction = \"delete\"\n\
+         [[rule]]\nname = \"default\"\ndefault = true\naction = \"keep\"\n",
+    )
+    .unwrap();
+    let (code, plan, err) = prune(&rec, &policy, &["--apply"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("linked: symlink (not followed)"), "{err}");
+    let a = actions(&plan);
+    assert_eq!(a[&t[0].recording], "held");
+    assert_eq!(a[&t[1].recording], "held");
+    assert_eq!(a[&t[2].recording], "skip");
+    assert_eq!(a[&t[3].recording], "skip");
+    assert_eq!(a[&t[4].recording], "delete");
+    for (i, kept) in t.iter().take(4).enumerate() {
+        assert!(
+            rec.join(&kept.recording).join("caller_audio.wav").exists(),
+            "{i} untouched"
+        );
+    }
+    assert!(!rec.join(&t[4].recording).exists());
+    assert_eq!(
+        fs::read_to_string(outside.join("precious.txt")).unwrap(),
+        "keep me"
+    );
+    assert_eq!(
+        snapshot(&other),
+        other_before,
+        "nothing outside ROOT is touched"
+    );
+    assert!(
+        rec.join("linked").symlink_metadata().is_ok(),
+        "the link itself is left alone"
+    );
+}
+
+#[test]
+fn archive_moves_recordings_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 3, 8, &[]);
+    let before = snapshot(&rec);
+    let policy = tmp.path().join("policy.toml");
+    fs::write(
+        &policy,
+        "archive_root = \"vault\"\n[[rule]]\nname = \"old\"\nolder_than = \"90d\"\naction = \"archive\"\n\
+         [[rule]]\nname = \"default\"\ndefault = true\naction = \"keep\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = prune(&rec, &policy, &["--apply"]);
+    assert_eq!(code, 0, "{err}");
+    let vault = snapshot(&tmp.path().join("vault"));
+    assert_eq!(vault.len(), before.len());
+    for (k, (bytes, _)) in &before {
+        assert_eq!(&vault[k].0, bytes, "{} archived intact", k.display());
+    }
+    assert!(snapshot(&rec).is_empty(), "nothing left behind");
+    let done: Vec<Value> = audit_lines(&rec)
+        .into_iter()
+        .filter(|l| l["event"] == "done")
+        .collect();
+    assert_eq!(done.len(), 3);
+    assert!(done[0]["archived_to"].as_str().unwrap().contains("vault"));
+}
+
+#[test]
+fn a_bad_policy_exits_2_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 2, 8, &[]);
+    let before = snapshot(&rec);
+    let policy = tmp.path().join("policy.toml");
+    fs::write(
+        &policy,
+        "[[rule]]\nname = \"x\"\nolder_than = \"forever\"\naction = \"delete\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = prune(&rec, &policy, &["--apply"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("policy.toml: line 3, column 14: \"forever\" is not a duration"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&rec), before);
+    assert!(!rec.join(".callscope").exists());
+}
+
+#[test]
+fn a_killed_prune_leaves_recordings_whole_or_gone_and_the_next_finishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 5, 8, &[]);
+    let before = snapshot(&rec);
+    let policy = write_policy(
+        tmp.path(),
+        "[[rule]]\nname = \"all\"\nolder_than = \"1d\"\naction = \"delete\"\n",
+    );
+    let st = bin()
+        .args([
+            "prune",
+            path_str(&rec),
+            "--policy",
+            path_str(&policy),
+            "--now",
+            NOW,
+            "--apply",
+        ])
+        .env("CALLSCOPE_TEST_ABORT_AFTER_TRASH", "2")
+        .output()
+        .unwrap();
+    assert!(!st.status.success(), "the hook aborts the process");
+    // Every recording is whole where it was, or gone from the store.
+    let names: std::collections::BTreeSet<PathBuf> = before
+        .keys()
+        .map(|k| k.components().next().unwrap().as_os_str().into())
+        .collect();
+    let mut gone = 0;
+    for name in &names {
+        let dir = rec.join(name);
+        if dir.exists() {
+            for (k, (bytes, _)) in before.iter().filter(|(k, _)| k.starts_with(name)) {
+                assert_eq!(
+                    &fs::read(rec.join(k)).unwrap(),
+                    bytes,
+                    "{} whole",
+                    k.display()
+                );
+            }
+        } else {
+            gone += 1;
+        }
+    }
+    assert_eq!(gone, 2);
+    let trash: Vec<_> = fs::read_dir(rec.join(".callscope/trash"))
+        .unwrap()
+        .collect();
+    assert_eq!(
+        trash.len(),
+        1,
+        "the second recording was in the trash when the process died"
+    );
+
+    let (code, _, err) = prune(&rec, &policy, &["--apply"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(names.iter().all(|n| !rec.join(n).exists()));
+    assert_eq!(
+        fs::read_dir(rec.join(".callscope/trash")).unwrap().count(),
+        0
+    );
+    let lines = audit_lines(&rec);
+    assert!(lines
+        .iter()
+        .any(|l| l["event"] == "trash-finished" && l["result"] == "ok"));
+    assert_eq!(lines.iter().filter(|l| l["event"] == "intent").count(), 5);
+}
+
+#[test]
+fn erase_removes_one_session_unless_held() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 3, 8, &[]);
+    let t = truths(&truth);
+    let (code, out, _) = run(&["erase", path_str(&rec), "--session", &t[1].session_id]);
+    assert_eq!(code, 0);
+    assert!(out.contains("delete") && out.contains("dry run"), "{out}");
+    assert!(rec.join(&t[1].recording).exists(), "dry run by default");
+    ok(&[
+        "erase",
+        path_str(&rec),
+        "--session",
+        &t[1].session_id,
+        "--apply",
+    ]);
+    assert!(!rec.join(&t[1].recording).exists());
+    assert!(rec.join(&t[0].recording).exists() && rec.join(&t[2].recording).exists());
+
+    fs::write(rec.join(&t[2].recording).join("LEGAL_HOLD"), "").unwrap();
+    let out = ok(&[
+        "erase",
+        path_str(&rec),
+        "--session",
+        &t[2].session_id,
+        "--apply",
+    ]);
+    assert!(
+        out.contains("held") && out.contains("LEGAL_HOLD"),
+        "a hold wins, and says so: {out}"
+    );
+    assert!(rec.join(&t[2].recording).exists());
+}
+
+#[test]
+fn the_nightly_report_shows_what_the_next_prune_will_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 4, 8, &[]);
+    let t = truths(&truth);
+    fs::write(rec.join(&t[0].recording).join("LEGAL_HOLD"), "").unwrap();
+    let policy = write_policy(
+        tmp.path(),
+        "[[rule]]\nname = \"audio\"\nolder_than = \"90d\"\naction = \"delete-audio\"\n",
+    );
+    let out = tmp.path().join("out");
+    ok(&[
+        "run",
+        path_str(&rec),
+        "--out",
+        path_str(&out),
+        "--analyzers",
+        "intents",
+        "--policy",
+        path_str(&policy),
+        "--quiet",
+    ]);
+    let rows: Vec<Value> = fs::read_to_string(out.join("calls.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows[0]["retention.action"], "held");
+    for (row, truth) in rows.iter().zip(&t).skip(1) {
+        assert_eq!(row["retention.rule"], "audio");
+        assert_eq!(row["retention.action"], "delete-audio");
+        let start = callscope::recording::parse_timestamp(&truth.start_time).unwrap();
+        let due =
+            callscope::recording::parse_timestamp(row["retention.due"].as_str().unwrap()).unwrap();
+        assert_eq!(due - start, chrono::Duration::days(90));
+    }
+}
+
+#[test]
+fn the_example_policy_is_valid() {
+    let p = sample_recordings().join("retention.example.toml");
+    let policy = callscope::retention::policy::load(&p).unwrap();
+    assert!(policy.rules.last().unwrap().default);
+    assert_eq!(policy.holds.len(), 1);
+}
