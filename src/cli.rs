@@ -21,7 +21,7 @@ use crate::report::Formats;
 use crate::retention;
 use crate::run::{self, filter, Filter, RunOptions};
 use crate::simulate::{self, Fault, SimulateOptions};
-use crate::view::list;
+use crate::view::{list, play, show, transcript};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,6 +49,12 @@ pub enum Command {
     Prune(PruneArgs),
     /// Erase one person's recordings on request (right to erasure): dry run by default.
     Erase(EraseArgs),
+    /// Show one call: summary, check status, transcript, function calls.
+    Show(ShowArgs),
+    /// Export a transcript as text, JSON or WebVTT captions, optionally redacted.
+    Export(ExportArgs),
+    /// Play a track with the system's audio player.
+    Play(PlayArgs),
     /// Write simulated recordings exactly as the real recorder does, optionally damaged.
     Simulate(SimulateArgs),
 }
@@ -88,6 +94,15 @@ pub struct ListArgs {
     /// Print a JSON array instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Only calls that started at or after this (a date, or a time; UTC).
+    #[arg(long, value_parser = filter::parse_since)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only calls that started before this (a date includes the whole day).
+    #[arg(long, value_parser = filter::parse_until)]
+    pub until: Option<DateTime<Utc>>,
+    /// Order: start, duration or turns (default: directory name).
+    #[arg(long, value_parser = ["start", "duration", "turns"])]
+    pub sort: Option<String>,
     #[command(flatten)]
     pub model: ModelArgs,
 }
@@ -175,6 +190,66 @@ pub struct RepairArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A recording directory, or a recording's name (or the start of it) under --root.
+    pub recording: Option<String>,
+    /// The most recent recording under --root.
+    #[arg(long, conflicts_with = "recording")]
+    pub latest: bool,
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Show the transcript (with no section flag: transcript and function calls).
+    #[arg(long)]
+    pub transcript: bool,
+    /// Show the function calls.
+    #[arg(long)]
+    pub functions: bool,
+    /// Show the session events.
+    #[arg(long)]
+    pub events: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A recording directory, or a recording's name under --root.
+    pub recording: String,
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Write here (atomically) instead of stdout.
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    /// txt, json or vtt (WebVTT captions on the call's clock).
+    #[arg(long, default_value = "txt", value_parser = transcript::Format::parse)]
+    pub format: transcript::Format,
+    /// Mask card numbers (Luhn-checked, last four kept), phone numbers, e-mail addresses and long digit runs.
+    #[arg(long)]
+    pub redact: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PlayArgs {
+    /// A recording directory, or a recording's name under --root.
+    pub recording: String,
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// caller, bot, stereo (real time), final, or aligned (see repair --aligned).
+    #[arg(long, default_value = "final")]
+    pub track: String,
+    /// The player command to use (the file is appended).
+    #[arg(long)]
+    pub player: Option<String>,
     #[command(flatten)]
     pub model: ModelArgs,
 }
@@ -281,6 +356,52 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Check(args) => run_check(&args),
         Command::Repair(args) => run_repair(&args),
         Command::Simulate(args) => run_simulate(&args),
+        Command::Show(args) => {
+            let model = args.model.options();
+            let rec = show::resolve(&args.root, args.recording.as_deref(), args.latest, &model)?;
+            let all = !(args.transcript || args.functions || args.events);
+            let sections = show::Sections {
+                transcript: all || args.transcript,
+                functions: all || args.functions,
+                events: args.events,
+            };
+            let text = if args.json {
+                let check = check::check_recording(&rec, &model);
+                let mut s =
+                    serde_json::to_string_pretty(&show::details(&rec, &model, &check, sections))
+                        .map_err(|e| Error::Usage(e.to_string()))?;
+                s.push('\n');
+                s
+            } else {
+                show::render(&rec, &model, sections)
+            };
+            write_stdout(&text)?;
+            Ok(exit::OK)
+        }
+        Command::Export(args) => {
+            let model = args.model.options();
+            let rec = show::resolve(&args.root, Some(&args.recording), false, &model)?;
+            let text = transcript::export(&rec, model.name_tz, args.format, args.redact)
+                .map_err(Error::Usage)?;
+            match &args.output {
+                Some(path) => {
+                    let mut f =
+                        crate::safe_fs::AtomicFile::create(path).map_err(|e| Error::io(path, e))?;
+                    f.write_all(text.as_bytes())
+                        .map_err(|e| Error::io(path, e))?;
+                    f.commit(None).map_err(|e| Error::io(path, e))?;
+                }
+                None => write_stdout(&text)?,
+            }
+            Ok(exit::OK)
+        }
+        Command::Play(args) => {
+            let model = args.model.options();
+            let rec = show::resolve(&args.root, Some(&args.recording), false, &model)?;
+            let file = play::track_path(&rec, &args.track)?;
+            let code = play::play(&file, args.player.as_deref())?;
+            Ok(if code == 0 { exit::OK } else { exit::DATA })
+        }
         Command::Prune(args) => {
             let policy = retention::policy::load(&args.policy).map_err(Error::Usage)?;
             run_retention(&args.root, Some(&policy), None, &args.common)
@@ -320,7 +441,21 @@ fn write_stdout(text: &str) -> Result<()> {
 fn run_list(args: &ListArgs) -> Result<i32> {
     let found = discover(&args.root)?;
     warn_skipped(&found);
-    let rows = list::rows(&found.recordings, &args.model.options());
+    let model = args.model.options();
+    let window = Filter {
+        since: args.since,
+        until: args.until,
+        sessions: Vec::new(),
+    };
+    let recordings: Vec<_> = found
+        .recordings
+        .into_iter()
+        .filter(|r| window.matches(r, model.name_tz))
+        .collect();
+    let mut rows = list::rows(&recordings, &model);
+    if let Some(key) = &args.sort {
+        list::sort(&mut rows, key);
+    }
     for problem in rows.iter().flat_map(|r| &r.problems) {
         eprintln!("callscope: warning: {problem}");
     }

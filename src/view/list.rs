@@ -61,6 +61,27 @@ pub fn rows(recordings: &[Recording], opts: &ModelOptions) -> Vec<ListRow> {
     recordings.par_iter().map(|r| row(r, opts)).collect()
 }
 
+/// Order rows by start, duration or turns (unknown values last; ties by name).
+pub fn sort(rows: &mut [ListRow], key: &str) {
+    let k = |r: &ListRow| -> Option<f64> {
+        match key {
+            "start" => r
+                .start_time
+                .as_deref()
+                .and_then(crate::recording::parse_timestamp)
+                .map(|t| t.timestamp_micros() as f64),
+            "duration" => r.duration_s,
+            _ => r.turns.map(|t| t as f64),
+        }
+    };
+    rows.sort_by(|a, b| match (k(a), k(b)) {
+        (Some(x), Some(y)) => x.total_cmp(&y).then_with(|| a.recording.cmp(&b.recording)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.recording.cmp(&b.recording),
+    });
+}
+
 fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map_or_else(|| "-".to_string(), T::to_string)
 }

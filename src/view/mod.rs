@@ -1,5 +1,9 @@
-//! What the recorder's own viewer did: list recordings (and, later, show,
-//! export and play them).
+//! What the recorder's own viewer did, done better: list, show, export,
+//! play.
 
 pub mod list;
+pub mod play;
+pub mod redact;
+pub mod show;
 mod table;
+pub mod transcript;
