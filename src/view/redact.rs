@@ -35,7 +35,7 @@ pub fn luhn(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn mask_digit_run(m: &str) -> Option<String> {
