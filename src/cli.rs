@@ -21,7 +21,7 @@ use crate::report::Formats;
 use crate::retention;
 use crate::run::{self, filter, Filter, RunOptions};
 use crate::simulate::{self, Fault, SimulateOptions};
-use crate::view::{list, play, show, transcript};
+use crate::view::{browse, list, play, show, transcript};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,6 +55,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Play a track with the system's audio player.
     Play(PlayArgs),
+    /// Browse recordings interactively: filter, open, read, play, export.
+    Browse(BrowseArgs),
     /// Write simulated recordings exactly as the real recorder does, optionally damaged.
     Simulate(SimulateArgs),
 }
@@ -254,6 +256,15 @@ pub struct PlayArgs {
     pub model: ModelArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct BrowseArgs {
+    /// The recordings root.
+    #[arg(default_value = ".")]
+    pub root: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
 /// What prune and erase share.
 #[derive(Debug, Args)]
 pub struct RetentionArgs {
@@ -393,6 +404,13 @@ pub fn run(cli: Cli) -> Result<i32> {
                 }
                 None => write_stdout(&text)?,
             }
+            Ok(exit::OK)
+        }
+        Command::Browse(args) => {
+            let found = discover(&args.root)?;
+            let model = args.model.options();
+            let rows = list::rows(&found.recordings, &model);
+            browse::browse(found.recordings, rows, model)?;
             Ok(exit::OK)
         }
         Command::Play(args) => {

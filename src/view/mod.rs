@@ -1,6 +1,7 @@
 //! What the recorder's own viewer did, done better: list, show, export,
 //! play.
 
+pub mod browse;
 pub mod list;
 pub mod play;
 pub mod redact;

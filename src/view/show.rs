@@ -192,10 +192,8 @@ fn fmt_opt<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "-".to_string(), |x| x.to_string())
 }
 
-/// The human view.
+/// The human view, for stdout: coloured and wrapped only on a terminal.
 pub fn render(rec: &Recording, model: &ModelOptions, sections: Sections) -> String {
-    let check = check_recording(rec, model);
-    let d = details(rec, model, &check, sections);
     let tty = std::io::stdout().is_terminal();
     let width = if tty {
         crossterm::terminal::size()
@@ -204,7 +202,20 @@ pub fn render(rec: &Recording, model: &ModelOptions, sections: Sections) -> Stri
     } else {
         None
     };
-    let st = Style { color: tty };
+    render_with(rec, model, sections, tty, width)
+}
+
+/// The human view with explicit colour and width (the browser draws it itself).
+pub fn render_with(
+    rec: &Recording,
+    model: &ModelOptions,
+    sections: Sections,
+    color: bool,
+    width: Option<usize>,
+) -> String {
+    let check = check_recording(rec, model);
+    let d = details(rec, model, &check, sections);
+    let st = Style { color };
     let mut out = String::new();
     let row = |out: &mut String, k: &str, v: String| {
         out.push_str(&format!("{:<13}{v}\n", st.paint("1", k)))
