@@ -57,6 +57,8 @@ pub enum Command {
     Play(PlayArgs),
     /// Browse recordings interactively: filter, open, read, play, export.
     Browse(BrowseArgs),
+    /// List the analyzers: built in and loaded from plugins.
+    Plugins(PluginsArgs),
     /// Write simulated recordings exactly as the real recorder does, optionally damaged.
     Simulate(SimulateArgs),
 }
@@ -135,6 +137,8 @@ pub struct RunArgs {
     /// Report formats, comma-separated: csv, json.
     #[arg(long, default_value = "csv,json", value_parser = Formats::parse)]
     pub format: Formats,
+    #[command(flatten)]
+    pub plugins: PluginArgs,
     /// Add the retention analyzer: what the next prune with this policy will do.
     #[arg(long)]
     pub policy: Option<PathBuf>,
@@ -263,6 +267,93 @@ pub struct BrowseArgs {
     pub root: PathBuf,
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+/// Where analyzer plugins come from.
+#[derive(Debug, Args, Clone)]
+pub struct PluginArgs {
+    /// Load an analyzer plugin (a shared library); repeatable.
+    #[arg(long = "plugin", value_name = "PATH")]
+    pub plugin: Vec<PathBuf>,
+    /// Load every plugin (.so, .dylib, .dll) in this directory; repeatable.
+    #[arg(long = "plugin-dir", value_name = "DIR")]
+    pub plugin_dir: Vec<PathBuf>,
+    /// Plugins and plugin directories, separated by ':'.
+    #[arg(
+        long = "plugin-path",
+        env = "CALLSCOPE_PLUGIN_PATH",
+        value_name = "PATHS",
+        hide = true
+    )]
+    pub plugin_path: Option<String>,
+    /// A plugin's config: NAME=FILE (JSON, or TOML by its .toml extension); repeatable.
+    #[arg(long = "plugin-config", value_name = "NAME=FILE")]
+    pub plugin_config: Vec<String>,
+}
+
+impl PluginArgs {
+    /// Load every plugin asked for; a plugin that cannot be used stops the
+    /// command before any work (exit 2) with a message naming its file.
+    pub fn load(&self, taken: &[String]) -> Result<Vec<crate::plugin::Plugin>> {
+        let mut configs = std::collections::BTreeMap::new();
+        for c in &self.plugin_config {
+            let (name, file) = c
+                .split_once('=')
+                .ok_or_else(|| Error::Usage(format!("--plugin-config {c}: use NAME=FILE")))?;
+            configs.insert(
+                name.to_string(),
+                crate::plugin::read_config(std::path::Path::new(file)).map_err(Error::Usage)?,
+            );
+        }
+        let mut paths = self.plugin.clone();
+        let mut dirs = self.plugin_dir.clone();
+        for part in self
+            .plugin_path
+            .iter()
+            .flat_map(|p| p.split(':'))
+            .filter(|p| !p.is_empty())
+        {
+            let p = PathBuf::from(part);
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                paths.push(p);
+            }
+        }
+        for d in &dirs {
+            paths.extend(crate::plugin::libraries_in(d).map_err(Error::Usage)?);
+        }
+        let mut names: Vec<String> = taken.to_vec();
+        let mut loaded = Vec::new();
+        for p in paths {
+            let plugin = crate::plugin::load(&p, &|name| configs.get(name).cloned())
+                .map_err(Error::Usage)?;
+            if names.contains(&plugin.name) {
+                return Err(Error::Usage(format!(
+                    "{}: an analyzer named '{}' is already loaded",
+                    p.display(),
+                    plugin.name
+                )));
+            }
+            names.push(plugin.name.clone());
+            loaded.push(plugin);
+        }
+        if let Some(unused) = configs.keys().find(|n| !names.contains(n)) {
+            return Err(Error::Usage(format!(
+                "--plugin-config {unused}: no plugin of that name is loaded"
+            )));
+        }
+        Ok(loaded)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PluginsArgs {
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What prune and erase share.
@@ -406,6 +497,67 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             Ok(exit::OK)
         }
+        Command::Plugins(args) => {
+            let builtins = analyze::builtins();
+            let taken: Vec<String> = builtins.iter().map(|a| a.name().to_string()).collect();
+            let loaded = args.plugins.load(&taken)?;
+            let all: Vec<&dyn analyze::Analyzer> = builtins
+                .iter()
+                .map(|b| b.as_ref())
+                .chain(loaded.iter().map(|p| p as &dyn analyze::Analyzer))
+                .collect();
+            let rows: Vec<serde_json::Value> = all
+                .iter()
+                .map(|a| {
+                    serde_json::json!({
+                        "name": a.name(),
+                        "version": a.version(),
+                        "abi_version": if a.source() == "built-in" { None } else { Some(callscope_plugin_sdk::ABI_VERSION) },
+                        "columns": a.columns(),
+                        "needs": a.needs().names(),
+                        "source": a.source(),
+                    })
+                })
+                .collect();
+            let text = if args.json {
+                let mut s =
+                    serde_json::to_string_pretty(&rows).map_err(|e| Error::Usage(e.to_string()))?;
+                s.push('\n');
+                s
+            } else {
+                let mut s = String::new();
+                for r in &rows {
+                    s.push_str(&format!(
+                        "{} {} (abi {}, {})\n  needs: {}\n  columns: {}\n",
+                        r["name"].as_str().unwrap_or(""),
+                        r["version"].as_str().unwrap_or(""),
+                        r["abi_version"]
+                            .as_u64()
+                            .map_or("-".to_string(), |v| v.to_string()),
+                        r["source"].as_str().unwrap_or(""),
+                        r["needs"]
+                            .as_array()
+                            .map(|v| v
+                                .iter()
+                                .filter_map(|x| x.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "))
+                            .unwrap_or_default(),
+                        r["columns"]
+                            .as_array()
+                            .map(|v| v
+                                .iter()
+                                .filter_map(|x| x.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "))
+                            .unwrap_or_default(),
+                    ));
+                }
+                s
+            };
+            write_stdout(&text)?;
+            Ok(exit::OK)
+        }
         Command::Browse(args) => {
             let found = discover(&args.root)?;
             let model = args.model.options();
@@ -497,10 +649,25 @@ fn run_run(args: &RunArgs) -> Result<i32> {
             now: Utc::now(),
         }));
     }
+    let taken: Vec<String> = available.iter().map(|a| a.name().to_string()).collect();
+    let plugins = args.plugins.load(&taken)?;
     let mut names = args.analyzers.clone();
-    if args.policy.is_some() && !names.is_empty() && !names.iter().any(|n| n == "retention") {
-        names.push("retention".into());
+    if !names.is_empty() {
+        // Loaded plugins and the policy's analyzer run whatever --analyzers names.
+        for p in &plugins {
+            if !names.contains(&p.name) {
+                names.push(p.name.clone());
+            }
+        }
+        if args.policy.is_some() && !names.iter().any(|n| n == "retention") {
+            names.push("retention".into());
+        }
     }
+    available.extend(
+        plugins
+            .into_iter()
+            .map(|p| Box::new(p) as Box<dyn analyze::Analyzer>),
+    );
     let analyzers = analyze::select(available, &names).map_err(Error::Usage)?;
     let sessions = args
         .sessions

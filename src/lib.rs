@@ -12,6 +12,7 @@ pub mod cli;
 pub mod error;
 pub mod exit;
 pub mod interrupt;
+pub mod plugin;
 pub mod progress;
 pub mod recording;
 pub mod repair;

@@ -180,6 +180,10 @@ pub trait Analyzer: Send + Sync {
     fn source(&self) -> String {
         "built-in".to_string()
     }
+    /// The finding code its failures are reported under.
+    fn finding_code(&self) -> String {
+        format!("analyzer.{}", self.name())
+    }
     /// Its `calls.csv` columns, in order, fully named (`rt.transcript_turns`).
     fn columns(&self) -> Vec<String>;
     /// Per-call tables it fills: (file name, header).

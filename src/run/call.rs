@@ -95,7 +95,7 @@ pub fn process(
                     findings.extend(out.notes);
                 }
                 Err(e) => findings.push(Note {
-                    code: format!("analyzer.{}", a.name()),
+                    code: a.finding_code(),
                     // A crashed call lacks what the recorder writes at the end;
                     // state.crashed already says so.
                     severity: if check.state == State::Crashed {

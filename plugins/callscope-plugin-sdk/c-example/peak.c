@@ -1,0 +1,83 @@
+/* A callscope plugin written in C against the ABI header: the caller
+ * track's peak sample and the bot track's length. Built by the test suite:
+ *
+ *     cc -shared -fPIC -I ../include peak.c -o libcpeak.so
+ *
+ * The CS_TEST_* macros build deliberately broken variants for the tests.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "callscope_plugin.h"
+
+static cs_buffer make(const char *text) {
+    cs_buffer b;
+    b.len = strlen(text);
+    b.ptr = malloc(b.len ? b.len : 1);
+    memcpy(b.ptr, text, b.len);
+    return b;
+}
+
+static int instance_token;
+
+static void *init(cs_bytes config, cs_buffer *error) {
+    (void)config;
+    (void)error;
+    return &instance_token;
+}
+
+static int32_t columns(void *instance, cs_buffer *out) {
+    (void)instance;
+    *out = make("[\"caller_peak\", \"bot_samples\"]");
+    return 0;
+}
+
+static int32_t analyze(void *instance, const cs_call *call, cs_buffer *out) {
+    (void)instance;
+#ifdef CS_TEST_BAD_JSON
+    (void)call;
+    *out = make("{\"caller_peak\": 12, oops");
+    return 0;
+#else
+    int peak = 0;
+    for (size_t i = 0; i < call->caller.len; i++) {
+        int v = call->caller.samples[i];
+        if (v < 0) v = -v;
+        if (v > peak) peak = v;
+    }
+    char text[128];
+    snprintf(text, sizeof text, "{\"caller_peak\": %d, \"bot_samples\": %zu}", peak, call->bot.len);
+    *out = make(text);
+    return 0;
+#endif
+}
+
+static int32_t summarize(void *instance, cs_bytes merged, cs_buffer *out) {
+    (void)instance;
+    char *copy = malloc(merged.len + 1);
+    memcpy(copy, merged.ptr, merged.len);
+    copy[merged.len] = 0;
+    *out = make(copy);
+    free(copy);
+    return 0;
+}
+
+static void free_buffer(cs_buffer b) { free(b.ptr); }
+
+static void deinit(void *instance) { (void)instance; }
+
+static const cs_plugin_v1 descriptor = {
+#ifdef CS_TEST_ABI
+    CS_TEST_ABI,
+#else
+    CALLSCOPE_ABI_VERSION,
+#endif
+    "cpeak", "1.0.0", CS_NEEDS_AUDIO, init, columns, analyze, summarize, free_buffer, deinit,
+};
+
+#ifdef CS_TEST_NO_ENTRY
+const cs_plugin_v1 *some_other_symbol(void) { return &descriptor; }
+#else
+const cs_plugin_v1 *callscope_plugin_entry(void) { return &descriptor; }
+#endif

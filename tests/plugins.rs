@@ -1,0 +1,401 @@
+//! Analyzer plugins end to end: the shipped Rust plugins and a C plugin built
+//! here with the system C compiler, loaded by the real binary; and
+//! deliberately broken plugins, each with its documented outcome.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::*;
+use serde_json::Value;
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+/// Build the workspace's plugin crates once; the path of one of them.
+fn rust_plugin(lib: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let st = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "-p",
+                "keyword-categories",
+                "-p",
+                "panic-example",
+                "-p",
+                "words-example",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(st.success(), "building the plugins failed");
+    });
+    let p = target_dir().join("debug").join(format!("lib{lib}.so"));
+    assert!(p.exists(), "{}", p.display());
+    p
+}
+
+/// The C plugin, compiled with `defines` into `dir`.
+fn c_plugin(dir: &Path, name: &str, defines: &[&str]) -> PathBuf {
+    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/callscope-plugin-sdk");
+    let out = dir.join(format!("lib{name}.so"));
+    let st = Command::new("cc")
+        .args(["-shared", "-fPIC", "-Wall", "-Werror"])
+        .args(defines)
+        .arg("-I")
+        .arg(sdk.join("include"))
+        .arg(sdk.join("c-example/peak.c"))
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .expect("a C compiler (cc)");
+    assert!(st.success());
+    out
+}
+
+fn calls(out: &Path) -> Vec<Value> {
+    fs::read_to_string(out.join("calls.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Replace a simulated recording's transcript with these entries.
+fn write_transcript(dir: &Path, start: &str, entries: &[(&str, &str, f64)]) {
+    let start = callscope::recording::parse_timestamp(start).unwrap();
+    let list: Vec<Value> = entries
+        .iter()
+        .map(|(ch, text, at)| {
+            let ts = start + chrono::Duration::milliseconds((at * 1000.0) as i64);
+            serde_json::json!({"timestamp": callscope::recording::Timestamp::isoformat(ts).raw,
+                "channel": ch, "type": if *ch == "caller" {"input"} else {"output"},
+                "text": text, "confidence": null, "duration_ms": 1000.0})
+        })
+        .collect();
+    let p = dir.join("transcript.json");
+    let mut v: Value = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+    v["entries"] = Value::Array(list);
+    fs::write(&p, serde_json::to_string(&v).unwrap()).unwrap();
+}
+
+#[test]
+fn keyword_categories_match_the_transcripts_the_test_wrote() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 2, 30, &[]);
+    let t = truths(&truth);
+    write_transcript(
+        &rec.join(&t[0].recording),
+        &t[0].start_time,
+        &[
+            ("bot", "Hello, thanks for calling!", 2.0),
+            ("caller", "I think I lost my card.", 5.5),
+        ],
+    );
+    write_transcript(
+        &rec.join(&t[1].recording),
+        &t[1].start_time,
+        &[
+            ("bot", "Good evening.", 1.0),
+            ("caller", "Hello? My card was stolen", 12.0),
+            ("bot", "Hello again", 15.0),
+        ],
+    );
+    let config = tmp.path().join("kwcat.toml");
+    fs::write(
+        &config,
+        "[[category]]\nname = \"greeting\"\nchannel = \"bot\"\nphrases = [\"hello\"]\nwithin_first_s = 10\n\n\
+         [[category]]\nname = \"card\"\nchannel = \"caller\"\nregexes = [\"card (was )?(lost|stolen)\", \"lost my card\"]\n\n\
+         [[category]]\nname = \"no_greeting\"\nchannel = \"bot\"\nphrases = [\"hello\"]\nwithin_first_s = 10\nnegate = true\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let kw = rust_plugin("keyword_categories");
+    let cfg = format!("kwcat={}", config.display());
+    ok(&[
+        "run",
+        path_str(&rec),
+        "--out",
+        path_str(&out),
+        "--quiet",
+        "--analyzers",
+        "intents",
+        "--plugin",
+        path_str(&kw),
+        "--plugin-config",
+        &cfg,
+    ]);
+    let rows = calls(&out);
+    let (a, b) = (&rows[0], &rows[1]);
+    assert_eq!(a["kwcat.greeting_matched"], 1);
+    assert_eq!(a["kwcat.greeting_first_s"], 2.0);
+    assert_eq!(a["kwcat.card_matched"], 1);
+    assert_eq!(a["kwcat.card_first_s"], 5.5);
+    assert_eq!(a["kwcat.no_greeting_matched"], 0);
+    // The bot says hello only after 10 s; the caller's hello is not the bot's.
+    assert_eq!(b["kwcat.greeting_matched"], 0);
+    assert!(b["kwcat.greeting_first_s"].is_null());
+    assert_eq!(b["kwcat.card_matched"], 1);
+    assert_eq!(b["kwcat.card_first_s"], 12.0);
+    assert_eq!(b["kwcat.no_greeting_matched"], 1);
+    let header = fs::read_to_string(out.join("calls.csv")).unwrap();
+    assert!(header
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with("kwcat.no_greeting_matched,kwcat.no_greeting_first_s"));
+    let summary: Value =
+        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["analyzers"]["kwcat"]["matched"]["greeting"], 1);
+    assert_eq!(summary["analyzers"]["kwcat"]["matched"]["card"], 2);
+}
+
+#[test]
+fn a_plugin_written_in_c_reads_the_audio() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 2, 10, &[]);
+    let lib = c_plugin(tmp.path(), "cpeak", &[]);
+    let out = tmp.path().join("out");
+    ok(&[
+        "run",
+        path_str(&rec),
+        "--out",
+        path_str(&out),
+        "--quiet",
+        "--analyzers",
+        "intents",
+        "--plugin",
+        path_str(&lib),
+    ]);
+    for (row, t) in calls(&out).iter().zip(truths(&truth)) {
+        let caller =
+            callscope::audio::read_wav(&rec.join(&t.recording).join("caller_audio.wav")).unwrap();
+        let peak = caller
+            .samples
+            .iter()
+            .map(|s| i32::from(*s).abs())
+            .max()
+            .unwrap();
+        assert_eq!(row["cpeak.caller_peak"], peak);
+        assert_eq!(row["cpeak.bot_samples"], t.bot_samples);
+        assert_eq!(row["status"], "ok");
+    }
+}
+
+fn run_with_plugin(root: &Path, plugin: &Path) -> (i32, String) {
+    let out = root.parent().unwrap().join("out-bad");
+    let (code, _, err) = run(&[
+        "run",
+        path_str(root),
+        "--out",
+        path_str(&out),
+        "--quiet",
+        "--plugin",
+        path_str(plugin),
+    ]);
+    (code, err)
+}
+
+#[test]
+fn plugins_that_cannot_be_used_stop_the_command_with_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 8, &[]);
+    let wrong_abi = c_plugin(tmp.path(), "abi2", &["-DCS_TEST_ABI=2"]);
+    let (code, err) = run_with_plugin(&rec, &wrong_abi);
+    assert_eq!(code, 2);
+    assert!(err.contains(path_str(&wrong_abi)), "{err}");
+    assert!(
+        err.contains("plugin ABI version 2, this callscope speaks ABI version 1"),
+        "{err}"
+    );
+
+    let no_entry = c_plugin(tmp.path(), "noentry", &["-DCS_TEST_NO_ENTRY"]);
+    let (code, err) = run_with_plugin(&rec, &no_entry);
+    assert_eq!(code, 2);
+    assert!(err.contains("no callscope_plugin_entry symbol"), "{err}");
+
+    let text = tmp.path().join("libnotes.so");
+    fs::write(&text, "these are notes, not code").unwrap();
+    let (code, err) = run_with_plugin(&rec, &text);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("libnotes.so: not a loadable shared library"),
+        "{err}"
+    );
+
+    let kw = rust_plugin("keyword_categories");
+    let (code, _, err) = run(&[
+        "plugins",
+        "--plugin",
+        path_str(&kw),
+        "--plugin",
+        path_str(&kw),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("an analyzer named 'kwcat' is already loaded"),
+        "{err}"
+    );
+
+    let bad = tmp.path().join("bad.json");
+    fs::write(&bad, r#"{"category": [{"name": "x", "regexes": ["("]}]}"#).unwrap();
+    let cfg = format!("kwcat={}", bad.display());
+    let (code, _, err) = run(&[
+        "plugins",
+        "--plugin",
+        path_str(&kw),
+        "--plugin-config",
+        &cfg,
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("plugin kwcat: init failed") && err.contains("regex"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("out-bad").exists(), "nothing was run");
+}
+
+#[test]
+fn a_panicking_or_garbling_plugin_fails_only_its_cells() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 3, 8, &[]);
+    let t = truths(&truth);
+    let config = tmp.path().join("panicky.json");
+    fs::write(&config, format!(r#"{{"panic_on": "{}"}}"#, t[1].session_id)).unwrap();
+    let out = tmp.path().join("out");
+    let p = rust_plugin("panic_example");
+    let cfg = format!("panicky={}", config.display());
+    let (code, _, _) = run(&[
+        "run",
+        path_str(&rec),
+        "--out",
+        path_str(&out),
+        "--quiet",
+        "--analyzers",
+        "intents",
+        "--plugin",
+        path_str(&p),
+        "--plugin-config",
+        &cfg,
+    ]);
+    assert_eq!(code, 1, "one call failed; the process did not abort");
+    let rows = calls(&out);
+    assert_eq!(rows[0]["panicky.ok"], 1);
+    assert!(rows[1]["panicky.ok"].is_null());
+    assert_eq!(rows[1]["status"], "error");
+    assert_eq!(rows[2]["panicky.ok"], 1);
+    assert_eq!(
+        rows[1]["intents.function_calls"],
+        t[1].function_calls.len(),
+        "other analyzers still ran"
+    );
+    let findings = fs::read_to_string(out.join("findings.csv")).unwrap();
+    assert!(
+        findings.contains(&format!(
+            "{},plugin.panicky,error,,panicky: panicked: this plugin panics on",
+            t[1].recording
+        )),
+        "{findings}"
+    );
+
+    let garbled = c_plugin(tmp.path(), "garbled", &["-DCS_TEST_BAD_JSON"]);
+    let out2 = tmp.path().join("out2");
+    let (code, _, _) = run(&[
+        "run",
+        path_str(&rec),
+        "--out",
+        path_str(&out2),
+        "--quiet",
+        "--analyzers",
+        "intents",
+        "--plugin",
+        path_str(&garbled),
+    ]);
+    assert_eq!(code, 1);
+    for row in calls(&out2) {
+        assert!(row["cpeak.caller_peak"].is_null());
+        assert_eq!(row["status"], "error");
+    }
+    let findings = fs::read_to_string(out2.join("findings.csv")).unwrap();
+    assert_eq!(
+        findings
+            .matches("plugin.cpeak,error,,cpeak: returned invalid JSON")
+            .count(),
+        3,
+        "{findings}"
+    );
+}
+
+#[test]
+fn plugins_command_and_plugin_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("plugins");
+    fs::create_dir(&dir).unwrap();
+    let lib = c_plugin(&dir, "cpeak", &[]);
+    let out = bin()
+        .args(["plugins", "--json"])
+        .env("CALLSCOPE_PLUGIN_PATH", &dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "response_times",
+            "speech",
+            "intents",
+            "quality",
+            "transcript",
+            "cpeak"
+        ]
+    );
+    let c = &rows[5];
+    assert_eq!(c["abi_version"], 1);
+    assert_eq!(c["version"], "1.0.0");
+    assert_eq!(
+        c["columns"],
+        serde_json::json!(["cpeak.caller_peak", "cpeak.bot_samples"])
+    );
+    assert_eq!(c["needs"], serde_json::json!(["audio"]));
+    assert_eq!(c["source"], path_str(&lib));
+    assert_eq!(rows[0]["source"], "built-in");
+}
+
+#[test]
+fn the_readme_plugin_is_the_example_that_compiles_and_counts_words() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    let example = fs::read_to_string(root.join("plugins/words-example/src/lib.rs")).unwrap();
+    assert!(
+        readme.contains(&example),
+        "README's plugin must be plugins/words-example/src/lib.rs verbatim"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 2, 20, &[]);
+    let out = tmp.path().join("out");
+    let words = rust_plugin("words_example");
+    ok(&[
+        "run",
+        path_str(&rec),
+        "--out",
+        path_str(&out),
+        "--quiet",
+        "--analyzers",
+        "transcript",
+        "--plugin",
+        path_str(&words),
+    ]);
+    for row in calls(&out) {
+        assert_eq!(row["words.caller"], row["transcript.caller_words"]);
+        assert_eq!(row["words.bot"], row["transcript.bot_words"]);
+    }
+}
