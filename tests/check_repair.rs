@@ -6,7 +6,6 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use common::*;
 use serde_json::Value;
@@ -65,27 +64,6 @@ fn after_repair(fault: &str) -> BTreeSet<String> {
         "wrong-metadata-bytes" => set(&["meta.bytes"]),
         _ => set(&[]),
     }
-}
-
-/// Every file under `root` (hidden ones too) → (bytes, mtime).
-fn snapshot(root: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let m = fs::metadata(&p).unwrap().modified().unwrap();
-                out.insert(
-                    p.strip_prefix(root).unwrap().to_path_buf(),
-                    (fs::read(&p).unwrap(), m),
-                );
-            }
-        }
-    }
-    out
 }
 
 #[test]

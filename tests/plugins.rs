@@ -60,14 +60,6 @@ fn c_plugin(dir: &Path, name: &str, defines: &[&str]) -> PathBuf {
     out
 }
 
-fn calls(out: &Path) -> Vec<Value> {
-    fs::read_to_string(out.join("calls.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 /// Replace a simulated recording's transcript with these entries.
 fn write_transcript(dir: &Path, start: &str, entries: &[(&str, &str, f64)]) {
     let start = callscope::recording::parse_timestamp(start).unwrap();

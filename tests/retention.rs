@@ -5,36 +5,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use common::*;
 use serde_json::Value;
 
 const NOW: &str = "2025-06-01T00:00:00Z";
-
-/// Every file under `root` → (bytes, mtime), skipping callscope's own folder.
-fn snapshot(root: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.file_name().unwrap() == ".callscope" {
-                continue;
-            }
-            let m = fs::symlink_metadata(&p).unwrap();
-            if m.is_dir() {
-                stack.push(p);
-            } else if m.is_file() {
-                out.insert(
-                    p.strip_prefix(root).unwrap().to_path_buf(),
-                    (fs::read(&p).unwrap(), m.modified().unwrap()),
-                );
-            }
-        }
-    }
-    out
-}
 
 fn write_policy(dir: &Path, body: &str) -> PathBuf {
     let p = dir.join("policy.toml");
@@ -99,7 +74,7 @@ fn dry_run_changes_nothing_and_apply_does_exactly_the_plan() {
         "[[rule]]\nname = \"lost\"\nintents = [\"lost_card\"]\nolder_than = \"30d\"\naction = \"delete\"\n\
          [[rule]]\nname = \"balance\"\nintents = [\"balance_inquiry\"]\naction = \"delete-audio\"\n",
     );
-    let before = snapshot(&rec);
+    let before = snapshot_except(&rec, Some(".callscope"));
     let hashes: BTreeMap<PathBuf, String> = before
         .keys()
         .map(|k| (k.clone(), sha256(&rec.join(k))))
@@ -107,7 +82,7 @@ fn dry_run_changes_nothing_and_apply_does_exactly_the_plan() {
     let (code, plan, err) = prune(&rec, &policy, &[]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
-        snapshot(&rec),
+        snapshot_except(&rec, Some(".callscope")),
         before,
         "a dry run changes no byte and no mtime"
     );
@@ -135,7 +110,7 @@ fn dry_run_changes_nothing_and_apply_does_exactly_the_plan() {
 
     let (code, _, err) = prune(&rec, &policy, &["--apply"]);
     assert_eq!(code, 0, "{err}");
-    let after = snapshot(&rec);
+    let after = snapshot_except(&rec, Some(".callscope"));
     for (r, a) in &planned {
         let files: Vec<&PathBuf> = before.keys().filter(|k| k.starts_with(r)).collect();
         match a.as_str() {
@@ -243,7 +218,7 @@ fn holds_in_progress_and_symlinks_are_never_touched() {
         simulate(&o, 1, 8, &["--seed", "9"])
     };
     std::os::unix::fs::symlink(&other, rec.join("linked")).unwrap();
-    let other_before = snapshot(&other);
+    let other_before = snapshot_except(&other, Some(".callscope"));
 
     let policy = tmp.path().join("policy.toml");
     fs::write(
@@ -273,7 +248,7 @@ fn holds_in_progress_and_symlinks_are_never_touched() {
         "keep me"
     );
     assert_eq!(
-        snapshot(&other),
+        snapshot_except(&other, Some(".callscope")),
         other_before,
         "nothing outside ROOT is touched"
     );
@@ -287,7 +262,7 @@ fn holds_in_progress_and_symlinks_are_never_touched() {
 fn archive_moves_recordings_byte_for_byte() {
     let tmp = tempfile::tempdir().unwrap();
     let (rec, _) = simulate(tmp.path(), 3, 8, &[]);
-    let before = snapshot(&rec);
+    let before = snapshot_except(&rec, Some(".callscope"));
     let policy = tmp.path().join("policy.toml");
     fs::write(
         &policy,
@@ -297,12 +272,15 @@ fn archive_moves_recordings_byte_for_byte() {
     .unwrap();
     let (code, _, err) = prune(&rec, &policy, &["--apply"]);
     assert_eq!(code, 0, "{err}");
-    let vault = snapshot(&tmp.path().join("vault"));
+    let vault = snapshot_except(&tmp.path().join("vault"), None);
     assert_eq!(vault.len(), before.len());
     for (k, (bytes, _)) in &before {
         assert_eq!(&vault[k].0, bytes, "{} archived intact", k.display());
     }
-    assert!(snapshot(&rec).is_empty(), "nothing left behind");
+    assert!(
+        snapshot_except(&rec, Some(".callscope")).is_empty(),
+        "nothing left behind"
+    );
     let done: Vec<Value> = audit_lines(&rec)
         .into_iter()
         .filter(|l| l["event"] == "done")
@@ -315,7 +293,7 @@ fn archive_moves_recordings_byte_for_byte() {
 fn a_bad_policy_exits_2_and_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let (rec, _) = simulate(tmp.path(), 2, 8, &[]);
-    let before = snapshot(&rec);
+    let before = snapshot_except(&rec, Some(".callscope"));
     let policy = tmp.path().join("policy.toml");
     fs::write(
         &policy,
@@ -328,7 +306,7 @@ fn a_bad_policy_exits_2_and_changes_nothing() {
         err.contains("policy.toml: line 3, column 14: \"forever\" is not a duration"),
         "{err}"
     );
-    assert_eq!(snapshot(&rec), before);
+    assert_eq!(snapshot_except(&rec, Some(".callscope")), before);
     assert!(!rec.join(".callscope").exists());
 }
 
@@ -336,7 +314,7 @@ fn a_bad_policy_exits_2_and_changes_nothing() {
 fn a_killed_prune_leaves_recordings_whole_or_gone_and_the_next_finishes() {
     let tmp = tempfile::tempdir().unwrap();
     let (rec, _) = simulate(tmp.path(), 5, 8, &[]);
-    let before = snapshot(&rec);
+    let before = snapshot_except(&rec, Some(".callscope"));
     let policy = write_policy(
         tmp.path(),
         "[[rule]]\nname = \"all\"\nolder_than = \"1d\"\naction = \"delete\"\n",

@@ -21,14 +21,6 @@ fn run_ok(root: &Path, out: &Path, extra: &[&str]) {
     );
 }
 
-fn calls(out: &Path) -> Vec<Value> {
-    fs::read_to_string(out.join("calls.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 /// recording → rows of turns.csv with that source.
 fn turns(out: &Path, source: &str) -> BTreeMap<String, Vec<(f64, f64, f64)>> {
     let mut m: BTreeMap<String, Vec<(f64, f64, f64)>> = BTreeMap::new();

@@ -1,8 +1,10 @@
 //! Helpers for the end-to-end tests: run the real binary on real directories.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::SystemTime;
 
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_callscope"))
@@ -67,4 +69,44 @@ pub fn truths(truth_dir: &Path) -> Vec<callscope::simulate::Truth> {
 
 pub fn sample_recordings() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_recordings")
+}
+
+/// The rows of a run's calls.jsonl.
+pub fn calls(out: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(out.join("calls.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Every regular file under `root` (symlinks are not followed) → (bytes,
+/// mtime), leaving out directories named `skip`.
+pub fn snapshot_except(
+    root: &Path,
+    skip: Option<&str>,
+) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if skip.is_some_and(|s| p.file_name().is_some_and(|n| n == s)) {
+                continue;
+            }
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            if m.is_dir() {
+                stack.push(p);
+            } else if m.is_file() {
+                let rel = p.strip_prefix(root).unwrap().to_path_buf();
+                out.insert(rel, (std::fs::read(&p).unwrap(), m.modified().unwrap()));
+            }
+        }
+    }
+    out
+}
+
+/// Every regular file under `root` → (bytes, mtime).
+pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
+    snapshot_except(root, None)
 }
