@@ -7,6 +7,7 @@ mod intents;
 mod quality;
 mod response_times;
 pub mod retention;
+mod signal;
 mod speech;
 pub mod stats;
 mod transcript;

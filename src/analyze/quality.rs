@@ -2,7 +2,7 @@
 //! clipped samples, and dead air (runs of digital silence of 100 ms or more,
 //! what a dropped line or a stalled TTS leaves).
 
-use super::{Analyzer, CallContext, CallOutput, Cell, Needs, RunSummary, Stats};
+use super::{signal, Analyzer, CallContext, CallOutput, Cell, Needs, RunSummary, Stats};
 
 pub struct Quality;
 
@@ -21,33 +21,38 @@ fn dbfs(x: f64) -> Option<f64> {
 
 fn levels(samples: &[i16], rate: u32) -> Levels {
     let n = samples.len().max(1) as f64;
-    let min_run = (DEAD_AIR_MIN_S * f64::from(rate)) as usize;
-    // One pass, integer arithmetic: sum of squares, peak, clipped, zero runs.
-    let (mut power, mut peak, mut clipped) = (0u64, 0u32, 0usize);
-    let (mut dead, mut run) = (0usize, 0usize);
-    for &s in samples {
-        let a = s.unsigned_abs();
-        power += u64::from(a) * u64::from(a);
-        peak = peak.max(u32::from(a));
-        clipped += usize::from(s == i16::MAX || s == i16::MIN);
-        if s == 0 {
-            run += 1;
-        } else {
-            if run >= min_run {
-                dead += run;
-            }
-            run = 0;
+    let sums = signal::sums(samples);
+    let min_run = ((DEAD_AIR_MIN_S * f64::from(rate)) as usize).max(1);
+    Levels {
+        rms_dbfs: dbfs((sums.power as f64 / n).sqrt()),
+        peak_dbfs: dbfs(f64::from(sums.peak)),
+        clipped_pct: sums.clipped as f64 * 100.0 / n,
+        dead_air_s: zero_runs(samples, min_run) as f64 / f64::from(rate),
+    }
+}
+
+/// Samples in runs of at least `min_run` zeros. Looks at blocks no longer
+/// than `min_run`: an all-zero block extends the current run; any other
+/// block ends it at its first non-zero sample and starts the next after its
+/// last one (a run inside such a block is too short to count).
+fn zero_runs(samples: &[i16], min_run: usize) -> usize {
+    let (mut total, mut run) = (0, 0);
+    for b in samples.chunks(min_run.min(64)) {
+        if b.iter().fold(0, |acc, s| acc | s) == 0 {
+            run += b.len();
+            continue;
         }
+        let first = b.iter().position(|s| *s != 0).unwrap_or(0);
+        let last = b.iter().rposition(|s| *s != 0).unwrap_or(0);
+        if run + first >= min_run {
+            total += run + first;
+        }
+        run = b.len() - 1 - last;
     }
     if run >= min_run {
-        dead += run;
+        total += run;
     }
-    Levels {
-        rms_dbfs: dbfs((power as f64 / n).sqrt()),
-        peak_dbfs: dbfs(f64::from(peak)),
-        clipped_pct: clipped as f64 * 100.0 / n,
-        dead_air_s: dead as f64 / f64::from(rate),
-    }
+    total
 }
 
 impl Analyzer for Quality {
@@ -132,5 +137,32 @@ mod tests {
             "the two-sample gap is not dead air"
         );
         assert_eq!(levels(&[0, 0], 1000).rms_dbfs, None);
+    }
+
+    #[test]
+    fn zero_runs_match_a_sample_by_sample_count() {
+        let slow = |s: &[i16], min: usize| {
+            let (mut total, mut run) = (0, 0);
+            for &x in s.iter().chain([1].iter()) {
+                if x == 0 {
+                    run += 1;
+                } else {
+                    total += if run >= min { run } else { 0 };
+                    run = 0;
+                }
+            }
+            total
+        };
+        // Zero runs of every length from 0 to 300 at every offset mod 64.
+        let mut s = Vec::new();
+        for len in 0..300 {
+            s.push(1);
+            s.extend(std::iter::repeat_n(0, len));
+        }
+        for min in [1, 2, 63, 64, 65, 100, 160, 299] {
+            assert_eq!(zero_runs(&s, min), slow(&s, min), "min_run {min}");
+            assert_eq!(zero_runs(&s[1..], min), slow(&s[1..], min), "min_run {min}");
+        }
+        assert_eq!(zero_runs(&[0; 500], 100), 500);
     }
 }

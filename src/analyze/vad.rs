@@ -9,6 +9,8 @@ use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler};
 use serde::Serialize;
 
+use super::signal::mean_squares;
+
 /// Which detector to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -95,10 +97,7 @@ const EDGE_MARGIN_DB: f64 = 12.0;
 /// mostly digital silence (TTS) any non-zero block counts.
 fn refine_edges(spans: &mut [Span], samples: &[i16], rate: u32) {
     let block = ((EDGE_BLOCK_S * f64::from(rate)) as usize).max(1);
-    let energy: Vec<f64> = samples
-        .chunks(block)
-        .map(|b| b.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>() / b.len() as f64)
-        .collect();
+    let energy = mean_squares(samples, block);
     if energy.is_empty() {
         return;
     }
@@ -106,9 +105,8 @@ fn refine_edges(spans: &mut [Span], samples: &[i16], rate: u32) {
     let threshold = if zeros * 5 > energy.len() {
         0.0
     } else {
-        let mut live: Vec<f64> = energy.iter().copied().filter(|e| *e > 0.0).collect();
-        live.sort_by(f64::total_cmp);
-        live.get(live.len() / 10).copied().unwrap_or(0.0) * 10f64.powf(EDGE_MARGIN_DB / 10.0)
+        let live: Vec<f64> = energy.iter().copied().filter(|e| *e > 0.0).collect();
+        tenth_percentile(live).unwrap_or(0.0) * 10f64.powf(EDGE_MARGIN_DB / 10.0)
     };
     let w = (EDGE_WINDOW_S / EDGE_BLOCK_S) as usize;
     let total = samples.len() as u64;
@@ -178,20 +176,23 @@ fn resample_to_16k(samples: &[i16], rate: u32) -> Vec<i16> {
 
 fn energy_frames(samples: &[i16], rate: u32) -> (Vec<bool>, f64) {
     let frame = (rate as usize * 16 / 1000).max(1);
-    let db: Vec<f64> = samples
-        .chunks_exact(frame)
-        .map(|f| {
-            let power = f.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / frame as f64;
-            10.0 * (power.max(1e-3) / (32768.0f64 * 32768.0)).log10()
-        })
+    let whole = samples.len() / frame * frame;
+    let db: Vec<f64> = mean_squares(&samples[..whole], frame)
+        .into_iter()
+        .map(|power| 10.0 * (power.max(1e-3) / (32768.0f64 * 32768.0)).log10())
         .collect();
     // The noise floor: the 10th percentile of frames that are not digital silence.
-    let mut live: Vec<f64> = db.iter().copied().filter(|d| *d > -100.0).collect();
-    live.sort_by(f64::total_cmp);
-    let floor = live.get(live.len() / 10).copied().unwrap_or(-100.0);
+    let live: Vec<f64> = db.iter().copied().filter(|d| *d > -100.0).collect();
+    let floor = tenth_percentile(live).unwrap_or(-100.0);
     // A track with no noise (TTS) has its floor in quiet speech: cap the threshold.
     let threshold = (floor + ENERGY_MARGIN_DB).clamp(ENERGY_FLOOR_DBFS, ENERGY_CEILING_DBFS);
     (db.iter().map(|d| *d > threshold).collect(), frame as f64)
+}
+
+/// The value a tenth of the way up, without sorting everything.
+fn tenth_percentile(mut v: Vec<f64>) -> Option<f64> {
+    let k = v.len() / 10;
+    (!v.is_empty()).then(|| *v.select_nth_unstable_by(k, f64::total_cmp).1)
 }
 
 /// Runs of speech frames, as sample spans.

@@ -115,3 +115,14 @@ impl<R: Read + Seek> WavStream<R> {
         Ok(frames)
     }
 }
+
+/// Split interleaved stereo frames into their left and right channels.
+pub fn deinterleave(frames: &[i16], l: &mut Vec<i16>, r: &mut Vec<i16>) {
+    let n = frames.len() / 2;
+    l.resize(n, 0);
+    r.resize(n, 0);
+    for ((x, y), f) in l.iter_mut().zip(r.iter_mut()).zip(frames.chunks_exact(2)) {
+        *x = f[0];
+        *y = f[1];
+    }
+}

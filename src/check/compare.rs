@@ -6,7 +6,7 @@ use std::io::BufReader;
 use std::path::Path;
 
 use super::compact::compact_nonzero;
-use crate::audio::{WavError, WavStream};
+use crate::audio::{deinterleave, WavError, WavStream};
 
 /// Frames per block: 64 Ki frames is 256 KiB of stereo samples.
 const BLOCK: usize = 1 << 16;
@@ -76,17 +76,6 @@ fn count_ne(a: &[i16], b: &[i16]) -> u64 {
 
 fn first_ne(a: &[i16], b: &[i16]) -> usize {
     a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(0)
-}
-
-/// Split interleaved stereo frames into their left and right channels.
-fn deinterleave(frames: &[i16], l: &mut Vec<i16>, r: &mut Vec<i16>) {
-    let n = frames.len() / 2;
-    l.resize(n, 0);
-    r.resize(n, 0);
-    for ((x, y), f) in l.iter_mut().zip(r.iter_mut()).zip(frames.chunks_exact(2)) {
-        *x = f[0];
-        *y = f[1];
-    }
 }
 
 pub fn compare_final(

@@ -18,7 +18,7 @@
 
 use std::path::Path;
 
-use crate::audio::{WavError, WavStream};
+use crate::audio::{deinterleave, WavError, WavStream};
 
 const BLOCK: usize = 1 << 16;
 
@@ -110,72 +110,93 @@ enum Source<'a> {
     Memory(&'a [i16]),
 }
 
-/// The non-zero samples of a mono track, in order, with their indices.
-struct NonZeros<'a> {
+/// A mono track read front to back: a window of samples from the read
+/// position on (a block of the file, or the rest of the slice).
+struct Track<'a> {
     source: Source<'a>,
     buf: Vec<i16>,
-    pos: usize,
+    /// Track index of `buf[0]`.
     base: u64,
+    /// The read position.
+    pos: u64,
     total: u64,
 }
 
-impl<'a> NonZeros<'a> {
-    fn open(path: &Path) -> Result<NonZeros<'static>, WavError> {
+impl<'a> Track<'a> {
+    fn open(path: &Path) -> Result<Track<'static>, WavError> {
         let stream = WavStream::open(path)?;
         let total = stream.info().frames();
-        Ok(NonZeros::new(Source::File(stream), total))
+        Ok(Track::new(Source::File(stream), total))
     }
 
-    fn memory(samples: &'a [i16]) -> NonZeros<'a> {
-        NonZeros::new(Source::Memory(samples), samples.len() as u64)
+    fn memory(samples: &'a [i16]) -> Track<'a> {
+        Track::new(Source::Memory(samples), samples.len() as u64)
     }
 
-    fn new(source: Source<'a>, total: u64) -> NonZeros<'a> {
-        NonZeros {
+    fn new(source: Source<'a>, total: u64) -> Track<'a> {
+        Track {
             source,
             buf: Vec::new(),
-            pos: 0,
             base: 0,
+            pos: 0,
             total,
         }
     }
 
-    fn refill(&mut self) -> Result<usize, WavError> {
+    /// The samples from the read position on; empty at the end of the track.
+    fn window(&mut self) -> Result<&[i16], WavError> {
         match &mut self.source {
-            Source::File(stream) => stream.read_block(&mut self.buf, BLOCK),
-            Source::Memory(rest) => {
-                let n = rest.len().min(BLOCK);
-                self.buf.clear();
-                self.buf.extend_from_slice(&rest[..n]);
-                *rest = &rest[n..];
-                Ok(n)
+            Source::Memory(all) => Ok(&all[self.pos as usize..]),
+            Source::File(stream) => {
+                if self.pos - self.base == self.buf.len() as u64 {
+                    self.base = self.pos;
+                    stream.read_block(&mut self.buf, BLOCK)?;
+                }
+                Ok(&self.buf[(self.pos - self.base) as usize..])
             }
         }
     }
 
-    /// The next non-zero sample and its index, without taking it.
-    #[inline]
-    fn peek(&mut self) -> Result<Option<(u64, i16)>, WavError> {
-        if let Some(&s) = self.buf.get(self.pos).filter(|s| **s != 0) {
-            return Ok(Some((self.base + self.pos as u64, s)));
-        }
+    /// Move the read position to the next non-zero sample; its index, or
+    /// None at the end of the track.
+    fn next_nonzero(&mut self) -> Result<Option<u64>, WavError> {
         loop {
-            if let Some(i) = self.buf[self.pos..].iter().position(|s| *s != 0) {
-                self.pos += i;
-                return Ok(Some((self.base + self.pos as u64, self.buf[self.pos])));
-            }
-            self.base += self.buf.len() as u64;
-            self.pos = 0;
-            if self.refill()? == 0 {
+            let w = self.window()?;
+            if w.is_empty() {
                 return Ok(None);
             }
+            match w.iter().position(|s| *s != 0) {
+                Some(i) => {
+                    self.pos += i as u64;
+                    return Ok(Some(self.pos));
+                }
+                None => self.pos += w.len() as u64,
+            }
         }
     }
+}
 
-    #[inline]
-    fn take(&mut self) {
-        self.pos += 1;
+/// How many leading frames of `own` equal `track` while `other` is zero:
+/// a stretch of the real-time file that is one party's samples in order.
+fn run_len(own: &[i16], track: &[i16], other: &[i16]) -> usize {
+    let n = own.len().min(track.len()).min(other.len());
+    let mut j = 0;
+    // 32 frames a step, branch-free inside so it vectorizes.
+    while j + 32 <= n {
+        let differs = own[j..j + 32]
+            .iter()
+            .zip(&track[j..j + 32])
+            .zip(&other[j..j + 32])
+            .fold(0i16, |acc, ((a, b), o)| acc | (a ^ b) | o);
+        if differs != 0 {
+            break;
+        }
+        j += 32;
     }
+    while j < n && own[j] == track[j] && other[j] == 0 {
+        j += 1;
+    }
+    j
 }
 
 /// Read the real-time file against the monos and place every bot sample on
@@ -188,8 +209,8 @@ pub fn recover(
 ) -> Result<Timeline, TimelineError> {
     recover_from(
         rt_path,
-        NonZeros::open(caller_path)?,
-        NonZeros::open(bot_path)?,
+        Track::open(caller_path)?,
+        Track::open(bot_path)?,
         chunk,
     )
 }
@@ -201,94 +222,141 @@ pub fn recover_with(
     bot: &[i16],
     chunk: u64,
 ) -> Result<Timeline, TimelineError> {
-    recover_from(
-        rt_path,
-        NonZeros::memory(caller),
-        NonZeros::memory(bot),
-        chunk,
-    )
+    recover_from(rt_path, Track::memory(caller), Track::memory(bot), chunk)
+}
+
+/// The anchors the real-time file gives, before placement.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Anchors {
+    /// Per caller chunk with a non-zero sample: (chunk, bot samples before it).
+    chunk_bots: Vec<(u64, u64)>,
+    /// Per arrival group: (arrival, first non-zero bot index, last).
+    groups: Vec<(u64, u64, u64)>,
 }
 
 fn recover_from(
     rt_path: &Path,
-    mut caller: NonZeros,
-    mut bot: NonZeros,
+    mut caller: Track,
+    mut bot: Track,
     chunk: u64,
 ) -> Result<Timeline, TimelineError> {
     let chunk = chunk.max(1);
     let mut rt = WavStream::open(rt_path)?;
-    // Per caller chunk with a non-zero sample: the bot samples before it.
-    let mut chunk_bots: Vec<(u64, u64)> = Vec::new();
-    // Per arrival group: (arrival, first non-zero bot index, last).
-    let mut groups: Vec<(u64, u64, u64)> = Vec::new();
-    let mut frames = Vec::new();
-    let mut p = 0u64;
+    let mut anchors = Anchors::default();
+    let (mut frames, mut l, mut r) = (Vec::new(), Vec::new(), Vec::new());
+    let mut p0 = 0u64;
     while rt.read_block(&mut frames, BLOCK)? > 0 {
-        for f in frames.chunks_exact(2) {
-            let (l, r) = (f[0], f[1]);
-            if l != 0 && r != 0 {
-                return Err(TimelineError::BothChannels { frame: p });
-            }
-            if l != 0 {
-                match caller.peek()? {
-                    Some((c, s)) if s == l => {
-                        caller.take();
-                        let k = c / chunk;
-                        if chunk_bots.last().is_none_or(|last| last.0 != k) {
-                            chunk_bots.push((k, p - c));
-                        }
-                    }
-                    _ => {
-                        return Err(TimelineError::Mismatch {
-                            frame: p,
-                            channel: "L",
-                            track: "caller_audio.wav",
-                        })
-                    }
-                }
-            } else if r != 0 {
-                match bot.peek()? {
-                    Some((b, s)) if s == r && p >= b => {
-                        bot.take();
-                        let arrival = p - b;
-                        match groups.last_mut() {
-                            Some(g) if g.0 == arrival => g.2 = b,
-                            _ => groups.push((arrival, b, b)),
-                        }
-                    }
-                    _ => {
-                        return Err(TimelineError::Mismatch {
-                            frame: p,
-                            channel: "R",
-                            track: "bot_audio.wav",
-                        })
-                    }
-                }
-            }
-            p += 1;
-        }
+        deinterleave(&frames, &mut l, &mut r);
+        anchor_block(&l, &r, p0, &mut caller, &mut bot, chunk, &mut anchors)?;
+        p0 += l.len() as u64;
     }
-    if caller.peek()?.is_some() {
+    ended(&mut caller, &mut bot)?;
+    Ok(place(&anchors, chunk, caller.total, bot.total))
+}
+
+/// After the last frame: neither track may hold a non-zero sample the
+/// real-time file never had.
+fn ended(caller: &mut Track, bot: &mut Track) -> Result<(), TimelineError> {
+    if caller.next_nonzero()?.is_some() {
         return Err(TimelineError::Short {
             track: "caller_audio.wav",
         });
     }
-    if bot.peek()?.is_some() {
+    if bot.next_nonzero()?.is_some() {
         return Err(TimelineError::Short {
             track: "bot_audio.wav",
         });
     }
-    Ok(place(&chunk_bots, &groups, chunk, caller.total, bot.total))
+    Ok(())
+}
+
+/// One block of the real-time file (`l`, `r` from frame `p0`). A non-zero
+/// sample starts a run: the frames from there on that repeat the same
+/// party's track in order while the other channel is zero (the recorder's
+/// chunks, whole). Within a run every frame is `p − c` (or `p − b`) apart
+/// from its track, so a run is checked with wide compares and anchored once.
+/// Zeros are matched only in passing: what counts is that every non-zero
+/// sample continues its track's non-zero samples in order.
+fn anchor_block(
+    l: &[i16],
+    r: &[i16],
+    p0: u64,
+    caller: &mut Track,
+    bot: &mut Track,
+    chunk: u64,
+    anchors: &mut Anchors,
+) -> Result<(), TimelineError> {
+    let mut j = 0;
+    while j < l.len() {
+        let p = p0 + j as u64;
+        let mismatch = |channel, track| TimelineError::Mismatch {
+            frame: p,
+            channel,
+            track,
+        };
+        match (l[j], r[j]) {
+            (0, 0) => {
+                j += l[j..]
+                    .iter()
+                    .zip(&r[j..])
+                    .position(|(a, b)| (a | b) != 0)
+                    .unwrap_or(l.len() - j);
+            }
+            (a, 0) => {
+                // A track sample can never be later in its track than in
+                // the real-time file, which holds it and the other party's.
+                let c = caller
+                    .next_nonzero()?
+                    .filter(|c| p >= *c)
+                    .ok_or(mismatch("L", "caller_audio.wav"))?;
+                let w = caller.window()?;
+                if w[0] != a {
+                    return Err(mismatch("L", "caller_audio.wav"));
+                }
+                let m = run_len(&l[j..], w, &r[j..]);
+                // Every caller chunk with a non-zero sample in the run:
+                // the bot samples before it.
+                let mut k = c / chunk;
+                while k * chunk < c + m as u64 {
+                    let from = (k * chunk).max(c) - c;
+                    let to = ((k + 1) * chunk).min(c + m as u64) - c;
+                    let new = anchors.chunk_bots.last().is_none_or(|last| last.0 != k);
+                    if new && w[from as usize..to as usize].iter().any(|s| *s != 0) {
+                        anchors.chunk_bots.push((k, p - c));
+                    }
+                    k += 1;
+                }
+                caller.pos += m as u64;
+                j += m;
+            }
+            (0, b) => {
+                let bi = bot
+                    .next_nonzero()?
+                    .filter(|bi| p >= *bi)
+                    .ok_or(mismatch("R", "bot_audio.wav"))?;
+                let w = bot.window()?;
+                if w[0] != b {
+                    return Err(mismatch("R", "bot_audio.wav"));
+                }
+                let m = run_len(&r[j..], w, &l[j..]);
+                let last = bi + w[..m].iter().rposition(|s| *s != 0).unwrap_or(0) as u64;
+                let arrival = p - bi;
+                match anchors.groups.last_mut() {
+                    Some(g) if g.0 == arrival => g.2 = last,
+                    _ => anchors.groups.push((arrival, bi, last)),
+                }
+                bot.pos += m as u64;
+                j += m;
+            }
+            _ => return Err(TimelineError::BothChannels { frame: p }),
+        }
+    }
+    Ok(())
 }
 
 /// From the anchors to segments on the call's clock.
-fn place(
-    chunk_bots: &[(u64, u64)],
-    groups: &[(u64, u64, u64)],
-    chunk: u64,
-    caller_len: u64,
-    bot_len: u64,
-) -> Timeline {
+fn place(anchors: &Anchors, chunk: u64, caller_len: u64, bot_len: u64) -> Timeline {
+    let (chunk_bots, groups) = (&anchors.chunk_bots, &anchors.groups);
     let mut starts = Vec::with_capacity(groups.len());
     let mut prev_last: Option<u64> = None;
     for &(arrival, first, _) in groups {
@@ -340,4 +408,179 @@ pub fn caller_chunk_frames(rec: &crate::recording::Recording) -> Option<u64> {
         (chunks > 0 && bytes % (2 * chunks) == 0).then(|| bytes / 2 / chunks)
     });
     Some(from_meta.unwrap_or(u64::from(rate) / 50))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// The rule, one frame at a time: every non-zero sample must be the next
+    /// non-zero sample of its track.
+    fn reference(
+        frames: &[i16],
+        caller: &[i16],
+        bot: &[i16],
+        chunk: u64,
+    ) -> Result<Anchors, TimelineError> {
+        let next =
+            |t: &[i16], from: usize| t[from..].iter().position(|s| *s != 0).map(|i| from + i);
+        let (mut ci, mut bi) = (0usize, 0usize);
+        let mut a = Anchors::default();
+        for (p, f) in frames.chunks_exact(2).enumerate() {
+            let p = p as u64;
+            let mismatch = |channel, track| TimelineError::Mismatch {
+                frame: p,
+                channel,
+                track,
+            };
+            match (f[0], f[1]) {
+                (0, 0) => {}
+                (l, 0) => {
+                    let c = next(caller, ci).filter(|c| caller[*c] == l && p >= *c as u64);
+                    let c = c.ok_or(mismatch("L", "caller_audio.wav"))?;
+                    let k = c as u64 / chunk;
+                    if a.chunk_bots.last().is_none_or(|last| last.0 != k) {
+                        a.chunk_bots.push((k, p - c as u64));
+                    }
+                    ci = c + 1;
+                }
+                (0, r) => {
+                    let b = next(bot, bi).filter(|b| bot[*b] == r && p >= *b as u64);
+                    let b = b.ok_or(mismatch("R", "bot_audio.wav"))?;
+                    let arrival = p - b as u64;
+                    match a.groups.last_mut() {
+                        Some(g) if g.0 == arrival => g.2 = b as u64,
+                        _ => a.groups.push((arrival, b as u64, b as u64)),
+                    }
+                    bi = b + 1;
+                }
+                _ => return Err(TimelineError::BothChannels { frame: p }),
+            }
+        }
+        if next(caller, ci).is_some() {
+            return Err(TimelineError::Short {
+                track: "caller_audio.wav",
+            });
+        }
+        if next(bot, bi).is_some() {
+            return Err(TimelineError::Short {
+                track: "bot_audio.wav",
+            });
+        }
+        Ok(a)
+    }
+
+    /// The runs, over blocks of `block` frames.
+    fn fast(
+        frames: &[i16],
+        caller: &[i16],
+        bot: &[i16],
+        chunk: u64,
+        block: usize,
+    ) -> Result<Anchors, TimelineError> {
+        let (mut c, mut b) = (Track::memory(caller), Track::memory(bot));
+        let mut a = Anchors::default();
+        let (mut l, mut r) = (Vec::new(), Vec::new());
+        let mut p0 = 0;
+        for blk in frames.chunks(2 * block) {
+            deinterleave(blk, &mut l, &mut r);
+            anchor_block(&l, &r, p0, &mut c, &mut b, chunk, &mut a)?;
+            p0 += l.len() as u64;
+        }
+        ended(&mut c, &mut b)?;
+        Ok(a)
+    }
+
+    /// Quiet samples: zero often, as line noise and TTS silence are.
+    fn quiet(rng: &mut impl Rng, n: usize) -> Vec<i16> {
+        (0..n)
+            .map(|_| {
+                if rng.random_bool(0.4) {
+                    0
+                } else {
+                    rng.random_range(-3..=3)
+                }
+            })
+            .collect()
+    }
+
+    /// A call the way the recorder writes it: caller chunks and bursts of
+    /// bot chunks, appended in arrival order, the other channel zero.
+    fn call(rng: &mut impl Rng, chunk: usize) -> (Vec<i16>, Vec<i16>, Vec<i16>) {
+        let (mut caller, mut bot, mut frames) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..rng.random_range(1..40) {
+            let c = quiet(rng, chunk);
+            frames.extend(c.iter().flat_map(|s| [*s, 0]));
+            caller.extend(c);
+            if rng.random_bool(0.3) {
+                for _ in 0..rng.random_range(1..4) {
+                    let n = rng.random_range(1..3 * chunk);
+                    let mut b = quiet(rng, n);
+                    // Whole-zero lead-ins and tails, as TTS has.
+                    if rng.random_bool(0.3) {
+                        b.iter_mut().take(n / 2).for_each(|s| *s = 0);
+                    }
+                    frames.extend(b.iter().flat_map(|s| [0, *s]));
+                    bot.extend(b);
+                }
+            }
+        }
+        (frames, caller, bot)
+    }
+
+    #[test]
+    fn runs_give_what_the_frame_by_frame_rule_gives() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for case in 0..3000 {
+            let chunk = rng.random_range(1..12);
+            let (mut frames, mut caller, bot) = call(&mut rng, chunk);
+            // Damage some: a changed sample, both channels set, a short file.
+            match case % 4 {
+                1 if !frames.is_empty() => {
+                    let i = rng.random_range(0..frames.len());
+                    frames[i] = frames[i].wrapping_add(1);
+                }
+                2 if !frames.is_empty() => {
+                    let i = rng.random_range(0..frames.len() / 2);
+                    frames[2 * i] = 9;
+                    frames[2 * i + 1] = 9;
+                }
+                3 => caller.extend([0, 0, 5]),
+                _ => {}
+            }
+            let want = reference(&frames, &caller, &bot, chunk as u64);
+            for block in [1, 7, 64] {
+                let got = fast(&frames, &caller, &bot, chunk as u64, block);
+                assert_eq!(got, want, "case {case}, chunk {chunk}, block {block}");
+            }
+        }
+    }
+
+    #[test]
+    fn placement_follows_arrival_and_playback() {
+        // Caller chunks of 4; a bot burst of 6 after the first chunk, and one
+        // of 2 after the second that queues behind the first burst.
+        let caller = [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3];
+        let bot = [5, 5, 5, 5, 5, 5, 6, 6];
+        let mut frames = Vec::new();
+        let mut push = |l: &[i16], r: &[i16]| {
+            frames.extend(l.iter().flat_map(|s| [*s, 0]));
+            frames.extend(r.iter().flat_map(|s| [0, *s]));
+        };
+        push(&caller[..4], &bot[..6]);
+        push(&caller[4..8], &bot[6..]);
+        push(&caller[8..], &[]);
+        let a = fast(&frames, &caller, &bot, 4, 64).unwrap();
+        let tl = place(&a, 4, 12, 8);
+        let starts: Vec<_> = tl
+            .segments
+            .iter()
+            .map(|s| (s.bot_start, s.len, s.arrival, s.play_start))
+            .collect();
+        // The second burst arrives at 8 but plays when the first ends, at 10.
+        assert_eq!(starts, [(0, 6, 4, 4), (6, 2, 8, 10)]);
+        assert_eq!(tl.play_time(7), Some(11));
+        assert_eq!(tl.end(), 12);
+    }
 }
