@@ -57,6 +57,12 @@ const ENERGY_CEILING_DBFS: f64 = -45.0;
 /// about 3 frames and offsets by about 5.
 const NEURAL_ONSET_LAG_FRAMES: f64 = 3.0;
 const NEURAL_OFFSET_LAG_FRAMES: f64 = 5.0;
+/// The neural detector skips frames this close to the noise floor...
+const GATE_MARGIN_DB: f64 = 6.0;
+/// ...and never louder than this...
+const GATE_CEILING_DBFS: f64 = -50.0;
+/// ...except this many at each end of a quiet stretch (160 ms).
+const GATE_GUARD_FRAMES: usize = 10;
 /// Digital silence this long is never speech (TTS pauses, a muted line).
 const DIGITAL_SILENCE_S: f64 = 0.01;
 
@@ -137,10 +143,12 @@ fn neural_frames(samples: &[i16], rate: u32) -> (Vec<bool>, f64) {
         resampled = resample_to_16k(samples, rate);
         &resampled
     };
+    let skip = quiet_interiors(&frame_dbfs(at_16k, NEURAL_FRAME));
     let mut detector = earshot::Detector::default();
     let flags = at_16k
         .chunks_exact(NEURAL_FRAME)
-        .map(|f| detector.predict_i16(f) >= NEURAL_THRESHOLD)
+        .zip(skip)
+        .map(|(f, skip)| !skip && detector.predict_i16(f) >= NEURAL_THRESHOLD)
         .collect();
     (
         flags,
@@ -176,17 +184,54 @@ fn resample_to_16k(samples: &[i16], rate: u32) -> Vec<i16> {
 
 fn energy_frames(samples: &[i16], rate: u32) -> (Vec<bool>, f64) {
     let frame = (rate as usize * 16 / 1000).max(1);
+    let db = frame_dbfs(samples, frame);
+    // A track with no noise (TTS) has its floor in quiet speech: cap the threshold.
+    let threshold =
+        (noise_floor(&db) + ENERGY_MARGIN_DB).clamp(ENERGY_FLOOR_DBFS, ENERGY_CEILING_DBFS);
+    (db.iter().map(|d| *d > threshold).collect(), frame as f64)
+}
+
+/// The level of each whole frame, in dBFS (digital silence: -150).
+fn frame_dbfs(samples: &[i16], frame: usize) -> Vec<f64> {
     let whole = samples.len() / frame * frame;
-    let db: Vec<f64> = mean_squares(&samples[..whole], frame)
+    mean_squares(&samples[..whole], frame)
         .into_iter()
         .map(|power| 10.0 * (power.max(1e-3) / (32768.0f64 * 32768.0)).log10())
-        .collect();
-    // The noise floor: the 10th percentile of frames that are not digital silence.
+        .collect()
+}
+
+/// A track's noise floor: the 10th percentile of frames that are not digital silence.
+fn noise_floor(db: &[f64]) -> f64 {
     let live: Vec<f64> = db.iter().copied().filter(|d| *d > -100.0).collect();
-    let floor = tenth_percentile(live).unwrap_or(-100.0);
-    // A track with no noise (TTS) has its floor in quiet speech: cap the threshold.
-    let threshold = (floor + ENERGY_MARGIN_DB).clamp(ENERGY_FLOOR_DBFS, ENERGY_CEILING_DBFS);
-    (db.iter().map(|d| *d > threshold).collect(), frame as f64)
+    tenth_percentile(live).unwrap_or(-100.0)
+}
+
+/// The neural detector's frames that need not run: the inside of long
+/// stretches at the noise floor, where it would find no speech anyway. Most
+/// of a caller track is the line's noise while the bot talks, and skipping
+/// it more than halves the detector's work. The guard frames kept at both
+/// ends of a stretch let the detector settle into silence and warm up again
+/// (its window is three frames), so its decisions next to speech are the
+/// ones it makes without skipping. The gate is never above -50 dBFS, so a
+/// noiseless (TTS) track only skips digital silence.
+fn quiet_interiors(db: &[f64]) -> Vec<bool> {
+    let gate = (noise_floor(db) + GATE_MARGIN_DB).min(GATE_CEILING_DBFS);
+    let mut skip = vec![false; db.len()];
+    let mut i = 0;
+    while i < db.len() {
+        if db[i] >= gate {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < db.len() && db[i] < gate {
+            i += 1;
+        }
+        if i - start > 2 * GATE_GUARD_FRAMES {
+            skip[start + GATE_GUARD_FRAMES..i - GATE_GUARD_FRAMES].fill(true);
+        }
+    }
+    skip
 }
 
 /// The value a tenth of the way up, without sorting everything.
@@ -262,4 +307,38 @@ fn tidy(spans: Vec<Span>, rate: u32) -> Vec<Span> {
 /// Total samples covered.
 pub fn total(spans: &[Span]) -> u64 {
     spans.iter().map(|s| s.1 - s.0).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_neural_detector_skips_only_inside_long_quiet_stretches() {
+        // Line noise at -80 dBFS, 10 frames of speech, noise again.
+        let mut db = vec![-80.0; 100];
+        db.extend([-20.0; 10]);
+        db.extend([-80.0; 100]);
+        let skip = quiet_interiors(&db);
+        let want: Vec<bool> = (0..210)
+            .map(|i| (10..90).contains(&i) || (120..200).contains(&i))
+            .collect();
+        assert_eq!(skip, want);
+
+        // A short pause between words (under two guards) is never skipped.
+        let mut db = vec![-20.0; 30];
+        db.extend([-80.0; 20]);
+        db.extend([-20.0; 30]);
+        assert!(quiet_interiors(&db).iter().all(|s| !s));
+
+        // TTS: no noise, quiet speech at -48 dBFS is its "floor", and only
+        // digital silence is skipped (the gate stays at -50 dBFS).
+        let mut db = vec![-48.0; 50];
+        db.extend([-150.0; 50]);
+        db.extend([-25.0; 200]);
+        let skip = quiet_interiors(&db);
+        assert!(skip[..60].iter().all(|s| !s));
+        assert!(skip[60..90].iter().all(|s| *s));
+        assert!(skip[90..].iter().all(|s| !s));
+    }
 }
