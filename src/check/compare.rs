@@ -123,27 +123,33 @@ pub fn compare_final(
 /// A queue of the non-zero samples of one sequence, in order.
 #[derive(Default)]
 struct NonZero {
+    /// Pending samples are `buf[start..end]`; the rest is scratch space that
+    /// is only zeroed when it grows.
     buf: Vec<i16>,
     start: usize,
+    end: usize,
     /// Non-zero samples taken in so far.
     total: u64,
 }
 
 impl NonZero {
     fn push_from(&mut self, samples: &[i16]) {
-        if self.start > 0 && self.start * 2 >= self.buf.len() {
-            self.buf.drain(..self.start);
+        if self.start > 0 && self.start * 2 >= self.end {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.start = 0;
         }
-        let before = self.buf.len();
-        self.buf.resize(before + samples.len(), 0);
-        let n = compact_nonzero(samples, &mut self.buf[before..]);
-        self.buf.truncate(before + n);
+        let need = self.end + samples.len();
+        if self.buf.len() < need {
+            self.buf.resize(need, 0);
+        }
+        let n = compact_nonzero(samples, &mut self.buf[self.end..need]);
+        self.end += n;
         self.total += n as u64;
     }
 
     fn pending(&self) -> &[i16] {
-        &self.buf[self.start..]
+        &self.buf[self.start..self.end]
     }
 }
 
@@ -197,7 +203,7 @@ fn settle(
     *compared += n as u64;
     if mono_ended && !rt.pending().is_empty() {
         m.first_mismatch.get_or_insert(*compared);
-        rt.start = rt.buf.len();
+        rt.start = rt.end;
     }
 }
 
