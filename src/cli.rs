@@ -814,6 +814,7 @@ fn run_retention(
                 .clone()
                 .unwrap_or_else(|| root.join(".callscope").join("audit.jsonl")),
             archive_root: policy.and_then(|p| p.archive_root.clone()),
+            archive_format: policy.map(|p| p.archive_format).unwrap_or_default(),
             policy: policy.map(|p| p.path.clone()),
         };
         errors = retention::apply::apply(&decisions, &opts);

@@ -147,11 +147,15 @@ pub fn keep_backup(original: &Path, backup: &Path) -> io::Result<PathBuf> {
 
 /// The SHA-256 of a file, as lowercase hex.
 pub fn sha256_file(path: &Path) -> io::Result<String> {
-    let mut file = File::open(path)?;
+    sha256_reader(&mut File::open(path)?)
+}
+
+/// The SHA-256 of everything a reader gives, as lowercase hex.
+pub fn sha256_reader(r: &mut impl Read) -> io::Result<String> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = file.read(&mut buf)?;
+        let n = r.read(&mut buf)?;
         if n == 0 {
             break;
         }

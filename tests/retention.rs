@@ -290,6 +290,61 @@ fn archive_moves_recordings_byte_for_byte() {
 }
 
 #[test]
+fn archive_as_tar_gz_keeps_every_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 3, 8, &[]);
+    let before = snapshot_except(&rec, Some(".callscope"));
+    let policy = write_policy(
+        tmp.path(),
+        "archive_root = \"vault\"\narchive_format = \"tar.gz\"\n\
+         [[rule]]\nname = \"old\"\nolder_than = \"90d\"\naction = \"archive\"\n",
+    );
+    let (code, _, err) = prune(&rec, &policy, &["--apply"]);
+    assert_eq!(code, 0, "{err}");
+    // Every file, from every archive, byte for byte under its recording's path.
+    let mut archived = BTreeMap::new();
+    let vault = snapshot_except(&tmp.path().join("vault"), None);
+    assert_eq!(vault.len(), 3, "one archive per recording");
+    for name in vault.keys() {
+        assert!(
+            name.to_string_lossy().ends_with(".tar.gz"),
+            "{}",
+            name.display()
+        );
+        let file = fs::File::open(tmp.path().join("vault").join(name)).unwrap();
+        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+        for e in tar.entries().unwrap() {
+            let mut e = e.unwrap();
+            let path = e.path().unwrap().into_owned();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut bytes).unwrap();
+            archived.insert(path, bytes);
+        }
+    }
+    assert_eq!(archived.len(), before.len());
+    for (k, (bytes, _)) in &before {
+        assert_eq!(&archived[k], bytes, "{} archived intact", k.display());
+    }
+    assert!(snapshot_except(&rec, Some(".callscope")).is_empty());
+    // The audit names each archive and its checksum.
+    for l in audit_lines(&rec).iter().filter(|l| l["event"] == "done") {
+        let path = PathBuf::from(l["archived_to"].as_str().unwrap());
+        assert_eq!(l["archive_sha256"], sha256(&path).as_str());
+    }
+    // An archive is never overwritten: the same recordings again are refused
+    // and stay where they are.
+    fs::remove_dir_all(&rec).unwrap();
+    fs::remove_dir_all(&truth).unwrap();
+    let (again, _) = simulate(tmp.path(), 3, 8, &[]);
+    let before_again = snapshot_except(&again, Some(".callscope"));
+    assert_eq!(before_again.len(), before.len());
+    let (code, _, err) = prune(&again, &policy, &["--apply"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("an archive is never overwritten"), "{err}");
+    assert_eq!(snapshot_except(&again, Some(".callscope")), before_again);
+}
+
+#[test]
 fn a_bad_policy_exits_2_and_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let (rec, _) = simulate(tmp.path(), 2, 8, &[]);
@@ -308,6 +363,18 @@ fn a_bad_policy_exits_2_and_changes_nothing() {
     );
     assert_eq!(snapshot_except(&rec, Some(".callscope")), before);
     assert!(!rec.join(".callscope").exists());
+
+    fs::write(
+        &policy,
+        "archive_root = \"a\"\narchive_format = \"zip\"\n[[rule]]\nname = \"d\"\ndefault = true\naction = \"keep\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = prune(&rec, &policy, &["--apply"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("line 2, column 18: unknown archive_format \"zip\" (directory, tar.gz)"),
+        "{err}"
+    );
 }
 
 #[test]

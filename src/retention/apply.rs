@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use serde_json::json;
 
+use super::policy::ArchiveFormat;
 use super::{Decision, AUDIO_REMOVED_MARKER};
 use crate::recording::format_utc;
 use crate::safe_fs::{self, AtomicFile};
@@ -17,6 +18,7 @@ pub struct ApplyOptions {
     pub root: PathBuf,
     pub audit: PathBuf,
     pub archive_root: Option<PathBuf>,
+    pub archive_format: ArchiveFormat,
     /// The policy file, named in markers.
     pub policy: Option<PathBuf>,
 }
@@ -146,16 +148,13 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn archive(
-    d: &Decision,
-    opts: &ApplyOptions,
-    moved: &mut usize,
-) -> Result<serde_json::Value, String> {
+/// Where an archived recording goes, made ready: never over an existing one.
+fn archive_dest(d: &Decision, opts: &ApplyOptions, suffix: &str) -> Result<PathBuf, String> {
     let root = opts
         .archive_root
         .as_ref()
         .ok_or("the policy has no archive_root")?;
-    let dest = root.join(&d.recording);
+    let dest = root.join(format!("{}{suffix}", d.recording));
     if dest.symlink_metadata().is_ok() {
         return Err(format!(
             "{} already exists; an archive is never overwritten",
@@ -165,6 +164,18 @@ fn archive(
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
+    Ok(dest)
+}
+
+fn archive(
+    d: &Decision,
+    opts: &ApplyOptions,
+    moved: &mut usize,
+) -> Result<serde_json::Value, String> {
+    if opts.archive_format == ArchiveFormat::TarGz {
+        return archive_tar_gz(d, opts, moved);
+    }
+    let dest = archive_dest(d, opts, "")?;
     if fs::rename(&d.dir, &dest).is_err() {
         // Another file system: copy under a temporary name, verify every
         // checksum, put it in place, then delete the original like `delete`.
@@ -196,6 +207,57 @@ fn archive(
         let _ = safe_fs::fsync_dir(parent);
     }
     Ok(json!({ "archived_to": dest.display().to_string() }))
+}
+
+/// Archive as one `{recording}.tar.gz` (entries `{directory}/{file}`): it is
+/// written under a temporary name, fsynced, read back with every file's
+/// SHA-256 compared against the original, and only then put in place; the
+/// original then goes like `delete`. A failure at any step keeps the original.
+fn archive_tar_gz(
+    d: &Decision,
+    opts: &ApplyOptions,
+    moved: &mut usize,
+) -> Result<serde_json::Value, String> {
+    let dest = archive_dest(d, opts, ".tar.gz")?;
+    let err = |e: std::io::Error| format!("{}: {e}", dest.display());
+    let leaf = PathBuf::from(d.dir.file_name().unwrap_or_default());
+    let mut out = AtomicFile::create(&dest).map_err(err)?;
+    let gz = flate2::write::GzEncoder::new(out.writer(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    tar.follow_symlinks(false);
+    for (name, _) in &d.files {
+        tar.append_path_with_name(d.dir.join(name), leaf.join(name))
+            .map_err(|e| format!("{name}: {e}"))?;
+    }
+    tar.into_inner().and_then(|gz| gz.finish()).map_err(err)?;
+    out.finish().map_err(err)?;
+    let archived = tar_checksums(out.temp()).map_err(err)?;
+    for (name, _) in &d.files {
+        let original =
+            safe_fs::sha256_file(&d.dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
+        if archived.get(&leaf.join(name)) != Some(&original) {
+            return Err(format!(
+                "{name}: the archived copy does not match; original kept"
+            ));
+        }
+    }
+    let sha = safe_fs::sha256_file(out.temp()).map_err(err)?;
+    out.commit(None).map_err(err)?;
+    delete(d, opts, moved)?;
+    Ok(json!({ "archived_to": dest.display().to_string(), "archive_sha256": sha }))
+}
+
+/// The SHA-256 of every file in a `.tar.gz`, by path.
+fn tar_checksums(path: &Path) -> std::io::Result<std::collections::BTreeMap<PathBuf, String>> {
+    let gz = flate2::read::GzDecoder::new(fs::File::open(path)?);
+    let mut archive = tar::Archive::new(gz);
+    let mut out = std::collections::BTreeMap::new();
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let name = entry.path()?.into_owned();
+        out.insert(name, safe_fs::sha256_reader(&mut entry)?);
+    }
+    Ok(out)
 }
 
 /// Carry out every decision that acts; returns the errors (the rest go on).

@@ -5,6 +5,7 @@
 //! ```toml
 //! hold_list = "legal_holds.txt"    # session ids under legal hold, one a line
 //! archive_root = "/srv/archive"    # where `archive` moves recordings
+//! archive_format = "tar.gz"        # or "directory" (the default)
 //!
 //! [[rule]]
 //! name = "disputes"
@@ -65,6 +66,16 @@ impl Action {
     }
 }
 
+/// How `archive` stores a recording under the archive root.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ArchiveFormat {
+    /// The directory itself, moved (or copied and verified across file systems).
+    #[default]
+    Directory,
+    /// One compressed tar file, `{recording}.tar.gz`, verified before the original goes.
+    TarGz,
+}
+
 /// One validated rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -89,6 +100,7 @@ pub struct Policy {
     /// Session ids under legal hold.
     pub holds: Vec<String>,
     pub archive_root: Option<PathBuf>,
+    pub archive_format: ArchiveFormat,
 }
 
 /// What a recording looks like to the rules.
@@ -155,6 +167,7 @@ impl Policy {
 struct RawPolicy {
     hold_list: Option<Spanned<String>>,
     archive_root: Option<Spanned<String>>,
+    archive_format: Option<Spanned<String>>,
     #[serde(default)]
     rule: Vec<Spanned<RawRule>>,
 }
@@ -332,11 +345,25 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, String> {
         }
         None => Vec::new(),
     };
+    let archive_format = match &raw.archive_format {
+        None => ArchiveFormat::Directory,
+        Some(f) => match f.get_ref().as_str() {
+            "directory" => ArchiveFormat::Directory,
+            "tar.gz" => ArchiveFormat::TarGz,
+            other => {
+                return Err(at(
+                    f.span(),
+                    format!("unknown archive_format \"{other}\" (directory, tar.gz)"),
+                ))
+            }
+        },
+    };
     Ok(Policy {
         path: path.to_path_buf(),
         rules,
         holds,
         archive_root: raw.archive_root.map(|a| base.join(a.into_inner())),
+        archive_format,
     })
 }
 
