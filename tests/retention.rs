@@ -350,31 +350,23 @@ fn a_bad_policy_exits_2_and_changes_nothing() {
     let (rec, _) = simulate(tmp.path(), 2, 8, &[]);
     let before = snapshot_except(&rec, Some(".callscope"));
     let policy = tmp.path().join("policy.toml");
-    fs::write(
-        &policy,
-        "[[rule]]\nname = \"x\"\nolder_than = \"forever\"\naction = \"delete\"\n",
-    )
-    .unwrap();
-    let (code, _, err) = prune(&rec, &policy, &["--apply"]);
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("policy.toml: line 3, column 14: \"forever\" is not a duration"),
-        "{err}"
-    );
-    assert_eq!(snapshot_except(&rec, Some(".callscope")), before);
-    assert!(!rec.join(".callscope").exists());
-
-    fs::write(
-        &policy,
-        "archive_root = \"a\"\narchive_format = \"zip\"\n[[rule]]\nname = \"d\"\ndefault = true\naction = \"keep\"\n",
-    )
-    .unwrap();
-    let (code, _, err) = prune(&rec, &policy, &["--apply"]);
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("line 2, column 18: unknown archive_format \"zip\" (directory, tar.gz)"),
-        "{err}"
-    );
+    for (text, want) in [
+        (
+            "[[rule]]\nname = \"x\"\nolder_than = \"forever\"\naction = \"delete\"\n",
+            "policy.toml: line 3, column 14: \"forever\" is not a duration",
+        ),
+        (
+            "archive_root = \"a\"\narchive_format = \"zip\"\n[[rule]]\nname = \"d\"\ndefault = true\naction = \"keep\"\n",
+            "policy.toml: line 2, column 18: unknown archive_format \"zip\" (directory, tar.gz)",
+        ),
+    ] {
+        fs::write(&policy, text).unwrap();
+        let (code, _, err) = prune(&rec, &policy, &["--apply"]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(want), "{err}");
+        assert_eq!(snapshot_except(&rec, Some(".callscope")), before);
+        assert!(!rec.join(".callscope").exists());
+    }
 }
 
 #[test]

@@ -174,6 +174,35 @@ impl<'a> Track<'a> {
             }
         }
     }
+
+    /// The run of the real-time file at frame `p` (`own` its channel from
+    /// there, `other` the other one) that continues this track. None when
+    /// the frame's sample is not the track's next non-zero sample.
+    fn run(&mut self, p: u64, own: &[i16], other: &[i16]) -> Result<Option<Run<'_>>, WavError> {
+        // A track sample can never be later in its track than in the
+        // real-time file, which holds it and the other party's.
+        let Some(i) = self.next_nonzero()?.filter(|i| p >= *i) else {
+            return Ok(None);
+        };
+        let w = self.window()?;
+        if w[0] != own[0] {
+            return Ok(None);
+        }
+        Ok(Some(Run {
+            start: i,
+            len: run_len(own, w, other),
+            track: w,
+        }))
+    }
+}
+
+/// Frames of the real-time file that continue one track in order.
+struct Run<'t> {
+    /// The track index of its first frame.
+    start: u64,
+    len: usize,
+    /// The track from `start` on (at least `len` samples).
+    track: &'t [i16],
 }
 
 /// How many leading frames of `own` equal `track` while `other` is zero:
@@ -302,18 +331,14 @@ fn anchor_block(
                     .position(|(a, b)| (a | b) != 0)
                     .unwrap_or(l.len() - j);
             }
-            (a, 0) => {
-                // A track sample can never be later in its track than in
-                // the real-time file, which holds it and the other party's.
-                let c = caller
-                    .next_nonzero()?
-                    .filter(|c| p >= *c)
+            (_, 0) => {
+                let Run {
+                    start: c,
+                    len: m,
+                    track: w,
+                } = caller
+                    .run(p, &l[j..], &r[j..])?
                     .ok_or(mismatch("L", "caller_audio.wav"))?;
-                let w = caller.window()?;
-                if w[0] != a {
-                    return Err(mismatch("L", "caller_audio.wav"));
-                }
-                let m = run_len(&l[j..], w, &r[j..]);
                 // Every caller chunk with a non-zero sample in the run:
                 // the bot samples before it.
                 let mut k = c / chunk;
@@ -329,16 +354,14 @@ fn anchor_block(
                 caller.pos += m as u64;
                 j += m;
             }
-            (0, b) => {
-                let bi = bot
-                    .next_nonzero()?
-                    .filter(|bi| p >= *bi)
+            (0, _) => {
+                let Run {
+                    start: bi,
+                    len: m,
+                    track: w,
+                } = bot
+                    .run(p, &r[j..], &l[j..])?
                     .ok_or(mismatch("R", "bot_audio.wav"))?;
-                let w = bot.window()?;
-                if w[0] != b {
-                    return Err(mismatch("R", "bot_audio.wav"));
-                }
-                let m = run_len(&r[j..], w, &l[j..]);
                 let last = bi + w[..m].iter().rposition(|s| *s != 0).unwrap_or(0) as u64;
                 let arrival = p - bi;
                 match anchors.groups.last_mut() {
