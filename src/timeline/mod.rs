@@ -261,6 +261,8 @@ struct Anchors {
     chunk_bots: Vec<(u64, u64)>,
     /// Per arrival group: (arrival, first non-zero bot index, last).
     groups: Vec<(u64, u64, u64)>,
+    /// Non-zero samples seen: caller, bot.
+    nonzero: [u64; 2],
 }
 
 fn recover_from(
@@ -270,17 +272,58 @@ fn recover_from(
     chunk: u64,
 ) -> Result<Timeline, TimelineError> {
     let chunk = chunk.max(1);
+    let (anchors, _) = take_apart(rt_path, &mut caller, &mut bot, chunk)?;
+    Ok(place(&anchors, chunk, caller.total, bot.total))
+}
+
+/// Read the whole real-time file against the tracks; its anchors and frames.
+fn take_apart(
+    rt_path: &Path,
+    caller: &mut Track,
+    bot: &mut Track,
+    chunk: u64,
+) -> Result<(Anchors, u64), TimelineError> {
     let mut rt = WavStream::open(rt_path)?;
     let mut anchors = Anchors::default();
     let (mut frames, mut l, mut r) = (Vec::new(), Vec::new(), Vec::new());
     let mut p0 = 0u64;
     while rt.read_block(&mut frames, BLOCK)? > 0 {
         deinterleave(&frames, &mut l, &mut r);
-        anchor_block(&l, &r, p0, &mut caller, &mut bot, chunk, &mut anchors)?;
+        anchor_block(&l, &r, p0, caller, bot, chunk, &mut anchors)?;
         p0 += l.len() as u64;
     }
-    ended(&mut caller, &mut bot)?;
-    Ok(place(&anchors, chunk, caller.total, bot.total))
+    ended(caller, bot)?;
+    Ok((anchors, p0))
+}
+
+/// What taking the real-time file apart proved: it holds the monos' samples
+/// in order, each frame one party's, and nothing else non-zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub frames: u64,
+    pub caller_frames: u64,
+    pub bot_frames: u64,
+    pub caller_nonzero: u64,
+    pub bot_nonzero: u64,
+}
+
+/// Check the real-time file against the monos, streaming all three, in the
+/// one pass recovery makes (the first anomaly ends it with an error).
+pub fn verify(
+    rt_path: &Path,
+    caller_path: &Path,
+    bot_path: &Path,
+) -> Result<Verified, TimelineError> {
+    let (mut caller, mut bot) = (Track::open(caller_path)?, Track::open(bot_path)?);
+    // No placement: one chunk as long as anything, so no anchors to speak of.
+    let (anchors, frames) = take_apart(rt_path, &mut caller, &mut bot, u64::from(u32::MAX))?;
+    Ok(Verified {
+        frames,
+        caller_frames: caller.total,
+        bot_frames: bot.total,
+        caller_nonzero: anchors.nonzero[0],
+        bot_nonzero: anchors.nonzero[1],
+    })
 }
 
 /// After the last frame: neither track may hold a non-zero sample the
@@ -351,6 +394,7 @@ fn anchor_block(
                     }
                     k += 1;
                 }
+                anchors.nonzero[0] += w[..m].iter().filter(|s| **s != 0).count() as u64;
                 caller.pos += m as u64;
                 j += m;
             }
@@ -368,6 +412,7 @@ fn anchor_block(
                     Some(g) if g.0 == arrival => g.2 = last,
                     _ => anchors.groups.push((arrival, bi, last)),
                 }
+                anchors.nonzero[1] += w[..m].iter().filter(|s| **s != 0).count() as u64;
                 bot.pos += m as u64;
                 j += m;
             }
@@ -434,7 +479,7 @@ pub fn caller_chunk_frames(rec: &crate::recording::Recording) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
 
@@ -466,6 +511,7 @@ mod tests {
                     if a.chunk_bots.last().is_none_or(|last| last.0 != k) {
                         a.chunk_bots.push((k, p - c as u64));
                     }
+                    a.nonzero[0] += 1;
                     ci = c + 1;
                 }
                 (0, r) => {
@@ -476,6 +522,7 @@ mod tests {
                         Some(g) if g.0 == arrival => g.2 = b as u64,
                         _ => a.groups.push((arrival, b as u64, b as u64)),
                     }
+                    a.nonzero[1] += 1;
                     bi = b + 1;
                 }
                 _ => return Err(TimelineError::BothChannels { frame: p }),
@@ -530,7 +577,8 @@ mod tests {
 
     /// A call the way the recorder writes it: caller chunks and bursts of
     /// bot chunks, appended in arrival order, the other channel zero.
-    fn call(rng: &mut impl Rng, chunk: usize) -> (Vec<i16>, Vec<i16>, Vec<i16>) {
+    /// Returns the real-time frames, the caller track and the bot track.
+    pub(crate) fn call(rng: &mut impl Rng, chunk: usize) -> (Vec<i16>, Vec<i16>, Vec<i16>) {
         let (mut caller, mut bot, mut frames) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..rng.random_range(1..40) {
             let c = quiet(rng, chunk);
