@@ -108,12 +108,19 @@ impl<R: Read + Seek> WavStream<R> {
     pub fn read_block(&mut self, buf: &mut Vec<i16>, max_frames: usize) -> Result<usize, WavError> {
         let frames =
             usize::try_from(self.remaining_frames.min(max_frames as u64)).unwrap_or(max_frames);
-        buf.clear();
+        // The read overwrites every sample: only a buffer that grows is zeroed.
         buf.resize(frames * usize::from(self.info.channels), 0);
         read_samples_into(&mut self.reader, buf)?;
         self.remaining_frames -= frames as u64;
         Ok(frames)
     }
+}
+
+/// A stereo frame as one word, left in the low half and right in the high:
+/// comparing frames word by word checks both channels in one operation.
+#[inline(always)]
+pub fn frame_word(l: i16, r: i16) -> u32 {
+    u32::from(l as u16) | (u32::from(r as u16) << 16)
 }
 
 /// Split interleaved stereo frames into their left and right channels.

@@ -6,7 +6,7 @@ use std::io::BufReader;
 use std::path::Path;
 
 use super::compact::compact_nonzero;
-use crate::audio::{deinterleave, WavError, WavStream};
+use crate::audio::{deinterleave, frame_word as word, WavError, WavStream};
 use crate::timeline;
 
 /// Frames per block: 64 Ki frames is 256 KiB of stereo samples.
@@ -83,7 +83,6 @@ fn first_ne(a: &[i16], b: &[i16]) -> usize {
 /// every frame compared as one 32-bit word, 32 frames a step without a
 /// branch, so it vectorizes and writes nothing.
 fn interleaves(frames: &[i16], left: &[i16], right: &[i16]) -> bool {
-    let word = |l: i16, r: i16| u32::from(l as u16) | (u32::from(r as u16) << 16);
     let n = left.len();
     if frames.len() != 2 * n || right.len() != n {
         return false;
@@ -382,6 +381,9 @@ mod tests {
                 damaged += 1;
             }
         }
-        assert!(fast_ok > 150 && damaged > 150, "{fast_ok} fast, {damaged} not");
+        assert!(
+            fast_ok > 150 && damaged > 150,
+            "{fast_ok} fast, {damaged} not"
+        );
     }
 }

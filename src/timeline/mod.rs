@@ -18,7 +18,7 @@
 
 use std::path::Path;
 
-use crate::audio::{deinterleave, WavError, WavStream};
+use crate::audio::{frame_word as word, WavError, WavStream};
 
 const BLOCK: usize = 1 << 16;
 
@@ -175,22 +175,26 @@ impl<'a> Track<'a> {
         }
     }
 
-    /// The run of the real-time file at frame `p` (`own` its channel from
-    /// there, `other` the other one) that continues this track. None when
-    /// the frame's sample is not the track's next non-zero sample.
-    fn run(&mut self, p: u64, own: &[i16], other: &[i16]) -> Result<Option<Run<'_>>, WavError> {
+    /// The run of the real-time file at frame `p` (`frames` from there on)
+    /// that continues this track on channel `CH`. None when the frame's
+    /// sample is not the track's next non-zero sample.
+    fn run<const CH: usize>(
+        &mut self,
+        p: u64,
+        frames: &[i16],
+    ) -> Result<Option<Run<'_>>, WavError> {
         // A track sample can never be later in its track than in the
         // real-time file, which holds it and the other party's.
         let Some(i) = self.next_nonzero()?.filter(|i| p >= *i) else {
             return Ok(None);
         };
         let w = self.window()?;
-        if w[0] != own[0] {
+        if w[0] != frames[CH] {
             return Ok(None);
         }
         Ok(Some(Run {
             start: i,
-            len: run_len(own, w, other),
+            len: run_len::<CH>(frames, w),
             track: w,
         }))
     }
@@ -205,24 +209,26 @@ struct Run<'t> {
     track: &'t [i16],
 }
 
-/// How many leading frames of `own` equal `track` while `other` is zero:
-/// a stretch of the real-time file that is one party's samples in order.
-fn run_len(own: &[i16], track: &[i16], other: &[i16]) -> usize {
-    let n = own.len().min(track.len()).min(other.len());
+/// How many leading frames of interleaved `frames` hold `track`'s samples
+/// on channel `CH` (0 left, 1 right) with the other channel zero: a
+/// stretch of the real-time file that is one party's samples in order.
+fn run_len<const CH: usize>(frames: &[i16], track: &[i16]) -> usize {
+    let want = |t: i16| if CH == 0 { word(t, 0) } else { word(0, t) };
+    let n = (frames.len() / 2).min(track.len());
     let mut j = 0;
-    // 32 frames a step, branch-free inside so it vectorizes.
+    // 32 frames a step, each compared as one word, branch-free inside so it
+    // vectorizes.
     while j + 32 <= n {
-        let differs = own[j..j + 32]
-            .iter()
+        let differs = frames[2 * j..2 * j + 64]
+            .chunks_exact(2)
             .zip(&track[j..j + 32])
-            .zip(&other[j..j + 32])
-            .fold(0i16, |acc, ((a, b), o)| acc | (a ^ b) | o);
+            .fold(0u32, |acc, (f, t)| acc | (word(f[0], f[1]) ^ want(*t)));
         if differs != 0 {
             break;
         }
         j += 32;
     }
-    while j < n && own[j] == track[j] && other[j] == 0 {
+    while j < n && word(frames[2 * j], frames[2 * j + 1]) == want(track[j]) {
         j += 1;
     }
     j
@@ -285,12 +291,11 @@ fn take_apart(
 ) -> Result<(Anchors, u64), TimelineError> {
     let mut rt = WavStream::open(rt_path)?;
     let mut anchors = Anchors::default();
-    let (mut frames, mut l, mut r) = (Vec::new(), Vec::new(), Vec::new());
+    let mut frames = Vec::new();
     let mut p0 = 0u64;
     while rt.read_block(&mut frames, BLOCK)? > 0 {
-        deinterleave(&frames, &mut l, &mut r);
-        anchor_block(&l, &r, p0, caller, bot, chunk, &mut anchors)?;
-        p0 += l.len() as u64;
+        anchor_block(&frames, p0, caller, bot, chunk, &mut anchors)?;
+        p0 += frames.len() as u64 / 2;
     }
     ended(caller, bot)?;
     Ok((anchors, p0))
@@ -350,29 +355,29 @@ fn ended(caller: &mut Track, bot: &mut Track) -> Result<(), TimelineError> {
 /// Zeros are matched only in passing: what counts is that every non-zero
 /// sample continues its track's non-zero samples in order.
 fn anchor_block(
-    l: &[i16],
-    r: &[i16],
+    frames: &[i16],
     p0: u64,
     caller: &mut Track,
     bot: &mut Track,
     chunk: u64,
     anchors: &mut Anchors,
 ) -> Result<(), TimelineError> {
+    let n = frames.len() / 2;
     let mut j = 0;
-    while j < l.len() {
+    while j < n {
         let p = p0 + j as u64;
         let mismatch = |channel, track| TimelineError::Mismatch {
             frame: p,
             channel,
             track,
         };
-        match (l[j], r[j]) {
+        let at = &frames[2 * j..];
+        match (at[0], at[1]) {
             (0, 0) => {
-                j += l[j..]
-                    .iter()
-                    .zip(&r[j..])
-                    .position(|(a, b)| (a | b) != 0)
-                    .unwrap_or(l.len() - j);
+                j += at
+                    .chunks_exact(2)
+                    .position(|f| word(f[0], f[1]) != 0)
+                    .unwrap_or(n - j);
             }
             (_, 0) => {
                 let Run {
@@ -380,7 +385,7 @@ fn anchor_block(
                     len: m,
                     track: w,
                 } = caller
-                    .run(p, &l[j..], &r[j..])?
+                    .run::<0>(p, at)?
                     .ok_or(mismatch("L", "caller_audio.wav"))?;
                 // Every caller chunk with a non-zero sample in the run:
                 // the bot samples before it.
@@ -403,9 +408,7 @@ fn anchor_block(
                     start: bi,
                     len: m,
                     track: w,
-                } = bot
-                    .run(p, &r[j..], &l[j..])?
-                    .ok_or(mismatch("R", "bot_audio.wav"))?;
+                } = bot.run::<1>(p, at)?.ok_or(mismatch("R", "bot_audio.wav"))?;
                 let last = bi + w[..m].iter().rposition(|s| *s != 0).unwrap_or(0) as u64;
                 let arrival = p - bi;
                 match anchors.groups.last_mut() {
@@ -551,12 +554,10 @@ pub(crate) mod tests {
     ) -> Result<Anchors, TimelineError> {
         let (mut c, mut b) = (Track::memory(caller), Track::memory(bot));
         let mut a = Anchors::default();
-        let (mut l, mut r) = (Vec::new(), Vec::new());
         let mut p0 = 0;
         for blk in frames.chunks(2 * block) {
-            deinterleave(blk, &mut l, &mut r);
-            anchor_block(&l, &r, p0, &mut c, &mut b, chunk, &mut a)?;
-            p0 += l.len() as u64;
+            anchor_block(blk, p0, &mut c, &mut b, chunk, &mut a)?;
+            p0 += blk.len() as u64 / 2;
         }
         ended(&mut c, &mut b)?;
         Ok(a)
