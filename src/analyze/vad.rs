@@ -191,7 +191,7 @@ fn energy_frames(samples: &[i16], rate: u32) -> (Vec<bool>, f64) {
     (db.iter().map(|d| *d > threshold).collect(), frame as f64)
 }
 
-/// The level of each whole frame, in dBFS (digital silence: -150).
+/// The level of each whole frame, in dBFS (digital silence: about -120).
 fn frame_dbfs(samples: &[i16], frame: usize) -> Vec<f64> {
     let whole = samples.len() / frame * frame;
     mean_squares(&samples[..whole], frame)

@@ -347,7 +347,7 @@ fn ended(caller: &mut Track, bot: &mut Track) -> Result<(), TimelineError> {
     Ok(())
 }
 
-/// One block of the real-time file (`l`, `r` from frame `p0`). A non-zero
+/// One block of the real-time file (interleaved, from frame `p0`). A non-zero
 /// sample starts a run: the frames from there on that repeat the same
 /// party's track in order while the other channel is zero (the recorder's
 /// chunks, whole). Within a run every frame is `p − c` (or `p − b`) apart
