@@ -159,6 +159,7 @@ impl<'a> Track<'a> {
 
     /// Move the read position to the next non-zero sample; its index, or
     /// None at the end of the track.
+    #[inline(always)]
     fn next_nonzero(&mut self) -> Result<Option<u64>, WavError> {
         loop {
             let w = self.window()?;
@@ -178,6 +179,7 @@ impl<'a> Track<'a> {
     /// The run of the real-time file at frame `p` (`frames` from there on)
     /// that continues this track on channel `CH`. None when the frame's
     /// sample is not the track's next non-zero sample.
+    #[inline(always)]
     fn run<const CH: usize>(
         &mut self,
         p: u64,
@@ -212,6 +214,7 @@ struct Run<'t> {
 /// How many leading frames of interleaved `frames` hold `track`'s samples
 /// on channel `CH` (0 left, 1 right) with the other channel zero: a
 /// stretch of the real-time file that is one party's samples in order.
+#[inline(always)]
 fn run_len<const CH: usize>(frames: &[i16], track: &[i16]) -> usize {
     let want = |t: i16| if CH == 0 { word(t, 0) } else { word(0, t) };
     let n = (frames.len() / 2).min(track.len());
@@ -294,7 +297,7 @@ fn take_apart(
     let mut frames = Vec::new();
     let mut p0 = 0u64;
     while rt.read_block(&mut frames, BLOCK)? > 0 {
-        anchor_block(&frames, p0, caller, bot, chunk, &mut anchors)?;
+        anchor_block_fastest(&frames, p0, caller, bot, chunk, &mut anchors)?;
         p0 += frames.len() as u64 / 2;
     }
     ended(caller, bot)?;
@@ -347,6 +350,39 @@ fn ended(caller: &mut Track, bot: &mut Track) -> Result<(), TimelineError> {
     Ok(())
 }
 
+/// `anchor_block`, built for AVX2 when the CPU has it (its compares and
+/// scans are the hot loops of a run with the energy detector).
+fn anchor_block_fastest(
+    frames: &[i16],
+    p0: u64,
+    caller: &mut Track,
+    bot: &mut Track,
+    chunk: u64,
+    anchors: &mut Anchors,
+) -> Result<(), TimelineError> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            /// # Safety
+            /// The CPU must support AVX2.
+            #[target_feature(enable = "avx2")]
+            unsafe fn avx2(
+                frames: &[i16],
+                p0: u64,
+                caller: &mut Track,
+                bot: &mut Track,
+                chunk: u64,
+                anchors: &mut Anchors,
+            ) -> Result<(), TimelineError> {
+                anchor_block(frames, p0, caller, bot, chunk, anchors)
+            }
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { avx2(frames, p0, caller, bot, chunk, anchors) };
+        }
+    }
+    anchor_block(frames, p0, caller, bot, chunk, anchors)
+}
+
 /// One block of the real-time file (interleaved, from frame `p0`). A non-zero
 /// sample starts a run: the frames from there on that repeat the same
 /// party's track in order while the other channel is zero (the recorder's
@@ -354,6 +390,7 @@ fn ended(caller: &mut Track, bot: &mut Track) -> Result<(), TimelineError> {
 /// from its track, so a run is checked with wide compares and anchored once.
 /// Zeros are matched only in passing: what counts is that every non-zero
 /// sample continues its track's non-zero samples in order.
+#[inline(always)]
 fn anchor_block(
     frames: &[i16],
     p0: u64,
@@ -556,7 +593,7 @@ pub(crate) mod tests {
         let mut a = Anchors::default();
         let mut p0 = 0;
         for blk in frames.chunks(2 * block) {
-            anchor_block(blk, p0, &mut c, &mut b, chunk, &mut a)?;
+            anchor_block_fastest(blk, p0, &mut c, &mut b, chunk, &mut a)?;
             p0 += blk.len() as u64 / 2;
         }
         ended(&mut c, &mut b)?;
