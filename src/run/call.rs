@@ -109,6 +109,10 @@ pub fn process(
             }
         }
     }
+    // Analyzers that need the same thing (the timeline) report its absence
+    // once.
+    let mut seen = std::collections::BTreeSet::new();
+    findings.retain(|f| seen.insert((f.code.clone(), f.file.clone(), f.message.clone())));
     let status = match findings.iter().map(|f| f.severity).max() {
         Some(Severity::Error) => "error",
         Some(Severity::Warning) => "warning",
