@@ -701,6 +701,19 @@ fn run_run(args: &RunArgs) -> Result<i32> {
     for s in &outcome.skipped {
         eprintln!("callscope: warning: {}: {}", s.path.display(), s.reason);
     }
+    if outcome.calls == 0 {
+        // Not an error (a quiet day, a filter that matched nothing), but a
+        // nightly job pointed at the wrong mount should not pass unnoticed.
+        eprintln!(
+            "callscope: warning: no recordings under {}{}; the reports are empty",
+            args.root.display(),
+            if args.since.is_some() || args.until.is_some() || !args.sessions.is_empty() {
+                " match the filters"
+            } else {
+                ""
+            }
+        );
+    }
     if !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         eprintln!(
             "callscope: {} call(s), {} with errors; reports in {}",

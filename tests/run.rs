@@ -389,6 +389,22 @@ fn filters_and_usage_errors() {
         .all(|r| r["session_id"].as_str().unwrap().starts_with(prefix)));
     assert!(!picked.is_empty());
 
+    // A filter that matches nothing: empty reports, exit 0, and a warning.
+    let (code, _, err) = run(&[
+        "run",
+        path_str(&rec),
+        "--out",
+        path_str(&out),
+        "--since",
+        "2030-01-01",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: no recordings under") && err.contains("match the filters"),
+        "{err}"
+    );
+    assert!(calls(&out).is_empty());
+
     for bad in [
         vec!["--analyzers", "nope"],
         vec!["--since", "last week"],
