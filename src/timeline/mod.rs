@@ -102,6 +102,12 @@ pub enum TimelineError {
     },
     #[error("stereo_recording.wav ends before {track} does")]
     Short { track: &'static str },
+    #[error("{file} has {channels} channel(s), not {want}")]
+    Channels {
+        file: &'static str,
+        channels: u16,
+        want: u16,
+    },
 }
 
 /// Where a mono track's samples come from: its file, streamed, or memory.
@@ -123,8 +129,9 @@ struct Track<'a> {
 }
 
 impl<'a> Track<'a> {
-    fn open(path: &Path) -> Result<Track<'static>, WavError> {
+    fn open(path: &Path, file: &'static str) -> Result<Track<'static>, TimelineError> {
         let stream = WavStream::open(path)?;
+        expect_channels(stream.info().channels, 1, file)?;
         let total = stream.info().frames();
         Ok(Track::new(Source::File(stream), total))
     }
@@ -247,8 +254,8 @@ pub fn recover(
 ) -> Result<Timeline, TimelineError> {
     recover_from(
         rt_path,
-        Track::open(caller_path)?,
-        Track::open(bot_path)?,
+        Track::open(caller_path, "caller_audio.wav")?,
+        Track::open(bot_path, "bot_audio.wav")?,
         chunk,
     )
 }
@@ -293,6 +300,7 @@ fn take_apart(
     chunk: u64,
 ) -> Result<(Anchors, u64), TimelineError> {
     let mut rt = WavStream::open(rt_path)?;
+    expect_channels(rt.info().channels, 2, "stereo_recording.wav")?;
     let mut anchors = Anchors::default();
     let mut frames = Vec::new();
     let mut p0 = 0u64;
@@ -322,7 +330,10 @@ pub fn verify(
     caller_path: &Path,
     bot_path: &Path,
 ) -> Result<Verified, TimelineError> {
-    let (mut caller, mut bot) = (Track::open(caller_path)?, Track::open(bot_path)?);
+    let (mut caller, mut bot) = (
+        Track::open(caller_path, "caller_audio.wav")?,
+        Track::open(bot_path, "bot_audio.wav")?,
+    );
     // No placement: one chunk as long as anything, so no anchors to speak of.
     let (anchors, frames) = take_apart(rt_path, &mut caller, &mut bot, u64::from(u32::MAX))?;
     Ok(Verified {
@@ -332,6 +343,18 @@ pub fn verify(
         caller_nonzero: anchors.nonzero[0],
         bot_nonzero: anchors.nonzero[1],
     })
+}
+
+fn expect_channels(channels: u16, want: u16, file: &'static str) -> Result<(), TimelineError> {
+    if channels == want {
+        Ok(())
+    } else {
+        Err(TimelineError::Channels {
+            file,
+            channels,
+            want,
+        })
+    }
 }
 
 /// After the last frame: neither track may hold a non-zero sample the
@@ -664,6 +687,25 @@ pub(crate) mod tests {
                 assert_eq!(got, want, "case {case}, chunk {chunk}, block {block}");
             }
         }
+    }
+
+    #[test]
+    fn files_with_the_wrong_channel_count_are_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n);
+        let write =
+            |n: &str, ch: u16| crate::audio::write_wav(&p(n), ch, 16000, &[1, 0, 2, 0]).unwrap();
+        write("mono_rt.wav", 1);
+        write("stereo_rt.wav", 2);
+        write("mono.wav", 1);
+        write("stereo.wav", 2);
+        let err = verify(&p("mono_rt.wav"), &p("mono.wav"), &p("mono.wav")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "stereo_recording.wav has 1 channel(s), not 2"
+        );
+        let err = recover(&p("stereo_rt.wav"), &p("mono.wav"), &p("stereo.wav"), 320).unwrap_err();
+        assert_eq!(err.to_string(), "bot_audio.wav has 2 channel(s), not 1");
     }
 
     #[test]
