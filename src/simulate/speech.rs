@@ -119,6 +119,9 @@ fn syllable(rng: &mut ChaCha8Rng, voice: Voice, fs: f32, out: &mut Vec<f32>) {
     let mut phase = 0.0f32;
     let mut glottal = 0.0f32;
     let mut nucleus = Vec::with_capacity(len);
+    // The envelope's cosine by rotation, a step per sample, not a libm call.
+    let (step_sin, step_cos) = (2.0 * PI / len.max(1) as f32).sin_cos();
+    let (mut cos, mut sin) = (1.0f32, 0.0f32);
     for i in 0..len {
         let t = i as f32 / len as f32;
         let f0 = f0_start + (f0_end - f0_start) * t;
@@ -135,7 +138,8 @@ fn syllable(rng: &mut ChaCha8Rng, voice: Voice, fs: f32, out: &mut Vec<f32>) {
         for (f, g) in formants.iter_mut().zip(FORMANT_GAIN) {
             y += g * f.step(glottal);
         }
-        let env = 0.5 - 0.5 * (2.0 * PI * t).cos();
+        let env = 0.5 - 0.5 * cos;
+        (cos, sin) = (cos * step_cos - sin * step_sin, sin * step_cos + cos * step_sin);
         nucleus.push(y * env);
     }
     let vowel_rms = (nucleus.iter().map(|x| x * x).sum::<f32>() / len.max(1) as f32).sqrt();
@@ -168,7 +172,7 @@ fn normalise(samples: &mut [f32], level: f32) {
     let rms = (sum / n as f64).sqrt() as f32;
     let scale = level / rms.max(1e-9);
     // Peaks are soft-limited (tanh) as a real signal chain would, never clipped hard.
-    for s in samples {
+    for s in samples.iter_mut().filter(|s| **s != 0.0) {
         *s = 32767.0 * (*s * scale).tanh();
     }
 }
@@ -178,18 +182,25 @@ fn normalise(samples: &mut [f32], level: f32) {
 pub fn line_noise(rng: &mut ChaCha8Rng, n: usize, amplitude: f32) -> Vec<f32> {
     let mut out = Vec::with_capacity(n);
     let mut lp = 0.0f32;
-    for _ in 0..n {
-        let v: u32 = rng.random();
-        // Two uniforms from one draw: a triangular, roughly Gaussian value.
-        let a = (v & 0xFFFF) as f32 / 65535.0;
-        let b = (v >> 16) as f32 / 65535.0;
-        lp = 0.6 * lp + 0.4 * (a + b - 1.0);
-        out.push(lp * amplitude);
+    // Random words drawn a block at a time (the generator fills a buffer
+    // much faster than it answers one call per sample).
+    let mut draws = [0u32; 4096];
+    while out.len() < n {
+        let k = (n - out.len()).min(draws.len());
+        rng.fill(&mut draws[..k]);
+        for &v in &draws[..k] {
+            // Two uniforms from one draw: a triangular, roughly Gaussian value.
+            let a = (v & 0xFFFF) as f32 / 65535.0;
+            let b = (v >> 16) as f32 / 65535.0;
+            lp = 0.6 * lp + 0.4 * (a + b - 1.0);
+            out.push(lp * amplitude);
+        }
     }
     out
 }
 
 /// Round to 16-bit with clipping.
 pub fn quantise(x: f32) -> i16 {
-    x.round().clamp(-32768.0, 32767.0) as i16
+    // Half away from zero, like `round`, without its libm call.
+    ((x + 0.5f32.copysign(x)) as i32).clamp(-32768, 32767) as i16
 }
