@@ -139,7 +139,10 @@ fn syllable(rng: &mut ChaCha8Rng, voice: Voice, fs: f32, out: &mut Vec<f32>) {
             y += g * f.step(glottal);
         }
         let env = 0.5 - 0.5 * cos;
-        (cos, sin) = (cos * step_cos - sin * step_sin, sin * step_cos + cos * step_sin);
+        (cos, sin) = (
+            cos * step_cos - sin * step_sin,
+            sin * step_cos + cos * step_sin,
+        );
         nucleus.push(y * env);
     }
     let vowel_rms = (nucleus.iter().map(|x| x * x).sum::<f32>() / len.max(1) as f32).sqrt();
