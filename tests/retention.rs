@@ -331,17 +331,46 @@ fn archive_as_tar_gz_keeps_every_byte() {
         let path = PathBuf::from(l["archived_to"].as_str().unwrap());
         assert_eq!(l["archive_sha256"], sha256(&path).as_str());
     }
-    // An archive is never overwritten: the same recordings again are refused
-    // and stay where they are.
+    // The same recordings again (a prune killed after the archive was in
+    // place but before the original went): the archive finishes the job, as
+    // it is. One that differs is never overwritten, and its recording stays.
     fs::remove_dir_all(&rec).unwrap();
     fs::remove_dir_all(&truth).unwrap();
     let (again, _) = simulate(tmp.path(), 3, 8, &[]);
-    let before_again = snapshot_except(&again, Some(".callscope"));
-    assert_eq!(before_again.len(), before.len());
+    let changed = again.join(before.keys().next().unwrap());
+    let mut bytes = fs::read(&changed).unwrap();
+    bytes.push(b'\n');
+    fs::write(&changed, bytes).unwrap();
+    let kept_dir = changed.parent().unwrap().to_path_buf();
+    let kept = snapshot_except(&kept_dir, None);
+    let vault_before = snapshot_except(&tmp.path().join("vault"), None);
     let (code, _, err) = prune(&again, &policy, &["--apply"]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("an archive is never overwritten"), "{err}");
-    assert_eq!(snapshot_except(&again, Some(".callscope")), before_again);
+    assert_eq!(
+        err.matches("an archive is never overwritten").count(),
+        1,
+        "{err}"
+    );
+    assert_eq!(
+        snapshot_except(&kept_dir, None),
+        kept,
+        "the changed one stays"
+    );
+    assert_eq!(
+        snapshot_except(&again, Some(".callscope")).len(),
+        kept.len(),
+        "the two identical ones are gone"
+    );
+    assert_eq!(
+        snapshot_except(&tmp.path().join("vault"), None),
+        vault_before,
+        "no archive rewritten"
+    );
+    let finished = audit_lines(&again)
+        .into_iter()
+        .filter(|l| l["event"] == "done" && l["archive_existed"] == true)
+        .count();
+    assert_eq!(finished, 2);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! the intent (every file with its size and SHA-256) is written and fsynced
 //! before any file goes, and a line with the result after.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -148,23 +149,24 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Where an archived recording goes, made ready: never over an existing one.
+/// Where an archived recording goes, its directory made.
 fn archive_dest(d: &Decision, opts: &ApplyOptions, suffix: &str) -> Result<PathBuf, String> {
     let root = opts
         .archive_root
         .as_ref()
         .ok_or("the policy has no archive_root")?;
     let dest = root.join(format!("{}{suffix}", d.recording));
-    if dest.symlink_metadata().is_ok() {
-        return Err(format!(
-            "{} already exists; an archive is never overwritten",
-            dest.display()
-        ));
-    }
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
     Ok(dest)
+}
+
+fn never_overwritten(dest: &Path) -> String {
+    format!(
+        "{} already exists; an archive is never overwritten",
+        dest.display()
+    )
 }
 
 fn archive(
@@ -176,6 +178,9 @@ fn archive(
         return archive_tar_gz(d, opts, moved);
     }
     let dest = archive_dest(d, opts, "")?;
+    if dest.symlink_metadata().is_ok() {
+        return Err(never_overwritten(&dest));
+    }
     if fs::rename(&d.dir, &dest).is_err() {
         // Another file system: copy under a temporary name, verify every
         // checksum, put it in place, then delete the original like `delete`.
@@ -221,6 +226,29 @@ fn archive_tar_gz(
     let dest = archive_dest(d, opts, ".tar.gz")?;
     let err = |e: std::io::Error| format!("{}: {e}", dest.display());
     let leaf = PathBuf::from(d.dir.file_name().unwrap_or_default());
+    let originals = d
+        .files
+        .iter()
+        .map(|(name, _)| {
+            let sha =
+                safe_fs::sha256_file(&d.dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
+            Ok((leaf.join(name), sha))
+        })
+        .collect::<Result<BTreeMap<PathBuf, String>, String>>()?;
+    if dest.symlink_metadata().is_ok() {
+        // A prune killed after the archive was put in place but before the
+        // original went: the same archive finishes the job; any other stops it.
+        if tar_checksums(&dest).ok().as_ref() != Some(&originals) {
+            return Err(never_overwritten(&dest));
+        }
+        let sha = safe_fs::sha256_file(&dest).map_err(err)?;
+        delete(d, opts, moved)?;
+        return Ok(json!({
+            "archived_to": dest.display().to_string(),
+            "archive_sha256": sha,
+            "archive_existed": true,
+        }));
+    }
     let mut out = AtomicFile::create(&dest).map_err(err)?;
     let gz = flate2::write::GzEncoder::new(out.writer(), flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
@@ -232,14 +260,14 @@ fn archive_tar_gz(
     tar.into_inner().and_then(|gz| gz.finish()).map_err(err)?;
     out.finish().map_err(err)?;
     let archived = tar_checksums(out.temp()).map_err(err)?;
-    for (name, _) in &d.files {
-        let original =
-            safe_fs::sha256_file(&d.dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
-        if archived.get(&leaf.join(name)) != Some(&original) {
-            return Err(format!(
-                "{name}: the archived copy does not match; original kept"
-            ));
-        }
+    if let Some((name, _)) = originals
+        .iter()
+        .find(|(name, sha)| archived.get(*name) != Some(*sha))
+    {
+        return Err(format!(
+            "{}: the archived copy does not match; original kept",
+            name.display()
+        ));
     }
     let sha = safe_fs::sha256_file(out.temp()).map_err(err)?;
     out.commit(None).map_err(err)?;
@@ -248,10 +276,10 @@ fn archive_tar_gz(
 }
 
 /// The SHA-256 of every file in a `.tar.gz`, by path.
-fn tar_checksums(path: &Path) -> std::io::Result<std::collections::BTreeMap<PathBuf, String>> {
+fn tar_checksums(path: &Path) -> std::io::Result<BTreeMap<PathBuf, String>> {
     let gz = flate2::read::GzDecoder::new(fs::File::open(path)?);
     let mut archive = tar::Archive::new(gz);
-    let mut out = std::collections::BTreeMap::new();
+    let mut out = BTreeMap::new();
     for entry in archive.entries()? {
         let mut entry = entry?;
         let name = entry.path()?.into_owned();
