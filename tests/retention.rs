@@ -290,6 +290,58 @@ fn archive_moves_recordings_byte_for_byte() {
 }
 
 #[test]
+fn archive_across_file_systems_copies_verifies_and_finishes_after_a_crash() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    // Another file system for the archive (tmpfs), where rename cannot go.
+    let Ok(vault) = tempfile::tempdir_in("/dev/shm") else {
+        eprintln!("no /dev/shm: the copy path is not exercised here");
+        return;
+    };
+    let dev = |p: &Path| fs::metadata(p).unwrap().dev();
+    if dev(vault.path()) == dev(tmp.path()) {
+        eprintln!("/dev/shm is on the same file system: the copy path is not exercised here");
+        return;
+    }
+    let (rec, truth) = simulate(tmp.path(), 2, 8, &[]);
+    let before = snapshot_except(&rec, Some(".callscope"));
+    let policy = write_policy(
+        tmp.path(),
+        &format!(
+            "archive_root = \"{}\"\n[[rule]]\nname = \"old\"\nolder_than = \"90d\"\naction = \"archive\"\n",
+            vault.path().display()
+        ),
+    );
+    let (code, _, err) = prune(&rec, &policy, &["--apply"]);
+    assert_eq!(code, 0, "{err}");
+    let archived = snapshot_except(vault.path(), None);
+    assert_eq!(
+        archived.len(),
+        before.len(),
+        "no temporary copy left behind"
+    );
+    for (k, (bytes, _)) in &before {
+        assert_eq!(&archived[k].0, bytes, "{} archived intact", k.display());
+    }
+    assert!(snapshot_except(&rec, Some(".callscope")).is_empty());
+
+    // The same recordings again, as if a prune had been killed after the
+    // copy was in place: the archive, identical, finishes the job untouched.
+    fs::remove_dir_all(&rec).unwrap();
+    fs::remove_dir_all(&truth).unwrap();
+    let (again, _) = simulate(tmp.path(), 2, 8, &[]);
+    let (code, _, err) = prune(&again, &policy, &["--apply"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(snapshot_except(&again, Some(".callscope")).is_empty());
+    assert_eq!(snapshot_except(vault.path(), None), archived);
+    let existed = audit_lines(&again)
+        .into_iter()
+        .filter(|l| l["event"] == "done" && l["archive_existed"] == true)
+        .count();
+    assert_eq!(existed, 2);
+}
+
+#[test]
 fn archive_as_tar_gz_keeps_every_byte() {
     let tmp = tempfile::tempdir().unwrap();
     let (rec, truth) = simulate(tmp.path(), 3, 8, &[]);

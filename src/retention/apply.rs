@@ -179,7 +179,10 @@ fn archive(
     }
     let dest = archive_dest(d, opts, "")?;
     if dest.symlink_metadata().is_ok() {
-        return Err(never_overwritten(&dest));
+        let there = super::files_under(&dest)?;
+        let names = there.iter().map(|(n, _)| n.as_str());
+        let same = checksums(&dest, names, Path::new("")).ok() == Some(originals(d, "")?);
+        return finish_with_existing(d, opts, moved, &dest, same);
     }
     if fs::rename(&d.dir, &dest).is_err() {
         // Another file system: copy under a temporary name, verify every
@@ -225,30 +228,15 @@ fn archive_tar_gz(
 ) -> Result<serde_json::Value, String> {
     let dest = archive_dest(d, opts, ".tar.gz")?;
     let err = |e: std::io::Error| format!("{}: {e}", dest.display());
-    let leaf = PathBuf::from(d.dir.file_name().unwrap_or_default());
-    let originals = d
-        .files
-        .iter()
-        .map(|(name, _)| {
-            let sha =
-                safe_fs::sha256_file(&d.dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
-            Ok((leaf.join(name), sha))
-        })
-        .collect::<Result<BTreeMap<PathBuf, String>, String>>()?;
+    let leaf = d.dir.file_name().unwrap_or_default();
+    let originals = originals(d, leaf)?;
     if dest.symlink_metadata().is_ok() {
-        // A prune killed after the archive was put in place but before the
-        // original went: the same archive finishes the job; any other stops it.
-        if tar_checksums(&dest).ok().as_ref() != Some(&originals) {
-            return Err(never_overwritten(&dest));
-        }
-        let sha = safe_fs::sha256_file(&dest).map_err(err)?;
-        delete(d, opts, moved)?;
-        return Ok(json!({
-            "archived_to": dest.display().to_string(),
-            "archive_sha256": sha,
-            "archive_existed": true,
-        }));
+        let same = tar_checksums(&dest).ok().as_ref() == Some(&originals);
+        let mut done = finish_with_existing(d, opts, moved, &dest, same)?;
+        done["archive_sha256"] = safe_fs::sha256_file(&dest).map_err(err)?.into();
+        return Ok(done);
     }
+    let leaf = PathBuf::from(leaf);
     let mut out = AtomicFile::create(&dest).map_err(err)?;
     let gz = flate2::write::GzEncoder::new(out.writer(), flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
@@ -273,6 +261,44 @@ fn archive_tar_gz(
     out.commit(None).map_err(err)?;
     delete(d, opts, moved)?;
     Ok(json!({ "archived_to": dest.display().to_string(), "archive_sha256": sha }))
+}
+
+/// The SHA-256 of the named files under `dir`, by path under `prefix`.
+fn checksums<'n>(
+    dir: &Path,
+    names: impl Iterator<Item = &'n str>,
+    prefix: &Path,
+) -> Result<BTreeMap<PathBuf, String>, String> {
+    names
+        .map(|name| {
+            let p = dir.join(name);
+            let sha = safe_fs::sha256_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            Ok((prefix.join(name), sha))
+        })
+        .collect()
+}
+
+/// A recording's files' checksums, by path under `prefix`.
+fn originals(d: &Decision, prefix: impl AsRef<Path>) -> Result<BTreeMap<PathBuf, String>, String> {
+    let names = d.files.iter().map(|(n, _)| n.as_str());
+    checksums(&d.dir, names, prefix.as_ref())
+}
+
+/// An archive is already where this one would go. When it holds exactly
+/// the recording's files (a prune killed after putting it in place, before
+/// the original went), the original goes now; any other is never overwritten.
+fn finish_with_existing(
+    d: &Decision,
+    opts: &ApplyOptions,
+    moved: &mut usize,
+    dest: &Path,
+    same: bool,
+) -> Result<serde_json::Value, String> {
+    if !same {
+        return Err(never_overwritten(dest));
+    }
+    delete(d, opts, moved)?;
+    Ok(json!({ "archived_to": dest.display().to_string(), "archive_existed": true }))
 }
 
 /// The SHA-256 of every file in a `.tar.gz`, by path.

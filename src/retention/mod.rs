@@ -57,7 +57,7 @@ impl Decision {
 }
 
 /// Every file under `dir` (relative path, size), or the first symlink found.
-fn files_under(dir: &Path) -> Result<Vec<(String, u64)>, String> {
+pub(super) fn files_under(dir: &Path) -> Result<Vec<(String, u64)>, String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
