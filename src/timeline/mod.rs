@@ -218,6 +218,14 @@ struct Run<'t> {
     track: &'t [i16],
 }
 
+impl Run<'_> {
+    /// The non-zero samples it holds.
+    #[inline(always)]
+    fn nonzero(&self) -> u64 {
+        self.track[..self.len].iter().filter(|s| **s != 0).count() as u64
+    }
+}
+
 /// How many leading frames of interleaved `frames` hold `track`'s samples
 /// on channel `CH` (0 left, 1 right) with the other channel zero: a
 /// stretch of the real-time file that is one party's samples in order.
@@ -281,35 +289,184 @@ struct Anchors {
     nonzero: [u64; 2],
 }
 
-fn recover_from(
-    rt_path: &Path,
-    mut caller: Track,
-    mut bot: Track,
-    chunk: u64,
-) -> Result<Timeline, TimelineError> {
-    let chunk = chunk.max(1);
-    let (anchors, _) = take_apart(rt_path, &mut caller, &mut bot, chunk)?;
-    Ok(place(&anchors, chunk, caller.total, bot.total))
+impl Anchors {
+    /// A run of caller samples at real-time frame `p`: every caller chunk
+    /// with a non-zero sample in it records the bot samples before it.
+    #[inline(always)]
+    fn caller_run(&mut self, run: &Run, p: u64, chunk: u64) {
+        let (c, end) = (run.start, run.start + run.len as u64);
+        let mut k = c / chunk;
+        while k * chunk < end {
+            let (from, to) = ((k * chunk).max(c) - c, ((k + 1) * chunk).min(end) - c);
+            let new = self.chunk_bots.last().is_none_or(|last| last.0 != k);
+            if new
+                && run.track[from as usize..to as usize]
+                    .iter()
+                    .any(|s| *s != 0)
+            {
+                self.chunk_bots.push((k, p - c));
+            }
+            k += 1;
+        }
+        self.nonzero[0] += run.nonzero();
+    }
+
+    /// A run of bot samples at real-time frame `p`: it arrived after `p − b`
+    /// caller samples, with the bot samples before it or as a new group.
+    #[inline(always)]
+    fn bot_run(&mut self, run: &Run, p: u64) {
+        let b = run.start;
+        let last = b + run.track[..run.len]
+            .iter()
+            .rposition(|s| *s != 0)
+            .unwrap_or(0) as u64;
+        match self.groups.last_mut() {
+            Some(g) if g.0 == p - b => g.2 = last,
+            _ => self.groups.push((p - b, b, last)),
+        }
+        self.nonzero[1] += run.nonzero();
+    }
 }
 
-/// Read the whole real-time file against the tracks; its anchors and frames.
-fn take_apart(
-    rt_path: &Path,
-    caller: &mut Track,
-    bot: &mut Track,
+/// One pass over the real-time file against both tracks: where it is, and
+/// what it has found so far.
+struct Pass<'a> {
+    caller: Track<'a>,
+    bot: Track<'a>,
+    /// The caller chunk size in frames.
     chunk: u64,
-) -> Result<(Anchors, u64), TimelineError> {
-    let mut rt = WavStream::open(rt_path)?;
-    expect_channels(rt.info().channels, 2, "stereo_recording.wav")?;
-    let mut anchors = Anchors::default();
-    let mut frames = Vec::new();
-    let mut p0 = 0u64;
-    while rt.read_block(&mut frames, BLOCK)? > 0 {
-        anchor_block_fastest(&frames, p0, caller, bot, chunk, &mut anchors)?;
-        p0 += frames.len() as u64 / 2;
+    anchors: Anchors,
+    /// Real-time frames read so far.
+    frames: u64,
+}
+
+impl<'a> Pass<'a> {
+    fn new(caller: Track<'a>, bot: Track<'a>, chunk: u64) -> Pass<'a> {
+        Pass {
+            caller,
+            bot,
+            chunk: chunk.max(1),
+            anchors: Anchors::default(),
+            frames: 0,
+        }
     }
-    ended(caller, bot)?;
-    Ok((anchors, p0))
+
+    /// Read the whole real-time file.
+    fn read(mut self, rt_path: &Path) -> Result<Pass<'a>, TimelineError> {
+        let mut rt = WavStream::open(rt_path)?;
+        expect_channels(rt.info().channels, 2, "stereo_recording.wav")?;
+        let mut block = Vec::new();
+        while rt.read_block(&mut block, BLOCK)? > 0 {
+            self.block_fastest(&block)?;
+        }
+        self.ended()?;
+        Ok(self)
+    }
+
+    /// After the last frame: neither track may hold a non-zero sample the
+    /// real-time file never had.
+    fn ended(&mut self) -> Result<(), TimelineError> {
+        if self.caller.next_nonzero()?.is_some() {
+            return Err(TimelineError::Short {
+                track: "caller_audio.wav",
+            });
+        }
+        if self.bot.next_nonzero()?.is_some() {
+            return Err(TimelineError::Short {
+                track: "bot_audio.wav",
+            });
+        }
+        Ok(())
+    }
+
+    /// `block`, built for AVX2 when the CPU has it (its compares and scans
+    /// are the hot loops of a run with the energy detector).
+    fn block_fastest(&mut self, frames: &[i16]) -> Result<(), TimelineError> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                /// # Safety
+                /// The CPU must support AVX2.
+                #[target_feature(enable = "avx2")]
+                unsafe fn avx2(pass: &mut Pass, frames: &[i16]) -> Result<(), TimelineError> {
+                    pass.block(frames)
+                }
+                // SAFETY: the CPU supports AVX2 (checked just above).
+                return unsafe { avx2(self, frames) };
+            }
+        }
+        self.block(frames)
+    }
+
+    /// The next block of the real-time file (interleaved frames). A
+    /// non-zero sample starts a run: the frames from there on that repeat
+    /// the same party's track in order while the other channel is zero (the
+    /// recorder's chunks, whole). Within a run every frame is `p − c` (or
+    /// `p − b`) apart from its track, so a run is checked with wide compares
+    /// and anchored once. Zeros are matched only in passing: what counts is
+    /// that every non-zero sample continues its track's non-zero samples in
+    /// order.
+    #[inline(always)]
+    fn block(&mut self, frames: &[i16]) -> Result<(), TimelineError> {
+        let n = frames.len() / 2;
+        let mut j = 0;
+        while j < n {
+            let p = self.frames + j as u64;
+            let mismatch = |channel, track| TimelineError::Mismatch {
+                frame: p,
+                channel,
+                track,
+            };
+            let at = &frames[2 * j..];
+            let (track, len) = match (at[0], at[1]) {
+                (0, 0) => {
+                    j += at
+                        .chunks_exact(2)
+                        .position(|f| word(f[0], f[1]) != 0)
+                        .unwrap_or(n - j);
+                    continue;
+                }
+                (_, 0) => {
+                    let run = self
+                        .caller
+                        .run::<0>(p, at)?
+                        .ok_or(mismatch("L", "caller_audio.wav"))?;
+                    self.anchors.caller_run(&run, p, self.chunk);
+                    let len = run.len;
+                    (&mut self.caller, len)
+                }
+                (0, _) => {
+                    let run = self
+                        .bot
+                        .run::<1>(p, at)?
+                        .ok_or(mismatch("R", "bot_audio.wav"))?;
+                    self.anchors.bot_run(&run, p);
+                    let len = run.len;
+                    (&mut self.bot, len)
+                }
+                _ => return Err(TimelineError::BothChannels { frame: p }),
+            };
+            track.pos += len as u64;
+            j += len;
+        }
+        self.frames += n as u64;
+        Ok(())
+    }
+}
+
+fn recover_from(
+    rt_path: &Path,
+    caller: Track,
+    bot: Track,
+    chunk: u64,
+) -> Result<Timeline, TimelineError> {
+    let pass = Pass::new(caller, bot, chunk).read(rt_path)?;
+    Ok(place(
+        &pass.anchors,
+        pass.chunk,
+        pass.caller.total,
+        pass.bot.total,
+    ))
 }
 
 /// What taking the real-time file apart proved: it holds the monos' samples
@@ -330,18 +487,16 @@ pub fn verify(
     caller_path: &Path,
     bot_path: &Path,
 ) -> Result<Verified, TimelineError> {
-    let (mut caller, mut bot) = (
-        Track::open(caller_path, "caller_audio.wav")?,
-        Track::open(bot_path, "bot_audio.wav")?,
-    );
+    let caller = Track::open(caller_path, "caller_audio.wav")?;
+    let bot = Track::open(bot_path, "bot_audio.wav")?;
     // No placement: one chunk as long as anything, so no anchors to speak of.
-    let (anchors, frames) = take_apart(rt_path, &mut caller, &mut bot, u64::from(u32::MAX))?;
+    let pass = Pass::new(caller, bot, u64::from(u32::MAX)).read(rt_path)?;
     Ok(Verified {
-        frames,
-        caller_frames: caller.total,
-        bot_frames: bot.total,
-        caller_nonzero: anchors.nonzero[0],
-        bot_nonzero: anchors.nonzero[1],
+        frames: pass.frames,
+        caller_frames: pass.caller.total,
+        bot_frames: pass.bot.total,
+        caller_nonzero: pass.anchors.nonzero[0],
+        bot_nonzero: pass.anchors.nonzero[1],
     })
 }
 
@@ -355,134 +510,6 @@ fn expect_channels(channels: u16, want: u16, file: &'static str) -> Result<(), T
             want,
         })
     }
-}
-
-/// After the last frame: neither track may hold a non-zero sample the
-/// real-time file never had.
-fn ended(caller: &mut Track, bot: &mut Track) -> Result<(), TimelineError> {
-    if caller.next_nonzero()?.is_some() {
-        return Err(TimelineError::Short {
-            track: "caller_audio.wav",
-        });
-    }
-    if bot.next_nonzero()?.is_some() {
-        return Err(TimelineError::Short {
-            track: "bot_audio.wav",
-        });
-    }
-    Ok(())
-}
-
-/// `anchor_block`, built for AVX2 when the CPU has it (its compares and
-/// scans are the hot loops of a run with the energy detector).
-fn anchor_block_fastest(
-    frames: &[i16],
-    p0: u64,
-    caller: &mut Track,
-    bot: &mut Track,
-    chunk: u64,
-    anchors: &mut Anchors,
-) -> Result<(), TimelineError> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            /// # Safety
-            /// The CPU must support AVX2.
-            #[target_feature(enable = "avx2")]
-            unsafe fn avx2(
-                frames: &[i16],
-                p0: u64,
-                caller: &mut Track,
-                bot: &mut Track,
-                chunk: u64,
-                anchors: &mut Anchors,
-            ) -> Result<(), TimelineError> {
-                anchor_block(frames, p0, caller, bot, chunk, anchors)
-            }
-            // SAFETY: the CPU supports AVX2 (checked just above).
-            return unsafe { avx2(frames, p0, caller, bot, chunk, anchors) };
-        }
-    }
-    anchor_block(frames, p0, caller, bot, chunk, anchors)
-}
-
-/// One block of the real-time file (interleaved, from frame `p0`). A non-zero
-/// sample starts a run: the frames from there on that repeat the same
-/// party's track in order while the other channel is zero (the recorder's
-/// chunks, whole). Within a run every frame is `p − c` (or `p − b`) apart
-/// from its track, so a run is checked with wide compares and anchored once.
-/// Zeros are matched only in passing: what counts is that every non-zero
-/// sample continues its track's non-zero samples in order.
-#[inline(always)]
-fn anchor_block(
-    frames: &[i16],
-    p0: u64,
-    caller: &mut Track,
-    bot: &mut Track,
-    chunk: u64,
-    anchors: &mut Anchors,
-) -> Result<(), TimelineError> {
-    let n = frames.len() / 2;
-    let mut j = 0;
-    while j < n {
-        let p = p0 + j as u64;
-        let mismatch = |channel, track| TimelineError::Mismatch {
-            frame: p,
-            channel,
-            track,
-        };
-        let at = &frames[2 * j..];
-        match (at[0], at[1]) {
-            (0, 0) => {
-                j += at
-                    .chunks_exact(2)
-                    .position(|f| word(f[0], f[1]) != 0)
-                    .unwrap_or(n - j);
-            }
-            (_, 0) => {
-                let Run {
-                    start: c,
-                    len: m,
-                    track: w,
-                } = caller
-                    .run::<0>(p, at)?
-                    .ok_or(mismatch("L", "caller_audio.wav"))?;
-                // Every caller chunk with a non-zero sample in the run:
-                // the bot samples before it.
-                let mut k = c / chunk;
-                while k * chunk < c + m as u64 {
-                    let from = (k * chunk).max(c) - c;
-                    let to = ((k + 1) * chunk).min(c + m as u64) - c;
-                    let new = anchors.chunk_bots.last().is_none_or(|last| last.0 != k);
-                    if new && w[from as usize..to as usize].iter().any(|s| *s != 0) {
-                        anchors.chunk_bots.push((k, p - c));
-                    }
-                    k += 1;
-                }
-                anchors.nonzero[0] += w[..m].iter().filter(|s| **s != 0).count() as u64;
-                caller.pos += m as u64;
-                j += m;
-            }
-            (0, _) => {
-                let Run {
-                    start: bi,
-                    len: m,
-                    track: w,
-                } = bot.run::<1>(p, at)?.ok_or(mismatch("R", "bot_audio.wav"))?;
-                let last = bi + w[..m].iter().rposition(|s| *s != 0).unwrap_or(0) as u64;
-                let arrival = p - bi;
-                match anchors.groups.last_mut() {
-                    Some(g) if g.0 == arrival => g.2 = last,
-                    _ => anchors.groups.push((arrival, bi, last)),
-                }
-                anchors.nonzero[1] += w[..m].iter().filter(|s| **s != 0).count() as u64;
-                bot.pos += m as u64;
-                j += m;
-            }
-            _ => return Err(TimelineError::BothChannels { frame: p }),
-        }
-    }
-    Ok(())
 }
 
 /// From the anchors to segments on the call's clock.
@@ -612,15 +639,12 @@ pub(crate) mod tests {
         chunk: u64,
         block: usize,
     ) -> Result<Anchors, TimelineError> {
-        let (mut c, mut b) = (Track::memory(caller), Track::memory(bot));
-        let mut a = Anchors::default();
-        let mut p0 = 0;
+        let mut pass = Pass::new(Track::memory(caller), Track::memory(bot), chunk);
         for blk in frames.chunks(2 * block) {
-            anchor_block_fastest(blk, p0, &mut c, &mut b, chunk, &mut a)?;
-            p0 += blk.len() as u64 / 2;
+            pass.block_fastest(blk)?;
         }
-        ended(&mut c, &mut b)?;
-        Ok(a)
+        pass.ended()?;
+        Ok(pass.anchors)
     }
 
     /// Quiet samples: zero often, as line noise and TTS silence are.
