@@ -38,12 +38,22 @@ fn audit(opts: &ApplyOptions, line: serde_json::Value) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", opts.audit.display()))
 }
 
-fn file_list(dir: &Path, files: &[(String, u64)]) -> Vec<serde_json::Value> {
-    files
+/// A recording's file as the intent line records it: its SHA-256 is `None`
+/// when it cannot be read. An archive is checked against these same sums,
+/// so each file is hashed once.
+struct FileSum<'d> {
+    path: &'d str,
+    size: u64,
+    sha256: Option<String>,
+}
+
+fn file_sums(d: &Decision) -> Vec<FileSum<'_>> {
+    d.files
         .iter()
-        .map(|(name, size)| {
-            let sha = safe_fs::sha256_file(&dir.join(name)).ok();
-            json!({ "path": name, "size": size, "sha256": sha })
+        .map(|(path, size)| FileSum {
+            path,
+            size: *size,
+            sha256: safe_fs::sha256_file(&d.dir.join(path)).ok(),
         })
         .collect()
 }
@@ -171,17 +181,17 @@ fn never_overwritten(dest: &Path) -> String {
 
 fn archive(
     d: &Decision,
+    sums: &[FileSum],
     opts: &ApplyOptions,
     moved: &mut usize,
 ) -> Result<serde_json::Value, String> {
     if opts.archive_format == ArchiveFormat::TarGz {
-        return archive_tar_gz(d, opts, moved);
+        return archive_tar_gz(d, sums, opts, moved);
     }
     let dest = archive_dest(d, opts, "")?;
+    let want = expected(sums, Path::new(""))?;
     if dest.symlink_metadata().is_ok() {
-        let there = super::files_under(&dest)?;
-        let names = there.iter().map(|(n, _)| n.as_str());
-        let same = checksums(&dest, names, Path::new("")).ok() == Some(originals(d, "")?);
+        let same = tree_checksums(&dest).is_ok_and(|there| there == want);
         return finish_with_existing(d, opts, moved, &dest, same);
     }
     if fs::rename(&d.dir, &dest).is_err() {
@@ -195,18 +205,13 @@ fn archive(
             safe_fs::TEMP_SUFFIX
         ));
         let _ = fs::remove_dir_all(&temp);
-        copy_tree(&d.dir, &temp).map_err(|e| format!("{}: {e}", temp.display()))?;
-        for (name, _) in &d.files {
-            let (a, b) = (
-                safe_fs::sha256_file(&d.dir.join(name)),
-                safe_fs::sha256_file(&temp.join(name)),
-            );
-            if a.is_err() || a.ok() != b.ok() {
-                let _ = fs::remove_dir_all(&temp);
-                return Err(format!(
-                    "{name}: the archived copy does not match; original kept"
-                ));
-            }
+        let copied = copy_tree(&d.dir, &temp)
+            .map_err(|e| format!("{}: {e}", temp.display()))
+            .and_then(|()| tree_checksums(&temp))
+            .and_then(|got| same_files(&want, &got));
+        if let Err(e) = copied {
+            let _ = fs::remove_dir_all(&temp);
+            return Err(e);
         }
         fs::rename(&temp, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
         delete(d, opts, moved)?;
@@ -223,15 +228,16 @@ fn archive(
 /// original then goes like `delete`. A failure at any step keeps the original.
 fn archive_tar_gz(
     d: &Decision,
+    sums: &[FileSum],
     opts: &ApplyOptions,
     moved: &mut usize,
 ) -> Result<serde_json::Value, String> {
     let dest = archive_dest(d, opts, ".tar.gz")?;
     let err = |e: std::io::Error| format!("{}: {e}", dest.display());
     let leaf = d.dir.file_name().unwrap_or_default();
-    let originals = originals(d, leaf)?;
+    let want = expected(sums, Path::new(leaf))?;
     if dest.symlink_metadata().is_ok() {
-        let same = tar_checksums(&dest).ok().as_ref() == Some(&originals);
+        let same = tar_checksums(&dest).is_ok_and(|there| there == want);
         let mut done = finish_with_existing(d, opts, moved, &dest, same)?;
         done["archive_sha256"] = safe_fs::sha256_file(&dest).map_err(err)?.into();
         return Ok(done);
@@ -247,41 +253,53 @@ fn archive_tar_gz(
     }
     tar.into_inner().and_then(|gz| gz.finish()).map_err(err)?;
     out.finish().map_err(err)?;
-    let archived = tar_checksums(out.temp()).map_err(err)?;
-    if let Some((name, _)) = originals
-        .iter()
-        .find(|(name, sha)| archived.get(*name) != Some(*sha))
-    {
-        return Err(format!(
-            "{}: the archived copy does not match; original kept",
-            name.display()
-        ));
-    }
+    same_files(&want, &tar_checksums(out.temp()).map_err(err)?)?;
     let sha = safe_fs::sha256_file(out.temp()).map_err(err)?;
     out.commit(None).map_err(err)?;
     delete(d, opts, moved)?;
     Ok(json!({ "archived_to": dest.display().to_string(), "archive_sha256": sha }))
 }
 
-/// The SHA-256 of the named files under `dir`, by path under `prefix`.
-fn checksums<'n>(
-    dir: &Path,
-    names: impl Iterator<Item = &'n str>,
-    prefix: &Path,
-) -> Result<BTreeMap<PathBuf, String>, String> {
-    names
-        .map(|name| {
-            let p = dir.join(name);
-            let sha = safe_fs::sha256_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-            Ok((prefix.join(name), sha))
+/// What an archive must hold: every file's SHA-256 from the intent line,
+/// by path under `prefix`.
+fn expected(sums: &[FileSum], prefix: &Path) -> Result<BTreeMap<PathBuf, String>, String> {
+    sums.iter()
+        .map(|f| match &f.sha256 {
+            Some(sha) => Ok((prefix.join(f.path), sha.clone())),
+            None => Err(format!("{}: cannot be read; original kept", f.path)),
         })
         .collect()
 }
 
-/// A recording's files' checksums, by path under `prefix`.
-fn originals(d: &Decision, prefix: impl AsRef<Path>) -> Result<BTreeMap<PathBuf, String>, String> {
-    let names = d.files.iter().map(|(n, _)| n.as_str());
-    checksums(&d.dir, names, prefix.as_ref())
+/// The SHA-256 of every file under `dir`, by path under it.
+fn tree_checksums(dir: &Path) -> Result<BTreeMap<PathBuf, String>, String> {
+    super::files_under(dir)?
+        .into_iter()
+        .map(|(name, _)| {
+            let p = dir.join(&name);
+            let sha = safe_fs::sha256_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            Ok((PathBuf::from(name), sha))
+        })
+        .collect()
+}
+
+/// An archived copy must hold exactly the recording's files, byte for byte.
+fn same_files(
+    want: &BTreeMap<PathBuf, String>,
+    got: &BTreeMap<PathBuf, String>,
+) -> Result<(), String> {
+    let differs = want
+        .iter()
+        .find(|(name, sha)| got.get(*name) != Some(*sha))
+        .map(|(name, _)| name)
+        .or_else(|| got.keys().find(|name| !want.contains_key(*name)));
+    match differs {
+        None => Ok(()),
+        Some(name) => Err(format!(
+            "{}: the archived copy does not match; original kept",
+            name.display()
+        )),
+    }
 }
 
 /// An archive is already where this one would go. When it holds exactly
@@ -323,6 +341,7 @@ pub fn apply(decisions: &[Decision], opts: &ApplyOptions) -> Vec<String> {
             errors.push("interrupted".into());
             break;
         }
+        let sums = file_sums(d);
         let intent = json!({
             "time": format_utc(&Utc::now()),
             "event": "intent",
@@ -330,7 +349,10 @@ pub fn apply(decisions: &[Decision], opts: &ApplyOptions) -> Vec<String> {
             "session_id": d.session_id,
             "rule": d.rule,
             "action": d.action,
-            "files": file_list(&d.dir, &d.files),
+            "files": sums
+                .iter()
+                .map(|f| json!({ "path": f.path, "size": f.size, "sha256": f.sha256 }))
+                .collect::<Vec<_>>(),
         });
         // No file goes before its intent is on disk.
         if let Err(e) = audit(opts, intent) {
@@ -340,7 +362,7 @@ pub fn apply(decisions: &[Decision], opts: &ApplyOptions) -> Vec<String> {
         let result = match d.action.as_str() {
             "delete" => delete(d, opts, &mut moved),
             "delete-audio" => delete_audio(d, opts),
-            _ => archive(d, opts, &mut moved),
+            _ => archive(d, &sums, opts, &mut moved),
         };
         let mut done = json!({
             "time": format_utc(&Utc::now()),
