@@ -59,6 +59,22 @@ fn audit_lines(root: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// The same recordings again (the simulator is deterministic), where the
+/// first ones were: as if a prune had been killed before they went.
+fn simulate_again(dir: &Path, rec: &Path, truth: &Path, calls: usize) -> PathBuf {
+    fs::remove_dir_all(rec).unwrap();
+    fs::remove_dir_all(truth).unwrap();
+    simulate(dir, calls, 8, &[]).0
+}
+
+/// Audit lines of archives finished by an identical archive already in place.
+fn finished_by_existing_archive(root: &Path) -> usize {
+    audit_lines(root)
+        .into_iter()
+        .filter(|l| l["event"] == "done" && l["archive_existed"] == true)
+        .count()
+}
+
 fn sha256(p: &Path) -> String {
     callscope::safe_fs::sha256_file(p).unwrap()
 }
@@ -327,18 +343,12 @@ fn archive_across_file_systems_copies_verifies_and_finishes_after_a_crash() {
 
     // The same recordings again, as if a prune had been killed after the
     // copy was in place: the archive, identical, finishes the job untouched.
-    fs::remove_dir_all(&rec).unwrap();
-    fs::remove_dir_all(&truth).unwrap();
-    let (again, _) = simulate(tmp.path(), 2, 8, &[]);
+    let again = simulate_again(tmp.path(), &rec, &truth, 2);
     let (code, _, err) = prune(&again, &policy, &["--apply"]);
     assert_eq!(code, 0, "{err}");
     assert!(snapshot_except(&again, Some(".callscope")).is_empty());
     assert_eq!(snapshot_except(vault.path(), None), archived);
-    let existed = audit_lines(&again)
-        .into_iter()
-        .filter(|l| l["event"] == "done" && l["archive_existed"] == true)
-        .count();
-    assert_eq!(existed, 2);
+    assert_eq!(finished_by_existing_archive(&again), 2);
 }
 
 #[test]
@@ -386,9 +396,7 @@ fn archive_as_tar_gz_keeps_every_byte() {
     // The same recordings again (a prune killed after the archive was in
     // place but before the original went): the archive finishes the job, as
     // it is. One that differs is never overwritten, and its recording stays.
-    fs::remove_dir_all(&rec).unwrap();
-    fs::remove_dir_all(&truth).unwrap();
-    let (again, _) = simulate(tmp.path(), 3, 8, &[]);
+    let again = simulate_again(tmp.path(), &rec, &truth, 3);
     let changed = again.join(before.keys().next().unwrap());
     let mut bytes = fs::read(&changed).unwrap();
     bytes.push(b'\n');
@@ -418,11 +426,7 @@ fn archive_as_tar_gz_keeps_every_byte() {
         vault_before,
         "no archive rewritten"
     );
-    let finished = audit_lines(&again)
-        .into_iter()
-        .filter(|l| l["event"] == "done" && l["archive_existed"] == true)
-        .count();
-    assert_eq!(finished, 2);
+    assert_eq!(finished_by_existing_archive(&again), 2);
 }
 
 #[test]
