@@ -3,57 +3,157 @@
 //! target, fsync it, keep the original in a backup, rename over, fsync the
 //! directory.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-/// The suffix of callscope's temporary files; a leftover one is from a
-/// killed run and is removed by the next.
+/// The suffix of callscope's temporary files. Each carries the writer's
+/// process id (`.{name}.{pid}-{random}.callscope-tmp`), so a leftover one is
+/// recognised as a dead run's and removed, while a live run's is left alone.
 pub const TEMP_SUFFIX: &str = ".callscope-tmp";
 
-/// The temporary name for a file about to replace `target`: hidden, in the same directory.
-pub fn temp_path(target: &Path) -> PathBuf {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    target.with_file_name(format!(".{name}{TEMP_SUFFIX}"))
+/// Open a recording's file for reading only if it is a regular file: a
+/// FIFO, a device or a socket named like a recording file would block or
+/// never end. `O_NONBLOCK` makes the open itself return at once whatever the
+/// file is; `O_NOFOLLOW` refuses a symlink (links are never followed).
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                io::Error::other("a symlink; links are never followed")
+            } else {
+                e
+            }
+        })?;
+    let ft = file.metadata()?.file_type();
+    if !ft.is_file() {
+        return Err(io::Error::other(format!(
+            "not a regular file ({}); not opened",
+            describe_type(&ft)
+        )));
+    }
+    Ok(file)
 }
 
-/// Remove leftover temporary files in `dir` (from a killed run).
-pub fn remove_stale_temps(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let mut removed = Vec::new();
+/// A whole regular file (see [`open_regular`]).
+pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+    let mut file = open_regular(path)?;
+    let mut bytes = Vec::with_capacity(file.metadata()?.len().min(1 << 30) as usize);
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// A file type in words, for findings and errors.
+pub fn describe_type(ft: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_file() {
+        "a regular file"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_symlink() {
+        "a symlink"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+/// The process id a temporary file's name carries, if it has one.
+fn temp_owner(name: &str) -> Option<i32> {
+    let stem = name.strip_suffix(TEMP_SUFFIX)?;
+    let tag = stem.rsplit('.').next()?;
+    tag.split('-').next()?.parse().ok()
+}
+
+/// Whether a process with this id is running (a zombie counts as running).
+fn process_alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 sends nothing; it only checks that the
+    // process exists and may be signalled.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Whether `name` is a temporary file of callscope's whose writer is gone.
+pub fn is_stale_temp(name: &str) -> bool {
+    name.starts_with('.')
+        && name.ends_with(TEMP_SUFFIX)
+        && temp_owner(name).is_none_or(|pid| pid <= 0 || !process_alive(pid))
+}
+
+/// The temporary files a dead run left in `dir` (a live run's are not listed).
+pub fn stale_temps(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
     for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if name.starts_with('.') && name.ends_with(TEMP_SUFFIX) && path.is_file() {
-            fs::remove_file(&path)?;
-            removed.push(path);
+        let entry = entry?;
+        let name = entry.file_name();
+        if is_stale_temp(&name.to_string_lossy()) && entry.file_type()?.is_file() {
+            found.push(entry.path());
         }
     }
-    Ok(removed)
+    found.sort();
+    Ok(found)
+}
+
+/// Remove the temporary files a dead run left in `dir`.
+pub fn remove_stale_temps(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let stale = stale_temps(dir)?;
+    for path in &stale {
+        fs::remove_file(path)?;
+    }
+    if !stale.is_empty() {
+        fsync_dir(dir)?;
+    }
+    Ok(stale)
 }
 
 pub fn fsync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// A new version of `target` being written under its temporary name.
+/// A new version of `target` being written under a temporary name of its
+/// own (created exclusively: two writers never share one).
 pub struct AtomicFile {
     target: PathBuf,
-    temp: PathBuf,
+    temp: tempfile::TempPath,
     writer: Option<BufWriter<File>>,
 }
 
 impl AtomicFile {
     pub fn create(target: &Path) -> io::Result<AtomicFile> {
-        let temp = temp_path(target);
-        let file = File::create(&temp)?;
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        // The new file keeps the mode of the one it replaces; a new one gets
+        // the usual 0666 less the umask (tempfile's default would be 0600).
+        let mode = fs::symlink_metadata(target)
+            .ok()
+            .filter(|m| m.is_file())
+            .map_or(0o666, |m| m.mode() & 0o7777);
+        let (file, temp) = tempfile::Builder::new()
+            .permissions(fs::Permissions::from_mode(mode))
+            .prefix(&format!(".{name}.{}-", std::process::id()))
+            .suffix(TEMP_SUFFIX)
+            .rand_bytes(6)
+            .tempfile_in(dir)?
+            .into_parts();
         Ok(AtomicFile {
             target: target.to_path_buf(),
             temp,
@@ -78,16 +178,22 @@ impl AtomicFile {
     }
 
     /// Put the new file in place. The original, if any, is first kept at
-    /// `backup` (hard link, or a copy across file systems); returns where.
+    /// `backup` (see [`keep_backup`]); returns where.
     pub fn commit(mut self, backup: Option<&Path>) -> io::Result<Option<PathBuf>> {
         self.finish()?;
         let kept = match backup {
-            Some(b) if self.target.exists() => Some(keep_backup(&self.target, b)?),
+            Some(b) if self.target.symlink_metadata().is_ok() => {
+                Some(keep_backup(&self.target, b)?)
+            }
             _ => None,
         };
-        fs::rename(&self.temp, &self.target)?;
+        self.temp.persist(&self.target).map_err(|e| e.error)?;
         if let Some(dir) = self.target.parent() {
-            fsync_dir(dir)?;
+            fsync_dir(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            })?;
         }
         Ok(kept)
     }
@@ -104,50 +210,127 @@ impl Write for AtomicFile {
     }
 }
 
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        // Not committed: the temporary file goes, the target is untouched.
-        if self.temp.exists() {
-            let _ = fs::remove_file(&self.temp);
-        }
+// Not committed: dropping the `TempPath` removes the temporary file, and the
+// target is untouched.
+
+/// `path` with `.n` appended (n = 0: `path` itself).
+fn numbered(path: &Path, n: usize) -> PathBuf {
+    if n == 0 {
+        return path.to_path_buf();
     }
+    let mut name = path.as_os_str().to_os_string();
+    name.push(format!(".{n}"));
+    PathBuf::from(name)
 }
 
-/// `path`, or `path.1`, `path.2`… — the first name not taken. A backup
-/// never overwrites an earlier one.
+/// `path`, or `path.1`, `path.2`… — the first name not taken now. (Only for
+/// names that a single rename then claims; a file that must never replace
+/// another is created exclusively instead, as [`keep_backup`] does.)
 pub fn free_name(path: &Path) -> PathBuf {
-    let mut candidate = path.to_path_buf();
-    let mut n = 0;
-    while candidate.symlink_metadata().is_ok() {
-        n += 1;
-        let mut name = path.as_os_str().to_os_string();
-        name.push(format!(".{n}"));
-        candidate = PathBuf::from(name);
-    }
-    candidate
+    (0..)
+        .map(|n| numbered(path, n))
+        .find(|c| c.symlink_metadata().is_err())
+        .expect("some name is free")
 }
 
-/// Keep a copy of `original` at `backup` (or the first free name after it)
-/// before it is replaced or removed; returns where it went.
+/// Keep a copy of `original` at `backup` (or `backup.1`, `backup.2`…, the
+/// first name that can be *created*) before it is replaced or removed, and
+/// prove it before returning where it went. The backup is a hard link to
+/// the original (proved by the same inode), or, across file systems, a
+/// copy into a file created exclusively (proved by size and SHA-256).
+/// Nothing is ever written to an existing path: two runs at once each get a
+/// backup of their own.
 pub fn keep_backup(original: &Path, backup: &Path) -> io::Result<PathBuf> {
     if let Some(dir) = backup.parent() {
         fs::create_dir_all(dir)?;
     }
-    let backup = free_name(backup);
-    if fs::hard_link(original, &backup).is_err() {
-        // Another file system (or no hard links): copy, and make it durable.
-        fs::copy(original, &backup)?;
-        File::open(&backup)?.sync_all()?;
-    }
-    if let Some(dir) = backup.parent() {
+    let source = open_regular(original)?;
+    let source_meta = source.metadata()?;
+    let mut n = 0;
+    let kept = loop {
+        let candidate = numbered(backup, n);
+        n += 1;
+        match fs::hard_link(original, &candidate) {
+            Ok(()) => {
+                let m = fs::symlink_metadata(&candidate)?;
+                if (m.dev(), m.ino()) != (source_meta.dev(), source_meta.ino()) {
+                    return Err(io::Error::other(format!(
+                        "{}: the backup is not the original (it changed while it was kept)",
+                        candidate.display()
+                    )));
+                }
+                break candidate;
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(_) => {}
+        }
+        // Another file system (or no hard links): copy into a new file.
+        let mut copy = match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        };
+        let mut hasher = HashingReader::new(open_regular(original)?);
+        io::copy(&mut hasher, &mut copy)?;
+        copy.sync_all()?;
+        drop(copy);
+        let (len, sha) = hasher.finish();
+        let copied = fs::symlink_metadata(&candidate)?.len();
+        if copied != len || sha256_file(&candidate)? != sha {
+            return Err(io::Error::other(format!(
+                "{}: the backup copy does not match the original",
+                candidate.display()
+            )));
+        }
+        break candidate;
+    };
+    if let Some(dir) = kept.parent() {
         fsync_dir(dir)?;
     }
-    Ok(backup)
+    Ok(kept)
+}
+
+/// A reader that hashes and counts what passes through it.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            len: 0,
+        }
+    }
+
+    fn finish(self) -> (u64, String) {
+        (self.len, hex(&self.hasher.finalize()))
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The SHA-256 of a file, as lowercase hex.
 pub fn sha256_file(path: &Path) -> io::Result<String> {
-    sha256_reader(&mut File::open(path)?)
+    sha256_reader(&mut open_regular(path)?)
 }
 
 /// The SHA-256 of everything a reader gives, as lowercase hex.
@@ -161,11 +344,7 @@ pub fn sha256_reader(r: &mut impl Read) -> io::Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hex(&hasher.finalize()))
 }
 
 /// Append one line to a log file and fsync it, so that the line is on disk
@@ -202,7 +381,100 @@ mod tests {
         f.commit(Some(&backup)).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"new");
         assert_eq!(fs::read(&backup).unwrap(), b"old");
-        assert!(!temp_path(&target).exists());
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temporary file left beside the target"
+        );
+        // The replacement keeps the original's mode; a new file gets 0666 less the umask.
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o640)).unwrap();
+        let mut f = AtomicFile::create(&target).unwrap();
+        f.writer().write_all(b"newer").unwrap();
+        f.commit(None).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&target), 0o640);
+        let fresh = dir.path().join("fresh");
+        AtomicFile::create(&fresh).unwrap().commit(None).unwrap();
+        // SAFETY: umask only reads and sets this process's mask.
+        let umask = unsafe {
+            let m = libc::umask(0o022);
+            libc::umask(m);
+            m
+        };
+        assert_eq!(mode(&fresh), 0o666 & !(umask as u32));
+    }
+
+    #[test]
+    fn a_live_runs_temp_is_not_stale_and_a_dead_ones_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.wav");
+        let f = AtomicFile::create(&target).unwrap();
+        let live = f.temp().file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            live.contains(&format!(".{}-", std::process::id())),
+            "{live}"
+        );
+        assert!(
+            stale_temps(dir.path()).unwrap().is_empty(),
+            "our own temp is live"
+        );
+        // A pid that cannot exist (above the kernel's pid_max).
+        let dead = dir.path().join(".a.wav.2147483646-abcdef.callscope-tmp");
+        fs::write(&dead, b"x").unwrap();
+        assert_eq!(stale_temps(dir.path()).unwrap(), vec![dead.clone()]);
+        remove_stale_temps(dir.path()).unwrap();
+        assert!(!dead.exists() && f.temp().exists());
+    }
+
+    #[test]
+    fn a_backup_never_replaces_an_earlier_one_even_in_the_same_second() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.wav");
+        let backup = dir.path().join("b/a.wav");
+        for (i, content) in [b"one", b"two", b"thr"].iter().enumerate() {
+            fs::write(&target, content).unwrap();
+            let kept = keep_backup(&target, &backup).unwrap();
+            assert_eq!(kept, numbered(&backup, i));
+            // The original is replaced by a rename, as AtomicFile does, so
+            // the hard-linked backup keeps the old bytes.
+            let next = dir.path().join("next");
+            fs::write(&next, b"new").unwrap();
+            fs::rename(&next, &target).unwrap();
+        }
+        assert_eq!(fs::read(&backup).unwrap(), b"one");
+        assert_eq!(fs::read(numbered(&backup, 1)).unwrap(), b"two");
+        assert_eq!(fs::read(numbered(&backup, 2)).unwrap(), b"thr");
+    }
+
+    #[test]
+    fn a_backup_name_taken_by_a_hard_link_of_the_original_is_never_written_to() {
+        // Two repairs at once: the other one's backup is a hard link of the
+        // same original, under the name this one would have used.
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.wav");
+        fs::write(&target, b"the only copy").unwrap();
+        let backup = dir.path().join("a.bak");
+        fs::hard_link(&target, &backup).unwrap();
+        let kept = keep_backup(&target, &backup).unwrap();
+        assert_eq!(kept, numbered(&backup, 1));
+        assert_eq!(fs::read(&target).unwrap(), b"the only copy");
+        assert_eq!(fs::read(&backup).unwrap(), b"the only copy");
+    }
+
+    #[test]
+    fn special_files_are_never_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("transcript.json");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let e = open_regular(&fifo).unwrap_err();
+        assert!(e.to_string().contains("a FIFO"), "{e}");
+        let e = sha256_file(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.to_string().contains("character device"), "{e}");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink("/etc/hostname", &link).unwrap();
+        assert!(open_regular(&link).is_err());
     }
 
     #[test]

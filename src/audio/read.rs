@@ -30,14 +30,14 @@ impl Wav {
 
 /// Read only the header of a WAV file.
 pub fn read_info(path: &Path) -> Result<WavInfo, WavError> {
-    let mut file = File::open(path)?;
+    let mut file = crate::safe_fs::open_regular(path)?;
     let len = file.metadata()?.len();
     parse_header(&mut BufReader::with_capacity(4096, &mut file), len)
 }
 
 /// Read a whole WAV file.
 pub fn read_wav(path: &Path) -> Result<Wav, WavError> {
-    let mut file = File::open(path)?;
+    let mut file = crate::safe_fs::open_regular(path)?;
     let len = file.metadata()?.len();
     read_wav_from(&mut file, len)
 }
@@ -80,7 +80,7 @@ pub struct WavStream<R> {
 impl WavStream<BufReader<File>> {
     /// Open a file for streaming.
     pub fn open(path: &Path) -> Result<Self, WavError> {
-        let mut file = File::open(path)?;
+        let mut file = crate::safe_fs::open_regular(path)?;
         let len = file.metadata()?.len();
         let info = parse_header(&mut file, len)?;
         WavStream::new(BufReader::with_capacity(1 << 16, file), info)

@@ -77,13 +77,17 @@ macro_rules! codes {
 codes! {
     "state.crashed" Warning "only WAVs, unchanged for --settle seconds: the recorder died; transcript and events are lost";
     "state.in_progress" Info "only WAVs, changed recently: the call may still be going on (nothing else is checked)";
+    "state.audio_removed" Info "the retention policy removed the audio (AUDIO_REMOVED_BY_POLICY.json); transcript and metadata are kept, and the missing WAVs are not an error";
     "file.missing" Error "a file the recorder always writes is absent";
     "file.symlink" Error "a known file is a symlink; it is never followed";
+    "file.not_regular" Error "a known file is a FIFO, a device or a socket; it is never opened";
+    "file.temp_leftover" Warning "a temporary file of a callscope run that died; repair removes it";
     "file.unreadable" Error "a file could not be read (permissions, I/O error)";
     "wav.unreadable" Error "not a WAV file callscope can interpret (cut-short header, not RIFF, no data chunk)";
     "wav.format" Error "not 16-bit integer PCM";
     "wav.channels" Error "the channel count is wrong for the file's role (monos 1, stereo files 2)";
     "wav.rate_mismatch" Error "the four WAVs do not share one sample rate";
+    "wav.rate_invalid" Error "a sample rate no telephony recording has (outside 4,000–192,000 Hz); its samples are not read";
     "wav.header_sizes" Warning "the RIFF or data size in the header disagrees with the data present (0, 0xFFFFFFFF, larger than the file)";
     "wav.odd_byte" Warning "the data ends inside a frame (an odd trailing byte)";
     "wav.no_samples" Error "a header with no samples";

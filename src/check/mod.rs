@@ -115,6 +115,32 @@ fn check_files(rec: &Recording, state: State, level: CheckLevel, out: &mut Vec<F
             "the recorder died: only WAVs remain, transcript and events are lost (repair rebuilds the final stereo and the metadata)",
         ));
     }
+    if state == State::AudioRemoved {
+        out.push(Finding::new(
+            "state.audio_removed",
+            None,
+            format!(
+                "the retention policy removed the audio ({}); transcript and metadata are kept",
+                crate::recording::AUDIO_REMOVED_MARKER
+            ),
+        ));
+    }
+    if let Ok(stale) = crate::safe_fs::stale_temps(&rec.dir) {
+        for path in stale {
+            out.push(Finding::new(
+                "file.temp_leftover",
+                None,
+                format!(
+                    "{}: left by a callscope run that died; repair removes it",
+                    path.file_name().unwrap_or_default().to_string_lossy()
+                ),
+            ));
+        }
+    }
+    // A crashed call whose audio was later removed by policy: its JSON
+    // files were never written, as the marker records.
+    let crashed = state == State::Crashed
+        || (state == State::AudioRemoved && rec.audio_removed_from() == Some(State::Crashed));
     let recovered = rec.metadata().ok().flatten().and_then(|m| m.recovered) == Some(true);
     for kind in FileKind::ALL {
         match rec.file(kind) {
@@ -126,10 +152,20 @@ fn check_files(rec: &Recording, state: State, level: CheckLevel, out: &mut Vec<F
                     kind.file_name()
                 ),
             )),
+            Some(f) if f.special.is_some() => out.push(Finding::new(
+                "file.not_regular",
+                Some(kind),
+                format!(
+                    "{}: {}, not a regular file; it is never opened",
+                    kind.file_name(),
+                    f.special.unwrap_or_default()
+                ),
+            )),
             Some(_) => {}
+            // The policy removed the audio; state.audio_removed says so once.
+            None if state == State::AudioRemoved && kind.is_wav() => {}
             // A crashed call never wrote these; state.crashed says so once.
-            None if state == State::Crashed
-                && (!kind.is_wav() || kind == FileKind::FinalStereo) => {}
+            None if crashed && (!kind.is_wav() || kind == FileKind::FinalStereo) => {}
             None if recovered && matches!(kind, FileKind::Transcript | FileKind::Events) => out
                 .push(
                     Finding::new(

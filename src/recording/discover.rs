@@ -41,9 +41,15 @@ pub(super) fn known_files(dir: &Path) -> Result<Vec<FileEntry>> {
             len: if symlink { 0 } else { meta.len() },
             modified: if symlink { None } else { meta.modified().ok() },
             symlink,
+            special: special(&meta.file_type()),
         });
     }
     Ok(files)
+}
+
+/// What a known file is, when it is neither a regular file nor a symlink.
+fn special(ft: &fs::FileType) -> Option<&'static str> {
+    (!ft.is_file() && !ft.is_symlink()).then(|| crate::safe_fs::describe_type(ft))
 }
 
 fn is_hidden(name: &str) -> bool {
@@ -94,6 +100,8 @@ fn walk(root: &Path, dir: &Path, found: &mut Discovery) -> Result<()> {
     };
     let mut files = Vec::new();
     let mut subdirs = Vec::new();
+    // A recording whose audio the policy removed may hold nothing else.
+    let mut marker = false;
     for entry in entries {
         let Ok(entry) = entry else { continue };
         let name = entry.file_name();
@@ -108,6 +116,7 @@ fn walk(root: &Path, dir: &Path, found: &mut Discovery) -> Result<()> {
                     len: 0,
                     modified: None,
                     symlink: true,
+                    special: None,
                 });
             }
             let target_is_dir = fs::metadata(entry.path()).is_ok_and(|m| m.is_dir());
@@ -121,6 +130,8 @@ fn walk(root: &Path, dir: &Path, found: &mut Discovery) -> Result<()> {
             if !is_hidden(&name) {
                 subdirs.push(entry.path());
             }
+        } else if name == super::AUDIO_REMOVED_MARKER {
+            marker = true;
         } else if let Some(kind) = FileKind::from_file_name(&name) {
             let meta = entry.metadata().ok();
             files.push(FileEntry {
@@ -128,10 +139,11 @@ fn walk(root: &Path, dir: &Path, found: &mut Discovery) -> Result<()> {
                 len: meta.as_ref().map_or(0, |m| m.len()),
                 modified: meta.and_then(|m| m.modified().ok()),
                 symlink: false,
+                special: special(&ft),
             });
         }
     }
-    if !files.is_empty() {
+    if !files.is_empty() || marker {
         // A recording's own subdirectories hold no recordings.
         found.recordings.push(Recording::new(
             dir.to_path_buf(),

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::audio::{self, WavInfo};
 use crate::error::{Error, Result};
+use crate::safe_fs;
 
 pub use discover::{discover, Discovery, SkippedPath};
 pub use model::{
@@ -94,6 +95,9 @@ pub struct FileEntry {
     pub modified: Option<SystemTime>,
     /// A symlink is reported and never followed.
     pub symlink: bool,
+    /// Not a regular file (a FIFO, a device, a socket), in words: reported,
+    /// never opened.
+    pub special: Option<&'static str>,
 }
 
 /// Where a recording's start time came from, most trusted first.
@@ -133,6 +137,10 @@ pub enum State {
     Crashed,
     /// Only WAVs, changed recently: the call may still be going on.
     InProgress,
+    /// The retention policy removed the audio (`delete-audio`) and left its
+    /// marker: transcript and metadata are kept, and the missing WAVs are
+    /// what the policy asked for, not damage.
+    AudioRemoved,
 }
 
 impl State {
@@ -141,9 +149,13 @@ impl State {
             State::Complete => "complete",
             State::Crashed => "crashed",
             State::InProgress => "in-progress",
+            State::AudioRemoved => "audio-removed",
         }
     }
 }
+
+/// The marker `delete-audio` leaves in a recording whose audio it removed.
+pub const AUDIO_REMOVED_MARKER: &str = "AUDIO_REMOVED_BY_POLICY.json";
 
 /// How to interpret what is found on disk.
 #[derive(Debug, Clone, Copy)]
@@ -225,9 +237,11 @@ impl Recording {
         self.files.iter().find(|f| f.kind == kind)
     }
 
-    /// Present as a regular file (a symlink does not count: it is never followed).
+    /// Present as a regular file (a symlink does not count: it is never
+    /// followed; nor does a FIFO or a device: it is never opened).
     pub fn has(&self, kind: FileKind) -> bool {
-        self.file(kind).is_some_and(|f| !f.symlink)
+        self.file(kind)
+            .is_some_and(|f| !f.symlink && f.special.is_none())
     }
 
     /// A JSON file as a parsed value (`Ok(None)` when absent): read once,
@@ -245,7 +259,7 @@ impl Recording {
                     return Ok(None);
                 }
                 let path = self.path(kind);
-                let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                let bytes = safe_fs::read_regular(&path).map_err(|e| Error::io(&path, e))?;
                 serde_json::from_slice(&bytes)
                     .map(Some)
                     .map_err(|e| Error::json(&path, &e))
@@ -428,8 +442,28 @@ impl Recording {
         self.files.iter().filter_map(|f| f.modified).max()
     }
 
-    /// Complete, crashed or still being written.
+    /// Whether `delete-audio` left its marker here (a regular file only).
+    pub fn audio_removed(&self) -> bool {
+        fs::symlink_metadata(self.dir.join(AUDIO_REMOVED_MARKER)).is_ok_and(|m| m.is_file())
+    }
+
+    /// The state the recording was in when `delete-audio` removed its audio,
+    /// as its marker records it.
+    pub fn audio_removed_from(&self) -> Option<State> {
+        let bytes = safe_fs::read_regular(&self.dir.join(AUDIO_REMOVED_MARKER)).ok()?;
+        let marker: Value = serde_json::from_slice(&bytes).ok()?;
+        match marker.get("state")?.as_str()? {
+            "crashed" => Some(State::Crashed),
+            "complete" => Some(State::Complete),
+            _ => None,
+        }
+    }
+
+    /// Complete, crashed, still being written, or its audio removed by policy.
     pub fn state(&self, opts: &ModelOptions) -> State {
+        if self.audio_removed() {
+            return State::AudioRemoved;
+        }
         let finished = [
             FileKind::Transcript,
             FileKind::Metadata,

@@ -199,6 +199,10 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
             .push("in progress: nothing is changed while the recorder may still be writing".into());
         return plan;
     }
+    if check.state == State::AudioRemoved {
+        // Its audio is gone on purpose: nothing is restored or rebuilt.
+        return plan;
+    }
     let f = Facts { rec, check };
     let mut add =
         |action: Action, reason: String| plan.actions.push(PlannedAction { action, reason });

@@ -119,28 +119,46 @@ fn delete(
     Ok(json!({}))
 }
 
-fn delete_audio(d: &Decision, opts: &ApplyOptions) -> Result<serde_json::Value, String> {
-    let removed: Vec<&str> = d.files.iter().map(|(n, _)| n.as_str()).collect();
-    for name in &removed {
-        let p = d.dir.join(name);
-        fs::remove_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-    }
-    let _ = safe_fs::fsync_dir(&d.dir);
+/// Remove a recording's audio, keeping transcript and metadata. The marker
+/// goes first, listing what is removed: a prune killed after it finishes the
+/// job the next time (the marker is the intent), and one killed before it
+/// has removed nothing.
+fn delete_audio(
+    d: &Decision,
+    sums: &[FileSum],
+    opts: &ApplyOptions,
+) -> Result<serde_json::Value, String> {
     let marker = d.dir.join(AUDIO_REMOVED_MARKER);
-    let text = serde_json::to_string_pretty(&json!({
-        "removed_at": format_utc(&Utc::now()),
-        "rule": d.rule,
-        "policy": opts.policy.as_ref().map(|p| p.display().to_string()),
-        "files": d.files.iter().map(|(n, s)| json!({"path": n, "size": s})).collect::<Vec<_>>(),
-        "note": "the audio of this recording was removed by the retention policy; transcript and metadata are kept",
-    }))
-    .unwrap_or_default();
-    let mut f = AtomicFile::create(&marker).map_err(|e| format!("{}: {e}", marker.display()))?;
-    std::io::Write::write_all(&mut f, text.as_bytes())
-        .map_err(|e| format!("{}: {e}", marker.display()))?;
-    f.commit(None)
-        .map_err(|e| format!("{}: {e}", marker.display()))?;
-    Ok(json!({ "marker": AUDIO_REMOVED_MARKER }))
+    let err = |e: std::io::Error| format!("{}: {e}", marker.display());
+    let existed = marker.symlink_metadata().is_ok();
+    if !existed {
+        let text = serde_json::to_string_pretty(&json!({
+            "removed_at": format_utc(&Utc::now()),
+            "rule": d.rule,
+            "policy": opts.policy.as_ref().map(|p| p.display().to_string()),
+            "state": d.state,
+            "files": sums
+                .iter()
+                .map(|f| json!({ "path": f.path, "size": f.size, "sha256": f.sha256 }))
+                .collect::<Vec<_>>(),
+            "note": "the audio of this recording was removed by the retention policy; transcript and metadata are kept",
+        }))
+        .unwrap_or_default();
+        let mut f = AtomicFile::create(&marker).map_err(err)?;
+        std::io::Write::write_all(&mut f, text.as_bytes()).map_err(err)?;
+        f.commit(None).map_err(err)?;
+    }
+    for (name, _) in &d.files {
+        let p = d.dir.join(name);
+        match fs::remove_file(&p) {
+            Ok(()) => {}
+            // Gone already (another prune at once): what was asked is done.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("{}: {e}", p.display())),
+        }
+    }
+    safe_fs::fsync_dir(&d.dir).map_err(|e| format!("{}: {e}", d.dir.display()))?;
+    Ok(json!({ "marker": AUDIO_REMOVED_MARKER, "marker_existed": existed }))
 }
 
 /// Copy a tree, fsyncing every file; the caller verifies the checksums.
@@ -361,7 +379,7 @@ pub fn apply(decisions: &[Decision], opts: &ApplyOptions) -> Vec<String> {
         }
         let result = match d.action.as_str() {
             "delete" => delete(d, opts, &mut moved),
-            "delete-audio" => delete_audio(d, opts),
+            "delete-audio" => delete_audio(d, &sums, opts),
             _ => archive(d, &sums, opts, &mut moved),
         };
         let mut done = json!({

@@ -24,8 +24,7 @@ pub use policy::{Action, Policy, Rule};
 
 /// The file a recording under legal hold holds.
 pub const LEGAL_HOLD_FILE: &str = "LEGAL_HOLD";
-/// What `delete-audio` leaves behind.
-pub const AUDIO_REMOVED_MARKER: &str = "AUDIO_REMOVED_BY_POLICY.json";
+pub use crate::recording::AUDIO_REMOVED_MARKER;
 /// The listening copy `repair --aligned` writes is audio too.
 const EXTRA_AUDIO: &str = crate::repair::ALIGNED_FILE;
 
@@ -36,6 +35,8 @@ pub struct Decision {
     #[serde(skip)]
     pub dir: PathBuf,
     pub session_id: String,
+    /// The recording's state when it was decided.
+    pub state: State,
     /// The deciding rule (or `legal-hold`, `erase`).
     pub rule: Option<String>,
     /// keep, delete-audio, archive, delete, held, skip, nothing.
@@ -153,6 +154,7 @@ fn decision(
         recording: rec.rel.clone(),
         dir: rec.dir.clone(),
         session_id: f.session_id.clone(),
+        state: f.state,
         rule: rule.map(str::to_string),
         action: action.to_string(),
         reason,
@@ -212,6 +214,7 @@ pub fn decide(
         Ok(all) => all,
         Err(why) => return decision(rec, &f, Some(&rule_name), "skip", why),
     };
+    let remaining_audio = audio_files(&all);
     let mut d = decision(rec, &f, Some(&rule_name), action.as_str(), String::new());
     d.due = due.map(|t| format_utc(&t));
     d.reason = if action == Action::Keep {
@@ -222,9 +225,23 @@ pub fn decide(
     .to_string();
     d.files = match action {
         Action::Keep => Vec::new(),
-        Action::DeleteAudio => audio_files(&all),
+        Action::DeleteAudio => remaining_audio.clone(),
         Action::Archive | Action::Delete => all,
     };
+    // A delete-audio killed after its marker was written, before every WAV
+    // was gone: the marker is its intent, and the next prune finishes it
+    // whatever the rules now say (unless they delete or archive the whole).
+    if f.state == State::AudioRemoved && matches!(action, Action::Keep | Action::DeleteAudio) {
+        let remaining = remaining_audio;
+        if !remaining.is_empty() {
+            d.action = Action::DeleteAudio.as_str().into();
+            d.reason = format!(
+                "finishing an interrupted delete-audio: {AUDIO_REMOVED_MARKER} is there and {} audio file(s) remain",
+                remaining.len()
+            );
+            d.files = remaining;
+        }
+    }
     d.bytes = d.files.iter().map(|(_, s)| s).sum();
     if action == Action::DeleteAudio && d.files.is_empty() {
         d.action = "nothing".into();

@@ -265,10 +265,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, String> {
             Some(s) => Some(match s.get_ref().as_str() {
                 "complete" => State::Complete,
                 "crashed" => State::Crashed,
+                "audio-removed" => State::AudioRemoved,
                 other => {
                     return Err(at(
                         s.span(),
-                        format!("state \"{other}\": use complete or crashed"),
+                        format!("state \"{other}\": use complete, crashed or audio-removed"),
                     ))
                 }
             }),

@@ -92,16 +92,23 @@ pub fn process(
                         rows.entry(t).or_default().extend(r);
                     }
                     *st = out.stats;
-                    findings.extend(out.notes);
+                    findings.extend(out.notes.into_iter().map(|mut n| {
+                        // Audio removed by policy: its absence is expected.
+                        if check.state == State::AudioRemoved && n.code == "timeline.unavailable" {
+                            n.severity = Severity::Info;
+                        }
+                        n
+                    }));
                 }
                 Err(e) => findings.push(Note {
                     code: a.finding_code(),
                     // A crashed call lacks what the recorder writes at the end;
                     // state.crashed already says so.
-                    severity: if check.state == State::Crashed {
-                        Severity::Warning
-                    } else {
-                        Severity::Error
+                    severity: match check.state {
+                        State::Crashed => Severity::Warning,
+                        // The policy removed the audio; state.audio_removed says so.
+                        State::AudioRemoved => Severity::Info,
+                        _ => Severity::Error,
                     },
                     file: None,
                     message: format!("{}: {e}", a.name()),
