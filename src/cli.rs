@@ -804,6 +804,13 @@ fn run_retention(
     erase: Option<&str>,
     args: &RetentionArgs,
 ) -> Result<i32> {
+    if let Some(archive_root) = policy.and_then(|p| p.archive_root.as_deref()) {
+        let at = policy
+            .map(|p| p.path.display().to_string())
+            .unwrap_or_default();
+        retention::apply::validate_archive_root(root, archive_root)
+            .map_err(|e| Error::Usage(format!("{at}: {e}")))?;
+    }
     let found = discover(root)?;
     warn_skipped(&found);
     let model = args.model.options();

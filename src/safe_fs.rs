@@ -41,6 +41,39 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// The absolute path `p` stands for, with every link resolved in the part
+/// that exists (the rest may not exist yet, as an archive root about to be
+/// made), so two paths can be compared for containment.
+pub fn resolve(p: &Path) -> io::Result<PathBuf> {
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(p)
+    };
+    let mut base = abs.clone();
+    let mut tail = Vec::new();
+    let mut resolved = loop {
+        match base.canonicalize() {
+            Ok(c) => break c,
+            Err(e) => {
+                let (Some(name), Some(parent)) = (base.file_name(), base.parent()) else {
+                    return Err(e);
+                };
+                tail.push(name.to_os_string());
+                base = parent.to_path_buf();
+            }
+        }
+    };
+    for part in tail.iter().rev() {
+        if part == ".." {
+            resolved.pop();
+        } else if part != "." {
+            resolved.push(part);
+        }
+    }
+    Ok(resolved)
+}
+
 /// A whole regular file (see [`open_regular`]).
 pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     let mut file = open_regular(path)?;

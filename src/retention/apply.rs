@@ -177,7 +177,37 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Where an archived recording goes, its directory made.
+/// Refuse an archive root that is the recordings root, lies inside it (an
+/// archive there would be the recording itself, or be found as a recording
+/// and archived again every night) or holds it (an archive could land
+/// inside ROOT). Checked before anything is touched, on resolved paths.
+pub fn validate_archive_root(root: &Path, archive_root: &Path) -> Result<(), String> {
+    let resolve = |p: &Path| safe_fs::resolve(p).map_err(|e| format!("{}: {e}", p.display()));
+    let (root_r, archive_r) = (resolve(root)?, resolve(archive_root)?);
+    let problem = if archive_r == root_r {
+        Some("is the recordings root itself")
+    } else if archive_r.starts_with(&root_r) {
+        Some("is inside the recordings root")
+    } else if root_r.starts_with(&archive_r) {
+        Some("holds the recordings root")
+    } else {
+        None
+    };
+    match problem {
+        Some(why) => Err(format!(
+            "archive_root {} (resolved: {}) {why} {}; it must be outside it, or archives would be taken for recordings",
+            archive_root.display(),
+            archive_r.display(),
+            root_r.display()
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Where an archived recording goes, its directory made. The place is
+/// proved, once made and resolved, to lie outside ROOT (a link inside the
+/// archive tree could point back into it): an archive is never the
+/// recording it archives, nor inside it.
 fn archive_dest(d: &Decision, opts: &ApplyOptions, suffix: &str) -> Result<PathBuf, String> {
     let root = opts
         .archive_root
@@ -186,6 +216,15 @@ fn archive_dest(d: &Decision, opts: &ApplyOptions, suffix: &str) -> Result<PathB
     let dest = root.join(format!("{}{suffix}", d.recording));
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        let resolve = |p: &Path| safe_fs::resolve(p).map_err(|e| format!("{}: {e}", p.display()));
+        let (parent_r, root_r) = (resolve(parent)?, resolve(&opts.root)?);
+        if parent_r.starts_with(&root_r) {
+            return Err(format!(
+                "{}: the archive would be inside the recordings root ({}); nothing moved",
+                dest.display(),
+                parent_r.display()
+            ));
+        }
     }
     Ok(dest)
 }
@@ -215,11 +254,13 @@ fn archive(
     if fs::rename(&d.dir, &dest).is_err() {
         // Another file system: copy under a temporary name, verify every
         // checksum, put it in place, then delete the original like `delete`.
+        // Named by this process: a prune running at once has its own.
         let temp = dest.with_file_name(format!(
-            ".{}{}",
+            ".{}.{}-copy{}",
             dest.file_name()
                 .map(|n| n.to_string_lossy())
                 .unwrap_or_default(),
+            std::process::id(),
             safe_fs::TEMP_SUFFIX
         ));
         let _ = fs::remove_dir_all(&temp);

@@ -25,7 +25,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -81,7 +81,7 @@ pub enum ArchiveFormat {
 pub struct Rule {
     pub name: String,
     pub action: Action,
-    pub older_than: Option<Duration>,
+    pub older_than: Option<Period>,
     /// The policy text of `older_than`, for reports.
     pub older_than_text: Option<String>,
     pub intents: Vec<String>,
@@ -116,9 +116,10 @@ pub struct Facts<'a> {
 impl Rule {
     /// Whether every condition of the rule holds (all conditions must).
     pub fn matches(&self, f: &Facts, now: DateTime<Utc>) -> bool {
-        if let Some(age) = self.older_than {
-            // A recording whose start is unknown is never "old enough".
-            if f.start.is_none_or(|s| now - s < age) {
+        if self.older_than.is_some() {
+            // A recording whose start is unknown is never "old enough", nor
+            // one whose due date is beyond the calendar.
+            if self.due(f.start).is_none_or(|due| now < due) {
                 return false;
             }
         }
@@ -138,8 +139,43 @@ impl Rule {
     /// When the rule's action becomes due for a recording that started at `start`.
     pub fn due(&self, start: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
         match self.older_than {
-            Some(age) => start.map(|s| s + age),
+            Some(age) => age.after(start?),
             None => start,
+        }
+    }
+}
+
+/// A retention period on the calendar: years and months are calendar
+/// months (a call of 2024-01-15 is a year old on 2025-01-15; a month after
+/// 31 January is the last day of February), days are calendar days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Hours(u32),
+    Days(u32),
+    Months(u32),
+}
+
+/// The longest period a policy may name: ten thousand years.
+const MAX_YEARS: u32 = 10_000;
+
+impl Period {
+    /// The moment this period after `start`; `None` past the calendar's end.
+    pub fn after(self, start: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Period::Hours(h) => {
+                start.checked_add_signed(chrono::Duration::try_hours(i64::from(h))?)
+            }
+            Period::Days(d) => start.checked_add_days(chrono::Days::new(u64::from(d))),
+            Period::Months(m) => start.checked_add_months(chrono::Months::new(m)),
+        }
+    }
+
+    fn in_range(self) -> bool {
+        let y = u64::from(MAX_YEARS);
+        match self {
+            Period::Hours(h) => u64::from(h) <= y * 366 * 24,
+            Period::Days(d) => u64::from(d) <= y * 366,
+            Period::Months(m) => u64::from(m) <= y * 12,
         }
     }
 }
@@ -189,20 +225,61 @@ struct RawRule {
     default: bool,
 }
 
-/// `30d`, `12w`, `6m` (30 days), `7y` (365 days), `48h`.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
-    let n: i64 = num.parse().ok()?;
-    let days = match unit {
-        "h" => return Some(Duration::hours(n)),
-        "d" => n,
-        "w" => n * 7,
-        "m" => n * 30,
-        "y" => n * 365,
-        _ => return None,
+/// A period: `48h`, `90d`, `12w`, `6mo` / `6months`, `7y`, or ISO 8601
+/// (`P90D`, `P12W`, `P6M`, `P7Y`, `PT48H`). A bare `m` is refused: systemd
+/// and tmpreaper read it as minutes.
+pub fn parse_period(text: &str) -> Result<Period, String> {
+    let s = text.trim();
+    let hint = "a period like 90d, 12w, 6mo, 7y, 48h or P90D";
+    let (num, unit, iso) = match s.strip_prefix('P').or_else(|| s.strip_prefix('p')) {
+        Some(rest) => {
+            let (rest, time) = match rest.strip_prefix(['T', 't']) {
+                Some(r) => (r, true),
+                None => (rest, false),
+            };
+            let at = rest.len().saturating_sub(1);
+            let (n, u) = rest.split_at(at);
+            let u = u.to_ascii_lowercase();
+            let unit = match (time, u.as_str()) {
+                (true, "h") => "h",
+                (false, "d") => "d",
+                (false, "w") => "w",
+                (false, "m") => "mo",
+                (false, "y") => "y",
+                _ => return Err(format!("\"{text}\" is not {hint}")),
+            };
+            (n, unit.to_string(), true)
+        }
+        None => {
+            let at = s
+                .find(|c: char| !c.is_ascii_digit())
+                .ok_or_else(|| format!("\"{text}\" has no unit; write {hint}"))?;
+            let (n, u) = s.split_at(at);
+            (n, u.trim().to_ascii_lowercase(), false)
+        }
     };
-    Some(Duration::days(days))
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("\"{text}\" is not {hint}"));
+    }
+    let too_long = || format!("\"{text}\" is out of range: at most {MAX_YEARS} years");
+    let n: u32 = num.parse().map_err(|_| too_long())?;
+    let period = match unit.as_str() {
+        "h" | "hour" | "hours" => Period::Hours(n),
+        "d" | "day" | "days" => Period::Days(n),
+        "w" | "week" | "weeks" => Period::Days(n.checked_mul(7).ok_or_else(too_long)?),
+        "mo" | "month" | "months" => Period::Months(n),
+        "y" | "year" | "years" => Period::Months(n.checked_mul(12).ok_or_else(too_long)?),
+        "m" if !iso => {
+            return Err(format!(
+                "\"{text}\": \"m\" is ambiguous (systemd and tmpreaper read it as minutes); write {n}mo for months"
+            ))
+        }
+        _ => return Err(format!("\"{text}\" is not {hint}")),
+    };
+    if !period.in_range() {
+        return Err(too_long());
+    }
+    Ok(period)
 }
 
 /// Line and column (1-based) of a byte offset.
@@ -250,15 +327,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, String> {
             )
         })?;
         let older_than = match &r.older_than {
-            Some(d) => Some(parse_duration(d.get_ref()).ok_or_else(|| {
-                at(
-                    d.span(),
-                    format!(
-                        "\"{}\" is not a duration like 30d, 12w, 6m, 7y",
-                        d.get_ref()
-                    ),
-                )
-            })?),
+            Some(d) => Some(parse_period(d.get_ref()).map_err(|e| at(d.span(), e))?),
             None => None,
         };
         let state = match &r.state {
@@ -379,13 +448,89 @@ mod tests {
     const DEFAULT: &str = "[[rule]]\nname = \"default\"\ndefault = true\naction = \"keep\"\n";
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30d"), Some(Duration::days(30)));
-        assert_eq!(parse_duration("12w"), Some(Duration::days(84)));
-        assert_eq!(parse_duration("7y"), Some(Duration::days(7 * 365)));
-        assert_eq!(parse_duration("48h"), Some(Duration::hours(48)));
-        assert_eq!(parse_duration("soon"), None);
-        assert_eq!(parse_duration("10x"), None);
+    fn periods() {
+        use Period::*;
+        for (text, want) in [
+            ("48h", Hours(48)),
+            ("90d", Days(90)),
+            ("12w", Days(84)),
+            ("6mo", Months(6)),
+            ("6months", Months(6)),
+            ("1 month", Months(1)),
+            ("7y", Months(84)),
+            ("P90D", Days(90)),
+            ("P12W", Days(84)),
+            ("P6M", Months(6)),
+            ("P7Y", Months(84)),
+            ("PT48H", Hours(48)),
+        ] {
+            assert_eq!(parse_period(text), Ok(want), "{text}");
+        }
+        for bad in ["soon", "10x", "30", "d", "P", "PT5D", "-3d", "P3.5D"] {
+            assert!(parse_period(bad).is_err(), "{bad}");
+        }
+        let e = parse_period("6m").unwrap_err();
+        assert!(e.contains("minutes") && e.contains("6mo"), "{e}");
+        for huge in ["99999999999999d", "10001y", "4294967295w", "120001mo"] {
+            let e = parse_period(huge).unwrap_err();
+            assert!(e.contains("out of range"), "{huge}: {e}");
+        }
+        assert!(parse_period("10000y").is_ok());
+    }
+
+    #[test]
+    fn periods_are_calendar_periods() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let call = t("2024-01-15T10:00:00Z");
+        // A year is to the anniversary, not 365 days (2024 is a leap year).
+        assert_eq!(
+            parse_period("1y").unwrap().after(call),
+            Some(t("2025-01-15T10:00:00Z"))
+        );
+        assert_eq!(
+            parse_period("1mo")
+                .unwrap()
+                .after(t("2024-01-31T00:00:00Z")),
+            Some(t("2024-02-29T00:00:00Z"))
+        );
+        assert_eq!(
+            parse_period("P6M").unwrap().after(call),
+            Some(t("2024-07-15T10:00:00Z"))
+        );
+        let pol = p(&format!(
+            "[[rule]]\nname = \"year\"\nolder_than = \"1y\"\naction = \"delete\"\n\n{DEFAULT}"
+        ))
+        .unwrap();
+        let facts = Facts {
+            start: Some(call),
+            intents: &[],
+            functions: &[],
+            state: State::Complete,
+            status: Status::Ok,
+            session_id: "s",
+        };
+        assert_eq!(
+            pol.decide(&facts, t("2025-01-14T10:00:00Z")).name,
+            "default"
+        );
+        assert_eq!(
+            pol.decide(&facts, t("2025-01-15T09:59:59Z")).name,
+            "default"
+        );
+        assert_eq!(pol.decide(&facts, t("2025-01-15T10:00:00Z")).name, "year");
+        // A due date past the calendar's end is never reached.
+        let far = p(&format!(
+            "[[rule]]\nolder_than = \"10000y\"\naction = \"delete\"\n\n{DEFAULT}"
+        ))
+        .unwrap();
+        let late = Facts {
+            start: Some(t("+262000-01-01T00:00:00Z")),
+            ..facts
+        };
+        assert_eq!(
+            far.decide(&late, t("+262100-01-01T00:00:00Z")).name,
+            "default"
+        );
     }
 
     #[test]
@@ -421,7 +566,15 @@ mod tests {
             "[[rule]]\nolder_than = \"a while\"\naction = \"delete\"\n{DEFAULT}"
         ))
         .unwrap_err();
-        assert!(e.contains("line 2") && e.contains("not a duration"), "{e}");
+        assert!(e.contains("line 2") && e.contains("not a period"), "{e}");
+        let e = p(&format!(
+            "[[rule]]\nolder_than = \"99999999999999d\"\naction = \"delete\"\n{DEFAULT}"
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("line 2, column 14") && e.contains("out of range"),
+            "{e}"
+        );
         let e = p("[[rule]]\naction = \"delete\"\n").unwrap_err();
         assert!(e.contains("the last rule must be the default"), "{e}");
         let e = p(&format!(
