@@ -39,6 +39,15 @@ impl<'a> CallContext<'a> {
             return Err(format!("{}: missing", kind.file_name()));
         }
         let path = self.rec.path(kind);
+        // The header first: a damaged rate must not reach the resampler.
+        let info = audio::read_info(&path).map_err(|e| format!("{}: {e}", kind.file_name()))?;
+        if !info.rate_plausible() {
+            return Err(format!(
+                "{}: sample rate {} Hz is not a telephony rate (wav.rate_invalid)",
+                kind.file_name(),
+                info.sample_rate
+            ));
+        }
         let wav = audio::read_wav(&path).map_err(|e| format!("{}: {e}", kind.file_name()))?;
         if wav.info.channels != 1 || wav.samples.is_empty() {
             return Err(format!("{}: no usable mono samples", kind.file_name()));

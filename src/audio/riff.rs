@@ -47,6 +47,11 @@ impl From<io::Error> for WavError {
     }
 }
 
+/// The sample rates a telephony recording can have, in Hz. A header outside
+/// this range is damaged (one flipped bit in 16000 gives 2,147,499,648), and
+/// resampling from it would allocate without bound.
+pub const PLAUSIBLE_RATES: std::ops::RangeInclusive<u32> = 4_000..=192_000;
+
 /// Something irregular that the parser worked around.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WavAnomaly {
@@ -187,6 +192,12 @@ impl WavInfo {
     }
 
     /// Duration in seconds of the frames present.
+    /// Whether the rate is one a telephony recording can have
+    /// ([`PLAUSIBLE_RATES`]); samples at any other rate are not analysed.
+    pub fn rate_plausible(&self) -> bool {
+        PLAUSIBLE_RATES.contains(&self.sample_rate)
+    }
+
     pub fn duration_s(&self) -> f64 {
         self.frames() as f64 / f64::from(self.sample_rate)
     }
@@ -265,7 +276,10 @@ fn parse_format(body: &[u8], anomalies: &mut Vec<WavAnomaly>) -> Result<Format, 
         return Err(WavError::Unsupported("sample rate 0".to_string()));
     }
     let expected_align = u32::from(channels) * 2;
-    if u32::from(block_align) != expected_align || byte_rate != expected_align * sample_rate {
+    // In 64 bits: a damaged rate field (a flipped high bit) overflows 32.
+    if u32::from(block_align) != expected_align
+        || u64::from(byte_rate) != u64::from(expected_align) * u64::from(sample_rate)
+    {
         anomalies.push(WavAnomaly::InconsistentFormat {
             block_align,
             byte_rate,

@@ -61,6 +61,9 @@ where
     W: Write + Seek,
     E: From<WriteError>,
 {
+    if !super::PLAUSIBLE_RATES.contains(&sample_rate) {
+        return Err(WriteError::from(hound::Error::Unsupported).into());
+    }
     let mut writer =
         hound::WavWriter::new(sink, spec(channels, sample_rate)).map_err(WriteError::from)?;
     let mut block = Vec::new();

@@ -29,6 +29,18 @@ pub fn check_header<'r>(
         }
     };
     let name = kind.file_name();
+    if !info.rate_plausible() {
+        out.push(Finding::new(
+            "wav.rate_invalid",
+            Some(kind),
+            format!(
+                "{name}: sample rate {} Hz in the header; a telephony recording has {}–{} Hz (a damaged header)",
+                info.sample_rate,
+                crate::audio::PLAUSIBLE_RATES.start(),
+                crate::audio::PLAUSIBLE_RATES.end()
+            ),
+        ));
+    }
     let want = kind.expected_channels();
     if info.channels != want {
         out.push(Finding::new(

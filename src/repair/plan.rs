@@ -236,7 +236,14 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
                 )),
             }
         }
-        if !why.is_empty() {
+        if !why.is_empty() && !crate::audio::PLAUSIBLE_RATES.contains(&rate) {
+            // Never write a header at a rate no recording has: it would be
+            // "repaired" again every run.
+            skip.push(format!(
+                "{}: sample rate {rate} Hz is not a telephony rate and the right one cannot be proven (wav.rate_invalid)",
+                k.file_name()
+            ));
+        } else if !why.is_empty() {
             add(
                 Action::RewriteHeader {
                     file: k.file_name(),
