@@ -125,7 +125,13 @@ fn check_files(rec: &Recording, state: State, level: CheckLevel, out: &mut Vec<F
             ),
         ));
     }
-    if let Ok(stale) = crate::safe_fs::stale_temps(&rec.dir) {
+    // A directory read of its own: only where the headers are read too.
+    let stale = if level >= CheckLevel::Headers {
+        crate::safe_fs::stale_temps(&rec.dir).ok()
+    } else {
+        None
+    };
+    if let Some(stale) = stale {
         for path in stale {
             out.push(Finding::new(
                 "file.temp_leftover",

@@ -350,11 +350,30 @@ pub fn apply(
     opts: &ApplyOptions,
 ) -> (Vec<Outcome>, Vec<String>) {
     let (mut outcomes, mut warnings) = (Vec::new(), Vec::new());
-    if plan.actions.is_empty() {
-        return (outcomes, warnings);
+    // Temporary files a killed run left behind go first, whether or not
+    // there is anything else to do (a live run's are left alone).
+    match safe_fs::remove_stale_temps(&rec.dir) {
+        Ok(removed) => {
+            for path in removed {
+                let line = serde_json::json!({
+                    "time": format_utc(&Utc::now()),
+                    "recording": rec.rel,
+                    "event": "temp-removed",
+                    "file": path.file_name().map(|n| n.to_string_lossy().into_owned()),
+                });
+                if let Err(e) = safe_fs::append_line(&opts.log, &line.to_string()) {
+                    warnings.push(format!(
+                        "{}: cannot write the repair log: {e}",
+                        opts.log.display()
+                    ));
+                }
+            }
+        }
+        Err(e) => warnings.push(format!(
+            "{}: cannot remove a dead run's temporary files: {e}",
+            rec.dir.display()
+        )),
     }
-    // Temporary files a killed run left behind are removed first.
-    let _ = safe_fs::remove_stale_temps(&rec.dir);
     for planned in &plan.actions {
         let outcome = apply_one(rec, planned, opts);
         let line = serde_json::to_string(&outcome).unwrap_or_default();

@@ -186,6 +186,104 @@ fn restore_source(f: &Facts, k: FileKind) -> Result<(u16, u64), String> {
     Ok((channel, frames))
 }
 
+fn other_mono(k: FileKind) -> FileKind {
+    if k == FileKind::CallerAudio {
+        FileKind::BotAudio
+    } else {
+        FileKind::CallerAudio
+    }
+}
+
+fn realtime_code(k: FileKind) -> &'static str {
+    if k == FileKind::CallerAudio {
+        "realtime.caller"
+    } else {
+        "realtime.bot"
+    }
+}
+
+fn final_channel_code(k: FileKind) -> &'static str {
+    if k == FileKind::CallerAudio {
+        "final.left"
+    } else {
+        "final.right"
+    }
+}
+
+/// A mono track cut short beside an intact final stereo: the real-time
+/// file proves which file is damaged (its samples of the other track match,
+/// of this one they do not, and it holds more of this one than the file
+/// does), and the final stereo still holds the whole track. Returns the
+/// channel and the length the track must have.
+fn truncated_mono(f: &Facts, k: FileKind) -> Option<(u16, u64)> {
+    let mono = f.usable(k)?;
+    let other = f.usable(other_mono(k))?;
+    let rt = f.usable(FileKind::Stereo)?;
+    let fin = f.usable(FileKind::FinalStereo)?;
+    let rt_codes = f.codes(FileKind::Stereo);
+    let implicated = rt_codes.contains(&realtime_code(k)) || rt_codes.contains(&"realtime.length");
+    let other_clean = !rt_codes.contains(&realtime_code(other_mono(k)))
+        && !rt_codes.contains(&"realtime.both_channels");
+    // The final stereo may disagree with this track only.
+    let final_only_this = f
+        .codes(FileKind::FinalStereo)
+        .iter()
+        .all(|c| *c == "final.length" || *c == final_channel_code(k));
+    if !(implicated && other_clean && final_only_this) {
+        return None;
+    }
+    let frames = rt.frames().checked_sub(other.frames())?;
+    // The metadata, when it says, must agree.
+    let meta = f.rec.metadata().ok().flatten();
+    let meta_bytes = meta.and_then(|m| {
+        if k == FileKind::CallerAudio {
+            m.caller_audio_bytes
+        } else {
+            m.bot_audio_bytes
+        }
+    });
+    if meta_bytes.is_some_and(|b| b != frames * 2) {
+        return None;
+    }
+    (frames > mono.frames() && frames <= fin.frames())
+        .then_some((if k == FileKind::CallerAudio { 0 } else { 1 }, frames))
+}
+
+/// Why the mono tracks cannot be trusted to rebuild the final stereo from,
+/// if they cannot: they must reproduce the real-time file (or, without one,
+/// the metadata's byte counts), and never be shorter than the final stereo
+/// already is (good audio is never made shorter).
+fn monos_unproven(f: &Facts) -> Option<String> {
+    let rt_codes = f.codes(FileKind::Stereo);
+    if let Some(c) = rt_codes.iter().find(|c| {
+        matches!(
+            **c,
+            "realtime.caller" | "realtime.bot" | "realtime.length" | "realtime.both_channels"
+        )
+    }) {
+        return Some(format!(
+            "the mono tracks do not match stereo_recording.wav ({c}): which file is damaged is not proven"
+        ));
+    }
+    if f.usable(FileKind::Stereo).is_none() && f.has("meta.bytes", FileKind::Metadata) {
+        return Some(
+            "the mono tracks disagree with call_metadata.json's byte counts (meta.bytes) and there is no real-time file to settle it".into(),
+        );
+    }
+    let longest = [FileKind::CallerAudio, FileKind::BotAudio]
+        .iter()
+        .filter_map(|k| f.info(*k).map(WavInfo::frames))
+        .max()
+        .unwrap_or(0);
+    match f.info(FileKind::FinalStereo) {
+        Some(fin) if fin.channels == 2 && fin.frames() > longest => Some(format!(
+            "it holds {} frames, more than the longer mono track ({longest}): rebuilding would make it shorter",
+            fin.frames()
+        )),
+        _ => None,
+    }
+}
+
 /// Plan the repair of one recording from its check; with `aligned`, also
 /// the listening copy on the caller's clock, when there is none yet.
 pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPlan {
@@ -208,8 +306,17 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
         |action: Action, reason: String| plan.actions.push(PlannedAction { action, reason });
     let mut skip = Vec::new();
 
+    // 0. Mono tracks cut short, which the final stereo still holds whole.
+    let truncated: Vec<(FileKind, u16, u64)> = [FileKind::CallerAudio, FileKind::BotAudio]
+        .into_iter()
+        .filter_map(|k| truncated_mono(&f, k).map(|(c, n)| (k, c, n)))
+        .collect();
+
     // 1. Headers of the tracks kept as they are.
     for k in [FileKind::CallerAudio, FileKind::BotAudio, FileKind::Stereo] {
+        if truncated.iter().any(|(t, _, _)| *t == k) {
+            continue;
+        }
         let Some(info) = f.usable(k) else { continue };
         let header: Vec<&str> = HEADER_CODES
             .iter()
@@ -254,8 +361,22 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
         }
     }
 
-    // 2. Mono tracks that are missing or empty, from the final stereo.
+    // 2. Mono tracks that are cut short, missing or empty, from the final stereo.
     let mut monos_ok = true;
+    for (k, channel, frames) in &truncated {
+        let have = f.info(*k).map_or(0, WavInfo::frames);
+        add(
+            Action::RestoreMono {
+                file: k.file_name(),
+                channel: *channel,
+                frames: *frames,
+            },
+            format!(
+                "cut short: {have} frames where stereo_recording.wav holds {frames}; restored from channel {} of final_stereo_recording.wav",
+                if *channel == 0 { "L" } else { "R" }
+            ),
+        );
+    }
     for k in [FileKind::CallerAudio, FileKind::BotAudio] {
         if f.usable(k).is_some() {
             continue;
@@ -282,32 +403,11 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
         }
     }
 
-    // 3. The final stereo, from the monos.
-    let fin = FileKind::FinalStereo;
-    let final_codes = f.codes(fin);
-    let final_missing = !rec.has(fin);
-    if final_missing || !final_codes.is_empty() {
-        let why = if final_missing {
-            "missing".to_string()
-        } else {
-            final_codes.join(", ")
-        };
-        if monos_ok {
-            add(
-                Action::RebuildFinal {
-                    file: fin.file_name(),
-                },
-                why,
-            );
-        } else {
-            skip.push(format!(
-                "{}: {why}; not rebuilt without both mono tracks",
-                fin.file_name()
-            ));
-        }
-    }
-
-    // 4. The metadata of a crashed call, from the audio.
+    // 3. The metadata of a crashed call, from the audio. Before the final
+    // stereo: once that exists the call counts as complete, so a repair
+    // killed between the two would never come back for the metadata; in
+    // this order a re-run sees a complete call without its final stereo
+    // and finishes it.
     if check.state == State::Crashed {
         if monos_ok {
             add(
@@ -319,6 +419,40 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
             );
         } else {
             skip.push("call_metadata.json: not written without both mono tracks".into());
+        }
+    }
+
+    // 4. The final stereo, from the monos.
+    let fin = FileKind::FinalStereo;
+    let final_codes = f.codes(fin);
+    let final_missing = !rec.has(fin);
+    if !truncated.is_empty() {
+        // The final stereo is the intact source of the restored track.
+    } else if final_missing || !final_codes.is_empty() {
+        let why = if final_missing {
+            "missing".to_string()
+        } else {
+            final_codes.join(", ")
+        };
+        let unproven = if final_missing {
+            None
+        } else {
+            monos_unproven(&f)
+        };
+        if let Some(reason) = unproven {
+            skip.push(format!("{}: {why}; not rebuilt: {reason}", fin.file_name()));
+        } else if monos_ok {
+            add(
+                Action::RebuildFinal {
+                    file: fin.file_name(),
+                },
+                why,
+            );
+        } else {
+            skip.push(format!(
+                "{}: {why}; not rebuilt without both mono tracks",
+                fin.file_name()
+            ));
         }
     }
 
