@@ -294,7 +294,18 @@ pub struct PluginArgs {
 impl PluginArgs {
     /// Load every plugin asked for; a plugin that cannot be used stops the
     /// command before any work (exit 2) with a message naming its file.
-    pub fn load(&self, taken: &[String]) -> Result<Vec<crate::plugin::Plugin>> {
+    pub fn load(
+        &self,
+        builtins: &[Box<dyn analyze::Analyzer>],
+    ) -> Result<Vec<crate::plugin::Plugin>> {
+        let taken: Vec<String> = builtins.iter().map(|a| a.name().to_string()).collect();
+        // Every report column already spoken for: the base columns and the
+        // built-in analyzers' (whatever --analyzers selects).
+        let mut columns: Vec<String> = crate::run::call::BASE_COLUMNS
+            .iter()
+            .map(|c| c.to_string())
+            .chain(builtins.iter().flat_map(|a| a.columns()))
+            .collect();
         let mut configs = std::collections::BTreeMap::new();
         for c in &self.plugin_config {
             let (name, file) = c
@@ -335,6 +346,15 @@ impl PluginArgs {
                     plugin.name
                 )));
             }
+            let own = analyze::Analyzer::columns(&plugin);
+            if let Some(c) = own.iter().find(|c| columns.contains(c)) {
+                return Err(Error::Usage(format!(
+                    "{}: plugin {}: column '{c}' is already a column of the report; rename the plugin or the column",
+                    p.display(),
+                    plugin.name
+                )));
+            }
+            columns.extend(own);
             names.push(plugin.name.clone());
             loaded.push(plugin);
         }
@@ -499,8 +519,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Plugins(args) => {
             let builtins = analyze::builtins();
-            let taken: Vec<String> = builtins.iter().map(|a| a.name().to_string()).collect();
-            let loaded = args.plugins.load(&taken)?;
+            let loaded = args.plugins.load(&builtins)?;
             let all: Vec<&dyn analyze::Analyzer> = builtins
                 .iter()
                 .map(|b| b.as_ref())
@@ -649,8 +668,7 @@ fn run_run(args: &RunArgs) -> Result<i32> {
             now: Utc::now(),
         }));
     }
-    let taken: Vec<String> = available.iter().map(|a| a.name().to_string()).collect();
-    let plugins = args.plugins.load(&taken)?;
+    let plugins = args.plugins.load(&available)?;
     let mut names = args.analyzers.clone();
     if !names.is_empty() {
         // Loaded plugins and the policy's analyzer run whatever --analyzers names.

@@ -208,6 +208,55 @@ fn plugins_that_cannot_be_used_stop_the_command_with_exit_2() {
         "{err}"
     );
 
+    // An older ABI is refused as firmly as a newer one.
+    let old_abi = c_plugin(tmp.path(), "abi0", &["-DCS_TEST_ABI=0"]);
+    let (code, err) = run_with_plugin(&rec, &old_abi);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("plugin ABI version 0, this callscope speaks ABI version 1"),
+        "{err}"
+    );
+
+    // Names that would overwrite, merge or break report columns.
+    for (lib, defines, says) in [
+        (
+            "rtclash",
+            vec![
+                "-DCS_TEST_NAME=\"rt\"",
+                "-DCS_TEST_COLUMNS=\"[\\\"audio_mean_s\\\"]\"",
+            ],
+            "column 'rt.audio_mean_s' is already a column of the report",
+        ),
+        (
+            "dup",
+            vec!["-DCS_TEST_COLUMNS=\"[\\\"a\\\",\\\"a\\\"]\""],
+            "column \"a\" is declared twice",
+        ),
+        (
+            "emptycol",
+            vec!["-DCS_TEST_COLUMNS=\"[\\\"\\\"]\""],
+            "column \"\": a column name must be",
+        ),
+        (
+            "newline",
+            vec!["-DCS_TEST_COLUMNS=\"[\\\"a\\\\nb\\\"]\""],
+            "column \"a\\nb\": a column name must be",
+        ),
+        (
+            "badname",
+            vec!["-DCS_TEST_NAME=\"peak,v2\""],
+            "the name must be 1-64 letters",
+        ),
+    ] {
+        let lib = c_plugin(tmp.path(), lib, &defines);
+        let (code, err) = run_with_plugin(&rec, &lib);
+        assert_eq!(code, 2, "{defines:?}: {err}");
+        assert!(
+            err.contains(path_str(&lib)) && err.contains(says),
+            "{defines:?}: {err}"
+        );
+    }
+
     let no_entry = c_plugin(tmp.path(), "noentry", &["-DCS_TEST_NO_ENTRY"]);
     let (code, err) = run_with_plugin(&rec, &no_entry);
     assert_eq!(code, 2);

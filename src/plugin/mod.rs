@@ -104,6 +104,33 @@ fn as_bytes(b: &[u8]) -> CsBytes {
     }
 }
 
+/// A plugin's name and column names become report columns
+/// (`{name}.{column}`): each must be a plain identifier, usable unquoted
+/// in SQL and in a CSV header, and the columns distinct.
+fn valid_names(name: &str, columns: &[String]) -> Result<(), String> {
+    let ident = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    if !ident(name) {
+        return Err("the name must be 1-64 letters, digits, '_' or '-'".into());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for c in columns {
+        if !ident(c) || c.contains('-') {
+            return Err(format!(
+                "column {c:?}: a column name must be 1-64 letters, digits or '_'"
+            ));
+        }
+        if !seen.insert(c) {
+            return Err(format!("column {c:?} is declared twice"));
+        }
+    }
+    Ok(())
+}
+
 /// Load a plugin and initialise it. `config_for` gives the JSON config for
 /// a plugin name (known only once the descriptor is read).
 pub fn load(path: &Path, config_for: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result<Plugin, String> {
@@ -159,6 +186,10 @@ pub fn load(path: &Path, config_for: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result
             ));
         }
     };
+    if let Err(why) = valid_names(&name, &columns) {
+        deinit_fn(instance);
+        return Err(format!("{p}: plugin {name:?}: {why}"));
+    }
     Ok(Plugin {
         path: path.to_path_buf(),
         name,

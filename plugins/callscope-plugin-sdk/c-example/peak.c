@@ -29,7 +29,11 @@ static void *init(cs_bytes config, cs_buffer *error) {
 
 static int32_t columns(void *instance, cs_buffer *out) {
     (void)instance;
+#ifdef CS_TEST_COLUMNS
+    *out = make(CS_TEST_COLUMNS);
+#else
     *out = make("[\"caller_peak\", \"bot_samples\"]");
+#endif
     return 0;
 }
 
@@ -73,7 +77,12 @@ static const cs_plugin_v1 descriptor = {
 #else
     CALLSCOPE_ABI_VERSION,
 #endif
-    "cpeak", "1.0.0", CS_NEEDS_AUDIO, init, columns, analyze, summarize, free_buffer, deinit,
+#ifdef CS_TEST_NAME
+    CS_TEST_NAME,
+#else
+    "cpeak",
+#endif
+    "1.0.0", CS_NEEDS_AUDIO, init, columns, analyze, summarize, free_buffer, deinit,
 };
 
 #ifdef CS_TEST_NO_ENTRY
