@@ -8,6 +8,10 @@ pub const OK: i32 = 0;
 pub const DATA: i32 = 1;
 /// The command line or a configuration file cannot be acted on; nothing was done.
 pub const USAGE: i32 = 2;
+/// The command could not write what it had to (reports, a repaired file):
+/// the disk, permissions or the file system failed while it worked
+/// (sysexits' EX_IOERR). Nothing half-written is left in place.
+pub const IO_FAILURE: i32 = 74;
 /// Stopped by Ctrl-C or SIGTERM.
 pub const INTERRUPTED: i32 = 130;
 
@@ -18,6 +22,7 @@ pub fn for_error(e: &Error) -> i32 {
         Error::Interrupted => INTERRUPTED,
         // A root that cannot be read is a configuration problem too.
         Error::Io { .. } => USAGE,
+        Error::Write { .. } => IO_FAILURE,
         _ => DATA,
     }
 }

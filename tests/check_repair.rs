@@ -199,11 +199,30 @@ fn repair_fixes_every_repairable_fault_byte_for_byte_and_is_idempotent() {
 
     // Every replaced original is in a backup, and the log says so with checksums.
     let log = fs::read_to_string(rec.join(".callscope/repair.jsonl")).unwrap();
-    let lines: Vec<Value> = log
+    let all: Vec<Value> = log
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    let lines: Vec<&Value> = all.iter().filter(|l| l["event"] == "done").collect();
     assert_eq!(lines.len(), 9, "{log}");
+    // Each result line follows the intent line of the same action.
+    // (Recordings are repaired in parallel, so lines of others may interleave.)
+    assert_eq!(all.len(), 18, "{log}");
+    let key = |l: &Value| {
+        (
+            l["recording"].clone(),
+            l["file"].clone(),
+            l["action"].clone(),
+        )
+    };
+    for (i, done) in all.iter().enumerate().filter(|(_, l)| l["event"] == "done") {
+        assert!(
+            all[..i]
+                .iter()
+                .any(|l| l["event"] == "intent" && key(l) == key(done)),
+            "no intent before {done}"
+        );
+    }
     for l in &lines {
         assert_eq!(l["result"], "ok");
         let target = rec

@@ -34,6 +34,8 @@ pub struct ApplyOptions {
 /// What happened to one planned action.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
+    /// Always `done`: the line after the action (its `intent` line came before).
+    pub event: &'static str,
     pub time: String,
     pub recording: String,
     pub file: String,
@@ -307,6 +309,7 @@ fn apply_one(rec: &Recording, planned: &PlannedAction, opts: &ApplyOptions) -> O
     let target = rec.dir.join(file);
     let (size_before, sha256_before) = size_and_hash(&target);
     let mut outcome = Outcome {
+        event: "done",
         time: format_utc(&Utc::now()),
         recording: rec.rel.clone(),
         file: file.to_string(),
@@ -375,6 +378,27 @@ pub fn apply(
         )),
     }
     for planned in &plan.actions {
+        // The intent is on disk before the file changes, so a repair killed
+        // between the rename and its result line still left a trace of what
+        // it did (the backup and the checksum it started from).
+        let file = planned.action.file();
+        let intent = serde_json::json!({
+            "event": "intent",
+            "time": format_utc(&Utc::now()),
+            "recording": rec.rel,
+            "file": file,
+            "action": planned.action.name(),
+            "reason": planned.reason,
+            "sha256_before": size_and_hash(&rec.dir.join(file)).1,
+        });
+        if let Err(e) = safe_fs::append_line(&opts.log, &intent.to_string()) {
+            // No file changes without its intent logged.
+            warnings.push(format!(
+                "{}: cannot write the repair log: {e}",
+                opts.log.display()
+            ));
+            break;
+        }
         let outcome = apply_one(rec, planned, opts);
         let line = serde_json::to_string(&outcome).unwrap_or_default();
         if let Err(e) = safe_fs::append_line(&opts.log, &line) {

@@ -54,7 +54,7 @@ struct CsvFile {
 impl CsvFile {
     fn create(dir: &Path, name: &str, header: &[String]) -> Result<CsvFile> {
         let path = dir.join(name);
-        let file = AtomicFile::create(&path).map_err(|e| Error::io(&path, e))?;
+        let file = AtomicFile::create(&path).map_err(|e| Error::write(&path, e))?;
         let mut writer = csv::Writer::from_writer(file);
         writer.write_record(header).map_err(csv_err(&path))?;
         Ok(CsvFile { path, writer })
@@ -106,7 +106,7 @@ impl ReportWriter {
         analyzers: &[Box<dyn Analyzer>],
         formats: Formats,
     ) -> Result<ReportWriter> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
         let columns: Vec<String> = analyzers.iter().flat_map(|a| a.columns()).collect();
         let mut w = ReportWriter {
             dir: dir.to_path_buf(),
@@ -137,7 +137,7 @@ impl ReportWriter {
         }
         if formats.json {
             let path = dir.join("calls.jsonl");
-            let file = AtomicFile::create(&path).map_err(|e| Error::io(&path, e))?;
+            let file = AtomicFile::create(&path).map_err(|e| Error::write(&path, e))?;
             w.calls_jsonl = Some((path, file));
         }
         Ok(w)
@@ -167,7 +167,7 @@ impl ReportWriter {
             let mut line = serde_json::Value::Object(obj).to_string();
             line.push('\n');
             f.write_all(line.as_bytes())
-                .map_err(|e| Error::io(path, e))?;
+                .map_err(|e| Error::write(path, e))?;
         }
         for (file, rows) in &r.rows {
             if let Some(t) = self.tables.get_mut(file) {
@@ -246,23 +246,23 @@ impl ReportWriter {
             "findings": { "by_code": t.by_code },
         });
         let path = self.dir.join("summary.json");
-        let mut f = AtomicFile::create(&path).map_err(|e| Error::io(&path, e))?;
+        let mut f = AtomicFile::create(&path).map_err(|e| Error::write(&path, e))?;
         let mut text =
             serde_json::to_string_pretty(&summary).map_err(|e| Error::write(&path, e))?;
         text.push('\n');
         f.write_all(text.as_bytes())
-            .map_err(|e| Error::io(&path, e))?;
+            .map_err(|e| Error::write(&path, e))?;
         files.push((path, f));
         // Everything is complete on disk before the first rename.
         for (path, f) in &mut files {
-            f.finish().map_err(|e| Error::io(path, e))?;
+            f.finish().map_err(|e| Error::write(path, e))?;
         }
         files
             .into_iter()
             .map(|(path, f)| {
                 f.commit(None)
                     .map(|_| path.clone())
-                    .map_err(|e| Error::io(&path, e))
+                    .map_err(|e| Error::write(&path, e))
             })
             .collect()
     }
