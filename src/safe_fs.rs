@@ -126,13 +126,15 @@ pub fn is_stale_temp(name: &str) -> bool {
         && temp_owner(name).is_none_or(|pid| pid <= 0 || !process_alive(pid))
 }
 
-/// The temporary files a dead run left in `dir` (a live run's are not listed).
+/// The temporary files (and archive copies, which are directories) a dead
+/// run left in `dir`; a live run's are not listed.
 pub fn stale_temps(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
-        if is_stale_temp(&name.to_string_lossy()) && entry.file_type()?.is_file() {
+        let ft = entry.file_type()?;
+        if is_stale_temp(&name.to_string_lossy()) && (ft.is_file() || ft.is_dir()) {
             found.push(entry.path());
         }
     }
@@ -144,7 +146,12 @@ pub fn stale_temps(dir: &Path) -> io::Result<Vec<PathBuf>> {
 pub fn remove_stale_temps(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let stale = stale_temps(dir)?;
     for path in &stale {
-        fs::remove_file(path)?;
+        // A directory is an archive copy that was never put in place.
+        if fs::symlink_metadata(path)?.is_dir() {
+            fs::remove_dir_all(path)?;
+        } else {
+            fs::remove_file(path)?;
+        }
     }
     if !stale.is_empty() {
         fsync_dir(dir)?;

@@ -216,6 +216,8 @@ fn archive_dest(d: &Decision, opts: &ApplyOptions, suffix: &str) -> Result<PathB
     let dest = root.join(format!("{}{suffix}", d.recording));
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        // What a prune killed while writing an archive here left behind.
+        safe_fs::remove_stale_temps(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         let resolve = |p: &Path| safe_fs::resolve(p).map_err(|e| format!("{}: {e}", p.display()));
         let (parent_r, root_r) = (resolve(parent)?, resolve(&opts.root)?);
         if parent_r.starts_with(&root_r) {
@@ -400,6 +402,38 @@ pub fn apply(decisions: &[Decision], opts: &ApplyOptions) -> Vec<String> {
             errors.push("interrupted".into());
             break;
         }
+        // Temporary files a killed command left in the recording go first:
+        // they are nobody's data, and an archive must not carry them.
+        let removed = match safe_fs::remove_stale_temps(&d.dir) {
+            Ok(removed) => removed,
+            Err(e) => {
+                errors.push(format!("{}: {e}", d.recording));
+                continue;
+            }
+        };
+        let cleaned;
+        let d = if removed.is_empty() {
+            d
+        } else {
+            let gone: Vec<String> = removed
+                .iter()
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect();
+            let line = json!({
+                "time": format_utc(&Utc::now()),
+                "event": "temp-removed",
+                "recording": d.recording,
+                "files": gone,
+            });
+            if let Err(e) = audit(opts, line) {
+                errors.push(e);
+                break;
+            }
+            let mut kept = d.clone();
+            kept.files.retain(|(name, _)| !gone.contains(name));
+            cleaned = kept;
+            &cleaned
+        };
         let sums = file_sums(d);
         let intent = json!({
             "time": format_utc(&Utc::now()),
