@@ -193,6 +193,10 @@ pub struct RepairArgs {
     /// heard) where there is none, for people to listen to.
     #[arg(long)]
     pub aligned: bool,
+    /// When another callscope holds the root, wait this long for it (30s,
+    /// 5m, 2h) instead of exiting 75 at once.
+    #[arg(long, value_name = "DURATION", value_parser = crate::lock::parse_wait)]
+    pub wait: Option<std::time::Duration>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -391,6 +395,10 @@ pub struct RetentionArgs {
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
+    /// With --apply: when another callscope holds the root, wait this long
+    /// for it (30s, 5m, 2h) instead of exiting 75 at once.
+    #[arg(long, value_name = "DURATION", value_parser = crate::lock::parse_wait)]
+    pub wait: Option<std::time::Duration>,
     #[command(flatten)]
     pub model: ModelArgs,
 }
@@ -778,6 +786,12 @@ fn run_check(args: &CheckArgs) -> Result<i32> {
 }
 
 fn run_repair(args: &RepairArgs) -> Result<i32> {
+    // One command changes a root at a time (a dry run changes nothing).
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(crate::lock::acquire(&args.root, "repair", args.wait)?)
+    };
     let found = discover(&args.root)?;
     warn_skipped(&found);
     let model = args.model.options();
@@ -829,6 +843,12 @@ fn run_retention(
         retention::apply::validate_archive_root(root, archive_root)
             .map_err(|e| Error::Usage(format!("{at}: {e}")))?;
     }
+    let _lock = if args.apply {
+        let command = if erase.is_some() { "erase" } else { "prune" };
+        Some(crate::lock::acquire(root, command, args.wait)?)
+    } else {
+        None
+    };
     let found = discover(root)?;
     warn_skipped(&found);
     let model = args.model.options();

@@ -28,6 +28,9 @@ pub enum Error {
     Wav { path: PathBuf, source: WavError },
     #[error("{}: cannot write: {message}", path.display())]
     Write { path: PathBuf, message: String },
+    /// Another callscope holds the lock on the root: try again later.
+    #[error("{0}")]
+    Busy(String),
     /// The user asked callscope to stop (Ctrl-C, SIGTERM).
     #[error("interrupted")]
     Interrupted,

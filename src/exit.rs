@@ -12,6 +12,9 @@ pub const USAGE: i32 = 2;
 /// the disk, permissions or the file system failed while it worked
 /// (sysexits' EX_IOERR). Nothing half-written is left in place.
 pub const IO_FAILURE: i32 = 74;
+/// Another callscope is changing the same root (it holds the lock): try
+/// later (sysexits' EX_TEMPFAIL, which cron wrappers and systemd treat so).
+pub const BUSY: i32 = 75;
 /// Stopped by Ctrl-C or SIGTERM.
 pub const INTERRUPTED: i32 = 130;
 
@@ -20,6 +23,7 @@ pub fn for_error(e: &Error) -> i32 {
     match e {
         Error::Usage(_) => USAGE,
         Error::Interrupted => INTERRUPTED,
+        Error::Busy(_) => BUSY,
         // A root that cannot be read is a configuration problem too.
         Error::Io { .. } => USAGE,
         Error::Write { .. } => IO_FAILURE,

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod error;
 pub mod exit;
 pub mod interrupt;
+pub mod lock;
 pub mod plugin;
 pub mod progress;
 pub mod recording;

@@ -1,0 +1,155 @@
+//! The lock that keeps two commands from changing one recordings root at
+//! once (`repair`, `prune --apply`, `erase --apply`). An OS advisory lock
+//! (`flock` through `File::try_lock`) on `ROOT/.callscope/lock`: the kernel
+//! releases it when its holder exits, however it exits, so a dead holder
+//! never blocks anyone. The file also says who holds it, for the message
+//! the second command prints.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use crate::error::{Error, Result};
+use crate::recording::format_utc;
+
+/// Held until dropped.
+#[derive(Debug)]
+pub struct RootLock {
+    _file: File,
+}
+
+/// Where a root's lock lives.
+pub fn lock_path(root: &Path) -> PathBuf {
+    root.join(".callscope").join("lock")
+}
+
+fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most
+    // that many bytes.
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if r != 0 {
+        return "unknown".into();
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// Take the root's lock for `command`; with `wait`, try again until that
+/// much time has passed. A lock held by another process is `Error::Busy`
+/// (exit 75), naming the holder.
+pub fn acquire(root: &Path, command: &str, wait: Option<Duration>) -> Result<RootLock> {
+    // Never create the root: a mistyped or unmounted one is an error.
+    let meta = fs::metadata(root).map_err(|e| Error::io(root, e))?;
+    if !meta.is_dir() {
+        return Err(Error::Usage(format!("{}: not a directory", root.display())));
+    }
+    let path = lock_path(root);
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    let deadline = wait.map(|w| Instant::now() + w);
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(TryLockError::WouldBlock) => {
+                if deadline.is_some_and(|d| Instant::now() < d) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                return Err(Error::Busy(format!(
+                    "{}: another callscope holds this root ({}); try again later{}",
+                    path.display(),
+                    if holder.is_empty() {
+                        "it is still starting"
+                    } else {
+                        holder
+                    },
+                    if wait.is_some() {
+                        " (--wait ran out)"
+                    } else {
+                        ", or give --wait DURATION"
+                    }
+                )));
+            }
+            Err(TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        }
+    }
+    // Ours now: say who holds it.
+    let who = format!(
+        "pid {}, host {}, command {command}, since {}",
+        std::process::id(),
+        host_name(),
+        format_utc(&Utc::now())
+    );
+    let written = file
+        .set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(who.as_bytes()));
+    written.map_err(|e| Error::io(&path, e))?;
+    Ok(RootLock { _file: file })
+}
+
+/// `30s`, `5m`, `2h`, or a plain number of seconds: how long `--wait` waits.
+pub fn parse_wait(s: &str) -> std::result::Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration like 30s, 5m or 2h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        _ => return Err(format!("'{s}' is not a duration like 30s, 5m or 2h")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_with_the_first_named_and_the_lock_frees_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = acquire(dir.path(), "repair", None).unwrap();
+        let e = acquire(dir.path(), "prune", None).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, Error::Busy(_)), "{msg}");
+        assert!(
+            msg.contains(&format!("pid {}", std::process::id())) && msg.contains("command repair"),
+            "{msg}"
+        );
+        let waited = Instant::now();
+        let e = acquire(dir.path(), "prune", Some(Duration::from_millis(300))).unwrap_err();
+        assert!(waited.elapsed() >= Duration::from_millis(300));
+        assert!(e.to_string().contains("--wait ran out"), "{e}");
+        drop(first);
+        acquire(dir.path(), "prune", None).unwrap();
+    }
+
+    #[test]
+    fn wait_durations() {
+        assert_eq!(parse_wait("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_wait("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_wait("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_wait("2h"), Ok(Duration::from_secs(7200)));
+        assert!(parse_wait("soon").is_err());
+        assert!(parse_wait("5d").is_err());
+    }
+}
