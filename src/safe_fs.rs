@@ -294,6 +294,11 @@ pub fn keep_backup(original: &Path, backup: &Path) -> io::Result<PathBuf> {
             Ok(()) => {
                 let m = fs::symlink_metadata(&candidate)?;
                 if (m.dev(), m.ino()) != (source_meta.dev(), source_meta.ino()) {
+                    // Another writer replaced the file between our open and
+                    // our link: our link names its new file, not a backup.
+                    // Nothing is lost (that file is in place); this change
+                    // stops, built as it was on what is no longer there.
+                    let _ = fs::remove_file(&candidate);
                     return Err(io::Error::other(format!(
                         "{}: the backup is not the original (it changed while it was kept)",
                         candidate.display()

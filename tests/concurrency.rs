@@ -80,9 +80,12 @@ fn backups(root: &Path) -> Vec<PathBuf> {
 /// `trials` times: a fresh copy of `template`, a hard-link snapshot of it,
 /// the two commands at once; then the snapshot is unchanged, the result is
 /// what one command alone leaves, and each exit code is 0 or 75 (busy).
+/// The two command lines of a trial, given its workspace.
+type Commands<'a> = &'a dyn Fn(&Path) -> (Vec<String>, Vec<String>);
+
 fn race(
     template: &Path,
-    commands: &dyn Fn(&Path) -> (Vec<String>, Vec<String>),
+    commands: Commands,
     root_of: &dyn Fn(&Path) -> PathBuf,
     may_both_run: bool,
 ) {
@@ -102,7 +105,13 @@ fn race(
         let (a, b) = commands(&ws);
         let (ca, cb) = both(&a, &b);
         for c in [ca, cb] {
-            assert!(c == code.unwrap_or(0) || c == 75, "trial {trial}: exit {c}");
+            // Running at once, one may find a file replaced under it by the
+            // other, and stop that change (exit 1): nothing is lost by it.
+            let raced = may_both_run && c == 1;
+            assert!(
+                c == code.unwrap_or(0) || c == 75 || raced,
+                "trial {trial}: exit {c}"
+            );
         }
         busy += usize::from(ca == 75) + usize::from(cb == 75);
         assert!(ca != 75 || cb != 75, "trial {trial}: both were refused");
@@ -110,15 +119,15 @@ fn race(
             // At most one may have changed anything: a refused one did nothing.
             assert!(ca == 75 || cb == 75 || ca == cb, "trial {trial}");
         }
-        assert_eq!(
-            files(&snap),
-            snapped,
-            "trial {trial}: a hard-linked snapshot changed"
+        let changed = differing(&files(&snap), &snapped);
+        assert!(
+            changed.is_empty(),
+            "trial {trial}: a hard-linked snapshot changed: {changed:?}"
         );
-        assert_eq!(
-            files(&root_of(&ws)),
-            want,
-            "trial {trial}: not what one run leaves"
+        let wrong = differing(&files(&root_of(&ws)), &want);
+        assert!(
+            wrong.is_empty(),
+            "trial {trial}: not what one run leaves: {wrong:?}"
         );
         for b in backups(&ws) {
             assert!(
