@@ -26,6 +26,15 @@ pub enum Error {
     Schema { path: PathBuf, message: String },
     #[error("{}: {source}", path.display())]
     Wav { path: PathBuf, source: WavError },
+    /// A file far larger than its kind ever is: not read, so that one
+    /// damaged or hostile file cannot exhaust the memory of a whole run.
+    #[error("{}: {size} bytes, more than the {limit} a recording's {what} may be; not read", path.display())]
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+        what: &'static str,
+    },
     #[error("{}: cannot write: {message}", path.display())]
     Write { path: PathBuf, message: String },
     /// Another callscope holds the lock on the root: try again later.

@@ -104,6 +104,7 @@ codes! {
     "realtime.caller" Error "real-time stereo caller samples do not reproduce caller_audio.wav in order";
     "realtime.bot" Error "real-time stereo bot samples do not reproduce bot_audio.wav in order";
     "json.parse" Error "a JSON file does not parse (line and column given)";
+    "json.too_large" Error "a JSON file larger than 64 MiB (a transcript of a two-hour call is under 1 MiB): not read, so it cannot exhaust memory";
     "json.field_missing" Error "a required field is absent";
     "json.field_type" Error "a field has the wrong type";
     "json.timestamp" Error "a timestamp does not parse";

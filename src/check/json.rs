@@ -236,6 +236,10 @@ pub fn check_json(rec: &Recording, out: &mut Vec<Finding>) {
                 ));
                 continue;
             }
+            Err(e @ crate::Error::TooLarge { .. }) => {
+                out.push(Finding::new("json.too_large", Some(kind), e.to_string()));
+                continue;
+            }
             Err(e) => {
                 out.push(Finding::new("file.unreadable", Some(kind), e.to_string()));
                 continue;

@@ -74,14 +74,14 @@ fn rel_path(root: &Path, dir: &Path) -> String {
     match dir.strip_prefix(root) {
         Ok(p) if !p.as_os_str().is_empty() => p
             .components()
-            .map(|c| c.as_os_str().to_string_lossy())
+            .map(|c| super::name_text(c.as_os_str()))
             .collect::<Vec<_>>()
             .join("/"),
         // The root itself is the recording: name it by its own name.
         _ => root
             .canonicalize()
             .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .and_then(|p| p.file_name().map(super::name_text))
             .unwrap_or_else(|| ".".to_string()),
     }
 }

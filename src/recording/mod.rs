@@ -154,6 +154,26 @@ impl State {
     }
 }
 
+/// A file or directory name as text: valid UTF-8 as it is, each byte that
+/// is not as `\xNN`, so two names that differ only in invalid bytes stay
+/// two names (a lossy conversion would make them one).
+pub fn name_text(name: &std::ffi::OsStr) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for chunk in name.as_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The largest JSON file a recording may hold (64 MiB): a two-hour call's
+/// transcript is well under 1 MiB, and parsed JSON takes several times its
+/// size in memory, so one damaged file cannot take a whole run down.
+pub const MAX_JSON_BYTES: u64 = 64 << 20;
+
 /// The marker `delete-audio` leaves in a recording whose audio it removed.
 pub const AUDIO_REMOVED_MARKER: &str = "AUDIO_REMOVED_BY_POLICY.json";
 
@@ -204,7 +224,7 @@ impl Recording {
         files.sort_by_key(|f| f.kind);
         let leaf = dir
             .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
+            .map(name_text)
             .unwrap_or_else(|| rel.clone());
         Recording {
             name: DirName::parse(&leaf),
@@ -224,7 +244,7 @@ impl Recording {
         let files = discover::known_files(dir)?;
         let rel = dir
             .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
+            .map(name_text)
             .unwrap_or_else(|| dir.display().to_string());
         Ok(Recording::new(dir.to_path_buf(), rel, files))
     }
@@ -259,6 +279,15 @@ impl Recording {
                     return Ok(None);
                 }
                 let path = self.path(kind);
+                let size = self.file(kind).map_or(0, |f| f.len);
+                if size > MAX_JSON_BYTES {
+                    return Err(Error::TooLarge {
+                        path,
+                        size,
+                        limit: MAX_JSON_BYTES,
+                        what: "JSON file",
+                    });
+                }
                 let bytes = safe_fs::read_regular(&path).map_err(|e| Error::io(&path, e))?;
                 serde_json::from_slice(&bytes)
                     .map(Some)

@@ -213,7 +213,16 @@ fn archive_dest(d: &Decision, opts: &ApplyOptions, suffix: &str) -> Result<PathB
         .archive_root
         .as_ref()
         .ok_or("the policy has no archive_root")?;
-    let dest = root.join(format!("{}{suffix}", d.recording));
+    // The recording's real path under ROOT (its name may not be UTF-8).
+    let rel = d
+        .dir
+        .strip_prefix(&opts.root)
+        .ok()
+        .filter(|r| !r.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from(&d.recording), Path::to_path_buf);
+    let mut name = rel.into_os_string();
+    name.push(suffix);
+    let dest = root.join(name);
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         // What a prune killed while writing an archive here left behind.

@@ -57,7 +57,8 @@ impl Decision {
     }
 }
 
-/// Every file under `dir` (relative path, size), or the first symlink found.
+/// Every file under `dir` (relative path, size), or the first symlink or
+/// special file (FIFO, device, socket) found.
 pub(super) fn files_under(dir: &Path) -> Result<Vec<(String, u64)>, String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -74,12 +75,20 @@ pub(super) fn files_under(dir: &Path) -> Result<Vec<(String, u64)>, String> {
                 .unwrap_or(&e.path())
                 .display()
                 .to_string();
-            if meta.file_type().is_symlink() {
+            let ft = meta.file_type();
+            if ft.is_symlink() {
                 return Err(format!("{rel} is a symlink (never followed)"));
-            } else if meta.is_dir() {
+            } else if ft.is_dir() {
                 stack.push(e.path());
-            } else {
+            } else if ft.is_file() {
                 out.push((rel, meta.len()));
+            } else {
+                // Nothing can be read from it whole, so nothing proves an
+                // archive of it, and it may be someone's live pipe.
+                return Err(format!(
+                    "{rel} is {}, not a regular file (never opened)",
+                    crate::safe_fs::describe_type(&ft)
+                ));
             }
         }
     }
