@@ -11,6 +11,8 @@ pub mod check;
 pub mod cli;
 pub mod error;
 pub mod exit;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod interrupt;
 pub mod lock;
 pub mod plugin;

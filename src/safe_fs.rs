@@ -82,6 +82,23 @@ pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Open a file named by the user (a policy's hold list), following a
+/// symlink to it, only if it is a regular file.
+pub fn open_regular_followed(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let ft = file.metadata()?.file_type();
+    if !ft.is_file() {
+        return Err(io::Error::other(format!(
+            "{}, not a regular file; not read",
+            describe_type(&ft)
+        )));
+    }
+    Ok(file)
+}
+
 /// A file type in words, for findings and errors.
 pub fn describe_type(ft: &fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;

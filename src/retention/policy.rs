@@ -282,6 +282,15 @@ pub fn parse_period(text: &str) -> Result<Period, String> {
     Ok(period)
 }
 
+/// The hold list: a regular file of at most 16 MiB of UTF-8 text (a FIFO
+/// or a device named there would never finish reading).
+fn read_hold_list(p: &Path) -> std::io::Result<String> {
+    let file = crate::safe_fs::open_regular_followed(p)?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(file, 16 << 20), &mut text)?;
+    Ok(text)
+}
+
 /// Line and column (1-based) of a byte offset.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -405,7 +414,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, String> {
     let holds = match &raw.hold_list {
         Some(list) => {
             let p = base.join(list.get_ref());
-            let t = std::fs::read_to_string(&p)
+            let t = read_hold_list(&p)
                 .map_err(|e| at(list.span(), format!("hold list {}: {e}", p.display())))?;
             t.lines()
                 .map(|l| l.split('#').next().unwrap_or("").trim())
