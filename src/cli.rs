@@ -423,9 +423,13 @@ pub struct EraseArgs {
     /// The session id whose recordings are erased.
     #[arg(long)]
     pub session: String,
-    /// A policy whose hold list applies too.
+    /// A policy whose hold list applies too (LEGAL_HOLD files always do).
     #[arg(long)]
     pub policy: Option<PathBuf>,
+    /// Erase without consulting a policy's hold list (LEGAL_HOLD files
+    /// still protect): without --policy, erase refuses unless this is given.
+    #[arg(long, conflicts_with = "policy")]
+    pub no_hold_list: bool,
     #[command(flatten)]
     pub common: RetentionArgs,
 }
@@ -606,7 +610,12 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Erase(args) => {
             let policy = match &args.policy {
                 Some(p) => Some(retention::policy::load(p).map_err(Error::Usage)?),
-                None => None,
+                None if args.no_hold_list => None,
+                None => {
+                    return Err(Error::Usage(
+                        "erase: no hold list is consulted without --policy; give the retention policy (its hold_list protects recordings under legal hold), or --no-hold-list to erase with LEGAL_HOLD files as the only protection".into(),
+                    ))
+                }
             };
             run_retention(
                 &args.root,
@@ -874,6 +883,7 @@ fn run_retention(
             archive_root: policy.and_then(|p| p.archive_root.clone()),
             archive_format: policy.map(|p| p.archive_format).unwrap_or_default(),
             policy: policy.map(|p| p.path.clone()),
+            run: retention::apply::RunInfo::new(now, policy.map(|p| p.path.as_path())),
         };
         errors = retention::apply::apply(&decisions, &opts);
     }
@@ -902,7 +912,17 @@ fn run_retention(
         eprintln!("callscope: error: {e}");
     }
     interrupt::check()?;
-    Ok(if errors.is_empty() {
+    // An erasure request that matches nothing is worth a look (a mistyped
+    // id is not an erased person).
+    let nothing_erased = erase.is_some() && decisions.is_empty();
+    if nothing_erased {
+        eprintln!(
+            "callscope: error: no recording of session {} under {}",
+            erase.unwrap_or_default(),
+            root.display()
+        );
+    }
+    Ok(if errors.is_empty() && !nothing_erased {
         exit::OK
     } else {
         exit::DATA

@@ -26,7 +26,17 @@ pub fn lock_path(root: &Path) -> PathBuf {
     root.join(".callscope").join("lock")
 }
 
-fn host_name() -> String {
+/// The user running callscope: `$USER`, else the numeric uid.
+pub fn user_name() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        // SAFETY: getuid cannot fail and has no preconditions.
+        .unwrap_or_else(|| format!("uid {}", unsafe { libc::getuid() }))
+}
+
+/// This machine's host name.
+pub fn host_name() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname writes at most
     // that many bytes.

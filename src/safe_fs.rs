@@ -395,6 +395,11 @@ pub fn sha256_file(path: &Path) -> io::Result<String> {
     sha256_reader(&mut open_regular(path)?)
 }
 
+/// The SHA-256 of a file named by the user (a policy), links followed.
+pub fn sha256_file_followed(path: &Path) -> io::Result<String> {
+    sha256_reader(&mut open_regular_followed(path)?)
+}
+
 /// The SHA-256 of everything a reader gives, as lowercase hex.
 pub fn sha256_reader(r: &mut impl Read) -> io::Result<String> {
     let mut hasher = Sha256::new();

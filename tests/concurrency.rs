@@ -246,6 +246,7 @@ fn two_erasures_of_one_root() {
             &w.join("root").display().to_string(),
             "--session",
             &session,
+            "--no-hold-list",
             "--apply",
         ]);
         (a.clone(), a)

@@ -426,6 +426,7 @@ fn erase_killed_at_every_step() {
             "root".into(),
             "--session".into(),
             session.clone(),
+            "--no-hold-list".into(),
             "--apply".into(),
         ]
     };

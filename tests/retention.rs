@@ -438,7 +438,7 @@ fn a_bad_policy_exits_2_and_changes_nothing() {
     for (text, want) in [
         (
             "[[rule]]\nname = \"x\"\nolder_than = \"forever\"\naction = \"delete\"\n",
-            "policy.toml: line 3, column 14: \"forever\" is not a duration",
+            "policy.toml: line 3, column 14: \"forever\" is not a period",
         ),
         (
             "archive_root = \"a\"\narchive_format = \"zip\"\n[[rule]]\nname = \"d\"\ndefault = true\naction = \"keep\"\n",
@@ -525,35 +525,64 @@ fn a_killed_prune_leaves_recordings_whole_or_gone_and_the_next_finishes() {
 #[test]
 fn erase_removes_one_session_unless_held() {
     let tmp = tempfile::tempdir().unwrap();
-    let (rec, truth) = simulate(tmp.path(), 3, 8, &[]);
+    let (rec, truth) = simulate(tmp.path(), 4, 8, &[]);
     let t = truths(&truth);
-    let (code, out, _) = run(&["erase", path_str(&rec), "--session", &t[1].session_id]);
+    let erase = |session: &str, extra: &[&str]| {
+        let mut args = vec!["erase", path_str(&rec), "--session", session];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    // No hold list consulted without saying so: refused, nothing done.
+    let (code, _, err) = erase(&t[1].session_id, &["--apply"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--no-hold-list") && err.contains("--policy"), "{err}");
+    assert!(rec.join(&t[1].recording).exists());
+
+    let (code, out, _) = erase(&t[1].session_id, &["--no-hold-list"]);
     assert_eq!(code, 0);
     assert!(out.contains("delete") && out.contains("dry run"), "{out}");
     assert!(rec.join(&t[1].recording).exists(), "dry run by default");
-    ok(&[
-        "erase",
-        path_str(&rec),
-        "--session",
-        &t[1].session_id,
-        "--apply",
-    ]);
+    let (code, _, err) = erase(&t[1].session_id, &["--no-hold-list", "--apply"]);
+    assert_eq!(code, 0, "{err}");
     assert!(!rec.join(&t[1].recording).exists());
     assert!(rec.join(&t[0].recording).exists() && rec.join(&t[2].recording).exists());
 
+    // A LEGAL_HOLD file protects even without a policy.
     fs::write(rec.join(&t[2].recording).join("LEGAL_HOLD"), "").unwrap();
-    let out = ok(&[
-        "erase",
-        path_str(&rec),
-        "--session",
-        &t[2].session_id,
-        "--apply",
-    ]);
+    let (code, out, _) = erase(&t[2].session_id, &["--no-hold-list", "--apply"]);
+    assert_eq!(code, 0);
     assert!(
         out.contains("held") && out.contains("LEGAL_HOLD"),
         "a hold wins, and says so: {out}"
     );
     assert!(rec.join(&t[2].recording).exists());
+
+    // The policy's hold list protects through erase --policy too.
+    fs::write(tmp.path().join("holds.txt"), format!("{}\n", t[3].session_id)).unwrap();
+    let policy = write_policy(tmp.path(), "hold_list = \"holds.txt\"\n");
+    let (code, out, _) = erase(&t[3].session_id, &["--policy", path_str(&policy), "--apply"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("held") && out.contains("hold list"), "{out}");
+    assert!(rec.join(&t[3].recording).exists());
+
+    // An erasure that matches nothing is not a success.
+    let (code, _, err) = erase("no-such-session", &["--no-hold-list", "--apply"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no recording of session no-such-session"), "{err}");
+
+    // Every audit line proves who did what under which policy; holds too.
+    let lines = audit_lines(&rec);
+    let policy_sha = sha256(&policy);
+    for l in &lines {
+        for field in ["run_id", "now", "version", "user", "host"] {
+            assert!(l[field].is_string(), "{field} missing: {l}");
+        }
+    }
+    let held: Vec<&Value> = lines.iter().filter(|l| l["event"] == "held").collect();
+    assert_eq!(held.len(), 2, "{lines:?}");
+    assert_eq!(held[1]["policy_sha256"], policy_sha.as_str());
+    assert!(held[0]["policy_sha256"].is_null());
+    assert_ne!(held[0]["run_id"], held[1]["run_id"]);
 }
 
 #[test]

@@ -22,6 +22,39 @@ pub struct ApplyOptions {
     pub archive_format: ArchiveFormat,
     /// The policy file, named in markers.
     pub policy: Option<PathBuf>,
+    /// Who ran what, on every audit line.
+    pub run: RunInfo,
+}
+
+/// What every audit line carries, so the log proves which policy did what,
+/// when and by whom: the policy file's SHA-256, the `now` that ages were
+/// measured from, the tool's version, this run's id, the user and the host.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub now: String,
+    pub policy_sha256: Option<String>,
+    pub version: &'static str,
+    pub user: String,
+    pub host: String,
+}
+
+impl RunInfo {
+    pub fn new(now: chrono::DateTime<Utc>, policy: Option<&Path>) -> RunInfo {
+        let started = Utc::now();
+        RunInfo {
+            run_id: format!(
+                "{}-{}",
+                started.format("%Y%m%dT%H%M%S%.6fZ"),
+                std::process::id()
+            ),
+            now: format_utc(&now),
+            policy_sha256: policy.and_then(|p| safe_fs::sha256_file_followed(p).ok()),
+            version: env!("CARGO_PKG_VERSION"),
+            user: crate::lock::user_name(),
+            host: crate::lock::host_name(),
+        }
+    }
 }
 
 /// The trash inside ROOT where whole recordings go before they are removed.
@@ -33,7 +66,12 @@ pub fn trash_dir(root: &Path) -> PathBuf {
 /// the trash (to prove that a killed prune leaves each recording whole or gone).
 const ABORT_HOOK: &str = "CALLSCOPE_TEST_ABORT_AFTER_TRASH";
 
-fn audit(opts: &ApplyOptions, line: serde_json::Value) -> Result<(), String> {
+fn audit(opts: &ApplyOptions, mut line: serde_json::Value) -> Result<(), String> {
+    if let (Some(o), Ok(serde_json::Value::Object(run))) =
+        (line.as_object_mut(), serde_json::to_value(&opts.run))
+    {
+        o.extend(run);
+    }
     safe_fs::append_line(&opts.audit, &line.to_string())
         .map_err(|e| format!("{}: {e}", opts.audit.display()))
 }
@@ -405,6 +443,20 @@ fn tar_checksums(path: &Path) -> std::io::Result<BTreeMap<PathBuf, String>> {
 /// Carry out every decision that acts; returns the errors (the rest go on).
 pub fn apply(decisions: &[Decision], opts: &ApplyOptions) -> Vec<String> {
     let mut errors = finish_trash(opts);
+    // A hold is a decision too: the log shows what was spared, and why.
+    for d in decisions.iter().filter(|d| d.action == "held") {
+        let line = json!({
+            "time": format_utc(&Utc::now()),
+            "event": "held",
+            "recording": d.recording,
+            "session_id": d.session_id,
+            "reason": d.reason,
+        });
+        if let Err(e) = audit(opts, line) {
+            errors.push(e);
+            return errors;
+        }
+    }
     let mut moved = 0;
     for d in decisions.iter().filter(|d| d.acts()) {
         if crate::interrupt::requested() {
