@@ -535,7 +535,10 @@ fn erase_removes_one_session_unless_held() {
     // No hold list consulted without saying so: refused, nothing done.
     let (code, _, err) = erase(&t[1].session_id, &["--apply"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("--no-hold-list") && err.contains("--policy"), "{err}");
+    assert!(
+        err.contains("--no-hold-list") && err.contains("--policy"),
+        "{err}"
+    );
     assert!(rec.join(&t[1].recording).exists());
 
     let (code, out, _) = erase(&t[1].session_id, &["--no-hold-list"]);
@@ -558,9 +561,16 @@ fn erase_removes_one_session_unless_held() {
     assert!(rec.join(&t[2].recording).exists());
 
     // The policy's hold list protects through erase --policy too.
-    fs::write(tmp.path().join("holds.txt"), format!("{}\n", t[3].session_id)).unwrap();
+    fs::write(
+        tmp.path().join("holds.txt"),
+        format!("{}\n", t[3].session_id),
+    )
+    .unwrap();
     let policy = write_policy(tmp.path(), "hold_list = \"holds.txt\"\n");
-    let (code, out, _) = erase(&t[3].session_id, &["--policy", path_str(&policy), "--apply"]);
+    let (code, out, _) = erase(
+        &t[3].session_id,
+        &["--policy", path_str(&policy), "--apply"],
+    );
     assert_eq!(code, 0);
     assert!(out.contains("held") && out.contains("hold list"), "{out}");
     assert!(rec.join(&t[3].recording).exists());
@@ -568,7 +578,10 @@ fn erase_removes_one_session_unless_held() {
     // An erasure that matches nothing is not a success.
     let (code, _, err) = erase("no-such-session", &["--no-hold-list", "--apply"]);
     assert_eq!(code, 1);
-    assert!(err.contains("no recording of session no-such-session"), "{err}");
+    assert!(
+        err.contains("no recording of session no-such-session"),
+        "{err}"
+    );
 
     // Every audit line proves who did what under which policy; holds too.
     let lines = audit_lines(&rec);
