@@ -393,8 +393,14 @@ pub struct RetentionArgs {
     #[arg(long)]
     pub audit: Option<PathBuf>,
     /// Print the plan as JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "csv")]
     pub json: bool,
+    /// Print the plan as CSV, one row per recording (kept ones too).
+    #[arg(long)]
+    pub csv: bool,
+    /// Also list the recordings that are kept.
+    #[arg(long)]
+    pub show_kept: bool,
     /// With --apply: when another callscope holds the root, wait this long
     /// for it (30s, 5m, 2h) instead of exiting 75 at once.
     #[arg(long, value_name = "DURATION", value_parser = crate::lock::parse_wait)]
@@ -898,8 +904,10 @@ fn run_retention(
         let mut s = serde_json::to_string_pretty(&v).map_err(|e| Error::Usage(e.to_string()))?;
         s.push('\n');
         s
+    } else if args.csv {
+        retention::plan_csv(&decisions).map_err(Error::Usage)?
     } else {
-        let mut s = retention::render_plan(&decisions, args.apply);
+        let mut s = retention::render_plan(&decisions, args.apply, args.show_kept);
         if let Some(id) = erase {
             if decisions.is_empty() {
                 s.push_str(&format!("no recording of session {id}\n"));

@@ -28,7 +28,7 @@ pub fn riff(data: &[u8]) {
 pub fn json_models(data: &[u8]) {
     if let Ok(m) = serde_json::from_slice::<CallMetadata>(data) {
         let _ = m.start_time.as_ref().and_then(|t| t.utc);
-        let _ = m.function_calls.iter().map(|c| c.intent()).count();
+        let _ = m.function_calls.iter().filter_map(|c| c.intent()).count();
     }
     if let Ok(t) = serde_json::from_slice::<Transcript>(data) {
         let _ = t.entries.len();

@@ -292,7 +292,7 @@ fn a_truncated_mono_is_restored_and_never_makes_the_final_shorter() {
     let caller = dir.join("caller_audio.wav");
     let original = fs::read(&caller).unwrap();
     let fin = fs::read(dir.join("final_stereo_recording.wav")).unwrap();
-    let cut = 44 + ((original.len() - 44) / 2 & !1);
+    let cut = 44 + (((original.len() - 44) / 2) & !1);
     fs::write(&caller, &original[..cut]).unwrap();
     let plan = ok(&["repair", path_str(&rec), "--dry-run"]);
     assert!(

@@ -643,3 +643,112 @@ fn the_example_policy_is_valid() {
     assert!(policy.rules.last().unwrap().default);
     assert_eq!(policy.holds.len(), 1);
 }
+
+/// Every kind of rule condition decides at least one sample recording, so
+/// a condition that were ignored would change the plan.
+#[test]
+fn every_rule_field_decides_and_the_plan_is_a_document() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(sample_recordings())
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // One call's tool is another function.
+    let meta = root.join("0b8a3d52-6f1e-4c1a-9d7e-2f4b6a8c0e13_20241202_090541/call_metadata.json");
+    let text = fs::read_to_string(&meta).unwrap();
+    fs::write(
+        &meta,
+        text.replace("\"call_intent\"", "\"transfer_to_agent\""),
+    )
+    .unwrap();
+    let policy = tmp.path().join("p.toml");
+    fs::write(
+        &policy,
+        "archive_root = \"vault\"\n\
+         [[rule]]\nname = \"by-function\"\nfunctions = [\"transfer_to_agent\"]\naction = \"archive\"\n\
+         [[rule]]\nname = \"by-state\"\nstate = \"crashed\"\naction = \"delete\"\n\
+         [[rule]]\nname = \"by-session\"\nsession = \"session_*\"\naction = \"delete-audio\"\n\
+         [[rule]]\nname = \"by-status\"\nstatus = \"error\"\naction = \"delete\"\n\
+         [[rule]]\nname = \"by-intent\"\nintents = [\"lost_card\"]\nolder_than = \"5mo\"\naction = \"delete-audio\"\n\
+         [[rule]]\nname = \"default\"\ndefault = true\naction = \"keep\"\n",
+    )
+    .unwrap();
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "prune",
+            path_str(&root),
+            "--policy",
+            path_str(&policy),
+            "--now",
+            NOW,
+            "--settle",
+            "0",
+        ];
+        a.extend_from_slice(extra);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let plan = |extra: &[&str]| {
+        let a = args(extra);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let (code, out, err) = run(&a);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let v: Value = serde_json::from_str(&plan(&["--json"])).unwrap();
+    let got: BTreeMap<String, (String, String)> = v["recordings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["recording"].as_str().unwrap()[..8].to_string(),
+                (
+                    d["rule"].as_str().unwrap().to_string(),
+                    d["action"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect();
+    let want = |r: &str, a: &str| (r.to_string(), a.to_string());
+    assert_eq!(got["0b8a3d52"], want("by-function", "archive"));
+    assert_eq!(got["9f1c2e4b"], want("by-state", "delete"));
+    assert_eq!(got["session_"], want("by-session", "delete-audio"));
+    assert_eq!(got["e1f2a3b4"], want("by-status", "delete"));
+    // lost_card, and 5 calendar months old on 2025-06-01 (a call of 2024-12-01).
+    assert_eq!(got["7c9e6679"], want("by-intent", "delete-audio"));
+    assert_eq!(got["c4d5e6f7"], want("default", "keep"));
+    // Per rule totals, in integers.
+    assert_eq!(v["summary"]["by_rule"]["by-state"]["recordings"], 1);
+    assert_eq!(v["summary"]["by_rule"]["by-state"]["bytes"], 586764);
+    // The same plan as CSV, kept recordings included, and as text with sizes
+    // people read, ages and due dates.
+    let csv = plan(&["--csv"]);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "recording,session_id,state,rule,action,reason,start_time,age_days,due,files,bytes"
+    );
+    assert_eq!(lines.count(), 6);
+    assert!(csv.contains(
+        "9f1c2e4b-3a5d-4e6f-8071-92a3b4c5d6e7_20241203_181205,9f1c2e4b-3a5d-4e6f-8071-92a3b4c5d6e7,crashed,by-state,delete,due,2024-12-03T18:12:05.000000Z,179,2024-12-03T18:12:05.000000Z,3,586764"
+    ), "{csv}");
+    let text = plan(&[]);
+    assert!(
+        text.contains("size=586.8 kB") && text.contains("age=179d"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("c4d5e6f7"),
+        "kept ones only on request: {text}"
+    );
+    assert!(
+        text.contains("by-state                 delete        1 recording(s)  586.8 kB"),
+        "{text}"
+    );
+    let kept = plan(&["--show-kept"]);
+    assert!(kept.contains("keep          c4d5e6f7"), "{kept}");
+}

@@ -46,6 +46,10 @@ pub struct Decision {
     /// Files the action removes or moves, relative to the recording, with sizes.
     pub files: Vec<(String, u64)>,
     pub bytes: u64,
+    /// When the call started (UTC), as `list` resolves it.
+    pub start: Option<String>,
+    /// Whole days from the start to the `now` ages are measured from.
+    pub age_days: Option<i64>,
     /// When the action is (or was) due: start + older_than.
     pub due: Option<String>,
 }
@@ -169,6 +173,8 @@ fn decision(
         reason,
         files: Vec::new(),
         bytes: 0,
+        start: None,
+        age_days: None,
         due: None,
     }
 }
@@ -192,10 +198,23 @@ pub fn decide(
     now: DateTime<Utc>,
 ) -> Decision {
     let f = RecordingFacts::of(rec, model, None);
+    let mut d = decide_with(rec, &f, policy, forced, now);
+    d.start = f.start.map(|t| format_utc(&t));
+    d.age_days = f.start.map(|t| (now - t).num_days());
+    d
+}
+
+fn decide_with(
+    rec: &Recording,
+    f: &RecordingFacts,
+    policy: Option<&Policy>,
+    forced: Option<(&str, Action)>,
+    now: DateTime<Utc>,
+) -> Decision {
     if f.state == State::InProgress {
         return decision(
             rec,
-            &f,
+            f,
             None,
             "skip",
             "in progress: never touched while it may be written".into(),
@@ -205,7 +224,7 @@ pub fn decide(
     if let Some(why) = f.hold(holds) {
         return decision(
             rec,
-            &f,
+            f,
             Some("legal-hold"),
             "held",
             format!("under legal hold: {why}"),
@@ -217,14 +236,14 @@ pub fn decide(
             let rule = p.decide(&f.facts(), now);
             (rule.name.clone(), rule.action, rule.due(f.start))
         }
-        (None, None) => return decision(rec, &f, None, "keep", "no policy".into()),
+        (None, None) => return decision(rec, f, None, "keep", "no policy".into()),
     };
     let all = match files_under(&rec.dir) {
         Ok(all) => all,
-        Err(why) => return decision(rec, &f, Some(&rule_name), "skip", why),
+        Err(why) => return decision(rec, f, Some(&rule_name), "skip", why),
     };
     let remaining_audio = audio_files(&all);
-    let mut d = decision(rec, &f, Some(&rule_name), action.as_str(), String::new());
+    let mut d = decision(rec, f, Some(&rule_name), action.as_str(), String::new());
     d.due = due.map(|t| format_utc(&t));
     d.reason = if action == Action::Keep {
         "kept"
@@ -274,56 +293,103 @@ pub fn plan(
         .collect()
 }
 
-/// Counts per action and bytes to free, for the summary.
+/// Counts per action and per rule, and bytes to free or move, for the
+/// summary.
 pub fn summary(decisions: &[Decision]) -> serde_json::Value {
     let mut by_action = std::collections::BTreeMap::<String, usize>::new();
+    // Per rule: its action, the recordings it decided, their bytes.
+    let mut by_rule = std::collections::BTreeMap::<String, (String, usize, u64)>::new();
     for d in decisions {
         *by_action.entry(d.action.clone()).or_default() += 1;
+        let rule = d.rule.clone().unwrap_or_else(|| "-".into());
+        let e = by_rule.entry(rule).or_insert((d.action.clone(), 0, 0));
+        e.1 += 1;
+        e.2 += d.bytes;
     }
-    let freed: u64 = decisions
-        .iter()
-        .filter(|d| d.action == "delete" || d.action == "delete-audio")
-        .map(|d| d.bytes)
-        .sum();
-    let moved: u64 = decisions
-        .iter()
-        .filter(|d| d.action == "archive")
-        .map(|d| d.bytes)
-        .sum();
-    serde_json::json!({ "recordings": decisions.len(), "by_action": by_action, "bytes_to_free": freed, "bytes_to_archive": moved })
+    let bytes = |actions: &[&str]| -> u64 {
+        decisions
+            .iter()
+            .filter(|d| actions.contains(&d.action.as_str()))
+            .map(|d| d.bytes)
+            .sum()
+    };
+    let by_rule: serde_json::Map<String, serde_json::Value> = by_rule
+        .into_iter()
+        .map(|(rule, (action, n, b))| {
+            (
+                rule,
+                serde_json::json!({ "action": action, "recordings": n, "bytes": b }),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "recordings": decisions.len(),
+        "by_action": by_action,
+        "by_rule": by_rule,
+        "bytes_to_free": bytes(&["delete", "delete-audio"]),
+        "bytes_to_archive": bytes(&["archive"]),
+    })
 }
 
-/// The human plan: one line per recording that is acted on, held or skipped.
-pub fn render_plan(decisions: &[Decision], applied: bool) -> String {
+/// A size for people: `1.5 GB`, `312 kB`, `87 B` (powers of 1000).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let (mut v, mut unit) = (n as f64 / 1000.0, 0);
+    while v >= 1000.0 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+/// The human plan: one line per recording that is acted on, held or
+/// skipped (and, with `show_kept`, kept), with its start, age and due date;
+/// then the totals per rule, and what is freed.
+pub fn render_plan(decisions: &[Decision], applied: bool, show_kept: bool) -> String {
     let mut out = String::new();
-    for d in decisions
-        .iter()
-        .filter(|d| d.action != "keep" && d.action != "nothing")
-    {
+    let shown = |d: &&Decision| show_kept || (d.action != "keep" && d.action != "nothing");
+    for d in decisions.iter().filter(shown) {
         out.push_str(&format!(
-            "{:<13} {}  rule={}  files={}  bytes={}  ({})\n",
+            "{:<13} {}  rule={}  start={}  age={}  due={}  files={}  size={}  ({})\n",
             d.action,
             d.recording,
             d.rule.as_deref().unwrap_or("-"),
+            d.start.as_deref().unwrap_or("-"),
+            d.age_days.map_or("-".into(), |a| format!("{a}d")),
+            d.due.as_deref().unwrap_or("-"),
             d.files.len(),
-            d.bytes,
+            human_bytes(d.bytes),
             d.reason
         ));
     }
     let s = summary(decisions);
+    if let Some(rules) = s["by_rule"].as_object() {
+        out.push_str("per rule:\n");
+        for (rule, r) in rules {
+            out.push_str(&format!(
+                "  {rule:<24} {:<13} {:>6} recording(s)  {}\n",
+                r["action"].as_str().unwrap_or(""),
+                r["recordings"],
+                human_bytes(r["bytes"].as_u64().unwrap_or(0))
+            ));
+        }
+    }
     let counts: Vec<String> = s["by_action"]
         .as_object()
         .map(|m| m.iter().map(|(k, v)| format!("{v} {k}")).collect())
         .unwrap_or_default();
+    let (free, moved) = (
+        human_bytes(s["bytes_to_free"].as_u64().unwrap_or(0)),
+        human_bytes(s["bytes_to_archive"].as_u64().unwrap_or(0)),
+    );
     let tail = if applied {
-        format!(
-            "{} bytes freed, {} bytes archived",
-            s["bytes_to_free"], s["bytes_to_archive"]
-        )
+        format!("{free} freed, {moved} archived")
     } else {
         format!(
-            "{} bytes to free, {} bytes to archive (dry run: nothing changed; --apply carries it out)",
-            s["bytes_to_free"], s["bytes_to_archive"]
+            "{free} to free, {moved} to archive (dry run: nothing changed; --apply carries it out)"
         )
     };
     out.push_str(&format!(
@@ -332,4 +398,41 @@ pub fn render_plan(decisions: &[Decision], applied: bool) -> String {
         counts.join(", ")
     ));
     out
+}
+
+/// The plan as CSV, one row per recording (every one, kept ones too), to
+/// file with the request that asked for it.
+pub fn plan_csv(decisions: &[Decision]) -> Result<String, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "recording",
+        "session_id",
+        "state",
+        "rule",
+        "action",
+        "reason",
+        "start_time",
+        "age_days",
+        "due",
+        "files",
+        "bytes",
+    ];
+    w.write_record(header).map_err(|e| e.to_string())?;
+    for d in decisions {
+        w.write_record([
+            d.recording.clone(),
+            d.session_id.clone(),
+            d.state.as_str().to_string(),
+            d.rule.clone().unwrap_or_default(),
+            d.action.clone(),
+            d.reason.clone(),
+            d.start.clone().unwrap_or_default(),
+            d.age_days.map(|a| a.to_string()).unwrap_or_default(),
+            d.due.clone().unwrap_or_default(),
+            d.files.len().to_string(),
+            d.bytes.to_string(),
+        ])
+        .map_err(|e| e.to_string())?;
+    }
+    String::from_utf8(w.into_inner().map_err(|e| e.to_string())?).map_err(|e| e.to_string())
 }
