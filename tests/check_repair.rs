@@ -248,12 +248,20 @@ fn repair_fixes_every_repairable_fault_byte_for_byte_and_is_idempotent() {
         }
     }
 
-    // A second run has nothing to do and touches nothing.
-    let settled = snapshot(&rec);
+    // A second run has nothing to do and touches nothing (but the lock
+    // file, which says who held the root last).
+    let without_lock = |mut s: BTreeMap<PathBuf, _>| {
+        assert!(s.remove(Path::new(".callscope/lock")).is_some());
+        s
+    };
+    let settled = without_lock(snapshot(&rec));
     let out = ok(&["repair", path_str(&rec), "--quiet"]);
     assert!(out.contains("0 action(s) planned"), "{out}");
     assert!(out.contains("nothing to do"));
-    assert_eq!(snapshot(&rec), settled);
+    assert!(
+        without_lock(snapshot(&rec)) == settled,
+        "a second run changed a file"
+    );
 }
 
 #[test]
@@ -423,13 +431,19 @@ fn json_and_cross_checks_name_what_is_wrong() {
     );
     assert!(by_code("meta.transcript_entries")[0].contains("transcript_entries is 99"));
     assert!(by_code("meta.duration")[0].contains("duration_seconds is 1"));
+    // This seed's call logs function calls, which the emptied metadata list
+    // now disagrees with.
+    let events = fs::read_to_string(dir.join("session_events.json")).unwrap();
+    assert!(
+        events.contains("\"function_call\""),
+        "the seed's call has a function call"
+    );
     let fc = by_code("meta.function_calls");
-    if fc.is_empty() {
-        // This seed's call made no function call: nothing to disagree about.
-        assert!(by_code("meta.function_calls").is_empty());
-    } else {
-        assert!(fc[0].contains("0 function call(s), session_events.json logs"));
-    }
+    assert_eq!(fc.len(), 1, "{findings:?}");
+    assert!(
+        fc[0].contains("0 function call(s), session_events.json logs"),
+        "{fc:?}"
+    );
     for f in &findings {
         assert!(f["file"].is_string(), "every finding names its file: {f}");
     }
@@ -472,6 +486,48 @@ fn odd_files_in_a_recording_are_findings_not_crashes() {
     );
     let fin = callscope::audio::read_wav(&dir.join("final_stereo_recording.wav")).unwrap();
     assert!(fin.info.frames() > 1000);
+}
+
+/// Damage to one channel of the final stereo is found on that channel, and
+/// only there: check compares both, and repair rebuilds it byte for byte.
+#[test]
+fn damage_to_one_final_channel_is_found_on_that_channel() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 10, &["--seed", "6"]);
+    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let fin = dir.join("final_stereo_recording.wav");
+    let original = fs::read(&fin).unwrap();
+    let frames = (original.len() - 44) / 4;
+    for (channel, code, other) in [
+        (0, "final.left", "final.right"),
+        (1, "final.right", "final.left"),
+    ] {
+        let mut b = original.clone();
+        // One sample, in the middle of the call, on one channel.
+        let at = 44 + (frames / 2) * 4 + channel * 2;
+        b[at] ^= 0x55;
+        fs::write(&fin, &b).unwrap();
+        let (code_exit, report) = check_json(&rec, &[]);
+        assert_eq!(code_exit, 1);
+        let codes = &serious_codes(&report);
+        let codes = codes.values().next().unwrap();
+        assert_eq!(codes, &set(&[code]), "{report}");
+        assert!(!codes.contains(other));
+        let msg = report["recordings"][0]["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            msg.contains(&format!("first at frame {}", frames / 2))
+                && msg.contains("1 frame(s) differ"),
+            "{msg}"
+        );
+        ok(&["repair", path_str(&rec), "--quiet"]);
+        assert!(
+            fs::read(&fin).unwrap() == original,
+            "{code}: rebuilt byte for byte"
+        );
+    }
 }
 
 #[test]
