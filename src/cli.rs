@@ -878,14 +878,20 @@ fn run_retention(
     };
     let forced = erase.map(|_| ("erase", retention::Action::Delete));
     let decisions = retention::plan(&recordings, policy, forced, &model, now);
+    let audit = args
+        .audit
+        .clone()
+        .unwrap_or_else(|| root.join(".callscope").join("audit.jsonl"));
+    // An erasure done before, or killed after its recordings went to the
+    // trash (this run finishes it): matching nothing now is no surprise.
+    let erased_before = erase.is_some_and(|id| {
+        retention::apply::trash_holds(root, id) || retention::apply::audit_erased(&audit, id)
+    });
     let mut errors = Vec::new();
     if args.apply {
         let opts = retention::apply::ApplyOptions {
             root: root.to_path_buf(),
-            audit: args
-                .audit
-                .clone()
-                .unwrap_or_else(|| root.join(".callscope").join("audit.jsonl")),
+            audit: audit.clone(),
             archive_root: policy.and_then(|p| p.archive_root.clone()),
             archive_format: policy.map(|p| p.archive_format).unwrap_or_default(),
             policy: policy.map(|p| p.path.clone()),
@@ -922,12 +928,18 @@ fn run_retention(
     interrupt::check()?;
     // An erasure request that matches nothing is worth a look (a mistyped
     // id is not an erased person).
-    let nothing_erased = erase.is_some() && decisions.is_empty();
+    let nothing_erased = erase.is_some() && decisions.is_empty() && !erased_before;
     if nothing_erased {
         eprintln!(
             "callscope: error: no recording of session {} under {}",
             erase.unwrap_or_default(),
             root.display()
+        );
+    } else if erase.is_some() && decisions.is_empty() {
+        eprintln!(
+            "callscope: no recording of session {} is left; {} records its erasure",
+            erase.unwrap_or_default(),
+            audit.display()
         );
     }
     Ok(if errors.is_empty() && !nothing_erased {

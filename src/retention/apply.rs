@@ -96,6 +96,31 @@ fn file_sums(d: &Decision) -> Vec<FileSum<'_>> {
         .collect()
 }
 
+/// Whether the trash holds a recording whose name contains `text` (an
+/// erasure killed after moving it there, which the next run finishes).
+pub fn trash_holds(root: &Path, text: &str) -> bool {
+    fs::read_dir(trash_dir(root)).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().contains(text))
+    })
+}
+
+/// Whether the audit log records an intent to delete a recording of this
+/// session (an earlier erasure, finished or killed after its last step).
+pub fn audit_erased(audit: &Path, session_id: &str) -> bool {
+    use std::io::BufRead;
+    let Ok(file) = fs::File::open(audit) else {
+        return false;
+    };
+    std::io::BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .filter(|l| l.contains(session_id))
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
+        .any(|l| l["event"] == "intent" && l["action"] == "delete" && l["session_id"] == session_id)
+}
+
 /// Finish what a killed prune left in the trash.
 pub fn finish_trash(opts: &ApplyOptions) -> Vec<String> {
     let mut errors = Vec::new();
