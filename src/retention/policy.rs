@@ -237,8 +237,9 @@ pub fn parse_period(text: &str) -> Result<Period, String> {
                 Some(r) => (r, true),
                 None => (rest, false),
             };
-            let at = rest.len().saturating_sub(1);
-            let (n, u) = rest.split_at(at);
+            // The unit is the last character (which may be any character).
+            let last = rest.chars().last().map_or(0, char::len_utf8);
+            let (n, u) = rest.split_at(rest.len() - last);
             let u = u.to_ascii_lowercase();
             let unit = match (time, u.as_str()) {
                 (true, "h") => "h",
@@ -475,7 +476,9 @@ mod tests {
         ] {
             assert_eq!(parse_period(text), Ok(want), "{text}");
         }
-        for bad in ["soon", "10x", "30", "d", "P", "PT5D", "-3d", "P3.5D"] {
+        for bad in [
+            "soon", "10x", "30", "d", "P", "PT5D", "-3d", "P3.5D", "P5ʛ", "PTʛ",
+        ] {
             assert!(parse_period(bad).is_err(), "{bad}");
         }
         let e = parse_period("6m").unwrap_err();
