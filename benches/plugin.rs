@@ -30,7 +30,10 @@ fn main() {
         .status()
         .unwrap();
     assert!(st.success());
-    let lib = manifest.join("target/release/libwords_example.so");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| manifest.join("target"));
+    let lib = target.join("release/libwords_example.so");
     let out = tempfile::tempdir().unwrap();
     let options = |with_plugin: bool| {
         let mut analyzers = builtins();

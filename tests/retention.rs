@@ -309,28 +309,52 @@ fn archive_moves_recordings_byte_for_byte() {
 fn archive_across_file_systems_copies_verifies_and_finishes_after_a_crash() {
     use std::os::unix::fs::MetadataExt;
     let tmp = tempfile::tempdir().unwrap();
-    // Another file system for the archive (tmpfs), where rename cannot go.
-    let Ok(vault) = tempfile::tempdir_in("/dev/shm") else {
-        eprintln!("no /dev/shm: the copy path is not exercised here");
-        return;
-    };
+    // Another file system for the archive, where rename cannot go: /dev/shm,
+    // or a tmpfs mounted for the test.
     let dev = |p: &Path| fs::metadata(p).unwrap().dev();
-    if dev(vault.path()) == dev(tmp.path()) {
-        eprintln!("/dev/shm is on the same file system: the copy path is not exercised here");
-        return;
+    let shm = tempfile::tempdir_in("/dev/shm")
+        .ok()
+        .filter(|v| dev(v.path()) != dev(tmp.path()));
+    let mounted = tmp.path().join("other-fs");
+    let vault_path = match &shm {
+        Some(v) => v.path().to_path_buf(),
+        None => {
+            fs::create_dir(&mounted).unwrap();
+            let ok = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "size=64m", "tmpfs"])
+                .arg(&mounted)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok || dev(&mounted) == dev(tmp.path()) {
+                eprintln!("SKIPPED: no second file system (no /dev/shm, and no tmpfs can be mounted here): the copy path is not exercised");
+                return;
+            }
+            mounted.clone()
+        }
+    };
+    struct Unmount(Option<PathBuf>);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            if let Some(p) = &self.0 {
+                let _ = std::process::Command::new("umount").arg(p).status();
+            }
+        }
     }
+    let _unmount = Unmount(shm.is_none().then(|| mounted.clone()));
+    let vault = vault_path;
+    assert_ne!(dev(vault.as_path()), dev(tmp.path()));
     let (rec, truth) = simulate(tmp.path(), 2, 8, &[]);
     let before = snapshot_except(&rec, Some(".callscope"));
     let policy = write_policy(
         tmp.path(),
         &format!(
             "archive_root = \"{}\"\n[[rule]]\nname = \"old\"\nolder_than = \"90d\"\naction = \"archive\"\n",
-            vault.path().display()
+            vault.as_path().display()
         ),
     );
     let (code, _, err) = prune(&rec, &policy, &["--apply"]);
     assert_eq!(code, 0, "{err}");
-    let archived = snapshot_except(vault.path(), None);
+    let archived = snapshot_except(vault.as_path(), None);
     assert_eq!(
         archived.len(),
         before.len(),
@@ -347,7 +371,7 @@ fn archive_across_file_systems_copies_verifies_and_finishes_after_a_crash() {
     let (code, _, err) = prune(&again, &policy, &["--apply"]);
     assert_eq!(code, 0, "{err}");
     assert!(snapshot_except(&again, Some(".callscope")).is_empty());
-    assert_eq!(snapshot_except(vault.path(), None), archived);
+    assert_eq!(snapshot_except(vault.as_path(), None), archived);
     assert_eq!(finished_by_existing_archive(&again), 2);
 }
 
