@@ -758,4 +758,32 @@ pub(crate) mod tests {
         assert_eq!(tl.play_time(7), Some(11));
         assert_eq!(tl.end(), 12);
     }
+
+    #[test]
+    fn a_muted_caller_does_not_move_a_later_burst_back() {
+        // Caller chunks of 4; the line goes digitally silent after the first
+        // chunk while two bot bursts arrive. The second burst has no
+        // non-zero caller chunk between it and the first: only the first
+        // group's end says where it starts in the bot track.
+        let caller = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3];
+        let bot = [5, 5, 5, 6, 6];
+        let mut frames = Vec::new();
+        let mut push = |l: &[i16], r: &[i16]| {
+            frames.extend(l.iter().flat_map(|s| [*s, 0]));
+            frames.extend(r.iter().flat_map(|s| [0, *s]));
+        };
+        push(&caller[..4], &bot[..3]);
+        push(&caller[4..8], &bot[3..]);
+        push(&caller[8..12], &[]);
+        push(&caller[12..], &[]);
+        let a = fast(&frames, &caller, &bot, 4, 64).unwrap();
+        let tl = place(&a, 4, 16, 5);
+        let starts: Vec<_> = tl
+            .segments
+            .iter()
+            .map(|s| (s.bot_start, s.len, s.arrival, s.play_start))
+            .collect();
+        assert_eq!(starts, [(0, 3, 4, 4), (3, 2, 8, 8)]);
+        assert_eq!(tl.play_time(3), Some(8));
+    }
 }
