@@ -579,3 +579,37 @@ fn repair_aligned_writes_the_call_as_it_was_heard() {
     let again = ok(&["repair", path_str(&rec), "--aligned", "--quiet"]);
     assert!(again.contains("nothing to do"), "{again}");
 }
+
+/// A mono restored from the final stereo is kept only when it reproduces the
+/// real-time file: here the final's bot channel is damaged where nothing
+/// else can see it (the bot track is empty), and the restore must refuse.
+#[test]
+fn a_restored_mono_that_disagrees_with_the_realtime_file_is_not_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(
+        tmp.path(),
+        1,
+        10,
+        &["--faults", "header-only", "--seed", "8"],
+    );
+    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let bot = dir.join("bot_audio.wav");
+    let header_only = fs::read(&bot).unwrap();
+    assert_eq!(header_only.len(), 44);
+    let fin = dir.join("final_stereo_recording.wav");
+    let mut b = fs::read(&fin).unwrap();
+    // The first non-zero sample on R (the bot), changed.
+    let at = (44..b.len() - 3)
+        .step_by(4)
+        .map(|i| i + 2)
+        .find(|&i| b[i] != 0 || b[i + 1] != 0)
+        .unwrap();
+    b[at] ^= 0x10;
+    fs::write(&fin, &b).unwrap();
+    let plan = ok(&["repair", path_str(&rec), "--dry-run"]);
+    assert!(plan.contains("restore-mono"), "{plan}");
+    let (code, out, _) = run(&["repair", path_str(&rec)]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("does not match stereo_recording.wav"), "{out}");
+    assert_eq!(fs::read(&bot).unwrap(), header_only, "left as it was");
+}
