@@ -409,6 +409,13 @@ fn plugins_command_and_plugin_path() {
     assert_eq!(c["needs"], serde_json::json!(["audio"]));
     assert_eq!(c["source"], path_str(&lib));
     assert_eq!(rows[0]["source"], "built-in");
+
+    // --plugin-dir loads every library in the directory, the same way.
+    let out = ok(&["plugins", "--json", "--plugin-dir", path_str(&dir)]);
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.len(), 6);
+    assert_eq!(rows[5]["name"], "cpeak");
+    assert_eq!(rows[5]["source"], path_str(&lib));
 }
 
 #[test]

@@ -491,17 +491,25 @@ fn filters_and_usage_errors() {
     );
     assert!(calls(&out).is_empty());
 
-    for bad in [
-        vec!["--analyzers", "nope"],
-        vec!["--since", "last week"],
-        vec!["--jobs", "0"],
-        vec!["--format", "xml"],
-        vec!["--vad", "psychic"],
+    // Each usage error exits 2 and says what is wrong with which option.
+    for (bad, says) in [
+        (
+            vec!["--analyzers", "nope"],
+            "unknown or repeated analyzer 'nope'",
+        ),
+        (
+            vec!["--since", "last week"],
+            "'last week' is not a date (2024-12-01)",
+        ),
+        (vec!["--jobs", "0"], "--jobs must be at least 1"),
+        (vec!["--format", "xml"], "unknown format 'xml' (csv, json)"),
+        (vec!["--vad", "psychic"], "'psychic': use neural or energy"),
     ] {
         let mut args = vec!["run", path_str(&rec), "--out", path_str(&out)];
         args.extend(bad.iter());
         let (code, _, err) = run(&args);
         assert_eq!(code, 2, "{bad:?}: {err}");
+        assert!(err.contains(says), "{bad:?}: {err}");
     }
 }
 
