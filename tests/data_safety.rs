@@ -554,3 +554,107 @@ fn a_huge_transcript_is_a_finding_not_gigabytes() {
     let (_, check, _) = run(&["check", path_str(&dir)]);
     assert!(check.contains("json.too_large"), "{check}{out}");
 }
+
+/// Unreadable entries, met as an unprivileged user would meet them (root
+/// reads everything): a directory and a file with no permissions.
+#[test]
+fn unreadable_entries_as_an_unprivileged_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let as_nobody = |args: &[&str]| {
+        let out = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_callscope"))
+            .args(args)
+            .output();
+        out.ok().map(|o| {
+            (
+                o.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        })
+    };
+    let is_root = unsafe { libc::geteuid() } == 0;
+    if !is_root || as_nobody(&["--version"]).is_none_or(|(c, _, _)| c != 0) {
+        eprintln!("SKIPPED: needs root and setpriv to run callscope as an unprivileged user");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 3, 6, &[]);
+    let archive = tmp.path().join("archive");
+    let policy = tmp.path().join("p.toml");
+    write_policy(
+        &policy,
+        &format!("archive_root = \"{}\"", archive.display()),
+        "[[rule]]\nname = \"old\"\nolder_than = \"30d\"\naction = \"archive\"\n",
+    );
+    // Everything open to the unprivileged user, then two things closed.
+    let st = std::process::Command::new("chmod")
+        .args(["-R", "a+rwX"])
+        .arg(tmp.path())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut dirs: Vec<PathBuf> = fs::read_dir(&rec)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    let closed_dir = &dirs[0];
+    let closed_file = dirs[1].join("transcript.json");
+    fs::set_permissions(closed_dir, fs::Permissions::from_mode(0o000)).unwrap();
+    fs::set_permissions(&closed_file, fs::Permissions::from_mode(0o000)).unwrap();
+    let r = path_str(&rec);
+
+    let (code, out, err) = as_nobody(&["list", r]).unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.lines().filter(|l| l.contains("_2024")).count(),
+        2,
+        "{out}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{}: cannot read directory: Permission denied",
+            closed_dir.display()
+        )),
+        "{err}"
+    );
+    let (code, out, _) = as_nobody(&["check", r]).unwrap();
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("file.unreadable") && out.contains("transcript.json: Permission denied"),
+        "{out}"
+    );
+    let reports = tmp.path().join("reports");
+    let (code, _, err) = as_nobody(&["run", r, "--out", path_str(&reports), "--quiet"]).unwrap();
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(calls(&reports).len(), 2);
+    // Archiving needs every file read and checked: the recording with the
+    // closed file is kept; the closed directory is not even seen.
+    let (code, out, err) = as_nobody(&[
+        "prune",
+        r,
+        "--policy",
+        path_str(&policy),
+        "--now",
+        NOW,
+        "--apply",
+    ])
+    .unwrap();
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("transcript.json: cannot be read; original kept"),
+        "{err}"
+    );
+    assert!(dirs[1].join("caller_audio.wav").exists());
+    assert!(
+        !dirs[2].exists()
+            && archive
+                .join(dirs[2].file_name().unwrap())
+                .join("caller_audio.wav")
+                .exists()
+    );
+    fs::set_permissions(closed_dir, fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(closed_dir.join("caller_audio.wav").exists());
+}
