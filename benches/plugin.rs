@@ -1,7 +1,9 @@
 //! The cost of a plugin: a full run with and without the `words` plugin
 //! (plugins/words-example), which counts words per party exactly like the
-//! built-in `transcript` analyzer's word columns. Prints the overhead as a
-//! share of the full run (target: under 5 %). Medians of 3 rounds.
+//! built-in `transcript` analyzer's word columns, in process and isolated
+//! in host processes (`--plugin-isolation process`). Prints the overhead as
+//! a share of the full run (target in process: under 5 %). Medians of 3
+//! rounds.
 //!
 //! `cargo bench --bench plugin` (builds the plugin first).
 
@@ -25,7 +27,14 @@ fn main() {
     let root = corpus("check", calls, 120.0, Vec::new());
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let st = Command::new(env!("CARGO"))
-        .args(["build", "--release", "-p", "words-example"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "words-example",
+            "-p",
+            "callscope",
+        ])
         .current_dir(manifest)
         .status()
         .unwrap();
@@ -35,17 +44,22 @@ fn main() {
         .unwrap_or_else(|| manifest.join("target"));
     let lib = target.join("release/libwords_example.so");
     let out = tempfile::tempdir().unwrap();
-    let options = |with_plugin: bool| {
+    let exe = target.join("release/callscope");
+    // 0: no plugin; 1: in process; 2: isolated in host processes.
+    let options = |mode: usize| {
         let mut analyzers = builtins();
-        if with_plugin {
+        if mode == 1 {
             let p = callscope::plugin::load(&lib, &|_| None).unwrap();
+            analyzers.push(Box::new(p) as Box<dyn Analyzer>);
+        } else if mode == 2 {
+            let none = std::collections::BTreeMap::new();
+            let timeout = std::time::Duration::from_secs(60);
+            let p = callscope::plugin::load_isolated(&exe, &lib, &none, timeout).unwrap();
             analyzers.push(Box::new(p) as Box<dyn Analyzer>);
         }
         RunOptions {
             root: root.clone(),
-            out: out
-                .path()
-                .join(if with_plugin { "with" } else { "without" }),
+            out: out.path().join(format!("mode{mode}")),
             analyzers,
             jobs: None,
             filter: Filter::default(),
@@ -58,26 +72,27 @@ fn main() {
             args: Vec::new(),
         }
     };
-    let (without, with) = (options(false), options(true));
-    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let modes = [options(0), options(1), options(2)];
+    let mut times = [Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..3 {
-        let t = Instant::now();
-        run(&without, &|_, _| {}).unwrap();
-        a.push(t.elapsed().as_secs_f64());
-        let t = Instant::now();
-        run(&with, &|_, _| {}).unwrap();
-        b.push(t.elapsed().as_secs_f64());
+        for (m, t) in modes.iter().zip(times.iter_mut()) {
+            let start = Instant::now();
+            run(m, &|_, _| {}).unwrap();
+            t.push(start.elapsed().as_secs_f64());
+        }
     }
-    let (a, b) = (median(&mut a), median(&mut b));
-    let per_call_us = (b - a) / calls as f64 * 1e6;
+    let [a, b, c] = times.map(|mut t| median(&mut t));
     println!(
-        "plugin: {calls} two-minute calls, full run with and without the words plugin, 3 rounds"
+        "plugin: {calls} two-minute calls, full run without and with the words plugin, 3 rounds"
     );
-    println!("  full run                     median {:8.1} ms", a * 1e3);
-    println!("  full run + words plugin      median {:8.1} ms", b * 1e3);
-    println!(
-        "  plugin overhead              {:+.1} us per call, {:+.2} % of the full run (target < 5 %)",
-        per_call_us,
-        (b - a) / a * 100.0
-    );
+    println!("  full run                       median {:8.1} ms", a * 1e3);
+    println!("  + words plugin, in process     median {:8.1} ms", b * 1e3);
+    println!("  + words plugin, isolated       median {:8.1} ms", c * 1e3);
+    for (label, x) in [("in process", b), ("isolated", c)] {
+        println!(
+            "  overhead {label:<12} {:+8.1} us per call, {:+.2} % of the full run",
+            (x - a) / calls as f64 * 1e6,
+            (x - a) / a * 100.0
+        );
+    }
 }

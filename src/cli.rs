@@ -61,6 +61,25 @@ pub enum Command {
     Plugins(PluginsArgs),
     /// Write simulated recordings exactly as the real recorder does, optionally damaged.
     Simulate(SimulateArgs),
+    /// Serve one plugin over stdin and stdout (what --plugin-isolation process starts).
+    #[command(hide = true)]
+    PluginHost(PluginHostArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PluginHostArgs {
+    /// The plugin library.
+    pub plugin: PathBuf,
+}
+
+/// Where plugins run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Isolation {
+    /// In the callscope process: fastest; a plugin that crashes takes the run down.
+    None,
+    /// Each plugin in host processes of its own, killed and restarted when
+    /// they crash or outlive --plugin-timeout: for plugins you do not trust.
+    Process,
 }
 
 /// How recordings found on disk are interpreted.
@@ -293,6 +312,14 @@ pub struct PluginArgs {
     /// A plugin's config: NAME=FILE (JSON, or TOML by its .toml extension); repeatable.
     #[arg(long = "plugin-config", value_name = "NAME=FILE")]
     pub plugin_config: Vec<String>,
+    /// Where plugins run: in this process, or in processes of their own
+    /// that a crash or a hang cannot take the run down with.
+    #[arg(long, value_enum, default_value = "none")]
+    pub plugin_isolation: Isolation,
+    /// With --plugin-isolation process: seconds a plugin may take for one
+    /// call before its process is killed (the call's cells stay empty).
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub plugin_timeout: f64,
 }
 
 impl PluginArgs {
@@ -340,9 +367,20 @@ impl PluginArgs {
         }
         let mut names: Vec<String> = taken.to_vec();
         let mut loaded = Vec::new();
+        if !(self.plugin_timeout > 0.0 && self.plugin_timeout.is_finite()) {
+            return Err(Error::Usage(
+                "--plugin-timeout must be a positive number of seconds".into(),
+            ));
+        }
+        let timeout = std::time::Duration::from_secs_f64(self.plugin_timeout);
+        let exe =
+            std::env::current_exe().map_err(|e| Error::Usage(format!("callscope itself: {e}")))?;
         for p in paths {
-            let plugin = crate::plugin::load(&p, &|name| configs.get(name).cloned())
-                .map_err(Error::Usage)?;
+            let plugin = match self.plugin_isolation {
+                Isolation::None => crate::plugin::load(&p, &|name| configs.get(name).cloned()),
+                Isolation::Process => crate::plugin::load_isolated(&exe, &p, &configs, timeout),
+            }
+            .map_err(Error::Usage)?;
             if names.contains(&plugin.name) {
                 return Err(Error::Usage(format!(
                     "{}: an analyzer named '{}' is already loaded",
@@ -496,6 +534,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Check(args) => run_check(&args),
         Command::Repair(args) => run_repair(&args),
         Command::Simulate(args) => run_simulate(&args),
+        Command::PluginHost(args) => {
+            crate::plugin::serve(&args.plugin).map_err(|e| Error::io(&args.plugin, e))?;
+            Ok(exit::OK)
+        }
         Command::Show(args) => {
             let model = args.model.options();
             let rec = show::resolve(&args.root, args.recording.as_deref(), args.latest, &model)?;

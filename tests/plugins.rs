@@ -447,3 +447,97 @@ fn the_readme_plugin_is_the_example_that_compiles_and_counts_words() {
         assert_eq!(row["words.bot"], row["transcript.bot_words"]);
     }
 }
+
+/// With --plugin-isolation process, a plugin that crashes, hangs, exits or
+/// prints costs only its own cells; in process, a crash takes the run down
+/// (which is why the option exists). Isolation changes no result.
+#[test]
+fn isolated_plugins_cannot_take_the_run_down() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 3, 6, &[]);
+    let run_with = |lib: &Path, extra: &[&str]| {
+        let out = tmp.path().join("out");
+        let _ = fs::remove_dir_all(&out);
+        let mut args = vec![
+            "run",
+            path_str(&rec),
+            "--out",
+            path_str(&out),
+            "--quiet",
+            "--plugin",
+            path_str(lib),
+        ];
+        args.extend_from_slice(extra);
+        let o = bin().args(&args).output().unwrap();
+        let csv = fs::read_to_string(out.join("calls.csv")).unwrap_or_default();
+        let findings = fs::read_to_string(out.join("findings.csv")).unwrap_or_default();
+        (o.status, csv, findings)
+    };
+    let isolated = ["--plugin-isolation", "process", "--plugin-timeout", "2"];
+
+    let ok_lib = c_plugin(tmp.path(), "cpeak", &[]);
+    let (st, in_process, _) = run_with(&ok_lib, &[]);
+    assert!(st.success());
+    let (st, separate, _) = run_with(&ok_lib, &isolated);
+    assert!(st.success());
+    assert_eq!(in_process, separate, "the same cells either way");
+    assert!(separate.contains("cpeak.caller_peak"));
+
+    let printing = c_plugin(tmp.path(), "printing", &["-DCS_TEST_PRINT"]);
+    let (st, csv, _) = run_with(&printing, &isolated);
+    assert!(
+        st.success(),
+        "a plugin's stdout cannot corrupt the protocol"
+    );
+    assert_eq!(csv, in_process);
+
+    for (lib, define, says) in [
+        (
+            "crash",
+            "-DCS_TEST_CRASH",
+            "its process died (signal: 11 (SIGSEGV))",
+        ),
+        (
+            "exits",
+            "-DCS_TEST_EXIT",
+            "its process died (exit status: 3)",
+        ),
+        (
+            "hangs",
+            "-DCS_TEST_HANG",
+            "no answer within 2 s: its process was killed",
+        ),
+    ] {
+        let lib = c_plugin(tmp.path(), lib, &[define]);
+        let (st, csv, findings) = run_with(&lib, &isolated);
+        assert_eq!(st.code(), Some(1), "{define}: {findings}");
+        let rows = csv.lines().count() - 1;
+        assert_eq!(rows, 3, "{define}: every call reported");
+        assert_eq!(
+            findings
+                .lines()
+                .filter(|l| l.contains("plugin.cpeak") && l.contains(says))
+                .count(),
+            3,
+            "{define}: {findings}"
+        );
+        // The built-in analyzers' cells are all there.
+        let speech: Vec<&str> = csv.lines().skip(1).collect();
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let col = header
+            .iter()
+            .position(|c| *c == "speech.caller_talk_s")
+            .unwrap();
+        for row in speech {
+            assert!(
+                !row.split(',').nth(col).unwrap().is_empty(),
+                "{define}: {row}"
+            );
+        }
+    }
+    // In process, the same crash ends the whole run.
+    let crash = tmp.path().join("libcrash.so");
+    let (st, _, _) = run_with(&crash, &[]);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(st.signal(), Some(11));
+}

@@ -15,7 +15,7 @@ pub mod vad;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use context::CallContext;
 pub use stats::Stats;
@@ -23,7 +23,7 @@ pub use vad::VadKind;
 
 /// What an analyzer reads. The runner loads nothing else: a run whose
 /// analyzers need no audio never opens a WAV.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Needs {
     pub metadata: bool,
     pub transcript: bool,

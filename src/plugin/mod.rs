@@ -1,7 +1,13 @@
 //! The plugin host: loads analyzer plugins (shared libraries speaking the C
 //! ABI in `plugins/callscope-plugin-sdk/include/callscope_plugin.h`) with
 //! libloading, checks the ABI version before reading anything else, and
-//! wraps each one in the same `Analyzer` trait as the built-ins.
+//! wraps each one in the same `Analyzer` trait as the built-ins. A plugin
+//! runs in the callscope process, or, with `--plugin-isolation process`,
+//! in host processes of its own (`isolate`).
+
+mod isolate;
+
+pub use isolate::{load_isolated, serve};
 
 use std::ffi::{c_char, c_void, CStr};
 use std::path::{Path, PathBuf};
@@ -31,14 +37,34 @@ struct RawDescriptor {
 
 const ENTRY: &[u8] = b"callscope_plugin_entry";
 
-/// A loaded, initialised plugin. The library stays loaded as long as any
-/// pointer taken from it is held here; `deinit` runs on drop.
+/// A loaded, initialised plugin, wherever it runs.
 pub struct Plugin {
     pub path: PathBuf,
     pub name: String,
     pub version: String,
     pub columns: Vec<String>,
     pub needs: Needs,
+    backend: Box<dyn Backend>,
+}
+
+/// A track as the ABI passes it: samples and their rate, when there is one.
+type Track<'a> = Option<(&'a [i16], u32)>;
+
+/// Where a plugin's functions run: in this process, or in a host process.
+/// Each returns the plugin's status and its bytes, or why it could not.
+trait Backend: Send + Sync {
+    fn analyze(
+        &self,
+        call_json: &[u8],
+        caller: Track,
+        bot: Track,
+    ) -> Result<(i32, Vec<u8>), String>;
+    fn summarize(&self, merged: &[u8]) -> Result<(i32, Vec<u8>), String>;
+}
+
+/// The library in this process. It stays loaded as long as any pointer
+/// taken from it is held here; `deinit` runs on drop.
+struct Native {
     instance: *mut c_void,
     analyze_fn: extern "C" fn(*mut c_void, *const CsCall, *mut CsBuffer) -> i32,
     summarize_fn: extern "C" fn(*mut c_void, CsBytes, *mut CsBuffer) -> i32,
@@ -51,11 +77,11 @@ pub struct Plugin {
 // SAFETY: the ABI requires `analyze` and `summarize` to be callable from
 // several threads at once on one instance; the host never mutates the
 // instance itself, and the library handle is thread-safe.
-unsafe impl Send for Plugin {}
+unsafe impl Send for Native {}
 // SAFETY: as above.
-unsafe impl Sync for Plugin {}
+unsafe impl Sync for Native {}
 
-impl Drop for Plugin {
+impl Drop for Native {
     fn drop(&mut self) {
         (self.deinit_fn)(self.instance);
     }
@@ -196,12 +222,14 @@ pub fn load(path: &Path, config_for: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result
         version,
         columns,
         needs: needs_from_bits(d.needs),
-        instance,
-        analyze_fn,
-        summarize_fn,
-        free_fn,
-        deinit_fn,
-        _library: library,
+        backend: Box::new(Native {
+            instance,
+            analyze_fn,
+            summarize_fn,
+            free_fn,
+            deinit_fn,
+            _library: library,
+        }),
     })
 }
 
@@ -252,7 +280,31 @@ impl Plugin {
     }
 }
 
-fn track(samples: Option<(&[i16], u32)>) -> CsTrack {
+impl Backend for Native {
+    fn analyze(
+        &self,
+        call_json: &[u8],
+        caller: Track,
+        bot: Track,
+    ) -> Result<(i32, Vec<u8>), String> {
+        let raw = CsCall {
+            call_json: as_bytes(call_json),
+            caller: track(caller),
+            bot: track(bot),
+        };
+        let mut out = empty_buffer();
+        let status = (self.analyze_fn)(self.instance, &raw, &mut out);
+        Ok((status, take(out, self.free_fn)))
+    }
+
+    fn summarize(&self, merged: &[u8]) -> Result<(i32, Vec<u8>), String> {
+        let mut out = empty_buffer();
+        let status = (self.summarize_fn)(self.instance, as_bytes(merged), &mut out);
+        Ok((status, take(out, self.free_fn)))
+    }
+}
+
+fn track(samples: Track) -> CsTrack {
     match samples {
         Some((s, rate)) => CsTrack {
             samples: s.as_ptr(),
@@ -312,14 +364,11 @@ impl Analyzer for Plugin {
         let audio = self.needs.audio || self.needs.timeline;
         let caller = if audio { call.caller().ok() } else { None };
         let bot = if audio { call.bot().ok() } else { None };
-        let raw = CsCall {
-            call_json: as_bytes(&json),
-            caller: track(caller.map(|w| (&w.samples[..], w.info.sample_rate))),
-            bot: track(bot.map(|w| (&w.samples[..], w.info.sample_rate))),
-        };
-        let mut out = empty_buffer();
-        let status = (self.analyze_fn)(self.instance, &raw, &mut out);
-        let bytes = take(out, self.free_fn);
+        let (status, bytes) = self.backend.analyze(
+            &json,
+            caller.map(|w| (&w.samples[..], w.info.sample_rate)),
+            bot.map(|w| (&w.samples[..], w.info.sample_rate)),
+        )?;
         if status != 0 {
             return Err(String::from_utf8_lossy(&bytes).into_owned());
         }
@@ -361,12 +410,11 @@ impl Analyzer for Plugin {
             .collect();
         let merged =
             serde_json::to_vec(&json!({"calls": calls, "columns": columns})).unwrap_or_default();
-        let mut out = empty_buffer();
-        let status = (self.summarize_fn)(self.instance, as_bytes(&merged), &mut out);
-        let bytes = take(out, self.free_fn);
-        let json = match (status, serde_json::from_slice::<Value>(&bytes)) {
-            (0, Ok(v)) => v,
-            (_, _) => json!({ "error": String::from_utf8_lossy(&bytes) }),
+        let json = match self.backend.summarize(&merged) {
+            Ok((0, bytes)) => serde_json::from_slice::<Value>(&bytes)
+                .unwrap_or_else(|e| json!({ "error": format!("invalid JSON: {e}") })),
+            Ok((_, bytes)) => json!({ "error": String::from_utf8_lossy(&bytes) }),
+            Err(e) => json!({ "error": e }),
         };
         RunSummary {
             json,

@@ -39,6 +39,23 @@ static int32_t columns(void *instance, cs_buffer *out) {
 
 static int32_t analyze(void *instance, const cs_call *call, cs_buffer *out) {
     (void)instance;
+#ifdef CS_TEST_CRASH
+    if (call->caller.len > 0) {
+        volatile int *nowhere = NULL;
+        *nowhere = 1; /* a segmentation fault */
+    }
+#endif
+#ifdef CS_TEST_HANG
+    for (;;) {
+    }
+#endif
+#ifdef CS_TEST_EXIT
+    exit(3);
+#endif
+#ifdef CS_TEST_PRINT
+    printf("a plugin that prints to stdout\n");
+    fflush(stdout);
+#endif
 #ifdef CS_TEST_BAD_JSON
     (void)call;
     *out = make("{\"caller_peak\": 12, oops");
