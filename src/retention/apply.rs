@@ -62,10 +62,6 @@ pub fn trash_dir(root: &Path) -> PathBuf {
     root.join(".callscope").join("trash")
 }
 
-/// A test hook: abort the process after this many recordings were moved to
-/// the trash (to prove that a killed prune leaves each recording whole or gone).
-const ABORT_HOOK: &str = "CALLSCOPE_TEST_ABORT_AFTER_TRASH";
-
 fn audit(opts: &ApplyOptions, mut line: serde_json::Value) -> Result<(), String> {
     if let (Some(o), Ok(serde_json::Value::Object(run))) =
         (line.as_object_mut(), serde_json::to_value(&opts.run))
@@ -152,11 +148,7 @@ pub fn finish_trash(opts: &ApplyOptions) -> Vec<String> {
     errors
 }
 
-fn delete(
-    d: &Decision,
-    opts: &ApplyOptions,
-    moved: &mut usize,
-) -> Result<serde_json::Value, String> {
+fn delete(d: &Decision, opts: &ApplyOptions) -> Result<serde_json::Value, String> {
     let trash = trash_dir(&opts.root);
     fs::create_dir_all(&trash).map_err(|e| format!("{}: {e}", trash.display()))?;
     let leaf = d.recording.replace('/', "__");
@@ -170,14 +162,6 @@ fn delete(
         let _ = safe_fs::fsync_dir(parent);
     }
     let _ = safe_fs::fsync_dir(&trash);
-    *moved += 1;
-    if std::env::var(ABORT_HOOK)
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        == Some(*moved)
-    {
-        std::process::abort();
-    }
     fs::remove_dir_all(&target).map_err(|e| format!("{}: {e}", target.display()))?;
     Ok(json!({}))
 }
@@ -314,16 +298,15 @@ fn archive(
     d: &Decision,
     sums: &[FileSum],
     opts: &ApplyOptions,
-    moved: &mut usize,
 ) -> Result<serde_json::Value, String> {
     if opts.archive_format == ArchiveFormat::TarGz {
-        return archive_tar_gz(d, sums, opts, moved);
+        return archive_tar_gz(d, sums, opts);
     }
     let dest = archive_dest(d, opts, "")?;
     let want = expected(sums, Path::new(""))?;
     if dest.symlink_metadata().is_ok() {
         let same = tree_checksums(&dest).is_ok_and(|there| there == want);
-        return finish_with_existing(d, opts, moved, &dest, same);
+        return finish_with_existing(d, opts, &dest, same);
     }
     if fs::rename(&d.dir, &dest).is_err() {
         // Another file system: copy under a temporary name, verify every
@@ -347,7 +330,7 @@ fn archive(
             return Err(e);
         }
         fs::rename(&temp, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
-        delete(d, opts, moved)?;
+        delete(d, opts)?;
     }
     if let Some(parent) = dest.parent() {
         let _ = safe_fs::fsync_dir(parent);
@@ -363,7 +346,6 @@ fn archive_tar_gz(
     d: &Decision,
     sums: &[FileSum],
     opts: &ApplyOptions,
-    moved: &mut usize,
 ) -> Result<serde_json::Value, String> {
     let dest = archive_dest(d, opts, ".tar.gz")?;
     let err = |e: std::io::Error| format!("{}: {e}", dest.display());
@@ -371,7 +353,7 @@ fn archive_tar_gz(
     let want = expected(sums, Path::new(leaf))?;
     if dest.symlink_metadata().is_ok() {
         let same = tar_checksums(&dest).is_ok_and(|there| there == want);
-        let mut done = finish_with_existing(d, opts, moved, &dest, same)?;
+        let mut done = finish_with_existing(d, opts, &dest, same)?;
         done["archive_sha256"] = safe_fs::sha256_file(&dest).map_err(err)?.into();
         return Ok(done);
     }
@@ -389,7 +371,7 @@ fn archive_tar_gz(
     same_files(&want, &tar_checksums(out.temp()).map_err(err)?)?;
     let sha = safe_fs::sha256_file(out.temp()).map_err(err)?;
     out.commit(None).map_err(err)?;
-    delete(d, opts, moved)?;
+    delete(d, opts)?;
     Ok(json!({ "archived_to": dest.display().to_string(), "archive_sha256": sha }))
 }
 
@@ -441,14 +423,13 @@ fn same_files(
 fn finish_with_existing(
     d: &Decision,
     opts: &ApplyOptions,
-    moved: &mut usize,
     dest: &Path,
     same: bool,
 ) -> Result<serde_json::Value, String> {
     if !same {
         return Err(never_overwritten(dest));
     }
-    delete(d, opts, moved)?;
+    delete(d, opts)?;
     Ok(json!({ "archived_to": dest.display().to_string(), "archive_existed": true }))
 }
 
@@ -482,7 +463,6 @@ pub fn apply(decisions: &[Decision], opts: &ApplyOptions) -> Vec<String> {
             return errors;
         }
     }
-    let mut moved = 0;
     for d in decisions.iter().filter(|d| d.acts()) {
         if crate::interrupt::requested() {
             errors.push("interrupted".into());
@@ -539,9 +519,9 @@ pub fn apply(decisions: &[Decision], opts: &ApplyOptions) -> Vec<String> {
             break;
         }
         let result = match d.action.as_str() {
-            "delete" => delete(d, opts, &mut moved),
+            "delete" => delete(d, opts),
             "delete-audio" => delete_audio(d, &sums, opts),
-            _ => archive(d, &sums, opts, &mut moved),
+            _ => archive(d, &sums, opts),
         };
         let mut done = json!({
             "time": format_utc(&Utc::now()),
