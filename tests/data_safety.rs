@@ -263,6 +263,11 @@ fn an_impossible_sample_rate_is_a_finding_not_an_abort() {
         findings.contains("wav.rate_invalid,error,bot_audio.wav"),
         "{findings}"
     );
+    // The rate the recorder logged disagrees with the damaged caller header.
+    assert!(
+        findings.contains("meta.sample_rate,warning,session_events.json,\"session_events.json: recording_started logs a target_sample_rate of 16000 Hz, caller_audio.wav is 2147499648 Hz\""),
+        "{findings}"
+    );
     assert_eq!(
         rows[2]["status"], "ok",
         "the undamaged call is analysed: {}",

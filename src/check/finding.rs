@@ -116,6 +116,7 @@ codes! {
     "meta.duration" Warning "duration_seconds is not end_time − start_time";
     "meta.transcript_entries" Warning "transcript_entries is not the number of transcript entries";
     "meta.function_calls" Warning "call_metadata.json function_calls disagree with the function_call events in session_events.json";
+    "meta.sample_rate" Warning "the target_sample_rate the recording_started event logs is not the caller track's rate";
     "meta.recovered" Info "call_metadata.json was rebuilt by repair from the audio of a crashed call";
 }
 

@@ -200,6 +200,7 @@ fn check_files(rec: &Recording, state: State, level: CheckLevel, out: &mut Vec<F
         Vec::new()
     };
     wav::check_rates(&usable, out);
+    wav::check_logged_rate(rec, &usable, out);
     if level >= CheckLevel::Full {
         wav::check_content(rec, &usable, out);
     }

@@ -84,6 +84,26 @@ pub fn check_header<'r>(
     Some(info)
 }
 
+/// The rate the recorder logged in its `recording_started` event against
+/// the caller track's (the call's clock): a warning when they differ.
+pub fn check_logged_rate(rec: &Recording, infos: &[(FileKind, &WavInfo)], out: &mut Vec<Finding>) {
+    let caller = infos
+        .iter()
+        .find(|(k, _)| *k == FileKind::CallerAudio)
+        .map(|(_, i)| i.sample_rate);
+    if let (Some(logged), Some(caller)) = (rec.logged_sample_rate(), caller) {
+        if logged != caller {
+            out.push(Finding::new(
+                "meta.sample_rate",
+                Some(FileKind::Events),
+                format!(
+                    "session_events.json: recording_started logs a target_sample_rate of {logged} Hz, caller_audio.wav is {caller} Hz"
+                ),
+            ));
+        }
+    }
+}
+
 /// One finding when the WAVs do not share a sample rate, naming the odd one(s) out.
 pub fn check_rates(infos: &[(FileKind, &WavInfo)], out: &mut Vec<Finding>) {
     let mut rates: Vec<u32> = infos.iter().map(|(_, i)| i.sample_rate).collect();
