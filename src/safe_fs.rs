@@ -17,24 +17,35 @@ pub const TEMP_SUFFIX: &str = ".callscope-tmp";
 
 /// Open a recording's file for reading only if it is a regular file: a
 /// FIFO, a device or a socket named like a recording file would block or
-/// never end. `O_NONBLOCK` makes the open itself return at once whatever the
-/// file is; `O_NOFOLLOW` refuses a symlink (links are never followed).
+/// never end. `O_NOFOLLOW` refuses a symlink (links are never followed).
 pub fn open_regular(path: &Path) -> io::Result<File> {
+    open_checked(path, libc::O_NOFOLLOW).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            io::Error::other("a symlink; links are never followed")
+        } else {
+            e
+        }
+    })
+}
+
+/// Open a file named by the user (a policy's hold list), following a
+/// symlink to it, only if it is a regular file.
+pub fn open_regular_followed(path: &Path) -> io::Result<File> {
+    open_checked(path, 0)
+}
+
+/// Open for reading with `flags`, and `O_NONBLOCK`, so that the open itself
+/// returns at once whatever the file is; then keep it only if it is a
+/// regular file (where `O_NONBLOCK` changes nothing).
+fn open_checked(path: &Path, flags: i32) -> io::Result<File> {
     let file = OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ELOOP) {
-                io::Error::other("a symlink; links are never followed")
-            } else {
-                e
-            }
-        })?;
+        .custom_flags(libc::O_NONBLOCK | flags)
+        .open(path)?;
     let ft = file.metadata()?.file_type();
     if !ft.is_file() {
         return Err(io::Error::other(format!(
-            "not a regular file ({}); not opened",
+            "{}, not a regular file; not opened",
             describe_type(&ft)
         )));
     }
@@ -80,23 +91,6 @@ pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::with_capacity(file.metadata()?.len().min(1 << 30) as usize);
     file.read_to_end(&mut bytes)?;
     Ok(bytes)
-}
-
-/// Open a file named by the user (a policy's hold list), following a
-/// symlink to it, only if it is a regular file.
-pub fn open_regular_followed(path: &Path) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    let ft = file.metadata()?.file_type();
-    if !ft.is_file() {
-        return Err(io::Error::other(format!(
-            "{}, not a regular file; not read",
-            describe_type(&ft)
-        )));
-    }
-    Ok(file)
 }
 
 /// A file type in words, for findings and errors.

@@ -62,13 +62,18 @@ pub fn trash_dir(root: &Path) -> PathBuf {
     root.join(".callscope").join("trash")
 }
 
-fn audit(opts: &ApplyOptions, mut line: serde_json::Value) -> Result<(), String> {
-    if let (Some(o), Ok(serde_json::Value::Object(run))) =
-        (line.as_object_mut(), serde_json::to_value(&opts.run))
-    {
-        o.extend(run);
+/// Append one audit line: the time first, then the event, then what every
+/// line carries about the run.
+fn audit(opts: &ApplyOptions, event: serde_json::Value) -> Result<(), String> {
+    let mut line = serde_json::Map::new();
+    line.insert("time".into(), format_utc(&Utc::now()).into());
+    if let serde_json::Value::Object(fields) = event {
+        line.extend(fields);
     }
-    safe_fs::append_line(&opts.audit, &line.to_string())
+    if let Ok(serde_json::Value::Object(run)) = serde_json::to_value(&opts.run) {
+        line.extend(run);
+    }
+    safe_fs::append_line(&opts.audit, &serde_json::Value::Object(line).to_string())
         .map_err(|e| format!("{}: {e}", opts.audit.display()))
 }
 
@@ -133,7 +138,6 @@ pub fn finish_trash(opts: &ApplyOptions) -> Vec<String> {
             fs::remove_file(&entry)
         };
         let line = json!({
-            "time": format_utc(&Utc::now()),
             "event": "trash-finished",
             "trash": entry.display().to_string(),
             "result": if result.is_ok() { "ok" } else { "failed" },
@@ -452,7 +456,6 @@ pub fn apply(decisions: &[Decision], opts: &ApplyOptions) -> Vec<String> {
     // A hold is a decision too: the log shows what was spared, and why.
     for d in decisions.iter().filter(|d| d.action == "held") {
         let line = json!({
-            "time": format_utc(&Utc::now()),
             "event": "held",
             "recording": d.recording,
             "session_id": d.session_id,
@@ -486,8 +489,7 @@ pub fn apply(decisions: &[Decision], opts: &ApplyOptions) -> Vec<String> {
                 .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
                 .collect();
             let line = json!({
-                "time": format_utc(&Utc::now()),
-                "event": "temp-removed",
+                    "event": "temp-removed",
                 "recording": d.recording,
                 "files": gone,
             });
@@ -502,7 +504,6 @@ pub fn apply(decisions: &[Decision], opts: &ApplyOptions) -> Vec<String> {
         };
         let sums = file_sums(d);
         let intent = json!({
-            "time": format_utc(&Utc::now()),
             "event": "intent",
             "recording": d.recording,
             "session_id": d.session_id,
@@ -524,7 +525,6 @@ pub fn apply(decisions: &[Decision], opts: &ApplyOptions) -> Vec<String> {
             _ => archive(d, &sums, opts),
         };
         let mut done = json!({
-            "time": format_utc(&Utc::now()),
             "event": "done",
             "recording": d.recording,
             "rule": d.rule,
