@@ -663,3 +663,57 @@ fn unreadable_entries_as_an_unprivileged_user() {
     fs::set_permissions(closed_dir, fs::Permissions::from_mode(0o755)).unwrap();
     assert!(closed_dir.join("caller_audio.wav").exists());
 }
+
+/// delete-audio removes every copy of the audio: the originals repair kept
+/// under `.callscope/backup/` too, or the voices would live on there.
+#[test]
+fn delete_audio_removes_the_backups_of_the_audio_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 6, &["--faults", "zeroed-sizes"]);
+    ok(&["repair", path_str(&rec), "--quiet"]);
+    let wavs = |root: &Path| -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.to_string_lossy().contains(".wav") {
+                    found.push(p);
+                }
+            }
+        }
+        found
+    };
+    assert!(
+        wavs(&rec)
+            .iter()
+            .any(|p| p.to_string_lossy().contains(".callscope/backup/")),
+        "repair kept a backup of the audio"
+    );
+    let policy = tmp.path().join("p.toml");
+    write_policy(
+        &policy,
+        "",
+        "[[rule]]\nname = \"a\"\nolder_than = \"30d\"\naction = \"delete-audio\"\n",
+    );
+    ok(&[
+        "prune",
+        path_str(&rec),
+        "--policy",
+        path_str(&policy),
+        "--now",
+        NOW,
+        "--apply",
+    ]);
+    assert_eq!(wavs(&rec), Vec::<PathBuf>::new());
+    let dir = fs::read_dir(&rec)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir() && !p.ends_with(".callscope"))
+        .unwrap();
+    assert!(
+        dir.join("transcript.json").is_file() && dir.join("AUDIO_REMOVED_BY_POLICY.json").is_file()
+    );
+}

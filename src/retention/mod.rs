@@ -180,11 +180,25 @@ fn decision(
 }
 
 /// The audio files of a recording that `delete-audio` removes.
+/// Every copy of the audio counts: the WAVs, the listening copy, and the
+/// originals repair kept under `.callscope/backup/` (`caller_audio.wav`,
+/// `caller_audio.wav.1`…). Audio the policy removed must not live on in a
+/// backup.
 fn audio_files(all: &[(String, u64)]) -> Vec<(String, u64)> {
+    let is_audio = |path: &str| {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        // A numbered backup: `bot_audio.wav.2`.
+        let name = match name.rsplit_once('.') {
+            Some((stem, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => stem,
+            _ => name,
+        };
+        let in_backup = path.starts_with(".callscope/backup/");
+        let top = !path.contains('/');
+        (top || in_backup)
+            && (FileKind::from_file_name(name).is_some_and(FileKind::is_wav) || name == EXTRA_AUDIO)
+    };
     all.iter()
-        .filter(|(name, _)| {
-            FileKind::from_file_name(name).is_some_and(FileKind::is_wav) || name == EXTRA_AUDIO
-        })
+        .filter(|(path, _)| is_audio(path))
         .cloned()
         .collect()
 }
