@@ -317,3 +317,28 @@ fn list_sorts_and_filters() {
         .collect();
     assert!(s.windows(2).all(|w| w[0] <= w[1]));
 }
+
+/// `export -o NAME` with a bare file name writes it in the current
+/// directory (its temporary file beside it, then renamed).
+#[test]
+fn export_to_a_bare_file_name_in_the_current_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rec = sample_recordings().join("7c9e6679-7425-40de-944b-e07fc1f90ae7_20241201_143022");
+    let out = bin()
+        .args(["export", path_str(&rec), "-o", "call.txt"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(tmp.path().join("call.txt")).unwrap();
+    assert!(text.contains("Caller:"), "{text}");
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+}
