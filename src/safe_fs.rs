@@ -188,10 +188,8 @@ impl AtomicFile {
             .file_name()
             .map(|n| n.to_string_lossy())
             .unwrap_or_default();
-        let dir = match target.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
+        // A bare file name's parent is "", which tempfile takes as ".".
+        let dir = target.parent().unwrap_or(Path::new(""));
         // The new file keeps the mode of the one it replaces; a new one gets
         // the usual 0666 less the umask (tempfile's default would be 0600).
         let mode = fs::symlink_metadata(target)
