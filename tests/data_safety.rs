@@ -100,21 +100,8 @@ fn an_archive_root_at_or_inside_root_is_refused_before_anything_is_touched() {
         // The policy sits in ROOT, so its relative paths are relative to ROOT.
         let policy = root.join("p.toml");
         write_policy(&policy, &format!("archive_root = \"{archive_root}\""), rule);
-        for apply in [false, true] {
-            let mut args = vec![
-                "prune",
-                path_str(&root),
-                "--policy",
-                path_str(&policy),
-                "--now",
-                NOW,
-                "--settle",
-                "0",
-            ];
-            if apply {
-                args.push("--apply");
-            }
-            let (code, _, err) = run(&args);
+        for extra in [&[][..], &["--apply"]] {
+            let (code, _, err) = prune_at(&root, &policy, NOW, extra);
             assert_eq!(code, 2, "{archive_root}: {err}");
             assert!(
                 err.contains(says) && err.contains("p.toml"),
@@ -141,21 +128,12 @@ fn audio_removed_by_policy_is_a_state_not_an_error() {
          [[rule]]\nname = \"audio\"\nolder_than = \"30d\"\naction = \"delete-audio\"\n",
     );
     let prune = |apply: bool| {
-        let mut args = vec![
-            "prune",
-            path_str(&root),
-            "--policy",
-            path_str(&policy),
-            "--now",
-            NOW,
-            "--settle",
-            "0",
-            "--json",
-        ];
-        if apply {
-            args.push("--apply");
-        }
-        let (code, out, err) = run(&args);
+        let extra: &[&str] = if apply {
+            &["--json", "--apply"]
+        } else {
+            &["--json"]
+        };
+        let (code, out, err) = prune_at(&root, &policy, NOW, extra);
         assert_eq!(code, 0, "{err}");
         let v: Value = serde_json::from_str(&out).unwrap();
         v["recordings"]

@@ -633,24 +633,8 @@ fn every_rule_field_decides_and_the_plan_is_a_document() {
          [[rule]]\nname = \"default\"\ndefault = true\naction = \"keep\"\n",
     )
     .unwrap();
-    let args = |extra: &[&str]| {
-        let mut a = vec![
-            "prune",
-            path_str(&root),
-            "--policy",
-            path_str(&policy),
-            "--now",
-            NOW,
-            "--settle",
-            "0",
-        ];
-        a.extend_from_slice(extra);
-        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
-    };
     let plan = |extra: &[&str]| {
-        let a = args(extra);
-        let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        let (code, out, err) = run(&a);
+        let (code, out, err) = prune_at(&root, &policy, NOW, extra);
         assert_eq!(code, 0, "{err}");
         out
     };

@@ -110,3 +110,44 @@ pub fn snapshot_except(
 pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
     snapshot_except(root, None)
 }
+
+/// Two runs' reports are the same: every report file byte for byte, and
+/// summary.json equal but for its `run` object (times, arguments).
+pub fn assert_same_reports(a: &Path, b: &Path) {
+    for f in [
+        "calls.csv",
+        "calls.jsonl",
+        "turns.csv",
+        "intents.csv",
+        "findings.csv",
+    ] {
+        assert!(
+            std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
+            "{f} differs"
+        );
+    }
+    let summary = |p: &Path| {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(p.join("summary.json")).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("run");
+        v
+    };
+    assert_eq!(summary(a), summary(b));
+}
+
+/// `callscope prune ROOT --policy POLICY --now NOW --settle 0 EXTRA…`:
+/// (exit code, stdout, stderr).
+pub fn prune_at(root: &Path, policy: &Path, now: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "prune",
+        path_str(root),
+        "--policy",
+        path_str(policy),
+        "--now",
+        now,
+        "--settle",
+        "0",
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
