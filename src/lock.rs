@@ -154,6 +154,23 @@ mod tests {
     }
 
     #[test]
+    fn the_holder_is_named_by_user_and_host() {
+        // The kernel's own record of the host name.
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        assert_eq!(host_name(), host.trim());
+        assert!(!host_name().is_empty());
+        match std::env::var("USER") {
+            Ok(u) if !u.is_empty() => assert_eq!(user_name(), u),
+            // SAFETY: getuid has no preconditions.
+            _ => assert_eq!(user_name(), format!("uid {}", unsafe { libc::getuid() })),
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let _held = acquire(dir.path(), "repair", None).unwrap();
+        let msg = acquire(dir.path(), "prune", None).unwrap_err().to_string();
+        assert!(msg.contains(&format!("host {}", host.trim())), "{msg}");
+    }
+
+    #[test]
     fn wait_durations() {
         assert_eq!(parse_wait("30"), Ok(Duration::from_secs(30)));
         assert_eq!(parse_wait("30s"), Ok(Duration::from_secs(30)));
