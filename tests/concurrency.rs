@@ -8,21 +8,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use common::*;
 
 const TRIALS: usize = 50;
-
-fn copy_tree(from: &Path, to: &Path, link: bool) {
-    let st = Command::new("cp")
-        .arg(if link { "-al" } else { "-a" })
-        .arg(from)
-        .arg(to)
-        .status()
-        .unwrap();
-    assert!(st.success());
-}
 
 /// Every regular file under `root` → its bytes, leaving out `.callscope/`.
 fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {

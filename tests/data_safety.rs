@@ -52,18 +52,6 @@ fn os(args: &[&str]) -> Vec<&'static OsStr> {
         .collect()
 }
 
-fn copy_samples(dir: &Path) -> PathBuf {
-    let root = dir.join("root");
-    let st = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(sample_recordings())
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    root
-}
-
 fn bytes_of(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     snapshot(root)
         .into_iter()
@@ -359,13 +347,7 @@ fn hostile_trees_through_every_command() {
     ];
     let sample = root.join("session_123_20241205_080001");
     for name in &odd {
-        let st = std::process::Command::new("cp")
-            .arg("-a")
-            .arg(&sample)
-            .arg(root.join(OsStr::from_bytes(name)))
-            .status()
-            .unwrap();
-        assert!(st.success());
+        copy_tree(&sample, &root.join(OsStr::from_bytes(name)), false);
     }
     let r = path_str(&root).to_string();
     let out = tmp.path().join("out");

@@ -115,16 +115,6 @@ fn log_lines(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .status()
-        .unwrap();
-    assert!(st.success());
-}
-
 /// One command swept over its kill points.
 struct Sweep<'a> {
     name: &'a str,
@@ -197,7 +187,7 @@ fn sweep(s: &Sweep) {
     let before = tree(s.template);
     // The reference: the command run to the end, untouched.
     let reference_ws = tmp.path().join("reference");
-    copy_tree(s.template, &reference_ws);
+    copy_tree(s.template, &reference_ws, false);
     let ref_status = run_in(&reference_ws, &(s.args)(&reference_ws), None);
     let reference = tree(&reference_ws);
     assert_ne!(
@@ -227,7 +217,7 @@ fn sweep(s: &Sweep) {
         let mut n = 1;
         loop {
             let ws = tmp.path().join(format!("{sc}-{n}"));
-            copy_tree(s.template, &ws);
+            copy_tree(s.template, &ws, false);
             let status = run_in(&ws, &(s.args)(&ws), Some((sc, n)));
             if status.signal() != Some(9) {
                 // Fewer than n such calls: the command ran to its end.

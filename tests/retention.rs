@@ -605,14 +605,7 @@ fn the_example_policy_is_valid() {
 #[test]
 fn every_rule_field_decides_and_the_plan_is_a_document() {
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("root");
-    let st = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(sample_recordings())
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let root = copy_samples(tmp.path());
     // One call's tool is another function.
     let meta = root.join("0b8a3d52-6f1e-4c1a-9d7e-2f4b6a8c0e13_20241202_090541/call_metadata.json");
     let text = fs::read_to_string(&meta).unwrap();

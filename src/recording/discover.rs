@@ -24,12 +24,18 @@ pub struct Discovery {
     pub skipped: Vec<SkippedPath>,
 }
 
-/// The known files in a directory (from directory entries; nothing opened).
-pub(super) fn known_files(dir: &Path) -> Result<Vec<FileEntry>> {
+/// The known files in a directory (from directory entries; nothing opened),
+/// and whether it holds the delete-audio marker (as a regular file).
+pub(super) fn known_files(dir: &Path) -> Result<(Vec<FileEntry>, bool)> {
     let mut files = Vec::new();
+    let mut marker = false;
     for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let name = entry.file_name();
+        if name == super::AUDIO_REMOVED_MARKER {
+            marker |= entry.file_type().is_ok_and(|t| t.is_file());
+            continue;
+        }
         let Some(kind) = name.to_str().and_then(FileKind::from_file_name) else {
             continue;
         };
@@ -44,7 +50,7 @@ pub(super) fn known_files(dir: &Path) -> Result<Vec<FileEntry>> {
             special: special(&meta.file_type()),
         });
     }
-    Ok(files)
+    Ok((files, marker))
 }
 
 /// What a known file is, when it is neither a regular file nor a symlink.
@@ -131,7 +137,7 @@ fn walk(root: &Path, dir: &Path, found: &mut Discovery) -> Result<()> {
                 subdirs.push(entry.path());
             }
         } else if name == super::AUDIO_REMOVED_MARKER {
-            marker = true;
+            marker = ft.is_file();
         } else if let Some(kind) = FileKind::from_file_name(&name) {
             let meta = entry.metadata().ok();
             files.push(FileEntry {
@@ -149,6 +155,7 @@ fn walk(root: &Path, dir: &Path, found: &mut Discovery) -> Result<()> {
             dir.to_path_buf(),
             rel_path(root, dir),
             files,
+            marker,
         ));
         return Ok(());
     }

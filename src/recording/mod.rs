@@ -7,7 +7,6 @@ pub mod model;
 mod name;
 mod timestamp;
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
@@ -210,6 +209,8 @@ pub struct Recording {
     pub name: DirName,
     /// The known files present, in [`FileKind::ALL`] order.
     pub files: Vec<FileEntry>,
+    /// `AUDIO_REMOVED_BY_POLICY.json` is here: see [`State::AudioRemoved`].
+    audio_removed: bool,
     /// The three JSON files as parsed values, each read at most once.
     json: [Cached<Value>; 3],
     metadata: Cached<CallMetadata>,
@@ -220,7 +221,12 @@ pub struct Recording {
 
 impl Recording {
     /// A recording from a directory's known files (see [`discover`]).
-    pub fn new(dir: PathBuf, rel: String, mut files: Vec<FileEntry>) -> Recording {
+    pub fn new(
+        dir: PathBuf,
+        rel: String,
+        mut files: Vec<FileEntry>,
+        audio_removed: bool,
+    ) -> Recording {
         files.sort_by_key(|f| f.kind);
         let leaf = dir
             .file_name()
@@ -231,6 +237,7 @@ impl Recording {
             dir,
             rel,
             files,
+            audio_removed,
             json: Default::default(),
             metadata: OnceLock::new(),
             transcript: OnceLock::new(),
@@ -241,12 +248,12 @@ impl Recording {
 
     /// Open a single recording directory directly.
     pub fn open(dir: &Path) -> Result<Recording> {
-        let files = discover::known_files(dir)?;
+        let (files, audio_removed) = discover::known_files(dir)?;
         let rel = dir
             .file_name()
             .map(name_text)
             .unwrap_or_else(|| dir.display().to_string());
-        Ok(Recording::new(dir.to_path_buf(), rel, files))
+        Ok(Recording::new(dir.to_path_buf(), rel, files, audio_removed))
     }
 
     pub fn path(&self, kind: FileKind) -> PathBuf {
@@ -471,9 +478,10 @@ impl Recording {
         self.files.iter().filter_map(|f| f.modified).max()
     }
 
-    /// Whether `delete-audio` left its marker here (a regular file only).
+    /// Whether `delete-audio` left its marker here (a regular file only,
+    /// as the directory listing showed it).
     pub fn audio_removed(&self) -> bool {
-        fs::symlink_metadata(self.dir.join(AUDIO_REMOVED_MARKER)).is_ok_and(|m| m.is_file())
+        self.audio_removed
     }
 
     /// The state the recording was in when `delete-audio` removed its audio,

@@ -111,6 +111,26 @@ pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
     snapshot_except(root, None)
 }
 
+/// Copy a tree as `cp -a` does (modes and times kept); with `link`, as
+/// `cp -al`: every file a hard link to the original (a snapshot that any
+/// write into an original's inode shows up in).
+pub fn copy_tree(from: &Path, to: &Path, link: bool) {
+    let st = Command::new("cp")
+        .arg(if link { "-al" } else { "-a" })
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp");
+    assert!(st.success(), "cp {} {}", from.display(), to.display());
+}
+
+/// A copy of the sample recordings at `dir/root`.
+pub fn copy_samples(dir: &Path) -> PathBuf {
+    let root = dir.join("root");
+    copy_tree(&sample_recordings(), &root, false);
+    root
+}
+
 /// Two runs' reports are the same: every report file byte for byte, and
 /// summary.json equal but for its `run` object (times, arguments).
 pub fn assert_same_reports(a: &Path, b: &Path) {
