@@ -304,10 +304,29 @@ fn size_and_hash(path: &Path) -> (Option<u64>, Option<String>) {
     }
 }
 
-fn apply_one(rec: &Recording, planned: &PlannedAction, opts: &ApplyOptions) -> Outcome {
+/// Carry out one action. Its intent line (with the SHA-256 it starts from)
+/// is on disk before the file changes, so a repair killed between the
+/// rename and its result line still left a trace of what it did; when the
+/// intent cannot be logged, nothing is changed and the error is returned.
+fn apply_one(
+    rec: &Recording,
+    planned: &PlannedAction,
+    opts: &ApplyOptions,
+) -> std::result::Result<Outcome, String> {
     let file = planned.action.file();
     let target = rec.dir.join(file);
     let (size_before, sha256_before) = size_and_hash(&target);
+    let intent = serde_json::json!({
+        "event": "intent",
+        "time": format_utc(&Utc::now()),
+        "recording": rec.rel,
+        "file": file,
+        "action": planned.action.name(),
+        "reason": planned.reason,
+        "sha256_before": sha256_before,
+    });
+    safe_fs::append_line(&opts.log, &intent.to_string())
+        .map_err(|e| format!("{}: cannot write the repair log: {e}", opts.log.display()))?;
     let mut outcome = Outcome {
         event: "done",
         time: format_utc(&Utc::now()),
@@ -342,7 +361,7 @@ fn apply_one(rec: &Recording, planned: &PlannedAction, opts: &ApplyOptions) -> O
             outcome.error = Some(e.to_string());
         }
     }
-    outcome
+    Ok(outcome)
 }
 
 /// Apply a plan to its recording, action by action, logging each. Returns
@@ -378,28 +397,14 @@ pub fn apply(
         )),
     }
     for planned in &plan.actions {
-        // The intent is on disk before the file changes, so a repair killed
-        // between the rename and its result line still left a trace of what
-        // it did (the backup and the checksum it started from).
-        let file = planned.action.file();
-        let intent = serde_json::json!({
-            "event": "intent",
-            "time": format_utc(&Utc::now()),
-            "recording": rec.rel,
-            "file": file,
-            "action": planned.action.name(),
-            "reason": planned.reason,
-            "sha256_before": size_and_hash(&rec.dir.join(file)).1,
-        });
-        if let Err(e) = safe_fs::append_line(&opts.log, &intent.to_string()) {
-            // No file changes without its intent logged.
-            warnings.push(format!(
-                "{}: cannot write the repair log: {e}",
-                opts.log.display()
-            ));
-            break;
-        }
-        let outcome = apply_one(rec, planned, opts);
+        let outcome = match apply_one(rec, planned, opts) {
+            Ok(o) => o,
+            Err(warning) => {
+                // No file changes without its intent logged.
+                warnings.push(warning);
+                break;
+            }
+        };
         let line = serde_json::to_string(&outcome).unwrap_or_default();
         if let Err(e) = safe_fs::append_line(&opts.log, &line) {
             warnings.push(format!(
