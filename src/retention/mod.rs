@@ -273,16 +273,14 @@ fn decide_with(
     // A delete-audio killed after its marker was written, before every WAV
     // was gone: the marker is its intent, and the next prune finishes it
     // whatever the rules now say (unless they delete or archive the whole).
-    if f.state == State::AudioRemoved && matches!(action, Action::Keep | Action::DeleteAudio) {
-        let remaining = remaining_audio;
-        if !remaining.is_empty() {
-            d.action = Action::DeleteAudio.as_str().into();
-            d.reason = format!(
-                "finishing an interrupted delete-audio: {AUDIO_REMOVED_MARKER} is there and {} audio file(s) remain",
-                remaining.len()
-            );
-            d.files = remaining;
-        }
+    let unfinished = f.state == State::AudioRemoved && !remaining_audio.is_empty();
+    if unfinished && matches!(action, Action::Keep | Action::DeleteAudio) {
+        d.action = Action::DeleteAudio.as_str().into();
+        d.reason = format!(
+            "finishing an interrupted delete-audio: {AUDIO_REMOVED_MARKER} is there and {} audio file(s) remain",
+            remaining_audio.len()
+        );
+        d.files = remaining_audio;
     }
     d.bytes = d.files.iter().map(|(_, s)| s).sum();
     if action == Action::DeleteAudio && d.files.is_empty() {
