@@ -14,9 +14,10 @@ use std::process::Command;
 use std::time::Instant;
 
 use callscope::analyze::{builtins, Analyzer, VadKind};
+use callscope::recording::Filter;
 use callscope::recording::ModelOptions;
 use callscope::report::Formats;
-use callscope::run::{run, Filter, RunOptions};
+use callscope::run::{run, RunOptions};
 use common::{corpus, median};
 
 fn main() {

@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use callscope::analyze::{builtins, select, VadKind};
+use callscope::recording::Filter;
 use callscope::recording::{discover, ModelOptions};
 use callscope::report::Formats;
-use callscope::run::{run, Filter, RunOptions};
+use callscope::run::{run, RunOptions};
 use common::{corpus, median};
 use rayon::prelude::*;
 

@@ -8,9 +8,10 @@ pub const OK: i32 = 0;
 pub const DATA: i32 = 1;
 /// The command line or a configuration file cannot be acted on; nothing was done.
 pub const USAGE: i32 = 2;
-/// The command could not write what it had to (reports, a repaired file):
-/// the disk, permissions or the file system failed while it worked
-/// (sysexits' EX_IOERR). Nothing half-written is left in place.
+/// An I/O failure while the command worked: it could not write what it had
+/// to (reports, a repaired file) or read what it had started on; the disk,
+/// permissions or the file system failed (sysexits' EX_IOERR). Nothing
+/// half-written is left in place.
 pub const IO_FAILURE: i32 = 74;
 /// Another callscope is changing the same root (it holds the lock): try
 /// later (sysexits' EX_TEMPFAIL, which cron wrappers and systemd treat so).
@@ -24,9 +25,14 @@ pub fn for_error(e: &Error) -> i32 {
         Error::Usage(_) => USAGE,
         Error::Interrupted => INTERRUPTED,
         Error::Busy(_) => BUSY,
-        // A root that cannot be read is a configuration problem too.
-        Error::Io { .. } => USAGE,
-        Error::Write { .. } => IO_FAILURE,
-        _ => DATA,
+        // The root a command was given is checked first (a missing or
+        // unreadable one is a usage error); an I/O error after that happened
+        // while working.
+        Error::Io { .. } | Error::Write { .. } => IO_FAILURE,
+        // A file of the data that stopped a command outright (one recording
+        // named on the command line).
+        Error::Json { .. } | Error::Schema { .. } | Error::Wav { .. } | Error::TooLarge { .. } => {
+            DATA
+        }
     }
 }

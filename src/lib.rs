@@ -24,6 +24,7 @@ pub mod retention;
 pub mod run;
 pub mod safe_fs;
 pub mod simulate;
+pub mod style;
 pub mod timeline;
 pub mod view;
 

@@ -53,10 +53,7 @@ pub fn host_name() -> String {
 /// (exit 75), naming the holder.
 pub fn acquire(root: &Path, command: &str, wait: Option<Duration>) -> Result<RootLock> {
     // Never create the root: a mistyped or unmounted one is an error.
-    let meta = fs::metadata(root).map_err(|e| Error::io(root, e))?;
-    if !meta.is_dir() {
-        return Err(Error::Usage(format!("{}: not a directory", root.display())));
-    }
+    crate::recording::check_root(root)?;
     let path = lock_path(root);
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

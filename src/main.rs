@@ -6,7 +6,10 @@ fn main() {
     let code = match callscope::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("callscope: error: {e}");
+            anstream::eprintln!(
+                "callscope: {} {e}",
+                callscope::style::paint(callscope::style::ERROR, "error:")
+            );
             callscope::exit::for_error(&e)
         }
     };

@@ -452,19 +452,11 @@ impl FifoLike for fs::FileType {
 /// Defect 11: reports that cannot be written are their own exit code.
 #[test]
 fn a_report_that_cannot_be_written_exits_74() {
-    let tmp = tempfile::tempdir().unwrap();
-    let tiny = tmp.path().join("tiny");
-    fs::create_dir(&tiny).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=8k", "tmpfs"])
-        .arg(&tiny)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
+    let Some(tiny) = TinyDisk::mount(8) else {
         eprintln!("SKIPPED: cannot mount a small tmpfs here (needs root); disk-full not tried");
         return;
-    }
-    let out = tiny.join("out");
+    };
+    let out = tiny.path().join("out");
     let (code, _, err) = run(&[
         "run",
         path_str(&sample_recordings()),
@@ -481,7 +473,7 @@ fn a_report_that_cannot_be_written_exits_74() {
                 .collect()
         })
         .unwrap_or_default();
-    let _ = std::process::Command::new("umount").arg(&tiny).status();
+    drop(tiny);
     assert_eq!(code, 74, "{err}");
     assert!(
         err.contains("No space left on device") && err.contains("out/"),

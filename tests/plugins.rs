@@ -272,12 +272,17 @@ fn plugins_that_cannot_be_used_stop_the_command_with_exit_2() {
     );
 
     let kw = rust_plugin("keyword_categories");
+    let one = tmp.path().join("one.json");
+    fs::write(&one, r#"{"category": [{"name": "x", "phrases": ["x"]}]}"#).unwrap();
+    let one_cfg = format!("kwcat={}", one.display());
     let (code, _, err) = run(&[
         "plugins",
         "--plugin",
         path_str(&kw),
         "--plugin",
         path_str(&kw),
+        "--plugin-config",
+        &one_cfg,
     ]);
     assert_eq!(code, 2);
     assert!(
@@ -540,4 +545,78 @@ fn isolated_plugins_cannot_take_the_run_down() {
     let (st, _, _) = run_with(&crash, &[]);
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(st.signal(), Some(11));
+}
+
+/// `--plugin libfoo.so` names the file in the current directory, as any
+/// other path on the command line does (the dynamic loader alone would look
+/// for it on its own search path and fail).
+#[test]
+fn a_bare_plugin_file_name_loads_from_the_current_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    c_plugin(tmp.path(), "peak", &[]);
+    let out = bin()
+        .current_dir(tmp.path())
+        .args(["plugins", "--json", "--plugin", "libpeak.so"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let peak = listed
+        .iter()
+        .find(|p| p["name"] == "cpeak")
+        .expect("cpeak listed");
+    assert!(
+        peak["source"].as_str().unwrap().contains("libpeak.so"),
+        "{peak}"
+    );
+}
+
+/// A plugin whose init refuses to start without a config says that no
+/// config was given, and how to give one.
+#[test]
+fn a_plugin_that_needs_a_config_and_has_none_says_so() {
+    let kwcat = rust_plugin("keyword_categories");
+    let (code, _, err) = run(&["plugins", "--plugin", path_str(&kwcat)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("init failed") && err.contains("--plugin-config kwcat=FILE"),
+        "{err}"
+    );
+}
+
+/// A plugin receives what the header promises: the call's state, and its
+/// start time in UTC as `--name-tz` reads the directory name.
+#[test]
+fn a_plugin_receives_the_state_and_the_start_in_the_name_zone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let echo = c_plugin(tmp.path(), "echo", &["-DCS_TEST_ECHO"]);
+    let out = tmp.path().join("out");
+    let (code, _, err) = run(&[
+        "run",
+        path_str(&sample_recordings()),
+        "-o",
+        path_str(&out),
+        "--plugin",
+        path_str(&echo),
+        "--name-tz",
+        "+02:00",
+        "-a",
+        "intents",
+        "-q",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let crashed = calls(&out)
+        .into_iter()
+        .find(|c| c["recording"].as_str().unwrap().starts_with("9f1c2e4b"))
+        .unwrap();
+    let seen: Value = serde_json::from_str(crashed["cpeak.caller_peak"].as_str().unwrap()).unwrap();
+    assert_eq!(seen["state"], "crashed", "{seen}");
+    // Named 20241203_181205 by a recorder two hours ahead of UTC.
+    assert_eq!(seen["start_time"], "2024-12-03T16:12:05.000000Z", "{seen}");
+    assert_eq!(seen["session_id"], "9f1c2e4b-3a5d-4e6f-8071-92a3b4c5d6e7");
+    assert!(seen["metadata"].is_null(), "not asked for: {seen}");
 }

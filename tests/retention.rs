@@ -679,7 +679,7 @@ fn every_rule_field_decides_and_the_plan_is_a_document() {
         "kept ones only on request: {text}"
     );
     assert!(
-        text.contains("by-state                 delete        1 recording(s)  586.8 kB"),
+        text.contains("by-state                 delete             1 recording(s)  586.8 kB"),
         "{text}"
     );
     let kept = plan(&["--show-kept"]);

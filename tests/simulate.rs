@@ -42,8 +42,10 @@ fn same_seed_same_bytes_whatever_the_thread_count() {
             "10".into(),
             "--seed".into(),
             seed.into(),
+            // Every fault but in-progress: a call being recorded is stamped
+            // with the time it is simulated at, as a live call would be.
             "--faults".into(),
-            "all".into(),
+            "none,crashed,missing-final,truncated-final,swapped-final,zeroed-sizes".into(),
             "--quiet".into(),
         ]
     };

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use super::vad::{self, Span, VadKind};
 use crate::audio::{self, Wav};
-use crate::recording::{FileKind, Recording};
+use crate::recording::{FileKind, NameTz, Recording, State};
 use crate::timeline::{self, Timeline};
 
 pub struct CallContext<'a> {
@@ -13,6 +13,11 @@ pub struct CallContext<'a> {
     pub vad: VadKind,
     /// The call's status from the checks the run made, when known.
     pub status: Option<crate::check::Status>,
+    /// The call's state, when known.
+    pub state: Option<State>,
+    /// The zone of the recorder's clock (`--name-tz`), for start times
+    /// taken from directory names.
+    pub name_tz: NameTz,
     caller: OnceLock<Result<Wav, String>>,
     bot: OnceLock<Result<Wav, String>>,
     timeline: OnceLock<Result<Timeline, String>>,
@@ -26,6 +31,8 @@ impl<'a> CallContext<'a> {
             rec,
             vad,
             status: None,
+            state: None,
+            name_tz: NameTz::default(),
             caller: OnceLock::new(),
             bot: OnceLock::new(),
             timeline: OnceLock::new(),

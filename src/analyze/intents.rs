@@ -19,11 +19,6 @@ fn failed(c: &FunctionCall) -> bool {
     })
 }
 
-/// Stats keys: `{kind}\t{name}\t{what}`; names never hold a tab.
-fn key(kind: &str, name: &str, what: &str) -> String {
-    format!("{kind}\t{}\t{what}", name.replace('\t', " "))
-}
-
 impl Analyzer for Intents {
     fn name(&self) -> &str {
         "intents"
@@ -63,12 +58,12 @@ impl Analyzer for Intents {
             let mut entries = vec![("function", name)];
             entries.extend(c.intent().map(|i| ("intent", i)));
             for (kind, n) in entries {
-                out.stats.add(&key(kind, n, "calls"), 1.0);
+                out.stats.tally("calls", &[kind, n], 1.0);
                 if failed(c) {
-                    out.stats.add(&key(kind, n, "failed"), 1.0);
+                    out.stats.tally("failed", &[kind, n], 1.0);
                 }
                 if seen.insert((kind, n)) {
-                    out.stats.add(&key(kind, n, "recordings"), 1.0);
+                    out.stats.tally("recordings", &[kind, n], 1.0);
                 }
             }
         }
@@ -77,14 +72,13 @@ impl Analyzer for Intents {
 
     fn summarize(&self, stats: &Stats, _calls: usize) -> RunSummary {
         let mut rows: Vec<(String, String, i64, i64, i64)> = Vec::new();
-        for k in stats.counts.keys().filter(|k| k.ends_with("\tcalls")) {
-            let mut parts = k.splitn(3, '\t');
-            let (kind, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-            let n = |what| stats.count(&key(kind, name, what)) as i64;
+        for (key, calls) in stats.tallies("calls") {
+            let [kind, name] = key else { continue };
+            let n = |what| stats.tallied(what, &[kind, name]) as i64;
             rows.push((
-                kind.to_string(),
-                name.to_string(),
-                n("calls"),
+                kind.clone(),
+                name.clone(),
+                calls as i64,
                 n("recordings"),
                 n("failed"),
             ));

@@ -17,6 +17,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::Finding;
+use crate::recording::FileKind;
+
 pub use context::CallContext;
 pub use stats::Stats;
 pub use vad::VadKind;
@@ -112,16 +115,6 @@ impl Cell {
     }
 }
 
-/// A finding an analyzer reports about one call (the timeline could not be
-/// recovered, a file it needs did not parse…).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Note {
-    pub code: String,
-    pub severity: crate::check::Severity,
-    pub file: Option<String>,
-    pub message: String,
-}
-
 /// What an analyzer says about one call.
 #[derive(Debug, Clone, Default)]
 pub struct CallOutput {
@@ -131,7 +124,7 @@ pub struct CallOutput {
     pub rows: BTreeMap<String, Vec<Vec<Cell>>>,
     /// The call's part of the summary, merged over all calls.
     pub stats: Stats,
-    pub notes: Vec<Note>,
+    pub findings: Vec<Finding>,
 }
 
 impl CallOutput {
@@ -139,19 +132,15 @@ impl CallOutput {
         self.cells.insert(column.to_string(), cell);
     }
 
-    pub fn note(
+    pub fn finding(
         &mut self,
-        code: &str,
+        code: &'static str,
         severity: crate::check::Severity,
-        file: Option<&str>,
+        file: Option<FileKind>,
         message: impl Into<String>,
     ) {
-        self.notes.push(Note {
-            code: code.to_string(),
-            severity,
-            file: file.map(str::to_string),
-            message: message.into(),
-        });
+        self.findings
+            .push(Finding::other(code, severity, file, message));
     }
 }
 
@@ -218,16 +207,38 @@ pub fn select(
     if names.is_empty() {
         return Ok(available);
     }
+    let known: Vec<String> = available.iter().map(|a| a.name().to_string()).collect();
     let mut pool: Vec<Option<Box<dyn Analyzer>>> = available.into_iter().map(Some).collect();
     let mut out = Vec::new();
     for name in names {
-        let slot = pool
+        let Some(slot) = pool
             .iter_mut()
             .find(|a| a.as_ref().is_some_and(|a| a.name() == name))
-            .ok_or_else(|| format!("unknown or repeated analyzer '{name}'"))?;
+        else {
+            return Err(unknown_analyzer(name, &known));
+        };
         out.extend(slot.take());
     }
     Ok(out)
+}
+
+/// Why `name` is not an analyzer: repeated, or unknown (with the nearest
+/// name, and all of them).
+fn unknown_analyzer(name: &str, known: &[String]) -> String {
+    if known.iter().any(|k| k == name) {
+        return format!("--analyzers: '{name}' is named twice");
+    }
+    let nearest = known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(name, k), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| format!(" (did you mean '{k}'?)"))
+        .unwrap_or_default();
+    format!(
+        "--analyzers: no analyzer '{name}'{nearest}; the analyzers are: {}",
+        known.join(", ")
+    )
 }
 
 /// Quantile `q` (0–1) of sorted values, linear between ranks.

@@ -175,19 +175,19 @@ impl Analyzer for ResponseTimes {
         let mut out = CallOutput::default();
         match transcript_turns(call) {
             Ok(turns) => put_stats(&mut out, "transcript", &turns, false),
-            Err(e) => out.note(
+            Err(e) => out.finding(
                 "rt.transcript_unavailable",
                 Severity::Warning,
-                Some(FileKind::Transcript.file_name()),
+                Some(FileKind::Transcript),
                 e,
             ),
         }
         match audio_turns(call) {
             Ok(turns) => put_stats(&mut out, "audio", &turns, true),
-            Err(e) => out.note(
+            Err(e) => out.finding(
                 "timeline.unavailable",
                 Severity::Warning,
-                Some(FileKind::Stereo.file_name()),
+                Some(FileKind::Stereo),
                 e,
             ),
         }

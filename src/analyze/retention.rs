@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Analyzer, CallContext, CallOutput, Cell, Needs, RunSummary, Stats};
 use crate::recording::{format_utc, ModelOptions};
-use crate::retention::{Policy, RecordingFacts};
+use crate::retention::{Policy, RecordingFacts, Verdict};
 
 pub struct Retention {
     pub policy: Policy,
@@ -39,19 +39,15 @@ impl Analyzer for Retention {
         let facts = RecordingFacts::of(call.rec, &self.model, call.status);
         let mut out = CallOutput::default();
         let (rule, action, due) = match facts.hold(&self.policy.holds) {
-            Some(_) => ("legal-hold".to_string(), "held".to_string(), None),
+            Some(_) => ("legal-hold".to_string(), Verdict::Held, None),
             None => {
                 let r = self.policy.decide(&facts.facts(), self.now);
-                (
-                    r.name.clone(),
-                    r.action.as_str().to_string(),
-                    r.due(facts.start),
-                )
+                (r.name.clone(), r.action.into(), r.due(facts.start))
             }
         };
-        out.stats.add(&format!("action\t{action}"), 1.0);
+        out.stats.tally("action", &[action.as_str()], 1.0);
         out.set("retention.rule", Cell::Text(rule));
-        out.set("retention.action", Cell::Text(action));
+        out.set("retention.action", Cell::Text(action.as_str().into()));
         out.set(
             "retention.due",
             due.map_or(Cell::Null, |d| Cell::Text(format_utc(&d))),
@@ -61,12 +57,8 @@ impl Analyzer for Retention {
 
     fn summarize(&self, stats: &Stats, _calls: usize) -> RunSummary {
         let by_action: serde_json::Map<String, serde_json::Value> = stats
-            .counts
-            .iter()
-            .filter_map(|(k, v)| {
-                k.strip_prefix("action\t")
-                    .map(|a| (a.to_string(), (*v as u64).into()))
-            })
+            .tallies("action")
+            .map(|(k, v)| (k.join(" "), (v as u64).into()))
             .collect();
         RunSummary {
             json: serde_json::json!({ "policy": self.policy.path.display().to_string(), "by_action": by_action }),

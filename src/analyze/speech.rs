@@ -112,10 +112,10 @@ impl Analyzer for Speech {
         let bot = match bot_aligned {
             Ok(b) => b,
             Err(e) => {
-                out.note(
+                out.finding(
                     "timeline.unavailable",
                     Severity::Warning,
-                    Some(FileKind::Stereo.file_name()),
+                    Some(FileKind::Stereo),
                     e,
                 );
                 return Ok(out);

@@ -11,6 +11,9 @@ const HIST_MAX_MS: u64 = 36_000_000;
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
     pub counts: BTreeMap<String, f64>,
+    /// Counters under a composite key, by group: the intents analyzer
+    /// counts `("calls", ["function", "lookup_order"])`.
+    tallies: BTreeMap<String, BTreeMap<Vec<String>, f64>>,
     /// Durations in ms recorded by one call (a handful: kept as they are).
     values: BTreeMap<String, Vec<u64>>,
     /// Merged durations: a histogram is ~100 KiB, so only merged parts hold one.
@@ -35,9 +38,46 @@ impl Stats {
             .push(ms.min(HIST_MAX_MS));
     }
 
+    /// Add `v` to the counter `key` of `group`.
+    pub fn tally(&mut self, group: &str, key: &[&str], v: f64) {
+        let key: Vec<String> = key.iter().map(|k| k.to_string()).collect();
+        *self
+            .tallies
+            .entry(group.to_string())
+            .or_default()
+            .entry(key)
+            .or_insert(0.0) += v;
+    }
+
+    /// The counter `key` of `group` (0 when never counted).
+    pub fn tallied(&self, group: &str, key: &[&str]) -> f64 {
+        self.tallies
+            .get(group)
+            .and_then(|c| {
+                let key: Vec<String> = key.iter().map(|k| k.to_string()).collect();
+                c.get(&key).copied()
+            })
+            .unwrap_or(0.0)
+    }
+
+    /// Every counter of `group`, in key order.
+    pub fn tallies(&self, group: &str) -> impl Iterator<Item = (&[String], f64)> {
+        self.tallies
+            .get(group)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_slice(), *v))
+    }
+
     pub fn merge(&mut self, other: &Stats) {
         for (k, v) in &other.counts {
             self.add(k, *v);
+        }
+        for (group, counters) in &other.tallies {
+            let mine = self.tallies.entry(group.clone()).or_default();
+            for (k, v) in counters {
+                *mine.entry(k.clone()).or_insert(0.0) += v;
+            }
         }
         for (k, vs) in &other.values {
             let mine = self.hists.entry(k.clone()).or_insert_with(new_hist);

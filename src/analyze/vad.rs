@@ -12,10 +12,13 @@ use serde::Serialize;
 use super::signal::mean_squares;
 
 /// Which detector to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum VadKind {
+    /// earshot's neural detector: accurate on noisy lines.
+    #[value(alias = "earshot")]
     Neural,
+    /// Frame energy against the track's noise floor: fast, for clean lines.
     Energy,
 }
 
@@ -24,14 +27,6 @@ impl VadKind {
         match self {
             VadKind::Neural => "earshot",
             VadKind::Energy => "energy",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<VadKind> {
-        match s {
-            "neural" | "earshot" => Some(VadKind::Neural),
-            "energy" => Some(VadKind::Energy),
-            _ => None,
         }
     }
 }

@@ -2,11 +2,13 @@
 //! code from [`CODES`], a severity, the file it concerns and a message a
 //! person can act on.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::recording::FileKind;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -22,24 +24,16 @@ impl Severity {
             Severity::Error => "error",
         }
     }
-
-    pub fn parse(s: &str) -> Option<Severity> {
-        match s {
-            "info" => Some(Severity::Info),
-            "warning" => Some(Severity::Warning),
-            "error" => Some(Severity::Error),
-            _ => None,
-        }
-    }
 }
 
-/// One thing `check` found.
+/// One thing found about a recording, by `check` or by an analyzer during
+/// a run (whose codes, a plugin's among them, are not all in [`CODES`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
-    pub code: &'static str,
+    pub code: Cow<'static, str>,
     pub severity: Severity,
     /// The file's name inside the recording, when the finding concerns one.
-    pub file: Option<&'static str>,
+    pub file: Option<Cow<'static, str>>,
     pub message: String,
 }
 
@@ -47,9 +41,24 @@ impl Finding {
     /// A finding with the default severity of its code.
     pub fn new(code: &'static str, file: Option<FileKind>, message: impl Into<String>) -> Finding {
         Finding {
-            code,
+            code: Cow::Borrowed(code),
             severity: default_severity(code),
-            file: file.map(FileKind::file_name),
+            file: file.map(|k| Cow::Borrowed(k.file_name())),
+            message: message.into(),
+        }
+    }
+
+    /// A finding under a code of the caller's own (an analyzer's, a plugin's).
+    pub fn other(
+        code: impl Into<Cow<'static, str>>,
+        severity: Severity,
+        file: Option<FileKind>,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            code: code.into(),
+            severity,
+            file: file.map(|k| Cow::Borrowed(k.file_name())),
             message: message.into(),
         }
     }

@@ -55,7 +55,8 @@ impl RecordingCheck {
     }
 }
 
-fn status_of(findings: &[Finding]) -> Status {
+/// The status a list of findings gives: its worst, info counting as ok.
+pub fn status_of(findings: &[Finding]) -> Status {
     match findings.iter().map(|f| f.severity).max() {
         Some(Severity::Error) => Status::Error,
         Some(Severity::Warning) => Status::Warning,

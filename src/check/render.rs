@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::{RecordingCheck, Severity, Status};
+use crate::style;
 
 /// Counts over all recordings.
 #[derive(Debug, Default, Serialize)]
@@ -44,9 +45,11 @@ pub fn render_text(checks: &[RecordingCheck]) -> String {
     let mut out = String::new();
     for c in checks {
         let n = c.findings.len();
+        // Padded first, then painted: the codes take no columns.
+        let status = format!("{:<7}", c.status.as_str().to_uppercase());
         out.push_str(&format!(
-            "{:<7}  {}  ({}{})\n",
-            c.status.as_str().to_uppercase(),
+            "{}  {}  ({}{})\n",
+            style::paint(style::of_status(c.status), &status),
             c.recording,
             c.state.as_str(),
             match n {
@@ -56,9 +59,10 @@ pub fn render_text(checks: &[RecordingCheck]) -> String {
             }
         ));
         for f in &c.findings {
+            let severity = format!("{:<7}", f.severity.as_str());
             out.push_str(&format!(
-                "         {:<7}  {:<24} {}\n",
-                f.severity.as_str(),
+                "         {}  {:<24} {}\n",
+                style::paint(style::of_severity(f.severity), &severity),
                 f.code,
                 f.message
             ));

@@ -6,34 +6,20 @@
 //! in host processes of its own (`isolate`).
 
 mod isolate;
+mod set;
 
 pub use isolate::{load_isolated, serve};
+pub use set::{Isolation, Request};
 
 use std::ffi::{c_char, c_void, CStr};
 use std::path::{Path, PathBuf};
 
-use callscope_plugin_sdk::{CsBuffer, CsBytes, CsCall, CsTrack, ABI_VERSION};
+use callscope_plugin_sdk::{CsBuffer, CsBytes, CsCall, CsPluginV1, CsTrack, ABI_VERSION};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::analyze::{Analyzer, CallContext, CallOutput, Cell, Needs, RunSummary, Stats};
-use crate::recording::{format_utc, FileKind};
-
-/// The descriptor as the host reads it: every function pointer may be null
-/// (a C plugin may leave one out), so each is an `Option`, which has the
-/// same layout as the plain pointer.
-#[repr(C)]
-struct RawDescriptor {
-    abi_version: u32,
-    name: *const c_char,
-    version: *const c_char,
-    needs: u32,
-    init: Option<extern "C" fn(CsBytes, *mut CsBuffer) -> *mut c_void>,
-    columns: Option<extern "C" fn(*mut c_void, *mut CsBuffer) -> i32>,
-    analyze: Option<extern "C" fn(*mut c_void, *const CsCall, *mut CsBuffer) -> i32>,
-    summarize: Option<extern "C" fn(*mut c_void, CsBytes, *mut CsBuffer) -> i32>,
-    free_buffer: Option<extern "C" fn(CsBuffer)>,
-    deinit: Option<extern "C" fn(*mut c_void)>,
-}
+use crate::recording::{format_utc, FileKind, State};
 
 const ENTRY: &[u8] = b"callscope_plugin_entry";
 
@@ -181,7 +167,7 @@ pub fn load(path: &Path, config_for: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result
         ));
     }
     // SAFETY: version 1 descriptors have exactly this layout.
-    let d = unsafe { &*(raw as *const RawDescriptor) };
+    let d = unsafe { &*(raw as *const CsPluginV1) };
     let name = cstr(d.name)
         .filter(|n| !n.is_empty())
         .ok_or(format!("{p}: the plugin has no name"))?;
@@ -198,7 +184,11 @@ pub fn load(path: &Path, config_for: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result
     let instance = init(as_bytes(&config), &mut err);
     if instance.is_null() {
         let msg = String::from_utf8_lossy(&take(err, free_fn)).into_owned();
-        return Err(format!("{p}: plugin {name}: init failed: {msg}"));
+        let hint = match config_for(&name) {
+            Some(_) => String::new(),
+            None => format!(" (it was given no config: pass --plugin-config {name}=FILE)"),
+        };
+        return Err(format!("{p}: plugin {name}: init failed: {msg}{hint}"));
     }
     let mut out = empty_buffer();
     let status = columns_fn(instance, &mut out);
@@ -258,24 +248,35 @@ pub fn read_config(path: &Path) -> Result<Vec<u8>, String> {
     serde_json::to_vec(&value).map_err(|e| e.to_string())
 }
 
+/// The call as a plugin receives it (`call_json` in the C header; the
+/// SDK's `Call::json`).
+#[derive(Serialize)]
+struct CallJson<'a> {
+    recording: &'a str,
+    session_id: String,
+    /// UTC, RFC 3339; from the metadata, the transcript, or the directory
+    /// name read in `--name-tz`.
+    start_time: Option<String>,
+    /// complete, crashed, in-progress, audio-removed.
+    state: Option<State>,
+    metadata: Option<&'a Value>,
+    transcript: Option<&'a Value>,
+    events: Option<&'a Value>,
+}
+
 impl Plugin {
     fn call_json(&self, call: &CallContext) -> Vec<u8> {
         let rec = call.rec;
-        let part = |on: bool, k: FileKind| {
-            if on {
-                rec.json(k).ok().flatten().cloned().unwrap_or(Value::Null)
-            } else {
-                Value::Null
-            }
+        let part = |on: bool, k: FileKind| on.then(|| rec.json(k).ok().flatten()).flatten();
+        let v = CallJson {
+            recording: &rec.rel,
+            session_id: rec.session_id(),
+            start_time: rec.start_time(call.name_tz).map(|s| format_utc(&s.time)),
+            state: call.state,
+            metadata: part(self.needs.metadata, FileKind::Metadata),
+            transcript: part(self.needs.transcript, FileKind::Transcript),
+            events: part(self.needs.events, FileKind::Events),
         };
-        let v = json!({
-            "recording": rec.rel,
-            "session_id": rec.session_id(),
-            "start_time": rec.start_time(Default::default()).map(|s| format_utc(&s.time)),
-            "metadata": part(self.needs.metadata, FileKind::Metadata),
-            "transcript": part(self.needs.transcript, FileKind::Transcript),
-            "events": part(self.needs.events, FileKind::Events),
-        });
         serde_json::to_vec(&v).unwrap_or_default()
     }
 }
@@ -382,13 +383,11 @@ impl Analyzer for Plugin {
             let v = obj.get(c).unwrap_or(&Value::Null);
             let cell = cell(v);
             if !matches!(cell, Cell::Null) {
-                result.stats.add(&format!("{c}\tcount"), 1.0);
+                result.stats.tally("count", &[c], 1.0);
             }
             match v {
-                Value::Number(n) => result
-                    .stats
-                    .add(&format!("{c}\tsum"), n.as_f64().unwrap_or(0.0)),
-                Value::Bool(true) => result.stats.add(&format!("{c}\ttrue"), 1.0),
+                Value::Number(n) => result.stats.tally("sum", &[c], n.as_f64().unwrap_or(0.0)),
+                Value::Bool(true) => result.stats.tally("true", &[c], 1.0),
                 _ => {}
             }
             result.set(&format!("{}.{c}", self.name), cell);
@@ -401,7 +400,7 @@ impl Analyzer for Plugin {
             .columns
             .iter()
             .map(|c| {
-                let n = |what: &str| stats.count(&format!("{c}\t{what}"));
+                let n = |what: &str| stats.tallied(what, &[c]);
                 (
                     c.clone(),
                     json!({"count": n("count"), "sum": n("sum"), "true": n("true")}),

@@ -65,15 +65,24 @@ fn is_hidden(name: &str) -> bool {
 /// Walk `root` and return every recording directory beneath it (or `root`
 /// itself, when it is one).
 pub fn discover(root: &Path) -> Result<Discovery> {
-    let meta = fs::metadata(root).map_err(|e| Error::io(root, e))?;
-    if !meta.is_dir() {
-        return Err(Error::Usage(format!("{}: not a directory", root.display())));
-    }
+    check_root(root)?;
     let mut found = Discovery::default();
     walk(root, root, &mut found)?;
     found.recordings.sort_by(|a, b| a.rel.cmp(&b.rel));
     found.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(found)
+}
+
+/// The root a command was given must be a directory it can read: anything
+/// else is a mistake on the command line (exit 2), not a failure while
+/// working.
+pub fn check_root(root: &Path) -> Result<()> {
+    let meta = fs::metadata(root).map_err(|e| Error::Usage(format!("{}: {e}", root.display())))?;
+    if !meta.is_dir() {
+        return Err(Error::Usage(format!("{}: not a directory", root.display())));
+    }
+    fs::read_dir(root).map_err(|e| Error::Usage(format!("{}: {e}", root.display())))?;
+    Ok(())
 }
 
 fn rel_path(root: &Path, dir: &Path) -> String {

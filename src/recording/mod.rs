@@ -3,8 +3,10 @@
 //! most once.
 
 mod discover;
+pub mod filter;
 pub mod model;
 mod name;
+mod resolve;
 mod timestamp;
 
 use std::path::{Path, PathBuf};
@@ -20,11 +22,13 @@ use crate::audio::{self, WavInfo};
 use crate::error::{Error, Result};
 use crate::safe_fs;
 
-pub use discover::{discover, Discovery, SkippedPath};
+pub use discover::{check_root, discover, Discovery, SkippedPath};
+pub use filter::Filter;
 pub use model::{
     CallMetadata, FunctionCall, SessionEvent, SessionEvents, Transcript, TranscriptEntry,
 };
 pub use name::{DirName, NameTz};
+pub use resolve::resolve;
 pub use timestamp::{format_utc, parse_timestamp, Timestamp};
 
 /// The seven files a recording directory can hold.
@@ -517,7 +521,39 @@ impl Recording {
             .map(|m| opts.now.duration_since(m).unwrap_or(Duration::ZERO));
         match age {
             Some(age) if age >= opts.settle => State::Crashed,
+            _ if self.ended_long_ago(opts) => State::Crashed,
             _ => State::InProgress,
         }
+    }
+
+    /// A live call is written in real time: the stamp of its name plus the
+    /// audio written so far is "now" on the recorder's clock. One whose
+    /// stamp plus audio lies further back than every UTC offset there is
+    /// (26 hours) and `--settle` cannot be live, however fresh its files'
+    /// times are (a copy, a restore, a clone of the sample recordings).
+    fn ended_long_ago(&self, opts: &ModelOptions) -> bool {
+        const EVERY_OFFSET: Duration = Duration::from_secs(26 * 3600);
+        let Some(stamp) = self.name.stamp else {
+            return false;
+        };
+        let audio_s = [FileKind::CallerAudio, FileKind::BotAudio]
+            .into_iter()
+            .filter_map(|k| self.wav_info(k).ok().flatten())
+            .map(|i| i.duration_s())
+            .fold(0.0, f64::max);
+        let Some(audio) = Duration::try_from_secs_f64(audio_s)
+            .ok()
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+        else {
+            return false;
+        };
+        let now: DateTime<Utc> = opts.now.into();
+        let Ok(margin) = chrono::Duration::from_std(EVERY_OFFSET + opts.settle) else {
+            return false;
+        };
+        stamp
+            .and_utc()
+            .checked_add_signed(audio + margin)
+            .is_some_and(|end| end < now)
     }
 }

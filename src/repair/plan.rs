@@ -81,12 +81,12 @@ impl Facts<'_> {
     }
 
     /// Findings of at least warning level about file `k`, as codes.
-    fn codes(&self, k: FileKind) -> Vec<&'static str> {
+    fn codes(&self, k: FileKind) -> Vec<&str> {
         self.check
             .findings
             .iter()
-            .filter(|f| f.file == Some(k.file_name()) && f.severity >= Severity::Warning)
-            .map(|f| f.code)
+            .filter(|f| f.file.as_deref() == Some(k.file_name()) && f.severity >= Severity::Warning)
+            .map(|f| f.code.as_ref())
             .collect()
     }
 
@@ -481,7 +481,7 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
         .iter()
         .filter(|x| x.severity >= Severity::Warning)
     {
-        let why = match finding.code {
+        let why = match finding.code.as_ref() {
             c if c.starts_with("json.") => "callscope does not rewrite the recorder's JSON",
             c if c.starts_with("meta.") => "callscope does not rewrite the recorder's metadata",
             c if c.starts_with("realtime.") => {
@@ -489,7 +489,7 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
             }
             "file.missing"
                 if matches!(
-                    finding.file,
+                    finding.file.as_deref(),
                     Some("transcript.json" | "session_events.json" | "call_metadata.json")
                 ) =>
             {

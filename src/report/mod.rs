@@ -5,15 +5,28 @@
 //! as they were. Identical input gives identical bytes: only
 //! `summary.json`'s `run` object holds the time and version.
 
+mod record;
+mod summary;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::analyze::{Analyzer, Cell, RunSummary};
 use crate::error::{Error, Result};
-use crate::run::call::BASE_COLUMNS;
-use crate::run::CallRecord;
 use crate::safe_fs::AtomicFile;
+
+pub use record::{CallRecord, BASE_COLUMNS};
+pub use summary::{CallCounts, FindingCounts, RunInfo, Summary};
+
+/// A report family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// calls.csv, findings.csv and the analyzers' tables.
+    Csv,
+    /// calls.jsonl.
+    Json,
+}
 
 /// Which report families to write (`summary.json` is always written).
 #[derive(Debug, Clone, Copy)]
@@ -23,19 +36,11 @@ pub struct Formats {
 }
 
 impl Formats {
-    pub fn parse(s: &str) -> std::result::Result<Formats, String> {
-        let mut f = Formats {
-            csv: false,
-            json: false,
-        };
-        for part in s.split(',').map(str::trim) {
-            match part {
-                "csv" => f.csv = true,
-                "json" => f.json = true,
-                other => return Err(format!("unknown format '{other}' (csv, json)")),
-            }
+    pub fn of(list: &[Format]) -> Formats {
+        Formats {
+            csv: list.contains(&Format::Csv),
+            json: list.contains(&Format::Json),
         }
-        Ok(f)
     }
 }
 
@@ -75,15 +80,6 @@ impl CsvFile {
     }
 }
 
-/// Counts kept for summary.json while rows stream out.
-#[derive(Default)]
-struct Tallies {
-    total: usize,
-    by_status: BTreeMap<String, usize>,
-    by_state: BTreeMap<String, usize>,
-    by_code: BTreeMap<String, usize>,
-}
-
 /// The reports of one run, filled call by call.
 pub struct ReportWriter {
     dir: PathBuf,
@@ -93,7 +89,9 @@ pub struct ReportWriter {
     /// Per-call analyzer tables (turns.csv…), by file name.
     tables: BTreeMap<String, CsvFile>,
     findings: Option<CsvFile>,
-    tallies: Tallies,
+    /// Counts kept for summary.json while rows stream out.
+    calls: CallCounts,
+    findings_by_code: FindingCounts,
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
@@ -115,7 +113,8 @@ impl ReportWriter {
             calls_jsonl: None,
             tables: BTreeMap::new(),
             findings: None,
-            tallies: Tallies::default(),
+            calls: CallCounts::default(),
+            findings_by_code: FindingCounts::default(),
         };
         if formats.csv {
             let header: Vec<String> = strings(&BASE_COLUMNS)
@@ -182,29 +181,26 @@ impl ReportWriter {
             for n in &r.findings {
                 f.row([
                     r.recording.clone(),
-                    n.code.clone(),
+                    n.code.to_string(),
                     n.severity.as_str().to_string(),
-                    n.file.clone().unwrap_or_default(),
+                    n.file.as_deref().unwrap_or_default().to_string(),
                     n.message.clone(),
                 ])?;
             }
         }
-        let t = &mut self.tallies;
-        t.total += 1;
-        *t.by_status.entry(r.status.to_string()).or_default() += 1;
-        *t.by_state.entry(r.state.as_str().to_string()).or_default() += 1;
+        self.calls.add(r.status, r.state.as_str());
         for n in &r.findings {
-            *t.by_code.entry(n.code.clone()).or_default() += 1;
+            *self
+                .findings_by_code
+                .by_code
+                .entry(n.code.to_string())
+                .or_default() += 1;
         }
         Ok(())
     }
 
     /// Write the summary tables and summary.json, then put every file in place.
-    pub fn finish(
-        self,
-        summaries: &[(String, RunSummary)],
-        run: serde_json::Value,
-    ) -> Result<Vec<PathBuf>> {
+    pub fn finish(self, summaries: &[(String, RunSummary)], run: RunInfo) -> Result<Vec<PathBuf>> {
         let mut files: Vec<(PathBuf, AtomicFile)> = Vec::new();
         let csv = self.calls_csv.is_some();
         for f in self
@@ -227,24 +223,15 @@ impl ReportWriter {
                 }
             }
         }
-        let t = &self.tallies;
-        let status = |s: &str| t.by_status.get(s).copied().unwrap_or(0);
-        let analyzers: serde_json::Map<String, serde_json::Value> = summaries
-            .iter()
-            .map(|(n, s)| (n.clone(), s.json.clone()))
-            .collect();
-        let summary = serde_json::json!({
-            "run": run,
-            "calls": {
-                "total": t.total,
-                "ok": status("ok"),
-                "warning": status("warning"),
-                "error": status("error"),
-                "by_state": t.by_state,
-            },
-            "analyzers": analyzers,
-            "findings": { "by_code": t.by_code },
-        });
+        let summary = Summary {
+            run,
+            calls: self.calls,
+            analyzers: summaries
+                .iter()
+                .map(|(n, s)| (n.clone(), s.json.clone()))
+                .collect(),
+            findings: self.findings_by_code,
+        };
         let path = self.dir.join("summary.json");
         let mut f = AtomicFile::create(&path).map_err(|e| Error::write(&path, e))?;
         let mut text =

@@ -10,7 +10,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::policy::ArchiveFormat;
-use super::{Decision, AUDIO_REMOVED_MARKER};
+use super::{Decision, Verdict, AUDIO_REMOVED_MARKER};
 use crate::recording::format_utc;
 use crate::safe_fs::{self, AtomicFile};
 
@@ -454,7 +454,7 @@ fn tar_checksums(path: &Path) -> std::io::Result<BTreeMap<PathBuf, String>> {
 pub fn apply(decisions: &[Decision], opts: &ApplyOptions) -> Vec<String> {
     let mut errors = finish_trash(opts);
     // A hold is a decision too: the log shows what was spared, and why.
-    for d in decisions.iter().filter(|d| d.action == "held") {
+    for d in decisions.iter().filter(|d| d.action == Verdict::Held) {
         let line = json!({
             "event": "held",
             "recording": d.recording,
@@ -519,10 +519,11 @@ pub fn apply(decisions: &[Decision], opts: &ApplyOptions) -> Vec<String> {
             errors.push(e);
             break;
         }
-        let result = match d.action.as_str() {
-            "delete" => delete(d, opts),
-            "delete-audio" => delete_audio(d, &sums, opts),
-            _ => archive(d, &sums, opts),
+        let result = match d.action {
+            Verdict::Delete => delete(d, opts),
+            Verdict::DeleteAudio => delete_audio(d, &sums, opts),
+            Verdict::Archive => archive(d, &sums, opts),
+            other => Err(format!("{}: {other} is not an action", d.recording)),
         };
         let mut done = json!({
             "event": "done",

@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod policy;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,61 @@ pub use crate::recording::AUDIO_REMOVED_MARKER;
 /// The listening copy `repair --aligned` writes is audio too.
 const EXTRA_AUDIO: &str = crate::repair::ALIGNED_FILE;
 
+/// What a plan does with one recording: a rule's action, or why none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Keep,
+    DeleteAudio,
+    Archive,
+    Delete,
+    /// Under legal hold: never touched.
+    Held,
+    /// Not acted on (in progress, holds a symlink or a special file).
+    Skip,
+    /// The action is done already (its audio is gone).
+    Nothing,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Keep => "keep",
+            Verdict::DeleteAudio => "delete-audio",
+            Verdict::Archive => "archive",
+            Verdict::Delete => "delete",
+            Verdict::Held => "held",
+            Verdict::Skip => "skip",
+            Verdict::Nothing => "nothing",
+        }
+    }
+
+    /// Whether carrying it out changes anything.
+    pub fn acts(self) -> bool {
+        matches!(
+            self,
+            Verdict::DeleteAudio | Verdict::Archive | Verdict::Delete
+        )
+    }
+}
+
+impl From<Action> for Verdict {
+    fn from(a: Action) -> Verdict {
+        match a {
+            Action::Keep => Verdict::Keep,
+            Action::DeleteAudio => Verdict::DeleteAudio,
+            Action::Archive => Verdict::Archive,
+            Action::Delete => Verdict::Delete,
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// What will happen to one recording.
 #[derive(Debug, Clone, Serialize)]
 pub struct Decision {
@@ -39,8 +95,7 @@ pub struct Decision {
     pub state: State,
     /// The deciding rule (or `legal-hold`, `erase`).
     pub rule: Option<String>,
-    /// keep, delete-audio, archive, delete, held, skip, nothing.
-    pub action: String,
+    pub action: Verdict,
     /// Why: the hold, the skip, or what the rule matched.
     pub reason: String,
     /// Files the action removes or moves, relative to the recording, with sizes.
@@ -57,7 +112,7 @@ pub struct Decision {
 impl Decision {
     /// Whether applying it changes anything.
     pub fn acts(&self) -> bool {
-        matches!(self.action.as_str(), "delete-audio" | "archive" | "delete")
+        self.action.acts()
     }
 }
 
@@ -160,7 +215,7 @@ fn decision(
     rec: &Recording,
     f: &RecordingFacts,
     rule: Option<&str>,
-    action: &str,
+    action: Verdict,
     reason: String,
 ) -> Decision {
     Decision {
@@ -169,7 +224,7 @@ fn decision(
         session_id: f.session_id.clone(),
         state: f.state,
         rule: rule.map(str::to_string),
-        action: action.to_string(),
+        action,
         reason,
         files: Vec::new(),
         bytes: 0,
@@ -230,7 +285,7 @@ fn decide_with(
             rec,
             f,
             None,
-            "skip",
+            Verdict::Skip,
             "in progress: never touched while it may be written".into(),
         );
     }
@@ -240,7 +295,7 @@ fn decide_with(
             rec,
             f,
             Some("legal-hold"),
-            "held",
+            Verdict::Held,
             format!("under legal hold: {why}"),
         );
     }
@@ -250,14 +305,14 @@ fn decide_with(
             let rule = p.decide(&f.facts(), now);
             (rule.name.clone(), rule.action, rule.due(f.start))
         }
-        (None, None) => return decision(rec, f, None, "keep", "no policy".into()),
+        (None, None) => return decision(rec, f, None, Verdict::Keep, "no policy".into()),
     };
     let all = match files_under(&rec.dir) {
         Ok(all) => all,
-        Err(why) => return decision(rec, f, Some(&rule_name), "skip", why),
+        Err(why) => return decision(rec, f, Some(&rule_name), Verdict::Skip, why),
     };
     let remaining_audio = audio_files(&all);
-    let mut d = decision(rec, f, Some(&rule_name), action.as_str(), String::new());
+    let mut d = decision(rec, f, Some(&rule_name), action.into(), String::new());
     d.due = due.map(|t| format_utc(&t));
     d.reason = if action == Action::Keep {
         "kept"
@@ -275,7 +330,7 @@ fn decide_with(
     // whatever the rules now say (unless they delete or archive the whole).
     let unfinished = f.state == State::AudioRemoved && !remaining_audio.is_empty();
     if unfinished && matches!(action, Action::Keep | Action::DeleteAudio) {
-        d.action = Action::DeleteAudio.as_str().into();
+        d.action = Verdict::DeleteAudio;
         d.reason = format!(
             "finishing an interrupted delete-audio: {AUDIO_REMOVED_MARKER} is there and {} audio file(s) remain",
             remaining_audio.len()
@@ -284,7 +339,7 @@ fn decide_with(
     }
     d.bytes = d.files.iter().map(|(_, s)| s).sum();
     if action == Action::DeleteAudio && d.files.is_empty() {
-        d.action = "nothing".into();
+        d.action = Verdict::Nothing;
         d.reason = "audio already removed".into();
     }
     d
@@ -305,42 +360,50 @@ pub fn plan(
         .collect()
 }
 
-/// Counts per action and per rule, and bytes to free or move, for the
-/// summary.
-pub fn summary(decisions: &[Decision]) -> serde_json::Value {
-    let mut by_action = std::collections::BTreeMap::<String, usize>::new();
-    // Per rule: its action, the recordings it decided, their bytes.
-    let mut by_rule = std::collections::BTreeMap::<String, (String, usize, u64)>::new();
-    for d in decisions {
-        *by_action.entry(d.action.clone()).or_default() += 1;
-        let rule = d.rule.clone().unwrap_or_else(|| "-".into());
-        let e = by_rule.entry(rule).or_insert((d.action.clone(), 0, 0));
-        e.1 += 1;
-        e.2 += d.bytes;
-    }
-    let bytes = |actions: &[&str]| -> u64 {
-        decisions
-            .iter()
-            .filter(|d| actions.contains(&d.action.as_str()))
-            .map(|d| d.bytes)
-            .sum()
+/// Counts per action and per rule, and bytes to free or move.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub recordings: usize,
+    /// Recordings per action, by the action's name.
+    pub by_action: BTreeMap<&'static str, usize>,
+    pub by_rule: BTreeMap<String, RuleTotal>,
+    pub bytes_to_free: u64,
+    pub bytes_to_archive: u64,
+}
+
+/// One rule's share of a plan.
+#[derive(Debug, Serialize)]
+pub struct RuleTotal {
+    pub action: Verdict,
+    pub recordings: usize,
+    pub bytes: u64,
+}
+
+pub fn summary(decisions: &[Decision]) -> Summary {
+    let mut s = Summary {
+        recordings: decisions.len(),
+        by_action: BTreeMap::new(),
+        by_rule: BTreeMap::new(),
+        bytes_to_free: 0,
+        bytes_to_archive: 0,
     };
-    let by_rule: serde_json::Map<String, serde_json::Value> = by_rule
-        .into_iter()
-        .map(|(rule, (action, n, b))| {
-            (
-                rule,
-                serde_json::json!({ "action": action, "recordings": n, "bytes": b }),
-            )
-        })
-        .collect();
-    serde_json::json!({
-        "recordings": decisions.len(),
-        "by_action": by_action,
-        "by_rule": by_rule,
-        "bytes_to_free": bytes(&["delete", "delete-audio"]),
-        "bytes_to_archive": bytes(&["archive"]),
-    })
+    for d in decisions {
+        *s.by_action.entry(d.action.as_str()).or_default() += 1;
+        let rule = d.rule.clone().unwrap_or_else(|| "-".into());
+        let r = s.by_rule.entry(rule).or_insert(RuleTotal {
+            action: d.action,
+            recordings: 0,
+            bytes: 0,
+        });
+        r.recordings += 1;
+        r.bytes += d.bytes;
+        match d.action {
+            Verdict::Delete | Verdict::DeleteAudio => s.bytes_to_free += d.bytes,
+            Verdict::Archive => s.bytes_to_archive += d.bytes,
+            _ => {}
+        }
+    }
+    s
 }
 
 /// A size for people: `1.5 GB`, `312 kB`, `87 B` (powers of 1000).
@@ -362,7 +425,7 @@ pub fn human_bytes(n: u64) -> String {
 /// then the totals per rule, and what is freed.
 pub fn render_plan(decisions: &[Decision], applied: bool, show_kept: bool) -> String {
     let mut out = String::new();
-    let shown = |d: &&Decision| show_kept || (d.action != "keep" && d.action != "nothing");
+    let shown = |d: &&Decision| show_kept || !matches!(d.action, Verdict::Keep | Verdict::Nothing);
     for d in decisions.iter().filter(shown) {
         out.push_str(&format!(
             "{:<13} {}  rule={}  start={}  age={}  due={}  files={}  size={}  ({})\n",
@@ -378,24 +441,25 @@ pub fn render_plan(decisions: &[Decision], applied: bool, show_kept: bool) -> St
         ));
     }
     let s = summary(decisions);
-    if let Some(rules) = s["by_rule"].as_object() {
+    if !s.by_rule.is_empty() {
         out.push_str("per rule:\n");
-        for (rule, r) in rules {
-            out.push_str(&format!(
-                "  {rule:<24} {:<13} {:>6} recording(s)  {}\n",
-                r["action"].as_str().unwrap_or(""),
-                r["recordings"],
-                human_bytes(r["bytes"].as_u64().unwrap_or(0))
-            ));
-        }
     }
-    let counts: Vec<String> = s["by_action"]
-        .as_object()
-        .map(|m| m.iter().map(|(k, v)| format!("{v} {k}")).collect())
-        .unwrap_or_default();
+    for (rule, r) in &s.by_rule {
+        out.push_str(&format!(
+            "  {rule:<24} {:<13} {:>6} recording(s)  {}\n",
+            r.action.as_str(),
+            r.recordings,
+            human_bytes(r.bytes)
+        ));
+    }
+    let counts: Vec<String> = s
+        .by_action
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
     let (free, moved) = (
-        human_bytes(s["bytes_to_free"].as_u64().unwrap_or(0)),
-        human_bytes(s["bytes_to_archive"].as_u64().unwrap_or(0)),
+        human_bytes(s.bytes_to_free),
+        human_bytes(s.bytes_to_archive),
     );
     let tail = if applied {
         format!("{free} freed, {moved} archived")
@@ -436,7 +500,7 @@ pub fn plan_csv(decisions: &[Decision]) -> Result<String, String> {
             d.session_id.clone(),
             d.state.as_str().to_string(),
             d.rule.clone().unwrap_or_default(),
-            d.action.clone(),
+            d.action.as_str().to_string(),
             d.reason.clone(),
             d.start.clone().unwrap_or_default(),
             d.age_days.map(|a| a.to_string()).unwrap_or_default(),

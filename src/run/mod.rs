@@ -2,8 +2,7 @@
 //! parallel (collected in discovery order), merge the summaries, write the
 //! reports. One call failing never stops the run.
 
-pub mod call;
-pub mod filter;
+pub mod process;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,12 +11,10 @@ use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
 use crate::analyze::{Analyzer, Needs, Stats, VadKind};
+use crate::check::Status;
 use crate::error::{Error, Result};
-use crate::recording::{discover, ModelOptions, SkippedPath};
-use crate::report::{Formats, ReportWriter};
-
-pub use call::CallRecord;
-pub use filter::Filter;
+use crate::recording::{discover, Filter, ModelOptions, SkippedPath};
+use crate::report::{CallRecord, Formats, ReportWriter, RunInfo};
 
 /// What to run.
 pub struct RunOptions {
@@ -82,7 +79,7 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
             batch
                 .into_par_iter()
                 .map(|rec| {
-                    let r = call::process(&rec, &opts.analyzers, needs, opts.vad, &opts.model);
+                    let r = process::process(&rec, &opts.analyzers, needs, opts.vad, &opts.model);
                     progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                     r
                 })
@@ -94,7 +91,7 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
                 m.merge(s);
             }
             calls += 1;
-            errors += usize::from(r.status == "error");
+            errors += usize::from(r.status == Status::Error);
         }
     }
     let summaries: Vec<_> = opts
@@ -103,13 +100,13 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
         .zip(&merged)
         .map(|(a, s)| (a.name().to_string(), a.summarize(s, calls)))
         .collect();
-    let run = serde_json::json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "started": crate::recording::format_utc(&started),
-        "finished": crate::recording::format_utc(&Utc::now()),
-        "root": opts.root.display().to_string(),
-        "args": opts.args,
-    });
+    let run = RunInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        started: crate::recording::format_utc(&started),
+        finished: crate::recording::format_utc(&Utc::now()),
+        root: opts.root.display().to_string(),
+        args: opts.args.clone(),
+    };
     let written = writer.finish(&summaries, run)?;
     Ok(RunOutcome {
         calls,

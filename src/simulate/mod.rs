@@ -118,22 +118,27 @@ fn ensure_empty_dir(dir: &Path) -> Result<()> {
 fn simulate_one(opts: &SimulateOptions, index: usize) -> Result<u64> {
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     rng.set_stream(index as u64);
+    let fault = if opts.faults.is_empty() {
+        Fault::None
+    } else {
+        opts.faults[index % opts.faults.len()]
+    };
     // Calls start every few minutes, each at a random second.
-    let start = opts.start
+    let mut start = opts.start
         + ChronoDuration::seconds(index as i64 * 360 + rng.random_range(0..300))
         + ChronoDuration::microseconds(rng.random_range(0..1_000_000));
     let seconds = opts.seconds * rng.random_range(0.9..1.1);
+    if fault == Fault::InProgress {
+        // A call in progress is being recorded now: it started as long ago
+        // as its audio lasts, whatever --start says for the others.
+        start = Utc::now() - ChronoDuration::milliseconds((seconds * 1000.0) as i64);
+    }
     let call = call::generate(&mut rng, seconds, opts.rate, start);
     let dir_name = format!("{}_{}", call.session_id, start.format("%Y%m%d_%H%M%S"));
     let dir = opts.out.join(&dir_name);
     fs::create_dir(&dir).map_err(|e| Error::io(&dir, e))?;
     write_recording(&dir, &call)?;
 
-    let fault = if opts.faults.is_empty() {
-        Fault::None
-    } else {
-        opts.faults[index % opts.faults.len()]
-    };
     faults::apply(fault, &dir, &call, &mut rng).map_err(|e| Error::io(&dir, e))?;
     // The recorder last touched its files when the call ended; a call still
     // in progress was touched just now.

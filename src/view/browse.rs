@@ -78,7 +78,7 @@ impl App {
         let Some((i, _, _)) = &self.open else { return };
         let rec = &self.recordings[*i];
         self.status = match key {
-            'p' => match play::track_path(rec, "final").and_then(|f| quiet_play(&f)) {
+            'p' => match play::track_path(rec, play::Track::Final).and_then(|f| quiet_play(&f)) {
                 Ok(()) => "played final_stereo_recording.wav".into(),
                 Err(e) => e.to_string(),
             },

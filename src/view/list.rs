@@ -62,16 +62,27 @@ pub fn rows(recordings: &[Recording], opts: &ModelOptions) -> Vec<ListRow> {
 }
 
 /// Order rows by start, duration or turns (unknown values last; ties by name).
-pub fn sort(rows: &mut [ListRow], key: &str) {
+/// How `list` orders its rows (without one: by directory name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortKey {
+    /// The call's start time.
+    Start,
+    /// The call's length.
+    Duration,
+    /// The number of caller→bot turns.
+    Turns,
+}
+
+pub fn sort(rows: &mut [ListRow], key: SortKey) {
     let k = |r: &ListRow| -> Option<f64> {
         match key {
-            "start" => r
+            SortKey::Start => r
                 .start_time
                 .as_deref()
                 .and_then(crate::recording::parse_timestamp)
                 .map(|t| t.timestamp_micros() as f64),
-            "duration" => r.duration_s,
-            _ => r.turns.map(|t| t as f64),
+            SortKey::Duration => r.duration_s,
+            SortKey::Turns => r.turns.map(|t| t as f64),
         }
     };
     rows.sort_by(|a, b| match (k(a), k(b)) {

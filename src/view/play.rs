@@ -8,23 +8,33 @@ use crate::error::{Error, Result};
 use crate::recording::{FileKind, Recording};
 use crate::repair::ALIGNED_FILE;
 
+/// Which of a recording's audio files to play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Track {
+    /// caller_audio.wav
+    Caller,
+    /// bot_audio.wav
+    Bot,
+    /// stereo_recording.wav, as heard in real time
+    Stereo,
+    /// final_stereo_recording.wav
+    Final,
+    /// aligned_stereo_recording.wav (repair --aligned writes it)
+    Aligned,
+}
+
 /// Which file to play.
-pub fn track_path(rec: &Recording, track: &str) -> Result<PathBuf> {
+pub fn track_path(rec: &Recording, track: Track) -> Result<PathBuf> {
     let name = match track {
-        "caller" => FileKind::CallerAudio.file_name(),
-        "bot" => FileKind::BotAudio.file_name(),
-        "stereo" => FileKind::Stereo.file_name(),
-        "final" => FileKind::FinalStereo.file_name(),
-        "aligned" => ALIGNED_FILE,
-        other => {
-            return Err(Error::Usage(format!(
-                "--track {other}: use caller, bot, stereo, final or aligned"
-            )));
-        }
+        Track::Caller => FileKind::CallerAudio.file_name(),
+        Track::Bot => FileKind::BotAudio.file_name(),
+        Track::Stereo => FileKind::Stereo.file_name(),
+        Track::Final => FileKind::FinalStereo.file_name(),
+        Track::Aligned => ALIGNED_FILE,
     };
     let p = rec.dir.join(name);
     if !p.is_file() {
-        let hint = if track == "aligned" {
+        let hint = if track == Track::Aligned {
             " (callscope repair --aligned writes it)"
         } else {
             ""

@@ -1,14 +1,13 @@
 //! `callscope show`: one call, the way a person reads it.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
 use super::transcript::{self, clock, Line};
 use crate::check::{check_recording, RecordingCheck};
-use crate::error::{Error, Result};
-use crate::recording::{discover, format_utc, FileKind, ModelOptions, Recording};
+use crate::recording::{format_utc, FileKind, ModelOptions, Recording};
+use crate::style;
 
 /// Which sections to show after the summary.
 #[derive(Debug, Clone, Copy)]
@@ -16,53 +15,6 @@ pub struct Sections {
     pub transcript: bool,
     pub functions: bool,
     pub events: bool,
-}
-
-/// A recording named on the command line: a directory, or a name under the
-/// root (its directory name, or the start of it), or the latest under the root.
-pub fn resolve(
-    root: &Path,
-    name: Option<&str>,
-    latest: bool,
-    model: &ModelOptions,
-) -> Result<Recording> {
-    if let Some(n) = name {
-        let direct = PathBuf::from(n);
-        if direct.is_dir() {
-            return Recording::open(&direct);
-        }
-        let found = discover(root)?;
-        let mut hits: Vec<Recording> = found
-            .recordings
-            .into_iter()
-            .filter(|r| {
-                r.rel == n
-                    || r.rel
-                        .rsplit('/')
-                        .next()
-                        .is_some_and(|leaf| leaf.starts_with(n))
-            })
-            .collect();
-        return match hits.len() {
-            1 => Ok(hits.remove(0)),
-            0 => Err(Error::Usage(format!(
-                "no recording '{n}' under {}",
-                root.display()
-            ))),
-            k => Err(Error::Usage(format!(
-                "'{n}' matches {k} recordings under {}; give more of the name",
-                root.display()
-            ))),
-        };
-    }
-    if !latest {
-        return Err(Error::Usage("name a recording, or pass --latest".into()));
-    }
-    discover(root)?
-        .recordings
-        .into_iter()
-        .max_by_key(|r| r.start_time(model.name_tz).map(|s| s.time))
-        .ok_or_else(|| Error::Usage(format!("no recordings under {}", root.display())))
 }
 
 fn audio_s(rec: &Recording, k: FileKind) -> Option<f64> {
@@ -174,14 +126,15 @@ fn wrap(text: &str, indent: usize, width: Option<usize>) -> String {
     out
 }
 
-struct Style {
+/// Colour, or none (the browser draws its own).
+struct Paint {
     color: bool,
 }
 
-impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
+impl Paint {
+    fn paint(&self, style: anstyle::Style, s: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            style::paint(style, s)
         } else {
             s.to_string()
         }
@@ -192,17 +145,17 @@ fn fmt_opt<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "-".to_string(), |x| x.to_string())
 }
 
-/// The human view, for stdout: coloured and wrapped only on a terminal.
+/// The human view, for stdout: wrapped on a terminal, coloured (the
+/// stream drops the colour where it is not wanted).
 pub fn render(rec: &Recording, model: &ModelOptions, sections: Sections) -> String {
-    let tty = std::io::stdout().is_terminal();
-    let width = if tty {
+    let width = if std::io::stdout().is_terminal() {
         crossterm::terminal::size()
             .ok()
             .map(|(w, _)| usize::from(w))
     } else {
         None
     };
-    render_with(rec, model, sections, tty, width)
+    render_with(rec, model, sections, true, width)
 }
 
 /// The human view with explicit colour and width (the browser draws it itself).
@@ -215,10 +168,14 @@ pub fn render_with(
 ) -> String {
     let check = check_recording(rec, model);
     let d = details(rec, model, &check, sections);
-    let st = Style { color };
+    let st = Paint { color };
     let mut out = String::new();
+    // Padded first, then painted: the codes take no columns.
     let row = |out: &mut String, k: &str, v: String| {
-        out.push_str(&format!("{:<13}{v}\n", st.paint("1", k)))
+        out.push_str(&format!(
+            "{}{v}\n",
+            st.paint(style::LABEL, &format!("{k:<13}"))
+        ))
     };
     row(&mut out, "Recording", rec.rel.clone());
     row(&mut out, "Session", rec.session_id());
@@ -271,11 +228,7 @@ pub fn render_with(
         fmt_opt(d["function_call_count"].as_u64()),
     );
     row(&mut out, "State", check.state.as_str().to_string());
-    let status = match check.status {
-        crate::check::Status::Ok => st.paint("32", "ok"),
-        crate::check::Status::Warning => st.paint("33", "warning"),
-        crate::check::Status::Error => st.paint("31", "error"),
-    };
+    let status = st.paint(style::of_status(check.status), check.status.as_str());
     row(
         &mut out,
         "Check",
@@ -290,7 +243,7 @@ pub fn render_with(
         ));
     }
     if sections.transcript {
-        out.push_str(&format!("\n{}\n", st.paint("1", "Transcript")));
+        out.push_str(&format!("\n{}\n", st.paint(style::LABEL, "Transcript")));
         match transcript::lines(rec, model.name_tz) {
             Ok(lines) => {
                 for l in &lines {
@@ -301,7 +254,7 @@ pub fn render_with(
         }
     }
     if sections.functions {
-        out.push_str(&format!("\n{}\n", st.paint("1", "Function calls")));
+        out.push_str(&format!("\n{}\n", st.paint(style::LABEL, "Function calls")));
         match d["function_calls"].as_array() {
             Some(calls) if !calls.is_empty() => {
                 for c in calls {
@@ -314,7 +267,7 @@ pub fn render_with(
                     );
                     out.push_str(&format!(
                         "  [{at}] {} {}\n",
-                        st.paint("36", c["function_name"].as_str().unwrap_or("?")),
+                        st.paint(style::FUNCTION, c["function_name"].as_str().unwrap_or("?")),
                         wrap(&line, 14, width)
                     ));
                 }
@@ -324,7 +277,7 @@ pub fn render_with(
         }
     }
     if sections.events {
-        out.push_str(&format!("\n{}\n", st.paint("1", "Session events")));
+        out.push_str(&format!("\n{}\n", st.paint(style::LABEL, "Session events")));
         for e in d["events"].as_array().into_iter().flatten() {
             let at = e["at_s"].as_f64().map_or("--:--.---".into(), clock);
             out.push_str(&format!(
@@ -337,13 +290,13 @@ pub fn render_with(
     out
 }
 
-fn transcript_row(l: &Line, st: &Style, width: Option<usize>) -> String {
+fn transcript_row(l: &Line, st: &Paint, width: Option<usize>) -> String {
     let at = l.at().map_or_else(|| "--:--.---".to_string(), clock);
     let who = format!("{:<7}", l.speaker());
     let who = if l.channel == "caller" {
-        st.paint("34", &who)
+        st.paint(style::CALLER, &who)
     } else {
-        st.paint("35", &who)
+        st.paint(style::BOT, &who)
     };
     format!("  [{at}] {who} {}\n", wrap(&l.text, 22, width))
 }

@@ -99,22 +99,15 @@ fn vtt_clock(s: f64) -> String {
     )
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// One line per entry: clock, speaker, text.
     Txt,
+    /// The entries as a JSON array.
     Json,
+    /// WebVTT captions on the call's clock.
     Vtt,
-}
-
-impl Format {
-    pub fn parse(s: &str) -> Result<Format, String> {
-        match s {
-            "txt" => Ok(Format::Txt),
-            "json" => Ok(Format::Json),
-            "vtt" => Ok(Format::Vtt),
-            _ => Err(format!("'{s}': use txt, json or vtt")),
-        }
-    }
 }
 
 /// Render the transcript; `redacted` masks personal data in the text.

@@ -171,3 +171,29 @@ pub fn prune_at(root: &Path, policy: &Path, now: &str, extra: &[&str]) -> (i32, 
     args.extend_from_slice(extra);
     run(&args)
 }
+
+/// A tmpfs of a few KiB (a full disk on demand), unmounted on drop; None
+/// where mounting needs privileges this test does not have.
+pub struct TinyDisk(tempfile::TempDir);
+
+impl TinyDisk {
+    pub fn mount(kib: u32) -> Option<TinyDisk> {
+        let dir = tempfile::tempdir().ok()?;
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        mounted.then_some(TinyDisk(dir))
+    }
+
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}

@@ -56,6 +56,19 @@ static int32_t analyze(void *instance, const cs_call *call, cs_buffer *out) {
     printf("a plugin that prints to stdout\n");
     fflush(stdout);
 #endif
+#ifdef CS_TEST_ECHO
+    /* The call as this plugin received it, as the caller_peak cell. */
+    {
+        size_t n = call->call_json.len;
+        char *text = malloc(n + 32);
+        memcpy(text, "{\"caller_peak\": ", 16);
+        memcpy(text + 16, call->call_json.ptr, n);
+        strcpy(text + 16 + n, "}");
+        *out = make(text);
+        free(text);
+        return 0;
+    }
+#endif
 #ifdef CS_TEST_BAD_JSON
     (void)call;
     *out = make("{\"caller_peak\": 12, oops");

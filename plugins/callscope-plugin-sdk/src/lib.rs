@@ -85,19 +85,25 @@ pub struct CsCall {
 }
 
 /// `cs_plugin_v1`: the descriptor. `abi_version` is first and never moves.
+/// The one Rust definition of it: plugins built with this SDK export it and
+/// the host reads it. Every function pointer may be null in a C plugin, so
+/// each is an `Option`, which has the plain pointer's layout. The C header
+/// is checked against this layout by a test of the host.
 #[repr(C)]
 pub struct CsPluginV1 {
     pub abi_version: u32,
     pub name: *const c_char,
     pub version: *const c_char,
     pub needs: u32,
-    pub init: extern "C" fn(config: CsBytes, error: *mut CsBuffer) -> *mut c_void,
-    pub columns: extern "C" fn(instance: *mut c_void, out: *mut CsBuffer) -> i32,
-    pub analyze:
+    pub init: Option<extern "C" fn(config: CsBytes, error: *mut CsBuffer) -> *mut c_void>,
+    pub columns: Option<extern "C" fn(instance: *mut c_void, out: *mut CsBuffer) -> i32>,
+    pub analyze: Option<
         extern "C" fn(instance: *mut c_void, call: *const CsCall, out: *mut CsBuffer) -> i32,
-    pub summarize: extern "C" fn(instance: *mut c_void, merged: CsBytes, out: *mut CsBuffer) -> i32,
-    pub free_buffer: extern "C" fn(buffer: CsBuffer),
-    pub deinit: extern "C" fn(instance: *mut c_void),
+    >,
+    pub summarize:
+        Option<extern "C" fn(instance: *mut c_void, merged: CsBytes, out: *mut CsBuffer) -> i32>,
+    pub free_buffer: Option<extern "C" fn(buffer: CsBuffer)>,
+    pub deinit: Option<extern "C" fn(instance: *mut c_void)>,
 }
 
 // SAFETY: the descriptor only holds pointers to immutable, 'static data
@@ -352,12 +358,12 @@ macro_rules! export_plugin {
                     name: $crate::leak_cstr(<$plugin as Plugin>::NAME),
                     version: $crate::leak_cstr(<$plugin as Plugin>::VERSION),
                     needs: <$plugin as Plugin>::needs().0,
-                    init,
-                    columns,
-                    analyze,
-                    summarize,
-                    free_buffer,
-                    deinit,
+                    init: Some(init),
+                    columns: Some(columns),
+                    analyze: Some(analyze),
+                    summarize: Some(summarize),
+                    free_buffer: Some(free_buffer),
+                    deinit: Some(deinit),
                 })
             }
         }

@@ -87,6 +87,11 @@ impl Plugin for KeywordCategories {
     fn init(config: Value) -> Result<Self, String> {
         let cfg: Config =
             serde_json::from_value(config).map_err(|e| format!("kwcat config: {e}"))?;
+        if cfg.category.is_empty() {
+            // A run with no category would add no column: surely a config
+            // that was forgotten.
+            return Err("no category to match: the config needs at least one [[category]]".into());
+        }
         let mut categories = Vec::new();
         for c in cfg.category {
             if c.name.is_empty()

@@ -5,38 +5,10 @@
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::analyze::{Analyzer, CallContext, Cell, Needs, Note, Stats, VadKind};
-use crate::check::{check_recording_at, CheckLevel, Severity};
+use crate::analyze::{Analyzer, CallContext, Cell, Needs, Stats, VadKind};
+use crate::check::{check_recording_at, status_of, CheckLevel, Finding, Severity};
 use crate::recording::{format_utc, FileKind, ModelOptions, Recording, State};
-
-/// Everything the reports say about one call.
-#[derive(Debug, Clone)]
-pub struct CallRecord {
-    pub recording: String,
-    /// The base columns, in order.
-    pub base: Vec<(&'static str, Cell)>,
-    /// Analyzer columns.
-    pub cells: BTreeMap<String, Cell>,
-    /// Per-call table rows, by table file.
-    pub rows: BTreeMap<String, Vec<Vec<Cell>>>,
-    pub findings: Vec<Note>,
-    /// One summary part per analyzer, in analyzer order.
-    pub stats: Vec<Stats>,
-    pub status: &'static str,
-    pub state: State,
-}
-
-pub const BASE_COLUMNS: [&str; 9] = [
-    "recording",
-    "session_id",
-    "conversation_id",
-    "start_time",
-    "duration_s",
-    "sample_rate",
-    "state",
-    "status",
-    "findings",
-];
+use crate::report::CallRecord;
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<&str>()
@@ -59,21 +31,14 @@ pub fn process(
         CheckLevel::Files
     };
     let check = check_recording_at(rec, model, level);
-    let mut findings: Vec<Note> = check
-        .findings
-        .iter()
-        .map(|f| Note {
-            code: f.code.to_string(),
-            severity: f.severity,
-            file: f.file.map(str::to_string),
-            message: f.message.clone(),
-        })
-        .collect();
+    let mut findings = check.findings;
     let mut cells = BTreeMap::new();
     let mut rows: BTreeMap<String, Vec<Vec<Cell>>> = BTreeMap::new();
     let mut stats = vec![Stats::default(); analyzers.len()];
     let mut ctx = CallContext::new(rec, vad);
     ctx.status = Some(check.status);
+    ctx.state = Some(check.state);
+    ctx.name_tz = model.name_tz;
     // A call still being written is not read.
     if check.state != State::InProgress {
         for (a, st) in analyzers.iter().zip(stats.iter_mut()) {
@@ -92,7 +57,7 @@ pub fn process(
                         rows.entry(t).or_default().extend(r);
                     }
                     *st = out.stats;
-                    findings.extend(out.notes.into_iter().map(|mut n| {
+                    findings.extend(out.findings.into_iter().map(|mut n| {
                         // Audio removed by policy: its absence is expected.
                         if check.state == State::AudioRemoved && n.code == "timeline.unavailable" {
                             n.severity = Severity::Info;
@@ -100,8 +65,8 @@ pub fn process(
                         n
                     }));
                 }
-                Err(e) => findings.push(Note {
-                    code: a.finding_code(),
+                Err(e) => findings.push(Finding {
+                    code: a.finding_code().into(),
                     // A crashed call lacks what the recorder writes at the end;
                     // state.crashed already says so.
                     severity: match check.state {
@@ -120,11 +85,7 @@ pub fn process(
     // once.
     let mut seen = std::collections::BTreeSet::new();
     findings.retain(|f| seen.insert((f.code.clone(), f.file.clone(), f.message.clone())));
-    let status = match findings.iter().map(|f| f.severity).max() {
-        Some(Severity::Error) => "error",
-        Some(Severity::Warning) => "warning",
-        _ => "ok",
-    };
+    let status = status_of(&findings);
     let sample_rate = if needs.reads_audio() {
         ctx.rate().or_else(|| rec.sample_rate())
     } else {
@@ -164,7 +125,7 @@ pub fn process(
             sample_rate.map_or(Cell::Null, |r| Cell::Int(i64::from(r))),
         ),
         ("state", Cell::Text(check.state.as_str().to_string())),
-        ("status", Cell::Text(status.to_string())),
+        ("status", Cell::Text(status.as_str().to_string())),
         ("findings", Cell::Int(findings.len() as i64)),
     ];
     CallRecord {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use crate::recording::{parse_timestamp, NameTz, Recording};
+use super::{parse_timestamp, NameTz, Recording};
 
 #[derive(Debug, Clone, Default)]
 pub struct Filter {

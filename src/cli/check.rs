@@ -1,0 +1,160 @@
+//! `callscope check` and `callscope repair`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Args;
+use rayon::prelude::*;
+
+use super::args::{JobsArg, ModelArgs};
+use super::output;
+use crate::check::{self, RecordingCheck, Severity};
+use crate::error::Result;
+use crate::recording::discover;
+use crate::repair::{self, ApplyOptions};
+use crate::{exit, interrupt};
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  callscope check sample_recordings
+  callscope check /srv/recordings --fail-on warning -q
+  callscope check /srv/recordings --json | jq '.recordings[] | select(.status == \"error\")'";
+
+#[derive(Debug, Args)]
+#[command(after_help = CHECK_EXAMPLES)]
+pub struct CheckArgs {
+    /// The recordings root (searched at any depth), or one recording directory.
+    #[arg(default_value = ".")]
+    pub root: PathBuf,
+    /// Print machine-readable findings (JSON) instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with code 1 when a finding at or above this severity exists.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: Severity,
+    #[command(flatten)]
+    pub jobs: JobsArg,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+pub fn check(args: &CheckArgs) -> Result<i32> {
+    let pool = args.jobs.pool()?;
+    let found = discover(&args.root)?;
+    output::warn_skipped(&found);
+    let opts = args.model.options();
+    let bar = crate::progress::bar(found.recordings.len() as u64, "recordings", args.quiet);
+    // Each recording is dropped, with whatever it loaded, once checked:
+    // memory does not grow with the number of recordings.
+    let checks: Vec<RecordingCheck> = pool.install(|| {
+        found
+            .recordings
+            .into_par_iter()
+            .map(|r| {
+                let c = check::check_recording(&r, &opts);
+                bar.inc(1);
+                c
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    interrupt::check()?;
+    let text = if args.json {
+        check::render::render_json(&checks)
+    } else {
+        check::render::render_text(&checks)
+    };
+    output::stdout(&text)?;
+    let failed = checks
+        .iter()
+        .any(|c| c.worst().is_some_and(|w| w >= args.fail_on));
+    Ok(if failed { exit::DATA } else { exit::OK })
+}
+
+const REPAIR_EXAMPLES: &str = "\
+Examples:
+  callscope repair /srv/recordings --dry-run
+  callscope repair /srv/recordings --wait 10m
+  callscope repair /srv/recordings --backup-dir /srv/repair-backups --aligned";
+
+#[derive(Debug, Args)]
+#[command(after_help = REPAIR_EXAMPLES)]
+pub struct RepairArgs {
+    /// The recordings root (searched at any depth), or one recording directory.
+    #[arg(default_value = ".")]
+    pub root: PathBuf,
+    /// Print the plan and change nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Keep replaced originals under DIR/{recording}/{stamp}/ instead of
+    /// {recording}/.callscope/backup/{stamp}/.
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// Print the plan and outcomes as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write aligned_stereo_recording.wav (caller L, bot R where it was
+    /// heard) where there is none, for people to listen to.
+    #[arg(long)]
+    pub aligned: bool,
+    /// When another callscope holds the root, wait this long for it (30s,
+    /// 5m, 2h) instead of exiting 75 at once.
+    #[arg(long, value_name = "DURATION", value_parser = crate::lock::parse_wait)]
+    pub wait: Option<Duration>,
+    #[command(flatten)]
+    pub jobs: JobsArg,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+pub fn repair(args: &RepairArgs) -> Result<i32> {
+    let pool = args.jobs.pool()?;
+    let apply_opts = ApplyOptions {
+        log: args.root.join(".callscope").join("repair.jsonl"),
+        backup_dir: args.backup_dir.clone(),
+        now: Utc::now(),
+        name_tz: args.model.name_tz,
+    };
+    // One command changes a root at a time (a dry run changes nothing).
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(crate::lock::acquire(&args.root, "repair", args.wait)?)
+    };
+    let found = discover(&args.root)?;
+    output::warn_skipped(&found);
+    let model = args.model.options();
+    let bar = crate::progress::bar(found.recordings.len() as u64, "recordings", args.quiet);
+    let results = pool.install(|| {
+        repair::repair_all(
+            found.recordings,
+            &model,
+            args.aligned,
+            (!args.dry_run).then_some(&apply_opts),
+            &|| bar.inc(1),
+        )
+    });
+    bar.finish_and_clear();
+    for w in results.iter().flat_map(|r| &r.warnings) {
+        output::warn(w);
+    }
+    let text = if args.json {
+        output::json(&results)?
+    } else {
+        repair::render_text(&results, args.dry_run)
+    };
+    output::stdout(&text)?;
+    interrupt::check()?;
+    Ok(if results.iter().any(|r| r.failed()) {
+        exit::DATA
+    } else {
+        exit::OK
+    })
+}

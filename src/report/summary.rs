@@ -1,0 +1,57 @@
+//! `summary.json`: the one report with the run's time and version, typed so
+//! that what the README describes is what is written.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::check::Status;
+
+/// The whole of `summary.json`.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub run: RunInfo,
+    pub calls: CallCounts,
+    /// Each analyzer's summary, in analyzer order, under its name.
+    pub analyzers: serde_json::Map<String, serde_json::Value>,
+    pub findings: FindingCounts,
+}
+
+/// What ran, when: the only part that differs between two runs over the
+/// same input.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    pub version: &'static str,
+    pub started: String,
+    pub finished: String,
+    pub root: String,
+    pub args: Vec<String>,
+}
+
+/// Calls by status and by state.
+#[derive(Debug, Default, Serialize)]
+pub struct CallCounts {
+    pub total: usize,
+    pub ok: usize,
+    pub warning: usize,
+    pub error: usize,
+    pub by_state: BTreeMap<String, usize>,
+}
+
+impl CallCounts {
+    pub fn add(&mut self, status: Status, state: &str) {
+        self.total += 1;
+        *match status {
+            Status::Ok => &mut self.ok,
+            Status::Warning => &mut self.warning,
+            Status::Error => &mut self.error,
+        } += 1;
+        *self.by_state.entry(state.to_string()).or_default() += 1;
+    }
+}
+
+/// Findings by code, over all calls.
+#[derive(Debug, Default, Serialize)]
+pub struct FindingCounts {
+    pub by_code: BTreeMap<String, usize>,
+}

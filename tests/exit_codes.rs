@@ -1,0 +1,201 @@
+//! Every exit code in the README's table, provoked by the real binary the
+//! way a user would meet it. The table and these tests are checked against
+//! each other: a code documented without a test here fails.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+/// The codes of the README's "Exit codes" table.
+fn documented_codes() -> Vec<i32> {
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    readme
+        .lines()
+        .skip_while(|l| !l.starts_with("### Exit codes"))
+        .skip(1)
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| l.split('|').nth(1)?.trim().parse().ok())
+        .collect()
+}
+
+const TESTED: [i32; 6] = [0, 1, 2, 74, 75, 130];
+
+#[test]
+fn the_readme_documents_exactly_the_codes_tested_here() {
+    assert_eq!(documented_codes(), TESTED);
+    // And `--help` says the same.
+    let help = ok(&["--help"]);
+    for code in TESTED {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{code} "))),
+            "--help does not explain {code}"
+        );
+    }
+}
+
+#[test]
+fn exit_0_the_command_did_what_it_was_asked() {
+    let (code, out, _) = run(&["list", path_str(&sample_recordings())]);
+    assert_eq!(code, 0);
+    assert!(out.ends_with("\n6 recording(s)\n"), "{out}");
+}
+
+#[test]
+fn exit_1_findings_in_the_data() {
+    let samples = sample_recordings();
+    let (code, out, _) = run(&["check", path_str(&samples), "--settle", "0"]);
+    assert_eq!(code, 1, "the samples hold broken recordings: {out}");
+    // A root of the clean recording alone passes.
+    let tmp = tempfile::tempdir().unwrap();
+    let clean = tmp.path().join("clean");
+    fs::create_dir(&clean).unwrap();
+    copy_tree(
+        &samples.join("7c9e6679-7425-40de-944b-e07fc1f90ae7_20241201_143022"),
+        &clean.join("7c9e6679-7425-40de-944b-e07fc1f90ae7_20241201_143022"),
+        false,
+    );
+    assert_eq!(run(&["check", path_str(&clean)]).0, 0);
+}
+
+#[test]
+fn exit_2_usage_and_configuration_errors_do_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("reports");
+    let samples = sample_recordings();
+    let policy = tmp.path().join("bad.toml");
+    fs::write(&policy, "[[rule]]\naction = \"shred\"\n").unwrap();
+    let missing = tmp.path().join("no-such-root");
+    for args in [
+        vec!["run", path_str(&samples)], // no --out
+        vec!["run", path_str(&samples), "-o", path_str(&out), "--bogus"], // unknown flag
+        vec!["run", path_str(&missing), "-o", path_str(&out)], // no such root
+        vec![
+            "run",
+            path_str(&samples),
+            "-o",
+            path_str(&out),
+            "--policy",
+            path_str(&policy),
+        ],
+        vec![
+            "prune",
+            path_str(&samples),
+            "--policy",
+            path_str(&policy),
+            "--apply",
+        ],
+    ] {
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(!err.is_empty());
+        assert!(!out.exists(), "{args:?} wrote reports");
+    }
+    let (_, _, err) = run(&["run", path_str(&missing), "-o", path_str(&out)]);
+    assert!(
+        err.contains("no-such-root") && err.contains("No such file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn exit_74_a_report_that_cannot_be_written() {
+    let Some(tiny) = TinyDisk::mount(8) else {
+        eprintln!("SKIPPED: cannot mount a small tmpfs here (needs root); exit 74 not provoked");
+        return;
+    };
+    let out = tiny.path().join("reports");
+    let (code, _, err) = run(&[
+        "run",
+        path_str(&sample_recordings()),
+        "-o",
+        path_str(&out),
+        "--settle",
+        "0",
+        "-q",
+    ]);
+    assert_eq!(code, 74, "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    // The export of a transcript too, to a disk that is full: an I/O
+    // failure, not a usage error.
+    let mut filler = fs::File::create(tiny.path().join("filler")).unwrap();
+    while filler.write_all(&[0u8; 1024]).is_ok() {}
+    let (code, _, err) = run(&[
+        "export",
+        "--root",
+        path_str(&sample_recordings()),
+        "7c9e6679",
+        "-o",
+        path_str(&tiny.path().join("call.txt")),
+    ]);
+    assert_eq!(code, 74, "{err}");
+}
+
+#[test]
+fn exit_75_another_callscope_holds_the_root() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = copy_samples(tmp.path());
+    fs::create_dir_all(root.join(".callscope")).unwrap();
+    let mut holder = fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(root.join(".callscope/lock"))
+        .unwrap();
+    holder.try_lock().expect("the lock is free");
+    writeln!(
+        holder,
+        "pid 4242 on nightly-host, command prune, since 2024-12-01T02:00:00Z"
+    )
+    .unwrap();
+    let (code, _, err) = run(&["repair", path_str(&root), "--settle", "0"]);
+    assert_eq!(code, 75, "{err}");
+    assert!(err.contains("pid 4242 on nightly-host"), "{err}");
+    // A dry run changes nothing and takes no lock.
+    assert_eq!(
+        run(&["repair", path_str(&root), "-n", "--settle", "0"]).0,
+        0
+    );
+    drop(holder);
+    assert_eq!(
+        run(&["repair", path_str(&root), "--settle", "0", "-q"]).0,
+        0
+    );
+}
+
+#[test]
+fn exit_130_interrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sim");
+    // Far more than can be written before the signal comes.
+    let child = Command::new(env!("CARGO_BIN_EXE_callscope"))
+        .args(["simulate", "-o", path_str(&out), "--calls", "100000", "-q"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until it has started writing.
+    for _ in 0..200 {
+        if fs::read_dir(&out).is_ok_and(|mut d| d.next().is_some()) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    // SAFETY: kill(2) on the child's own pid.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let done = child.wait_with_output().unwrap();
+    assert_eq!(
+        done.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(String::from_utf8_lossy(&done.stderr).contains("interrupted"));
+}
