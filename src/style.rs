@@ -2,9 +2,8 @@
 //! stream it is written to (`anstream`) removes them where colour is not
 //! wanted, so a padded column is padded on its plain text first.
 
-use anstyle::{AnsiColor, Style};
-
-use crate::check::{Severity, Status};
+use anstyle::AnsiColor;
+pub use anstyle::Style;
 
 pub const OK: Style = AnsiColor::Green.on_default();
 pub const WARNING: Style = AnsiColor::Yellow.on_default();
@@ -18,20 +17,4 @@ pub const FUNCTION: Style = AnsiColor::Cyan.on_default();
 /// `text` between the style's codes.
 pub fn paint(style: Style, text: &str) -> String {
     format!("{style}{text}{style:#}")
-}
-
-pub fn of_status(s: Status) -> Style {
-    match s {
-        Status::Ok => OK,
-        Status::Warning => WARNING,
-        Status::Error => ERROR,
-    }
-}
-
-pub fn of_severity(s: Severity) -> Style {
-    match s {
-        Severity::Info => DIM,
-        Severity::Warning => WARNING,
-        Severity::Error => ERROR,
-    }
 }

@@ -342,18 +342,16 @@ fn one_broken_recording_is_one_error_row_and_nothing_else_changes() {
         lines.iter().all(|l| l.starts_with(victim.as_str())),
         "{findings}"
     );
+    // One problem, one finding: the unreadable track, naming what it cost.
+    let root = lines
+        .iter()
+        .find(|l| l.contains(",wav.unreadable,error,caller_audio.wav,"))
+        .unwrap_or_else(|| panic!("{findings}"));
     assert!(
-        lines
-            .iter()
-            .any(|l| l.contains("analyzer.quality") && l.contains("caller_audio.wav")),
-        "{findings}"
+        root.contains("not analyzed because of it:") && root.contains("quality"),
+        "{root}"
     );
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.contains(",wav.unreadable,error,caller_audio.wav,")),
-        "{findings}"
-    );
+    assert!(!findings.contains("analyzer.quality"), "{findings}");
 }
 
 #[test]
@@ -411,13 +409,12 @@ fn timeline_metrics_are_empty_when_the_realtime_file_is_missing() {
     );
     assert_eq!(row["rt.transcript_turns"], t.transcript_turns.len());
     let findings = fs::read_to_string(out.join("findings.csv")).unwrap();
-    assert_eq!(
-        findings.matches("timeline.unavailable").count(),
-        1,
-        "said once, though two analyzers need the timeline: {findings}"
-    );
+    // One problem, one finding: the missing file, naming the two analyzers
+    // that needed the timeline it holds.
+    assert_eq!(findings.lines().count(), 2, "{findings}");
     assert!(
-        findings.contains("stereo_recording.wav is missing"),
+        findings.contains(",file.missing,error,stereo_recording.wav,")
+            && findings.contains("(not analyzed because of it: response_times, speech)"),
         "{findings}"
     );
 }
@@ -586,4 +583,35 @@ fn the_main_job_on_the_sample_recordings() {
     assert_eq!(barge["intents.failed"], 1);
     assert_eq!(get("e1f2a3b4")["status"], "error");
     assert_eq!(get("9f1c2e4b")["state"], "crashed");
+}
+
+/// One problem, one finding: the sample call whose transcript was cut off
+/// has one finding, the parse error, which names the analyzers it cost;
+/// and its messages name the file relative to the recording.
+#[test]
+fn a_cut_transcript_is_one_finding_naming_what_it_cost() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, _, err) = run(&[
+        "run",
+        path_str(&sample_recordings()),
+        "-o",
+        path_str(&out),
+        "-q",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let findings = fs::read_to_string(out.join("findings.csv")).unwrap();
+    let cut: Vec<&str> = findings
+        .lines()
+        .filter(|l| l.starts_with("e1f2a3b4"))
+        .collect();
+    assert_eq!(cut.len(), 1, "{cut:#?}");
+    assert!(
+        cut[0].contains(
+            ",json.parse,error,transcript.json,\"transcript.json: invalid JSON at line 14"
+        ) && cut[0].ends_with("(not analyzed because of it: response_times, transcript)\""),
+        "{}",
+        cut[0]
+    );
+    assert!(!findings.contains("sample_recordings/"), "{findings}");
 }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{RecordingCheck, Severity, Status};
-use crate::style;
+use crate::style::{self, Style};
 
 /// Counts over all recordings.
 #[derive(Debug, Default, Serialize)]
@@ -49,7 +49,7 @@ pub fn render_text(checks: &[RecordingCheck]) -> String {
         let status = format!("{:<7}", c.status.as_str().to_uppercase());
         out.push_str(&format!(
             "{}  {}  ({}{})\n",
-            style::paint(style::of_status(c.status), &status),
+            style::paint(status_style(c.status), &status),
             c.recording,
             c.state.as_str(),
             match n {
@@ -62,7 +62,7 @@ pub fn render_text(checks: &[RecordingCheck]) -> String {
             let severity = format!("{:<7}", f.severity.as_str());
             out.push_str(&format!(
                 "         {}  {:<24} {}\n",
-                style::paint(style::of_severity(f.severity), &severity),
+                style::paint(severity_style(f.severity), &severity),
                 f.code,
                 f.message
             ));
@@ -97,4 +97,22 @@ pub fn render_json(checks: &[RecordingCheck]) -> String {
     let mut s = serde_json::to_string_pretty(&report).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// The colour of a status word.
+pub fn status_style(s: Status) -> Style {
+    match s {
+        Status::Ok => style::OK,
+        Status::Warning => style::WARNING,
+        Status::Error => style::ERROR,
+    }
+}
+
+/// The colour of a severity word.
+pub fn severity_style(s: Severity) -> Style {
+    match s {
+        Severity::Info => style::DIM,
+        Severity::Warning => style::WARNING,
+        Severity::Error => style::ERROR,
+    }
 }

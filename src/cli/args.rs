@@ -8,7 +8,7 @@ use clap::Args;
 
 use crate::error::{Error, Result};
 use crate::plugin::{self, Isolation};
-use crate::recording::{parse_timestamp, ModelOptions, NameTz};
+use crate::recording::{filter, parse_timestamp, Filter, ModelOptions, NameTz};
 
 /// How recordings found on disk are interpreted.
 #[derive(Debug, Args, Clone)]
@@ -40,6 +40,44 @@ impl ModelArgs {
             now: SystemTime::now(),
         }
     }
+}
+
+/// `--since` and `--until`: a window of start times.
+#[derive(Debug, Args, Clone)]
+pub struct WindowArgs {
+    /// Only calls that started at or after this (a date, or a time; UTC).
+    #[arg(long, value_parser = filter::parse_since)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only calls that started before this (a date includes the whole day).
+    #[arg(long, value_parser = filter::parse_until)]
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl WindowArgs {
+    pub fn filter(&self, sessions: Vec<glob::Pattern>) -> Filter {
+        Filter {
+            since: self.since,
+            until: self.until,
+            sessions,
+        }
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.since.is_some() || self.until.is_some()
+    }
+}
+
+/// What a command that works through a whole root takes: worker threads,
+/// quiet, and how recordings are read.
+#[derive(Debug, Args, Clone)]
+pub struct WorkArgs {
+    #[command(flatten)]
+    pub jobs: JobsArg,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 /// `-j/--jobs`.

@@ -7,7 +7,7 @@ use chrono::Utc;
 use clap::Args;
 use rayon::prelude::*;
 
-use super::args::{JobsArg, ModelArgs};
+use super::args::WorkArgs;
 use super::output;
 use crate::check::{self, RecordingCheck, Severity};
 use crate::error::Result;
@@ -34,20 +34,15 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: Severity,
     #[command(flatten)]
-    pub jobs: JobsArg,
-    /// No progress bar.
-    #[arg(short, long)]
-    pub quiet: bool,
-    #[command(flatten)]
-    pub model: ModelArgs,
+    pub work: WorkArgs,
 }
 
 pub fn check(args: &CheckArgs) -> Result<i32> {
-    let pool = args.jobs.pool()?;
+    let pool = args.work.jobs.pool()?;
     let found = discover(&args.root)?;
     output::warn_skipped(&found);
-    let opts = args.model.options();
-    let bar = crate::progress::bar(found.recordings.len() as u64, "recordings", args.quiet);
+    let opts = args.work.model.options();
+    let bar = crate::progress::bar(found.recordings.len() as u64, "recordings", args.work.quiet);
     // Each recording is dropped, with whatever it loaded, once checked:
     // memory does not grow with the number of recordings.
     let checks: Vec<RecordingCheck> = pool.install(|| {
@@ -106,21 +101,16 @@ pub struct RepairArgs {
     #[arg(long, value_name = "DURATION", value_parser = crate::lock::parse_wait)]
     pub wait: Option<Duration>,
     #[command(flatten)]
-    pub jobs: JobsArg,
-    /// No progress bar.
-    #[arg(short, long)]
-    pub quiet: bool,
-    #[command(flatten)]
-    pub model: ModelArgs,
+    pub work: WorkArgs,
 }
 
 pub fn repair(args: &RepairArgs) -> Result<i32> {
-    let pool = args.jobs.pool()?;
+    let pool = args.work.jobs.pool()?;
     let apply_opts = ApplyOptions {
         log: args.root.join(".callscope").join("repair.jsonl"),
         backup_dir: args.backup_dir.clone(),
         now: Utc::now(),
-        name_tz: args.model.name_tz,
+        name_tz: args.work.model.name_tz,
     };
     // One command changes a root at a time (a dry run changes nothing).
     let _lock = if args.dry_run {
@@ -130,8 +120,8 @@ pub fn repair(args: &RepairArgs) -> Result<i32> {
     };
     let found = discover(&args.root)?;
     output::warn_skipped(&found);
-    let model = args.model.options();
-    let bar = crate::progress::bar(found.recordings.len() as u64, "recordings", args.quiet);
+    let model = args.work.model.options();
+    let bar = crate::progress::bar(found.recordings.len() as u64, "recordings", args.work.quiet);
     let results = pool.install(|| {
         repair::repair_all(
             found.recordings,

@@ -130,7 +130,7 @@ fn execute(
 ) -> Result<i32> {
     if let Some(policy) = policy {
         if let Some(archive_root) = policy.archive_root.as_deref() {
-            apply::validate_archive_root(root, archive_root)
+            retention::validate_archive_root(root, archive_root)
                 .map_err(|e| Error::Usage(format!("{}: {e}", policy.path.display())))?;
         }
     }

@@ -2,15 +2,14 @@
 
 use std::path::PathBuf;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use clap::Args;
 
-use super::args::{JobsArg, ModelArgs, PluginArgs};
+use super::args::{PluginArgs, WindowArgs, WorkArgs};
 use super::output;
 use crate::analyze::{self, Analyzer, VadKind};
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::recording::{filter, Filter};
 use crate::report::{Format, Formats};
 use crate::retention;
 use crate::run::{self, RunOptions};
@@ -34,13 +33,7 @@ pub struct RunArgs {
     #[arg(short, long, value_delimiter = ',', value_name = "NAMES")]
     pub analyzers: Vec<String>,
     #[command(flatten)]
-    pub jobs: JobsArg,
-    /// Only calls that started at or after this (a date, or a time; UTC).
-    #[arg(long, value_parser = filter::parse_since)]
-    pub since: Option<DateTime<Utc>>,
-    /// Only calls that started before this (a date includes the whole day).
-    #[arg(long, value_parser = filter::parse_until)]
-    pub until: Option<DateTime<Utc>>,
+    pub window: WindowArgs,
     /// Only sessions whose id matches this glob (repeatable).
     #[arg(long = "session", value_name = "GLOB")]
     pub sessions: Vec<String>,
@@ -55,11 +48,8 @@ pub struct RunArgs {
     /// Voice activity detector.
     #[arg(long, value_enum, default_value = "neural")]
     pub vad: VadKind,
-    /// No progress bar.
-    #[arg(short, long)]
-    pub quiet: bool,
     #[command(flatten)]
-    pub model: ModelArgs,
+    pub work: WorkArgs,
 }
 
 impl RunArgs {
@@ -70,7 +60,7 @@ impl RunArgs {
         if let Some(p) = &self.policy {
             available.push(Box::new(analyze::retention::Retention {
                 policy: retention::policy::load(p).map_err(Error::Usage)?,
-                model: self.model.options(),
+                model: self.work.model.options(),
                 now: Utc::now(),
             }));
         }
@@ -105,27 +95,23 @@ impl RunArgs {
             root: self.root.clone(),
             out: self.out.clone(),
             analyzers: self.analyzers()?,
-            jobs: self.jobs.jobs.map(usize::from),
-            filter: Filter {
-                since: self.since,
-                until: self.until,
-                sessions,
-            },
+            jobs: self.work.jobs.jobs.map(usize::from),
+            filter: self.window.filter(sessions),
             formats: Formats::of(&self.format),
             vad: self.vad,
-            model: self.model.options(),
+            model: self.work.model.options(),
             args: std::env::args().skip(1).collect(),
         })
     }
 
     fn filtered(&self) -> bool {
-        self.since.is_some() || self.until.is_some() || !self.sessions.is_empty()
+        self.window.is_set() || !self.sessions.is_empty()
     }
 }
 
 pub fn execute(args: &RunArgs) -> Result<i32> {
     let opts = args.options()?;
-    let bar = crate::progress::bar(0, "calls", args.quiet);
+    let bar = crate::progress::bar(0, "calls", args.work.quiet);
     let outcome = run::run(&opts, &|done, total| {
         bar.set_length(total);
         bar.set_position(done);
@@ -147,7 +133,7 @@ pub fn execute(args: &RunArgs) -> Result<i32> {
             }
         ));
     }
-    if !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+    if !args.work.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         output::note(format_args!(
             "{} call(s), {} with errors; reports in {}",
             outcome.calls,

@@ -4,15 +4,14 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use chrono::{DateTime, Utc};
 use clap::Args;
 
-use super::args::ModelArgs;
+use super::args::{ModelArgs, WindowArgs};
 use super::output;
 use crate::check;
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::recording::{self, discover, filter, Filter};
+use crate::recording::{self, discover};
 use crate::view::{browse, list, play, show, transcript};
 
 const LIST_EXAMPLES: &str = "\
@@ -30,12 +29,8 @@ pub struct ListArgs {
     /// Print a JSON array instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Only calls that started at or after this (a date, or a time; UTC).
-    #[arg(long, value_parser = filter::parse_since)]
-    pub since: Option<DateTime<Utc>>,
-    /// Only calls that started before this (a date includes the whole day).
-    #[arg(long, value_parser = filter::parse_until)]
-    pub until: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// Order (default: directory name).
     #[arg(long, value_enum)]
     pub sort: Option<list::SortKey>,
@@ -47,11 +42,7 @@ pub fn list(args: &ListArgs) -> Result<i32> {
     let found = discover(&args.root)?;
     output::warn_skipped(&found);
     let model = args.model.options();
-    let window = Filter {
-        since: args.since,
-        until: args.until,
-        sessions: Vec::new(),
-    };
+    let window = args.window.filter(Vec::new());
     let recordings: Vec<_> = found
         .recordings
         .into_iter()

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::Serialize;
 
-use super::plan::{Action, PlannedAction, RepairPlan, ALIGNED_FILE};
+use super::action::{Action, PlannedAction, RepairPlan, ALIGNED_FILE};
 use crate::audio::{self, WavError, WavStream};
 use crate::check::compare_realtime;
 use crate::error::{Error, Result};

@@ -2,6 +2,7 @@
 //! file, fsync, backup, rename, log). Running it twice: the second run has
 //! nothing to do.
 
+mod action;
 mod apply;
 mod plan;
 
@@ -11,8 +12,9 @@ use serde::Serialize;
 use crate::check::check_recording;
 use crate::recording::{ModelOptions, Recording};
 
+pub use action::{Action, PlannedAction, RepairPlan, ALIGNED_FILE};
 pub use apply::{apply, ApplyOptions, Outcome};
-pub use plan::{plan, Action, PlannedAction, RepairPlan, ALIGNED_FILE};
+pub use plan::plan;
 
 /// A recording's plan and, unless it was a dry run, what happened.
 #[derive(Debug, Clone, Serialize)]

@@ -2,73 +2,11 @@
 //! source of truth; a repair that would have to guess is not planned, and
 //! the plan says why.
 
-use serde::Serialize;
-
 use crate::audio::WavInfo;
 use crate::check::{RecordingCheck, Severity};
 use crate::recording::{FileKind, Recording, State};
 
-/// One change to one file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "action", rename_all = "kebab-case")]
-pub enum Action {
-    /// Rewrite the header to describe the samples present (and drop a
-    /// partial frame), at `rate`; no sample is lost.
-    RewriteHeader { file: &'static str, rate: u32 },
-    /// Write a missing or empty mono track from one channel of the final stereo.
-    RestoreMono {
-        file: &'static str,
-        channel: u16,
-        frames: u64,
-    },
-    /// Write `final_stereo_recording.wav` from the monos, as the recorder does.
-    RebuildFinal { file: &'static str },
-    /// Write `call_metadata.json` from the audio of a crashed call.
-    RecoverMetadata { file: &'static str },
-    /// Write `aligned_stereo_recording.wav`: caller L, bot R where it was heard.
-    WriteAligned { file: &'static str },
-}
-
-/// The listening copy `repair --aligned` writes.
-pub const ALIGNED_FILE: &str = "aligned_stereo_recording.wav";
-
-impl Action {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Action::RewriteHeader { .. } => "rewrite-header",
-            Action::RestoreMono { .. } => "restore-mono",
-            Action::RebuildFinal { .. } => "rebuild-final",
-            Action::RecoverMetadata { .. } => "recover-metadata",
-            Action::WriteAligned { .. } => "write-aligned",
-        }
-    }
-
-    pub fn file(&self) -> &'static str {
-        match self {
-            Action::RewriteHeader { file, .. }
-            | Action::RestoreMono { file, .. }
-            | Action::RebuildFinal { file }
-            | Action::RecoverMetadata { file }
-            | Action::WriteAligned { file } => file,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PlannedAction {
-    #[serde(flatten)]
-    pub action: Action,
-    pub reason: String,
-}
-
-/// What repair will do to one recording, and what it will not.
-#[derive(Debug, Clone, Serialize)]
-pub struct RepairPlan {
-    pub recording: String,
-    pub actions: Vec<PlannedAction>,
-    /// Problems left alone, each with the reason.
-    pub not_repaired: Vec<String>,
-}
+use super::action::{Action, PlannedAction, RepairPlan, ALIGNED_FILE};
 
 struct Facts<'a> {
     rec: &'a Recording,
@@ -88,6 +26,16 @@ impl Facts<'_> {
             .filter(|f| f.file.as_deref() == Some(k.file_name()) && f.severity >= Severity::Warning)
             .map(|f| f.code.as_ref())
             .collect()
+    }
+
+    /// The mono track's byte count as `call_metadata.json` logs it.
+    fn logged_bytes(&self, k: FileKind) -> Option<u64> {
+        let m = self.rec.metadata().ok().flatten()?;
+        if k == FileKind::CallerAudio {
+            m.caller_audio_bytes
+        } else {
+            m.bot_audio_bytes
+        }
     }
 
     fn has(&self, code: &str, k: FileKind) -> bool {
@@ -164,15 +112,7 @@ fn restore_source(f: &Facts, k: FileKind) -> Result<(u16, u64), String> {
             .checked_sub(other.frames())
             .ok_or("stereo_recording.wav is shorter than the other track")?
     } else {
-        let meta = f.rec.metadata().ok().flatten();
-        let bytes = meta.and_then(|m| {
-            if k == FileKind::CallerAudio {
-                m.caller_audio_bytes
-            } else {
-                m.bot_audio_bytes
-            }
-        });
-        bytes
+        f.logged_bytes(k)
             .map(|b| b / 2)
             .ok_or("its length cannot be known (no real-time file, no metadata)")?
     };
@@ -234,15 +174,7 @@ fn truncated_mono(f: &Facts, k: FileKind) -> Option<(u16, u64)> {
     }
     let frames = rt.frames().checked_sub(other.frames())?;
     // The metadata, when it says, must agree.
-    let meta = f.rec.metadata().ok().flatten();
-    let meta_bytes = meta.and_then(|m| {
-        if k == FileKind::CallerAudio {
-            m.caller_audio_bytes
-        } else {
-            m.bot_audio_bytes
-        }
-    });
-    if meta_bytes.is_some_and(|b| b != frames * 2) {
+    if f.logged_bytes(k).is_some_and(|b| b != frames * 2) {
         return None;
     }
     (frames > mono.frames() && frames <= fin.frames())

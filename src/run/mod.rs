@@ -2,6 +2,7 @@
 //! parallel (collected in discovery order), merge the summaries, write the
 //! reports. One call failing never stops the run.
 
+mod findings;
 pub mod process;
 
 use std::path::PathBuf;

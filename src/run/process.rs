@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use super::findings::{self, AnalyzerFindings};
 use crate::analyze::{Analyzer, CallContext, Cell, Needs, Stats, VadKind};
 use crate::check::{check_recording_at, status_of, CheckLevel, Finding, Severity};
 use crate::recording::{format_utc, FileKind, ModelOptions, Recording, State};
@@ -31,7 +32,7 @@ pub fn process(
         CheckLevel::Files
     };
     let check = check_recording_at(rec, model, level);
-    let mut findings = check.findings;
+    let mut found = AnalyzerFindings::default();
     let mut cells = BTreeMap::new();
     let mut rows: BTreeMap<String, Vec<Vec<Cell>>> = BTreeMap::new();
     let mut stats = vec![Stats::default(); analyzers.len()];
@@ -48,43 +49,54 @@ pub fn process(
                 Ok(out) => {
                     let declared = a.columns();
                     for (k, v) in out.cells {
-                        // Only declared columns reach the report.
+                        // Only declared columns reach the report; a name
+                        // misspelt in an analyzer is said, not lost silently.
                         if declared.contains(&k) {
                             cells.insert(k, v);
+                        } else {
+                            found.push_own(
+                                a.name(),
+                                Finding::other(
+                                    a.finding_code(),
+                                    Severity::Warning,
+                                    None,
+                                    format!("{}: set column '{k}', which it does not declare; the value is dropped", a.name()),
+                                ),
+                            );
                         }
                     }
                     for (t, r) in out.rows {
                         rows.entry(t).or_default().extend(r);
                     }
                     *st = out.stats;
-                    findings.extend(out.findings.into_iter().map(|mut n| {
+                    for mut n in out.findings {
                         // Audio removed by policy: its absence is expected.
                         if check.state == State::AudioRemoved && n.code == "timeline.unavailable" {
                             n.severity = Severity::Info;
                         }
-                        n
-                    }));
+                        found.push(a.name(), a.needs(), n);
+                    }
                 }
-                Err(e) => findings.push(Finding {
-                    code: a.finding_code().into(),
-                    // A crashed call lacks what the recorder writes at the end;
-                    // state.crashed already says so.
-                    severity: match check.state {
+                Err(e) => {
+                    // A crashed call lacks what the recorder writes at the
+                    // end; state.crashed already says so. The policy removed
+                    // the audio; state.audio_removed says so.
+                    let severity = match check.state {
                         State::Crashed => Severity::Warning,
-                        // The policy removed the audio; state.audio_removed says so.
                         State::AudioRemoved => Severity::Info,
                         _ => Severity::Error,
-                    },
-                    file: None,
-                    message: format!("{}: {e}", a.name()),
-                }),
+                    };
+                    let message = format!("{}: {e}", a.name());
+                    found.push(
+                        a.name(),
+                        a.needs(),
+                        Finding::other(a.finding_code(), severity, None, message),
+                    );
+                }
             }
         }
     }
-    // Analyzers that need the same thing (the timeline) report its absence
-    // once.
-    let mut seen = std::collections::BTreeSet::new();
-    findings.retain(|f| seen.insert((f.code.clone(), f.file.clone(), f.message.clone())));
+    let findings = findings::combine(rec, check.state, check.findings, found);
     let status = status_of(&findings);
     let sample_rate = if needs.reads_audio() {
         ctx.rate().or_else(|| rec.sample_rate())
@@ -137,5 +149,57 @@ pub fn process(
         stats,
         status,
         state: check.state,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::{CallOutput, RunSummary};
+
+    /// An analyzer that declares one column and sets another.
+    struct Misspelt;
+
+    impl Analyzer for Misspelt {
+        fn name(&self) -> &str {
+            "misspelt"
+        }
+        fn columns(&self) -> Vec<String> {
+            vec!["misspelt.overlap_s".into()]
+        }
+        fn needs(&self) -> Needs {
+            Needs::default()
+        }
+        fn analyze(&self, _: &CallContext) -> Result<CallOutput, String> {
+            let mut out = CallOutput::default();
+            out.set("misspelt.overlp_s", Cell::Int(1));
+            Ok(out)
+        }
+        fn summarize(&self, _: &Stats, _: usize) -> RunSummary {
+            RunSummary::default()
+        }
+    }
+
+    #[test]
+    fn a_column_an_analyzer_does_not_declare_is_a_finding_not_a_silent_loss() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("sample_recordings/7c9e6679-7425-40de-944b-e07fc1f90ae7_20241201_143022");
+        let rec = Recording::open(&dir).unwrap();
+        let analyzers: Vec<Box<dyn Analyzer>> = vec![Box::new(Misspelt)];
+        let r = process(
+            &rec,
+            &analyzers,
+            Needs::default(),
+            VadKind::Energy,
+            &ModelOptions::default(),
+        );
+        assert!(r.cells.is_empty());
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.code == "analyzer.misspelt")
+            .expect("a finding");
+        assert_eq!(f.severity, Severity::Warning);
+        assert!(f.message.contains("'misspelt.overlp_s'"), "{}", f.message);
     }
 }

@@ -228,7 +228,10 @@ pub fn render_with(
         fmt_opt(d["function_call_count"].as_u64()),
     );
     row(&mut out, "State", check.state.as_str().to_string());
-    let status = st.paint(style::of_status(check.status), check.status.as_str());
+    let status = st.paint(
+        crate::check::render::status_style(check.status),
+        check.status.as_str(),
+    );
     row(
         &mut out,
         "Check",

@@ -1,0 +1,134 @@
+//! What a recording directory holds and what can be said of it, as plain
+//! values: the seven known files, a file as found on disk, where a start
+//! time came from, the recording's state.
+
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// The seven files a recording directory can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FileKind {
+    CallerAudio,
+    BotAudio,
+    Stereo,
+    FinalStereo,
+    Transcript,
+    Metadata,
+    Events,
+}
+
+impl FileKind {
+    pub const ALL: [FileKind; 7] = [
+        FileKind::CallerAudio,
+        FileKind::BotAudio,
+        FileKind::Stereo,
+        FileKind::FinalStereo,
+        FileKind::Transcript,
+        FileKind::Metadata,
+        FileKind::Events,
+    ];
+
+    pub const WAVS: [FileKind; 4] = [
+        FileKind::CallerAudio,
+        FileKind::BotAudio,
+        FileKind::Stereo,
+        FileKind::FinalStereo,
+    ];
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            FileKind::CallerAudio => "caller_audio.wav",
+            FileKind::BotAudio => "bot_audio.wav",
+            FileKind::Stereo => "stereo_recording.wav",
+            FileKind::FinalStereo => "final_stereo_recording.wav",
+            FileKind::Transcript => "transcript.json",
+            FileKind::Metadata => "call_metadata.json",
+            FileKind::Events => "session_events.json",
+        }
+    }
+
+    pub fn from_file_name(name: &str) -> Option<FileKind> {
+        FileKind::ALL.into_iter().find(|k| k.file_name() == name)
+    }
+
+    pub fn is_wav(self) -> bool {
+        FileKind::WAVS.contains(&self)
+    }
+
+    /// The channel count the recorder writes for this file (WAVs only).
+    pub fn expected_channels(self) -> u16 {
+        match self {
+            FileKind::CallerAudio | FileKind::BotAudio => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// A known file as found on disk (from its directory entry; not opened).
+#[derive(Debug, Clone)]
+pub struct FileEntry {
+    pub kind: FileKind,
+    pub len: u64,
+    pub modified: Option<SystemTime>,
+    /// A symlink is reported and never followed.
+    pub symlink: bool,
+    /// Not a regular file (a FIFO, a device, a socket), in words: reported,
+    /// never opened.
+    pub special: Option<&'static str>,
+}
+
+/// Where a recording's start time came from, most trusted first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartSource {
+    Metadata,
+    Transcript,
+    DirName,
+    FileMtime,
+}
+
+impl StartSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartSource::Metadata => "metadata",
+            StartSource::Transcript => "transcript",
+            StartSource::DirName => "dir_name",
+            StartSource::FileMtime => "file_mtime",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartTime {
+    pub time: DateTime<Utc>,
+    pub source: StartSource,
+}
+
+/// Whether the recorder finished with this call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    /// The recorder wrote its JSON files or the final stereo file.
+    Complete,
+    /// Only WAVs, untouched for longer than the settle time: the recorder died.
+    Crashed,
+    /// Only WAVs, changed recently: the call may still be going on.
+    InProgress,
+    /// The retention policy removed the audio (`delete-audio`) and left its
+    /// marker: transcript and metadata are kept, and the missing WAVs are
+    /// what the policy asked for, not damage.
+    AudioRemoved,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Complete => "complete",
+            State::Crashed => "crashed",
+            State::InProgress => "in-progress",
+            State::AudioRemoved => "audio-removed",
+        }
+    }
+}

@@ -1,0 +1,215 @@
+use super::*;
+use rand::{Rng, SeedableRng};
+
+/// The rule, one frame at a time: every non-zero sample must be the next
+/// non-zero sample of its track.
+fn reference(
+    frames: &[i16],
+    caller: &[i16],
+    bot: &[i16],
+    chunk: u64,
+) -> Result<Anchors, TimelineError> {
+    let next = |t: &[i16], from: usize| t[from..].iter().position(|s| *s != 0).map(|i| from + i);
+    let (mut ci, mut bi) = (0usize, 0usize);
+    let mut a = Anchors::default();
+    for (p, f) in frames.chunks_exact(2).enumerate() {
+        let p = p as u64;
+        let mismatch = |channel, track| TimelineError::Mismatch {
+            frame: p,
+            channel,
+            track,
+        };
+        match (f[0], f[1]) {
+            (0, 0) => {}
+            (l, 0) => {
+                let c = next(caller, ci).filter(|c| caller[*c] == l && p >= *c as u64);
+                let c = c.ok_or(mismatch("L", "caller_audio.wav"))?;
+                let k = c as u64 / chunk;
+                if a.chunk_bots.last().is_none_or(|last| last.0 != k) {
+                    a.chunk_bots.push((k, p - c as u64));
+                }
+                a.nonzero[0] += 1;
+                ci = c + 1;
+            }
+            (0, r) => {
+                let b = next(bot, bi).filter(|b| bot[*b] == r && p >= *b as u64);
+                let b = b.ok_or(mismatch("R", "bot_audio.wav"))?;
+                let arrival = p - b as u64;
+                match a.groups.last_mut() {
+                    Some(g) if g.0 == arrival => g.2 = b as u64,
+                    _ => a.groups.push((arrival, b as u64, b as u64)),
+                }
+                a.nonzero[1] += 1;
+                bi = b + 1;
+            }
+            _ => return Err(TimelineError::BothChannels { frame: p }),
+        }
+    }
+    if next(caller, ci).is_some() {
+        return Err(TimelineError::Short {
+            track: "caller_audio.wav",
+        });
+    }
+    if next(bot, bi).is_some() {
+        return Err(TimelineError::Short {
+            track: "bot_audio.wav",
+        });
+    }
+    Ok(a)
+}
+
+/// The runs, over blocks of `block` frames.
+fn fast(
+    frames: &[i16],
+    caller: &[i16],
+    bot: &[i16],
+    chunk: u64,
+    block: usize,
+) -> Result<Anchors, TimelineError> {
+    let mut pass = Pass::new(Track::memory(caller), Track::memory(bot), chunk);
+    for blk in frames.chunks(2 * block) {
+        pass.block_fastest(blk)?;
+    }
+    pass.ended()?;
+    Ok(pass.anchors)
+}
+
+/// Quiet samples: zero often, as line noise and TTS silence are.
+fn quiet(rng: &mut impl Rng, n: usize) -> Vec<i16> {
+    (0..n)
+        .map(|_| {
+            if rng.random_bool(0.4) {
+                0
+            } else {
+                rng.random_range(-3..=3)
+            }
+        })
+        .collect()
+}
+
+/// A call the way the recorder writes it: caller chunks and bursts of
+/// bot chunks, appended in arrival order, the other channel zero.
+/// Returns the real-time frames, the caller track and the bot track.
+pub(crate) fn call(rng: &mut impl Rng, chunk: usize) -> (Vec<i16>, Vec<i16>, Vec<i16>) {
+    let (mut caller, mut bot, mut frames) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rng.random_range(1..40) {
+        let c = quiet(rng, chunk);
+        frames.extend(c.iter().flat_map(|s| [*s, 0]));
+        caller.extend(c);
+        if rng.random_bool(0.3) {
+            for _ in 0..rng.random_range(1..4) {
+                let n = rng.random_range(1..3 * chunk);
+                let mut b = quiet(rng, n);
+                // Whole-zero lead-ins and tails, as TTS has.
+                if rng.random_bool(0.3) {
+                    b.iter_mut().take(n / 2).for_each(|s| *s = 0);
+                }
+                frames.extend(b.iter().flat_map(|s| [0, *s]));
+                bot.extend(b);
+            }
+        }
+    }
+    (frames, caller, bot)
+}
+
+#[test]
+fn runs_give_what_the_frame_by_frame_rule_gives() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    for case in 0..3000 {
+        let chunk = rng.random_range(1..12);
+        let (mut frames, mut caller, bot) = call(&mut rng, chunk);
+        // Damage some: a changed sample, both channels set, a short file.
+        match case % 4 {
+            1 if !frames.is_empty() => {
+                let i = rng.random_range(0..frames.len());
+                frames[i] = frames[i].wrapping_add(1);
+            }
+            2 if !frames.is_empty() => {
+                let i = rng.random_range(0..frames.len() / 2);
+                frames[2 * i] = 9;
+                frames[2 * i + 1] = 9;
+            }
+            3 => caller.extend([0, 0, 5]),
+            _ => {}
+        }
+        let want = reference(&frames, &caller, &bot, chunk as u64);
+        for block in [1, 7, 64] {
+            let got = fast(&frames, &caller, &bot, chunk as u64, block);
+            assert_eq!(got, want, "case {case}, chunk {chunk}, block {block}");
+        }
+    }
+}
+
+#[test]
+fn files_with_the_wrong_channel_count_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    let write =
+        |n: &str, ch: u16| crate::audio::write_wav(&p(n), ch, 16000, &[1, 0, 2, 0]).unwrap();
+    write("mono_rt.wav", 1);
+    write("stereo_rt.wav", 2);
+    write("mono.wav", 1);
+    write("stereo.wav", 2);
+    let err = verify(&p("mono_rt.wav"), &p("mono.wav"), &p("mono.wav")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "stereo_recording.wav has 1 channel(s), not 2"
+    );
+    let err = recover(&p("stereo_rt.wav"), &p("mono.wav"), &p("stereo.wav"), 320).unwrap_err();
+    assert_eq!(err.to_string(), "bot_audio.wav has 2 channel(s), not 1");
+}
+
+#[test]
+fn placement_follows_arrival_and_playback() {
+    // Caller chunks of 4; a bot burst of 6 after the first chunk, and one
+    // of 2 after the second that queues behind the first burst.
+    let caller = [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3];
+    let bot = [5, 5, 5, 5, 5, 5, 6, 6];
+    let mut frames = Vec::new();
+    let mut push = |l: &[i16], r: &[i16]| {
+        frames.extend(l.iter().flat_map(|s| [*s, 0]));
+        frames.extend(r.iter().flat_map(|s| [0, *s]));
+    };
+    push(&caller[..4], &bot[..6]);
+    push(&caller[4..8], &bot[6..]);
+    push(&caller[8..], &[]);
+    let a = fast(&frames, &caller, &bot, 4, 64).unwrap();
+    let tl = place(&a, 4, 12, 8);
+    let starts: Vec<_> = tl
+        .segments
+        .iter()
+        .map(|s| (s.bot_start, s.len, s.arrival, s.play_start))
+        .collect();
+    // The second burst arrives at 8 but plays when the first ends, at 10.
+    assert_eq!(starts, [(0, 6, 4, 4), (6, 2, 8, 10)]);
+    assert_eq!(tl.play_time(7), Some(11));
+    assert_eq!(tl.end(), 12);
+}
+
+#[test]
+fn a_muted_caller_does_not_move_a_later_burst_back() {
+    // Caller chunks of 4; the line goes digitally silent after the first
+    // chunk while two bot bursts arrive. The second burst has no
+    // non-zero caller chunk between it and the first: only the first
+    // group's end says where it starts in the bot track.
+    let caller = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3];
+    let bot = [5, 5, 5, 6, 6];
+    let mut frames = Vec::new();
+    let mut push = |l: &[i16], r: &[i16]| {
+        frames.extend(l.iter().flat_map(|s| [*s, 0]));
+        frames.extend(r.iter().flat_map(|s| [0, *s]));
+    };
+    push(&caller[..4], &bot[..3]);
+    push(&caller[4..8], &bot[3..]);
+    push(&caller[8..12], &[]);
+    push(&caller[12..], &[]);
+    let a = fast(&frames, &caller, &bot, 4, 64).unwrap();
+    let tl = place(&a, 4, 16, 5);
+    let starts: Vec<_> = tl
+        .segments
+        .iter()
+        .map(|s| (s.bot_start, s.len, s.arrival, s.play_start))
+        .collect();
+    assert_eq!(starts, [(0, 3, 4, 4), (3, 2, 8, 8)]);
+    assert_eq!(tl.play_time(3), Some(8));
+}
