@@ -36,8 +36,7 @@ Exit codes:
     after_help = EXIT_CODES
 )]
 pub struct Cli {
-    /// When to colour the output: auto (a terminal, unless NO_COLOR is set),
-    /// always, never.
+    /// When to colour the output.
     #[arg(
         long,
         global = true,

@@ -31,6 +31,14 @@ pub struct ApplyOptions {
     pub name_tz: NameTz,
 }
 
+/// Whether a planned action was carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionResult {
+    Ok,
+    Failed,
+}
+
 /// What happened to one planned action.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
@@ -46,7 +54,7 @@ pub struct Outcome {
     pub sha256_before: Option<String>,
     pub sha256_after: Option<String>,
     pub backup: Option<String>,
-    pub result: String,
+    pub result: ActionResult,
     pub error: Option<String>,
 }
 
@@ -339,7 +347,7 @@ fn apply_one(
         sha256_before,
         sha256_after: None,
         backup: None,
-        result: "ok".into(),
+        result: ActionResult::Ok,
         error: None,
     };
     let result = AtomicFile::create(&target)
@@ -357,7 +365,7 @@ fn apply_one(
             outcome.sha256_after = sha;
         }
         Err(e) => {
-            outcome.result = "failed".into();
+            outcome.result = ActionResult::Failed;
             outcome.error = Some(e.to_string());
         }
     }
@@ -412,7 +420,7 @@ pub fn apply(
                 opts.log.display()
             ));
         }
-        let failed = outcome.result != "ok";
+        let failed = outcome.result == ActionResult::Failed;
         outcomes.push(outcome);
         if failed {
             // Later actions build on earlier ones: stop this recording here.

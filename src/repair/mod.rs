@@ -13,7 +13,7 @@ use crate::check::check_recording;
 use crate::recording::{ModelOptions, Recording};
 
 pub use action::{Action, PlannedAction, RepairPlan, ALIGNED_FILE};
-pub use apply::{apply, ApplyOptions, Outcome};
+pub use apply::{apply, ActionResult, ApplyOptions, Outcome};
 pub use plan::plan;
 
 /// A recording's plan and, unless it was a dry run, what happened.
@@ -28,7 +28,9 @@ pub struct RecordingRepair {
 
 impl RecordingRepair {
     pub fn failed(&self) -> bool {
-        self.outcomes.iter().any(|o| o.result != "ok")
+        self.outcomes
+            .iter()
+            .any(|o| o.result == ActionResult::Failed)
     }
 }
 
@@ -74,7 +76,7 @@ pub fn render_text(results: &[RecordingRepair], dry_run: bool) -> String {
         for (i, a) in r.plan.actions.iter().enumerate() {
             planned += 1;
             let status = match r.outcomes.get(i) {
-                Some(o) if o.result == "ok" => {
+                Some(o) if o.result == ActionResult::Ok => {
                     done += 1;
                     "done".to_string()
                 }

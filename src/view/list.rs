@@ -39,7 +39,11 @@ pub fn row(rec: &Recording, opts: &ModelOptions) -> ListRow {
     .into_iter()
     .flatten()
     {
-        problems.push(e.to_string());
+        // Named relative to the root, as the recording column is.
+        problems.push(
+            e.to_string()
+                .replace(&rec.dir.display().to_string(), &rec.rel),
+        );
     }
     let start = rec.start_time(opts.name_tz);
     ListRow {
