@@ -70,6 +70,10 @@ fn main() {
             },
             vad: VadKind::Neural,
             model: ModelOptions::default(),
+            // The same directory every round.
+            replace: true,
+            wait: None,
+            only_new: false,
             args: Vec::new(),
         }
     };

@@ -33,6 +33,10 @@ fn options(root: &Path, out: PathBuf, vad: VadKind, analyzers: &[&str]) -> RunOp
         },
         vad,
         model: ModelOptions::default(),
+        // The same directory every round.
+        replace: true,
+        wait: None,
+        only_new: false,
         args: Vec::new(),
     }
 }

@@ -16,13 +16,16 @@ pub const IO_FAILURE: i32 = 74;
 /// Another callscope is changing the same root (it holds the lock): try
 /// later (sysexits' EX_TEMPFAIL, which cron wrappers and systemd treat so).
 pub const BUSY: i32 = 75;
-/// Stopped by Ctrl-C or SIGTERM.
+/// Stopped by Ctrl-C (SIGINT).
 pub const INTERRUPTED: i32 = 130;
+/// Stopped by SIGTERM (`timeout`, systemd, a cron wrapper) or SIGHUP.
+pub const TERMINATED: i32 = 143;
 
 /// The exit code for an error that stopped a command.
 pub fn for_error(e: &Error) -> i32 {
     match e {
         Error::Usage(_) => USAGE,
+        Error::Interrupted if crate::interrupt::terminated() => TERMINATED,
         Error::Interrupted => INTERRUPTED,
         Error::Busy(_) => BUSY,
         // The root a command was given is checked first (a missing or

@@ -1,5 +1,6 @@
-//! The lock that keeps two commands from changing one recordings root at
-//! once (`repair`, `prune --apply`, `erase --apply`). An OS advisory lock
+//! The locks that keep two commands from changing one recordings root at
+//! once (`repair`, `prune --apply`, `erase --apply`), or writing one report
+//! directory at once (`run`, `merge`). An OS advisory lock
 //! (`flock` through `File::try_lock`) on `ROOT/.callscope/lock`: the kernel
 //! releases it when its holder exits, however it exits, so a dead holder
 //! never blocks anyone. The file also says who holds it, for the message
@@ -58,6 +59,18 @@ pub fn acquire(root: &Path, command: &str, wait: Option<Duration>) -> Result<Roo
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
+    acquire_file(&path, "this root", command, wait)
+}
+
+/// Take the lock file `path` (created if needed) that guards `what` (for
+/// the message), as [`acquire`] does.
+pub fn acquire_file(
+    path: &Path,
+    what: &str,
+    command: &str,
+    wait: Option<Duration>,
+) -> Result<RootLock> {
+    let path = path.to_path_buf();
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -78,7 +91,7 @@ pub fn acquire(root: &Path, command: &str, wait: Option<Duration>) -> Result<Roo
                 let _ = file.read_to_string(&mut holder);
                 let holder = holder.trim();
                 return Err(Error::Busy(format!(
-                    "{}: another callscope holds this root ({}); try again later{}",
+                    "{}: another callscope holds {what} ({}); try again later{}",
                     path.display(),
                     if holder.is_empty() {
                         "it is still starting"

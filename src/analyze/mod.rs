@@ -68,7 +68,9 @@ impl Needs {
     }
 }
 
-/// One cell of a report.
+/// One cell of a report. As JSON (the partial a run writes): null, an
+/// integer, a number with a fraction or exponent, or a string, so it
+/// reads back as the same cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     Null,
@@ -112,6 +114,36 @@ impl Cell {
             }
             Cell::Text(s) => s.clone().into(),
         }
+    }
+}
+
+impl Serialize for Cell {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Cell::Null => s.serialize_none(),
+            Cell::Int(n) => s.serialize_i64(*n),
+            Cell::Num(x) => s.serialize_f64(*x),
+            Cell::Text(t) => s.serialize_str(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Cell {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Cell, D::Error> {
+        use serde_json::Value;
+        Ok(match Value::deserialize(d)? {
+            Value::Null => Cell::Null,
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => Cell::Int(i),
+                None => Cell::Num(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Value::String(t) => Cell::Text(t),
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "a cell is null, a number or a string, not {other}"
+                )))
+            }
+        })
     }
 }
 

@@ -109,8 +109,8 @@ impl Analyzer for Quality {
             json: serde_json::json!({
                 "caller_dead_air_s": r3(stats.count("caller_dead_air_s")),
                 "bot_dead_air_s": r3(stats.count("bot_dead_air_s")),
-                "caller_calls_clipped": stats.count("caller_calls_clipped"),
-                "bot_calls_clipped": stats.count("bot_calls_clipped"),
+                "caller_calls_clipped": stats.whole("caller_calls_clipped"),
+                "bot_calls_clipped": stats.whole("bot_calls_clipped"),
             }),
             tables: Vec::new(),
         }

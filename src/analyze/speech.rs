@@ -162,7 +162,7 @@ impl Analyzer for Speech {
                 "caller_ratio": if c + b > 0.0 { Some((c / (c + b) * 10000.0).round() / 10000.0) } else { None },
                 "overlap_s": r3(stats.count("overlap_s")),
                 "silence_s": r3(stats.count("silence_s")),
-                "calls_on_timeline": stats.count("calls_on_timeline"),
+                "calls_on_timeline": stats.whole("calls_on_timeline"),
             }),
             tables: Vec::new(),
         }

@@ -1,27 +1,30 @@
-//! Mergeable per-call summary parts: counters and histograms. Parts from
-//! any number of calls (or shards of a run) merge into the same result.
+//! Mergeable per-call summary parts: counters and exact durations. Parts
+//! from any number of calls (or nightly runs, or shards) merge into the
+//! same result, and a part serialises exactly (the partial a run writes).
+//!
+//! One percentile definition everywhere: linear interpolation between the
+//! closest ranks (pandas' `quantile`, DuckDB's `quantile_cont`, NumPy's
+//! default), over durations kept to the millisecond, so every figure of
+//! `summary.json` can be recomputed from `turns.csv`.
 
 use std::collections::BTreeMap;
 
-use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
 
-/// Milliseconds, up to ten hours, to three significant digits.
-const HIST_MAX_MS: u64 = 36_000_000;
+/// Durations are kept in milliseconds, up to ten hours.
+const MAX_MS: u32 = 36_000_000;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub counts: BTreeMap<String, f64>,
     /// Counters under a composite key, by group: the intents analyzer
     /// counts `("calls", ["function", "lookup_order"])`.
-    tallies: BTreeMap<String, BTreeMap<Vec<String>, f64>>,
-    /// Durations in ms recorded by one call (a handful: kept as they are).
-    values: BTreeMap<String, Vec<u64>>,
-    /// Merged durations: a histogram is ~100 KiB, so only merged parts hold one.
-    hists: BTreeMap<String, Histogram<u64>>,
-}
-
-fn new_hist() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, HIST_MAX_MS, 3).expect("valid histogram bounds")
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    tallies: BTreeMap<String, Vec<(Vec<String>, f64)>>,
+    /// Durations in ms, in the order they were recorded and merged.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    values: BTreeMap<String, Vec<u32>>,
 }
 
 impl Stats {
@@ -31,22 +34,19 @@ impl Stats {
 
     /// Record a duration in seconds (negative values count as 0).
     pub fn record_s(&mut self, key: &str, seconds: f64) {
-        let ms = (seconds * 1000.0).round().max(0.0) as u64;
-        self.values
-            .entry(key.to_string())
-            .or_default()
-            .push(ms.min(HIST_MAX_MS));
+        let ms = (seconds * 1000.0).round().clamp(0.0, f64::from(MAX_MS)) as u32;
+        self.values.entry(key.to_string()).or_default().push(ms);
     }
 
     /// Add `v` to the counter `key` of `group`.
     pub fn tally(&mut self, group: &str, key: &[&str], v: f64) {
-        let key: Vec<String> = key.iter().map(|k| k.to_string()).collect();
-        *self
-            .tallies
-            .entry(group.to_string())
-            .or_default()
-            .entry(key)
-            .or_insert(0.0) += v;
+        let counters = self.tallies.entry(group.to_string()).or_default();
+        match counters
+            .binary_search_by(|(k, _)| k.iter().map(String::as_str).cmp(key.iter().copied()))
+        {
+            Ok(i) => counters[i].1 += v,
+            Err(i) => counters.insert(i, (key.iter().map(|k| k.to_string()).collect(), v)),
+        }
     }
 
     /// The counter `key` of `group` (0 when never counted).
@@ -54,8 +54,9 @@ impl Stats {
         self.tallies
             .get(group)
             .and_then(|c| {
-                let key: Vec<String> = key.iter().map(|k| k.to_string()).collect();
-                c.get(&key).copied()
+                c.binary_search_by(|(k, _)| k.iter().map(String::as_str).cmp(key.iter().copied()))
+                    .ok()
+                    .map(|i| c[i].1)
             })
             .unwrap_or(0.0)
     }
@@ -74,21 +75,16 @@ impl Stats {
             self.add(k, *v);
         }
         for (group, counters) in &other.tallies {
-            let mine = self.tallies.entry(group.clone()).or_default();
             for (k, v) in counters {
-                *mine.entry(k.clone()).or_insert(0.0) += v;
+                let key: Vec<&str> = k.iter().map(String::as_str).collect();
+                self.tally(group, &key, *v);
             }
         }
         for (k, vs) in &other.values {
-            let mine = self.hists.entry(k.clone()).or_insert_with(new_hist);
-            for v in vs {
-                mine.saturating_record(*v);
-            }
-        }
-        for (k, h) in &other.hists {
-            let mine = self.hists.entry(k.clone()).or_insert_with(new_hist);
-            // Same bounds on both sides: adding cannot fail.
-            let _ = mine.add(h);
+            self.values
+                .entry(k.clone())
+                .or_default()
+                .extend_from_slice(vs);
         }
     }
 
@@ -96,25 +92,31 @@ impl Stats {
         self.counts.get(key).copied().unwrap_or(0.0)
     }
 
-    /// Count, mean, percentiles and max of a histogram, in seconds.
+    /// A counter that counts things (calls, words), as the integer it is.
+    pub fn whole(&self, key: &str) -> u64 {
+        self.count(key).round().max(0.0) as u64
+    }
+
+    /// Count, mean, percentiles (linear between closest ranks) and max of
+    /// the durations under `key`, in seconds to the millisecond.
     pub fn distribution(&self, key: &str) -> serde_json::Value {
-        let mut all = Stats::default();
-        all.merge(self);
-        match all.hists.get(key) {
-            Some(h) if !h.is_empty() => {
-                let s = |ms: u64| ms as f64 / 1000.0;
-                serde_json::json!({
-                    "count": h.len(),
-                    "mean_s": (h.mean() / 1000.0 * 1000.0).round() / 1000.0,
-                    "p50_s": s(h.value_at_quantile(0.5)),
-                    "p90_s": s(h.value_at_quantile(0.9)),
-                    "p95_s": s(h.value_at_quantile(0.95)),
-                    "p99_s": s(h.value_at_quantile(0.99)),
-                    "max_s": s(h.max()),
-                })
-            }
-            _ => serde_json::json!({ "count": 0 }),
+        let mut ms: Vec<u32> = self.values.get(key).cloned().unwrap_or_default();
+        if ms.is_empty() {
+            return serde_json::json!({ "count": 0 });
         }
+        ms.sort_unstable();
+        let seconds: Vec<f64> = ms.iter().map(|m| f64::from(*m) / 1000.0).collect();
+        let r = |x: f64| (x * 1000.0).round() / 1000.0;
+        let q = |p: f64| super::quantile(&seconds, p).map(r);
+        serde_json::json!({
+            "count": seconds.len(),
+            "mean_s": super::mean(&seconds).map(r),
+            "p50_s": q(0.5),
+            "p90_s": q(0.9),
+            "p95_s": q(0.95),
+            "p99_s": q(0.99),
+            "max_s": seconds.last().copied(),
+        })
     }
 }
 
@@ -139,5 +141,12 @@ mod tests {
         assert_eq!(a.count("turns"), 5.0);
         assert_eq!(a.distribution("rt")["max_s"], 2.0);
         assert_eq!(a.distribution("rt")["p50_s"], 0.9);
+        // Linear between ranks, as pandas and DuckDB compute it:
+        // sorted 0.5 0.7 0.9 1.2 2.0, p90 at rank 3.6 = 1.2 + 0.6 × 0.8.
+        assert_eq!(a.distribution("rt")["p90_s"], 1.68);
+        assert_eq!(a.distribution("rt")["mean_s"], 1.06);
+        // A part serialises exactly.
+        let text = serde_json::to_string(&a).unwrap();
+        assert_eq!(serde_json::from_str::<Stats>(&text).unwrap(), a);
     }
 }

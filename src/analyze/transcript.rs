@@ -81,10 +81,10 @@ impl Analyzer for TranscriptStats {
     fn summarize(&self, stats: &Stats, _calls: usize) -> RunSummary {
         RunSummary {
             json: serde_json::json!({
-                "entries": stats.count("entries"),
-                "caller_words": stats.count("caller_words"),
-                "bot_words": stats.count("bot_words"),
-                "low_confidence": stats.count("low_confidence"),
+                "entries": stats.whole("entries"),
+                "caller_words": stats.whole("caller_words"),
+                "bot_words": stats.whole("bot_words"),
+                "low_confidence": stats.whole("low_confidence"),
             }),
             tables: Vec::new(),
         }

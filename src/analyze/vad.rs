@@ -143,7 +143,11 @@ fn neural_frames(samples: &[i16], rate: u32) -> (Vec<bool>, f64) {
     let flags = at_16k
         .chunks_exact(NEURAL_FRAME)
         .zip(skip)
-        .map(|(f, skip)| !skip && detector.predict_i16(f) >= NEURAL_THRESHOLD)
+        // Once a stop is asked for, the rest of a long track is not run
+        // through the network: the call's results are abandoned anyway.
+        .map(|(f, skip)| {
+            !skip && !crate::interrupt::requested() && detector.predict_i16(f) >= NEURAL_THRESHOLD
+        })
         .collect();
     (
         flags,

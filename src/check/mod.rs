@@ -10,7 +10,7 @@ mod json;
 pub mod render;
 mod wav;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::recording::{FileKind, ModelOptions, Recording, State};
 
@@ -18,7 +18,7 @@ pub use compare::{compare_final, compare_realtime, FinalReport, RealtimeReport};
 pub use finding::{Finding, Severity, CODES};
 
 /// A recording's overall status: its worst finding, info counting as ok.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Ok,

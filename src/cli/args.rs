@@ -8,7 +8,7 @@ use clap::Args;
 
 use crate::error::{Error, Result};
 use crate::plugin::{self, Isolation};
-use crate::recording::{filter, parse_timestamp, Filter, ModelOptions, NameTz};
+use crate::recording::{parse_timestamp, Filter, ModelOptions, NameTz, TimeSpec};
 
 /// How recordings found on disk are interpreted.
 #[derive(Debug, Args, Clone)]
@@ -42,24 +42,50 @@ impl ModelArgs {
     }
 }
 
+/// `--day-tz`: the zone days are read in.
+#[derive(Debug, Args, Clone)]
+pub struct DayTzArg {
+    /// The zone `today`, `yesterday`, dates and times without a zone are
+    /// read in (UTC, local, +HH:MM, or an IANA name).
+    #[arg(long, default_value = "UTC", value_parser = parse_name_tz, env = "CALLSCOPE_DAY_TZ", value_name = "TZ")]
+    pub day_tz: NameTz,
+}
+
+impl DayTzArg {
+    /// `spec` as an instant now.
+    pub fn resolve(&self, spec: TimeSpec, flag: &str, end_of_day: bool) -> Result<DateTime<Utc>> {
+        spec.resolve(Utc::now(), self.day_tz, end_of_day)
+            .map_err(|e| Error::Usage(format!("{flag}: {e}")))
+    }
+}
+
 /// `--since` and `--until`: a window of start times.
 #[derive(Debug, Args, Clone)]
 pub struct WindowArgs {
-    /// Only calls that started at or after this (a date, or a time; UTC).
-    #[arg(long, value_parser = filter::parse_since)]
-    pub since: Option<DateTime<Utc>>,
+    /// Only calls that started at or after this: a date, a time, today,
+    /// yesterday, 7d ('7 days ago').
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<TimeSpec>,
     /// Only calls that started before this (a date includes the whole day).
-    #[arg(long, value_parser = filter::parse_until)]
-    pub until: Option<DateTime<Utc>>,
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<TimeSpec>,
+    #[command(flatten)]
+    pub day: DayTzArg,
 }
 
 impl WindowArgs {
-    pub fn filter(&self, sessions: Vec<glob::Pattern>) -> Filter {
-        Filter {
-            since: self.since,
-            until: self.until,
+    pub fn filter(&self, sessions: Vec<glob::Pattern>) -> Result<Filter> {
+        Ok(Filter {
+            since: self
+                .since
+                .map(|s| self.day.resolve(s, "--since", false))
+                .transpose()?,
+            until: self
+                .until
+                .map(|s| self.day.resolve(s, "--until", true))
+                .transpose()?,
             sessions,
-        }
+        })
     }
 
     pub fn is_set(&self) -> bool {

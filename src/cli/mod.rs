@@ -6,6 +6,7 @@
 mod args;
 mod check;
 mod docs;
+mod merge;
 mod output;
 mod plugins;
 mod retention;
@@ -25,8 +26,9 @@ Exit codes:
   1    it ran, and found failures or findings in the data
   2    usage or configuration error; nothing was done
   74   an I/O failure while working (a report or a repaired file could not be written)
-  75   another callscope holds the root's lock; try later, or give --wait
-  130  interrupted (Ctrl-C, SIGTERM)";
+  75   another callscope holds the root's or the report directory's lock; try later, or give --wait
+  130  interrupted (Ctrl-C, SIGINT)
+  143  terminated (SIGTERM, SIGHUP)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -54,6 +56,8 @@ pub struct Cli {
 pub enum Command {
     /// The analytics job: analyze every call, write CSV and JSON reports.
     Run(run::RunArgs),
+    /// Combine report directories (nightly runs, shards) into one, as one run would have written it.
+    Merge(merge::MergeArgs),
     /// List recordings: one row each, with start time, duration, rate, turns and state.
     List(view::ListArgs),
     /// Validate every file of every recording; compare the stereo files with the mono tracks.
@@ -90,6 +94,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     cli.color.apply();
     match cli.command {
         Command::Run(a) => run::execute(&a),
+        Command::Merge(a) => merge::execute(&a),
         Command::List(a) => view::list(&a),
         Command::Check(a) => check::check(&a),
         Command::Repair(a) => check::repair(&a),

@@ -4,14 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use clap::Args;
 use serde::Serialize;
 
-use super::args::{parse_utc, ModelArgs};
+use super::args::{DayTzArg, ModelArgs};
 use super::output;
 use crate::error::{Error, Result};
-use crate::recording::discover;
+use crate::recording::{discover, TimeSpec};
 use crate::retention::{self, apply, Decision, Policy};
 use crate::{exit, interrupt};
 
@@ -21,9 +21,12 @@ pub struct RetentionArgs {
     /// Carry the plan out (without it, nothing is changed).
     #[arg(long)]
     pub apply: bool,
-    /// The time ages are measured from (default: now).
-    #[arg(long, value_parser = parse_utc)]
-    pub now: Option<DateTime<Utc>>,
+    /// The time ages are measured from (default: now): a time, a date,
+    /// today, yesterday, 7d.
+    #[arg(long, value_name = "WHEN")]
+    pub now: Option<TimeSpec>,
+    #[command(flatten)]
+    pub day: DayTzArg,
     /// The audit log (default ROOT/.callscope/audit.jsonl).
     #[arg(long, value_name = "FILE")]
     pub audit: Option<PathBuf>,
@@ -143,7 +146,10 @@ fn execute(
     let found = discover(root)?;
     output::warn_skipped(&found);
     let model = args.model.options();
-    let now = args.now.unwrap_or_else(Utc::now);
+    let now = match args.now {
+        Some(spec) => args.day.resolve(spec, "--now", false)?,
+        None => Utc::now(),
+    };
     let recordings: Vec<_> = match erase {
         Some(id) => found
             .recordings

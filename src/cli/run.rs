@@ -1,22 +1,23 @@
 //! `callscope run`: the analytics job.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use clap::Args;
 
-use super::args::{PluginArgs, WindowArgs, WorkArgs};
+use super::args::{ModelArgs, PluginArgs, WindowArgs, WorkArgs};
 use super::output;
 use crate::analyze::{self, Analyzer, VadKind};
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::report::{Format, Formats};
+use crate::report::{metrics, Format, Formats};
 use crate::retention;
 use crate::run::{self, RunOptions};
 
 const EXAMPLES: &str = "\
 Examples:
   callscope run sample_recordings -o reports
+  callscope run /srv/recordings -o /srv/reports/$(date +%F) --new --max-error-ratio 0.05 --metrics /var/lib/node_exporter/callscope.prom
   callscope run /srv/recordings -o reports --since 2024-12-01 --analyzers response_times,speech
   callscope run /srv/recordings -o reports --plugin ./libkeyword_categories.so --plugin-config kwcat=kwcat.toml";
 
@@ -26,9 +27,42 @@ pub struct RunArgs {
     /// The recordings root (searched at any depth), or one recording directory.
     #[arg(default_value = ".")]
     pub root: PathBuf,
-    /// Where the reports go (created if needed; reports there are replaced).
+    /// The report directory: it must not exist yet (or be empty), or hold
+    /// an earlier report and --replace be given. It appears whole at the end.
     #[arg(short, long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Replace the earlier report at --out (in one step).
+    #[arg(long)]
+    pub replace: bool,
+    /// Only recordings that no report beside --out (in its parent
+    /// directory) analyzed as they are now: new, changed or repaired since;
+    /// calls still in progress wait for a later run.
+    #[arg(long)]
+    pub new: bool,
+    /// When another callscope writes --out, wait this long (30s, 5m, 2h)
+    /// instead of exiting 75 at once.
+    #[arg(long, value_name = "DURATION", value_parser = crate::lock::parse_wait)]
+    pub wait: Option<std::time::Duration>,
+    /// Exit 1 when a call has a status at or above this (never: only on
+    /// --max-error-ratio).
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+    /// Exit 1 only when the share of calls with status error is above this
+    /// (0.05: more than 5 %), whatever --fail-on says about errors.
+    #[arg(long, value_name = "RATIO")]
+    pub max_error_ratio: Option<f64>,
+    /// An empty root, or filters that select nothing, is not an error
+    /// (without it, exit 1: a store that did not mount must alert).
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Also write the run's figures here, in the Prometheus text format
+    /// (atomically: for node_exporter's textfile collector).
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+    /// Print one summary line to stderr at the end (calls, errors, wall
+    /// time, where the reports are).
+    #[arg(short, long)]
+    pub verbose: bool,
     /// Analyzers to run, comma-separated, in this order (default: all built-in).
     #[arg(short, long, value_delimiter = ',', value_name = "NAMES")]
     pub analyzers: Vec<String>,
@@ -52,39 +86,55 @@ pub struct RunArgs {
     pub work: WorkArgs,
 }
 
-impl RunArgs {
-    /// The analyzers to run: the built-ins (and the policy's), plugins, in
-    /// the order --analyzers names them.
-    fn analyzers(&self) -> Result<Vec<Box<dyn Analyzer>>> {
-        let mut available = analyze::builtins();
-        if let Some(p) = &self.policy {
-            available.push(Box::new(analyze::retention::Retention {
-                policy: retention::policy::load(p).map_err(Error::Usage)?,
-                model: self.work.model.options(),
-                now: Utc::now(),
-            }));
-        }
-        let plugins = self.plugins.request()?.load(&available)?;
-        let mut names = self.analyzers.clone();
-        if !names.is_empty() {
-            // Loaded plugins and the policy's analyzer run whatever --analyzers names.
-            for p in &plugins {
-                if !names.contains(&p.name) {
-                    names.push(p.name.clone());
-                }
-            }
-            if self.policy.is_some() && !names.iter().any(|n| n == "retention") {
-                names.push("retention".into());
-            }
-        }
-        available.extend(
-            plugins
-                .into_iter()
-                .map(|p| Box::new(p) as Box<dyn Analyzer>),
-        );
-        analyze::select(available, &names).map_err(Error::Usage)
-    }
+/// `run --fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// A call with status error.
+    Error,
+    /// A call with status warning or error.
+    Warning,
+    /// Never (but see --max-error-ratio).
+    Never,
+}
 
+/// The analyzers of a run: the built-ins (and the policy's), plugins, in
+/// the order `names` gives (all of them when it is empty).
+pub(super) fn analyzers(
+    policy: Option<&Path>,
+    plugins: &PluginArgs,
+    names: &[String],
+    model: &ModelArgs,
+) -> Result<Vec<Box<dyn Analyzer>>> {
+    let mut available = analyze::builtins();
+    if let Some(p) = policy {
+        available.push(Box::new(analyze::retention::Retention {
+            policy: retention::policy::load(p).map_err(Error::Usage)?,
+            model: model.options(),
+            now: Utc::now(),
+        }));
+    }
+    let plugins = plugins.request()?.load(&available)?;
+    let mut names = names.to_vec();
+    if !names.is_empty() {
+        // Loaded plugins and the policy's analyzer run whatever --analyzers names.
+        for p in &plugins {
+            if !names.contains(&p.name) {
+                names.push(p.name.clone());
+            }
+        }
+        if policy.is_some() && !names.iter().any(|n| n == "retention") {
+            names.push("retention".into());
+        }
+    }
+    available.extend(
+        plugins
+            .into_iter()
+            .map(|p| Box::new(p) as Box<dyn Analyzer>),
+    );
+    analyze::select(available, &names).map_err(Error::Usage)
+}
+
+impl RunArgs {
     fn options(&self) -> Result<RunOptions> {
         let sessions = self
             .sessions
@@ -94,12 +144,20 @@ impl RunArgs {
         Ok(RunOptions {
             root: self.root.clone(),
             out: self.out.clone(),
-            analyzers: self.analyzers()?,
+            analyzers: analyzers(
+                self.policy.as_deref(),
+                &self.plugins,
+                &self.analyzers,
+                &self.work.model,
+            )?,
             jobs: self.work.jobs.jobs.map(usize::from),
-            filter: self.window.filter(sessions),
+            filter: self.window.filter(sessions)?,
             formats: Formats::of(&self.format),
             vad: self.vad,
             model: self.work.model.options(),
+            only_new: self.new,
+            replace: self.replace,
+            wait: self.wait,
             args: std::env::args().skip(1).collect(),
         })
     }
@@ -110,6 +168,13 @@ impl RunArgs {
 }
 
 pub fn execute(args: &RunArgs) -> Result<i32> {
+    if let Some(r) = args.max_error_ratio {
+        if !(0.0..=1.0).contains(&r) {
+            return Err(Error::Usage(format!(
+                "--max-error-ratio {r}: give a share from 0 to 1 (0.05 is 5 %)"
+            )));
+        }
+    }
     let opts = args.options()?;
     let bar = crate::progress::bar(0, "calls", args.work.quiet);
     let outcome = run::run(&opts, &|done, total| {
@@ -120,28 +185,55 @@ pub fn execute(args: &RunArgs) -> Result<i32> {
     for s in &outcome.skipped {
         output::warn(format_args!("{}: {}", s.path.display(), s.reason));
     }
-    if outcome.calls == 0 {
-        // Not an error (a quiet day, a filter that matched nothing), but a
-        // nightly job pointed at the wrong mount should not pass unnoticed.
-        output::warn(format_args!(
+    if let Some(path) = &args.metrics {
+        let took = (outcome.finished - outcome.started).as_seconds_f64();
+        let text = metrics::render(&outcome.summary, took, outcome.finished.timestamp() as f64);
+        metrics::write(path, &text)?;
+    }
+    let empty = outcome.selected == 0;
+    if empty {
+        // A quiet day, a filter that matched nothing — or a store that did
+        // not mount: by default, that alerts.
+        let what = format!(
             "no recordings under {}{}; the reports are empty",
             args.root.display(),
-            if args.filtered() {
+            if outcome.found > 0 || args.filtered() {
                 " match the filters"
             } else {
                 ""
             }
-        ));
+        );
+        if args.allow_empty {
+            output::warn(what);
+        } else {
+            output::error(format_args!("{what} (--allow-empty if that is expected)"));
+        }
     }
-    if !args.work.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+    if args.verbose || (!args.work.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())) {
         output::note(format_args!(
-            "{} call(s), {} with errors; reports in {}",
+            "{} call(s){}, {} with errors, {} with warnings, in {:.1} s; reports in {}",
             outcome.calls,
+            if args.new {
+                format!(" new ({} in progress left for later)", outcome.waiting)
+            } else {
+                String::new()
+            },
             outcome.errors,
-            args.out.display()
+            outcome.warnings,
+            (outcome.finished - outcome.started).as_seconds_f64(),
+            outcome.out.display()
         ));
     }
-    Ok(if outcome.errors > 0 {
+    let failed = match (args.max_error_ratio, args.fail_on) {
+        (Some(r), fail_on) => {
+            let share = outcome.errors as f64 / outcome.calls.max(1) as f64;
+            share > r || (fail_on == FailOn::Warning && outcome.warnings > 0)
+        }
+        (None, FailOn::Error) => outcome.errors > 0,
+        (None, FailOn::Warning) => outcome.errors + outcome.warnings > 0,
+        (None, FailOn::Never) => false,
+    };
+    Ok(if failed || (empty && !args.allow_empty) {
         exit::DATA
     } else {
         exit::OK

@@ -42,7 +42,7 @@ pub fn list(args: &ListArgs) -> Result<i32> {
     let found = discover(&args.root)?;
     output::warn_skipped(&found);
     let model = args.model.options();
-    let window = args.window.filter(Vec::new());
+    let window = args.window.filter(Vec::new())?;
     let recordings: Vec<_> = found
         .recordings
         .into_iter()

@@ -403,7 +403,7 @@ impl Analyzer for Plugin {
                 let n = |what: &str| stats.tallied(what, &[c]);
                 (
                     c.clone(),
-                    json!({"count": n("count"), "sum": n("sum"), "true": n("true")}),
+                    json!({"count": n("count") as u64, "sum": n("sum"), "true": n("true") as u64}),
                 )
             })
             .collect();

@@ -1,6 +1,6 @@
 //! Which recordings a run takes: by start time and by session id.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 
 use super::{parse_timestamp, NameTz, Recording};
 
@@ -14,30 +14,104 @@ pub struct Filter {
     pub sessions: Vec<glob::Pattern>,
 }
 
-/// `--since`: a date (its midnight, UTC) or a time.
-pub fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
-    parse_bound(s, false)
+/// A time as an operator writes it on a command line: an instant
+/// (`2024-12-01T08:00:00Z`, or to the minute, `2024-12-01T08:00`), a day
+/// (`2024-12-01`, `today`, `yesterday`), or a time ago (`7d`, `-7d`,
+/// `7 days ago`, `36h`, `90m`). Days and times without a zone are read in
+/// the `--day-tz` zone when resolved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TimeSpec {
+    At(DateTime<Utc>),
+    /// A wall-clock time without a zone.
+    Local(NaiveDateTime),
+    Day(NaiveDate),
+    /// Today (0), yesterday (-1)…
+    DayOffset(i64),
+    Ago(Duration),
 }
 
-/// `--until`: a date (the whole day is included) or a time (exclusive).
-pub fn parse_until(s: &str) -> Result<DateTime<Utc>, String> {
-    parse_bound(s, true)
-}
+impl std::str::FromStr for TimeSpec {
+    type Err = String;
 
-fn parse_bound(s: &str, end_of_day: bool) -> Result<DateTime<Utc>, String> {
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        let day = d
-            .and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc())
-            .ok_or("bad date")?;
-        return Ok(if end_of_day {
-            day + Duration::days(1)
-        } else {
-            day
-        });
+    fn from_str(s: &str) -> Result<TimeSpec, String> {
+        let t = s.trim();
+        let lower = t.to_ascii_lowercase();
+        match lower.as_str() {
+            "today" => return Ok(TimeSpec::DayOffset(0)),
+            "yesterday" => return Ok(TimeSpec::DayOffset(-1)),
+            _ => {}
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+            return Ok(TimeSpec::Day(d));
+        }
+        for f in [
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M:%S",
+        ] {
+            if let Ok(local) = NaiveDateTime::parse_from_str(t, f) {
+                return Ok(TimeSpec::Local(local));
+            }
+        }
+        if let Some(at) = parse_timestamp(t) {
+            return Ok(TimeSpec::At(at));
+        }
+        if let Some(ago) = parse_ago(&lower) {
+            return Ok(TimeSpec::Ago(ago));
+        }
+        Err(format!(
+            "'{s}' is not a time: use 2024-12-01, 2024-12-01T08:00, 2024-12-01T08:00:00Z, today, yesterday, 7d or '7 days ago'"
+        ))
     }
-    parse_timestamp(s)
-        .ok_or_else(|| format!("'{s}' is not a date (2024-12-01) or a time (2024-12-01T08:00:00Z)"))
+}
+
+/// `7d`, `-7d`, `7 days ago`, `36h`, `90m`, `2w`.
+fn parse_ago(s: &str) -> Option<Duration> {
+    let s = s.strip_suffix(" ago").unwrap_or(s).trim();
+    let s = s.strip_prefix('-').unwrap_or(s).trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n.parse().ok()?;
+    let d = match unit.trim() {
+        "m" | "min" | "mins" | "minute" | "minutes" => Duration::try_minutes(n),
+        "h" | "hour" | "hours" => Duration::try_hours(n),
+        "d" | "day" | "days" => Duration::try_days(n),
+        "w" | "week" | "weeks" => Duration::try_weeks(n),
+        _ => None,
+    }?;
+    Some(d)
+}
+
+impl TimeSpec {
+    /// The instant it stands for, at `now`, reading days in `tz`. A day is
+    /// its first instant, or with `end_of_day` the first of the next
+    /// (an `--until` day is included whole).
+    pub fn resolve(
+        self,
+        now: DateTime<Utc>,
+        tz: NameTz,
+        end_of_day: bool,
+    ) -> Result<DateTime<Utc>, String> {
+        let day = |d: NaiveDate| {
+            let d = if end_of_day {
+                d.succ_opt().unwrap_or(d)
+            } else {
+                d
+            };
+            tz.midnight(d)
+                .ok_or_else(|| format!("{d} has no midnight in {tz}"))
+        };
+        match self {
+            TimeSpec::At(t) => Ok(t),
+            TimeSpec::Local(t) => tz
+                .to_utc(t)
+                .ok_or_else(|| format!("{t} does not exist in {tz} (a DST gap)")),
+            TimeSpec::Day(d) => day(d),
+            TimeSpec::DayOffset(k) => day(tz.date_of(now) + Duration::days(k)),
+            TimeSpec::Ago(d) => Ok(now - d),
+        }
+    }
 }
 
 impl Filter {
@@ -72,20 +146,54 @@ impl Filter {
 mod tests {
     use super::*;
 
+    fn at(s: &str) -> DateTime<Utc> {
+        parse_timestamp(s).unwrap()
+    }
+
     #[test]
-    fn dates_and_times() {
+    fn dates_times_and_relative_times() {
+        let now = at("2025-03-12T01:30:00Z");
+        let utc = NameTz::Utc;
+        let paris: NameTz = "Europe/Paris".parse().unwrap();
+        let r = |s: &str, tz: NameTz, end: bool| {
+            s.parse::<TimeSpec>()
+                .unwrap()
+                .resolve(now, tz, end)
+                .unwrap()
+                .to_rfc3339()
+        };
+        assert_eq!(r("2024-12-01", utc, false), "2024-12-01T00:00:00+00:00");
+        assert_eq!(r("2024-12-01", utc, true), "2024-12-02T00:00:00+00:00");
         assert_eq!(
-            parse_since("2024-12-01").unwrap().to_rfc3339(),
-            "2024-12-01T00:00:00+00:00"
-        );
-        assert_eq!(
-            parse_until("2024-12-01").unwrap().to_rfc3339(),
-            "2024-12-02T00:00:00+00:00"
-        );
-        assert_eq!(
-            parse_until("2024-12-01T08:30:00Z").unwrap().to_rfc3339(),
+            r("2024-12-01T08:30:00Z", utc, true),
             "2024-12-01T08:30:00+00:00"
         );
-        assert!(parse_since("last week").is_err());
+        assert_eq!(
+            r("2024-12-01T08:30", utc, false),
+            "2024-12-01T08:30:00+00:00"
+        );
+        assert_eq!(
+            r("2024-12-01T08:30", paris, false),
+            "2024-12-01T07:30:00+00:00"
+        );
+        assert_eq!(r("today", utc, false), "2025-03-12T00:00:00+00:00");
+        assert_eq!(r("yesterday", utc, false), "2025-03-11T00:00:00+00:00");
+        assert_eq!(r("yesterday", utc, true), "2025-03-12T00:00:00+00:00");
+        // 01:30 UTC is 02:30 in Paris: the same day there, its midnight an
+        // hour earlier in UTC.
+        assert_eq!(r("yesterday", paris, false), "2025-03-10T23:00:00+00:00");
+        for s in ["7d", "-7d", "7 days ago", "7 days", "1w"] {
+            assert_eq!(r(s, utc, false), "2025-03-05T01:30:00+00:00", "{s}");
+        }
+        assert_eq!(r("90m", utc, false), "2025-03-12T00:00:00+00:00");
+        for bad in [
+            "last week",
+            "7 fortnights",
+            "2024-13-01",
+            "tomorrow-ish",
+            "",
+        ] {
+            assert!(bad.parse::<TimeSpec>().is_err(), "{bad}");
+        }
     }
 }

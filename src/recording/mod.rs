@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::safe_fs;
 
 pub use discover::{check_root, discover, Discovery, SkippedPath};
-pub use filter::Filter;
+pub use filter::{Filter, TimeSpec};
 pub use kinds::{FileEntry, FileKind, StartSource, StartTime, State};
 pub use model::{
     CallMetadata, FunctionCall, SessionEvent, SessionEvents, Transcript, TranscriptEntry,
@@ -350,6 +350,30 @@ impl Recording {
             .ok()
             .flatten()
             .map(WavInfo::duration_s)
+    }
+
+    /// The recording as its directory listing shows it: each known file's
+    /// name, size and modification time, and the delete-audio marker. Two
+    /// listings with one fingerprint hold the same files as far as anything
+    /// short of reading them can tell; a repair, a late file or a file still
+    /// growing changes it. Nothing is opened.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for f in &self.files {
+            let mtime = f
+                .modified
+                .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            h.update(format!("{}\t{}\t{mtime}\n", f.kind.file_name(), f.len));
+        }
+        if self.audio_removed {
+            h.update(AUDIO_REMOVED_MARKER);
+        }
+        h.finalize()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// The newest modification time among the recording's files.

@@ -90,6 +90,33 @@ impl NameTz {
             NameTz::Named(z) => conv(z, stamp),
         }
     }
+
+    /// The calendar day an instant falls on in this zone.
+    pub fn date_of(&self, t: DateTime<Utc>) -> chrono::NaiveDate {
+        match self {
+            NameTz::Utc => t.date_naive(),
+            NameTz::Local => t.with_timezone(&Local).date_naive(),
+            NameTz::Fixed(z) => t.with_timezone(z).date_naive(),
+            NameTz::Named(z) => t.with_timezone(z).date_naive(),
+        }
+    }
+
+    /// The instant a day starts in this zone (the first moment of it that
+    /// exists, across a DST gap).
+    pub fn midnight(&self, day: chrono::NaiveDate) -> Option<DateTime<Utc>> {
+        (0..3).find_map(|h| self.to_utc(day.and_hms_opt(h, 0, 0)?))
+    }
+}
+
+impl std::fmt::Display for NameTz {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NameTz::Utc => f.write_str("UTC"),
+            NameTz::Local => f.write_str("local"),
+            NameTz::Fixed(z) => write!(f, "{z}"),
+            NameTz::Named(z) => write!(f, "{}", z.name()),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,10 @@
 //! as they were. Identical input gives identical bytes: only
 //! `summary.json`'s `run` object holds the time and version.
 
+pub mod dir;
+pub mod merge;
+pub mod metrics;
+pub mod partial;
 mod record;
 mod summary;
 
@@ -16,6 +20,7 @@ use crate::analyze::{Analyzer, Cell, RunSummary};
 use crate::error::{Error, Result};
 use crate::safe_fs::AtomicFile;
 
+pub use dir::{AnalyzerInfo, Manifest, ReportDir, ReportOptions, MANIFEST};
 pub use record::{CallRecord, BASE_COLUMNS};
 pub use summary::{CallCounts, FindingCounts, RunInfo, Summary};
 
@@ -41,6 +46,15 @@ impl Formats {
             csv: list.contains(&Format::Csv),
             json: list.contains(&Format::Json),
         }
+    }
+
+    /// `csv`, `json`: as the manifest records them.
+    pub fn names(self) -> Vec<String> {
+        [(self.csv, "csv"), (self.json, "json")]
+            .into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, n)| n.to_string())
+            .collect()
     }
 }
 
@@ -89,6 +103,8 @@ pub struct ReportWriter {
     /// Per-call analyzer tables (turns.csv…), by file name.
     tables: BTreeMap<String, CsvFile>,
     findings: Option<CsvFile>,
+    /// Every call, exactly, for `merge` and `run --new`.
+    partial: (PathBuf, AtomicFile),
     /// Counts kept for summary.json while rows stream out.
     calls: CallCounts,
     findings_by_code: FindingCounts,
@@ -106,6 +122,9 @@ impl ReportWriter {
     ) -> Result<ReportWriter> {
         std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
         let columns: Vec<String> = analyzers.iter().flat_map(|a| a.columns()).collect();
+        let partial_path = dir.join(partial::PARTIAL);
+        let partial_file =
+            AtomicFile::create(&partial_path).map_err(|e| Error::write(&partial_path, e))?;
         let mut w = ReportWriter {
             dir: dir.to_path_buf(),
             columns,
@@ -113,6 +132,7 @@ impl ReportWriter {
             calls_jsonl: None,
             tables: BTreeMap::new(),
             findings: None,
+            partial: (partial_path, partial_file),
             calls: CallCounts::default(),
             findings_by_code: FindingCounts::default(),
         };
@@ -142,8 +162,15 @@ impl ReportWriter {
         Ok(w)
     }
 
-    /// Append one call to every report.
-    pub fn write_call(&mut self, r: &CallRecord) -> Result<()> {
+    /// Append one call to every report; `fingerprint` is its recording's
+    /// as it was analyzed.
+    pub fn write_call(&mut self, r: &CallRecord, fingerprint: &str) -> Result<()> {
+        let (path, file) = &mut self.partial;
+        partial::write_line(
+            file,
+            path,
+            &partial::PartialCall::of(r, fingerprint.to_string()),
+        )?;
         const NULL: &Cell = &Cell::Null;
         let cells: Vec<(&str, &Cell)> = r
             .base
@@ -200,7 +227,12 @@ impl ReportWriter {
     }
 
     /// Write the summary tables and summary.json, then put every file in place.
-    pub fn finish(self, summaries: &[(String, RunSummary)], run: RunInfo) -> Result<Vec<PathBuf>> {
+    /// Returns the files written (by name) and the summary.
+    pub fn finish(
+        self,
+        summaries: &[(String, RunSummary)],
+        run: RunInfo,
+    ) -> Result<(Vec<String>, Summary)> {
         let mut files: Vec<(PathBuf, AtomicFile)> = Vec::new();
         let csv = self.calls_csv.is_some();
         for f in self
@@ -212,6 +244,7 @@ impl ReportWriter {
             files.push(f.into_file()?);
         }
         files.extend(self.calls_jsonl);
+        files.push(self.partial);
         if csv {
             for (_, s) in summaries {
                 for t in &s.tables {
@@ -244,13 +277,12 @@ impl ReportWriter {
         for (path, f) in &mut files {
             f.finish().map_err(|e| Error::write(path, e))?;
         }
-        files
-            .into_iter()
-            .map(|(path, f)| {
-                f.commit(None)
-                    .map(|_| path.clone())
-                    .map_err(|e| Error::write(&path, e))
-            })
-            .collect()
+        let mut names = Vec::new();
+        for (path, f) in files {
+            f.commit(None).map_err(|e| Error::write(&path, e))?;
+            names.extend(path.file_name().map(|n| n.to_string_lossy().into_owned()));
+        }
+        names.sort();
+        Ok((names, summary))
     }
 }

@@ -104,6 +104,8 @@ pub enum TimelineError {
     },
     #[error("stereo_recording.wav ends before {track} does")]
     Short { track: &'static str },
+    #[error("interrupted")]
+    Interrupted,
     #[error("{file} has {channels} channel(s), not {want}")]
     Channels {
         file: &'static str,

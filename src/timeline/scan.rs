@@ -230,6 +230,11 @@ impl<'a> Pass<'a> {
         expect_channels(rt.info().channels, 2, "stereo_recording.wav")?;
         let mut block = Vec::new();
         while rt.read_block(&mut block, BLOCK)? > 0 {
+            // A two-hour call is many blocks: a stop asked for is not
+            // kept waiting for the end of the file.
+            if crate::interrupt::requested() {
+                return Err(TimelineError::Interrupted);
+            }
             self.block_fastest(&block)?;
         }
         self.ended()?;

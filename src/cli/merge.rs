@@ -1,0 +1,103 @@
+//! `callscope merge`: report directories into one.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::args::{ModelArgs, PluginArgs};
+use super::output;
+use crate::error::{Error, Result};
+use crate::exit;
+use crate::report::merge::{self, MergeOptions};
+
+const EXAMPLES: &str = "\\
+Examples:
+  callscope merge /srv/reports/2025-03-* -o /srv/reports/march
+  callscope merge night1 night2 night3 -o all --replace
+  callscope merge shard-0 shard-1 -o whole --plugin ./libkeyword_categories.so --plugin-config kwcat=kwcat.toml";
+
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct MergeArgs {
+    /// Report directories written by `run` (or `merge`) with the same
+    /// analyzers and options.
+    #[arg(required = true, value_name = "DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// The merged report directory (as `run --out`).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace the earlier report at --out (in one step).
+    #[arg(long)]
+    pub replace: bool,
+    /// When another callscope writes --out, wait this long instead of
+    /// exiting 75 at once.
+    #[arg(long, value_name = "DURATION", value_parser = crate::lock::parse_wait)]
+    pub wait: Option<Duration>,
+    /// The policy the inputs' retention analyzer used, when they have one.
+    #[arg(long, env = "CALLSCOPE_POLICY", value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// The plugins the inputs were made with (their summaries are made by
+    /// the plugins themselves).
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+    /// Print one summary line to stderr at the end.
+    #[arg(short, long)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+pub fn execute(args: &MergeArgs) -> Result<i32> {
+    let manifests = merge::manifests(&args.inputs)?;
+    let first = &manifests[0];
+    let names: Vec<String> = first.analyzers.iter().map(|a| a.name.clone()).collect();
+    let analyzers = super::run::analyzers(
+        args.policy.as_deref(),
+        &args.plugins,
+        &names,
+        &args.model,
+    )
+    .map_err(|e| {
+        Error::Usage(format!(
+            "{}: its analyzers cannot all be loaded here ({e}); give the --plugin and --policy its run had",
+            args.inputs[0].display()
+        ))
+    })?;
+    let (here, _) = crate::run::report_identity(
+        &analyzers,
+        crate::analyze::VadKind::Neural,
+        &args.model.options(),
+        crate::report::Formats {
+            csv: true,
+            json: true,
+        },
+    );
+    if here != first.analyzers {
+        return Err(Error::Usage(format!(
+            "{} was made with other analyzers than the ones loaded here: {}",
+            args.inputs[0].display(),
+            merge::analyzers_differ(&first.analyzers, &here)
+        )));
+    }
+    let opts = MergeOptions {
+        inputs: args.inputs.clone(),
+        out: args.out.clone(),
+        replace: args.replace,
+        wait: args.wait,
+        analyzers,
+        args: std::env::args().skip(1).collect(),
+    };
+    let outcome = merge::merge(&opts, &manifests)?;
+    if args.verbose {
+        output::note(format_args!(
+            "{} call(s) from {} report(s) ({} earlier analyses superseded); {} with errors; reports in {}",
+            outcome.calls,
+            args.inputs.len(),
+            outcome.superseded,
+            outcome.summary.calls.error,
+            outcome.out.display()
+        ));
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,249 @@
+//! A report directory appears whole or not at all. `run` and `merge` write
+//! into a hidden sibling with a unique name (`.NAME.XXXXXX.callscope-tmp`,
+//! removed if the command fails or is stopped) and put it in place at the
+//! end with one rename; an earlier report directory is swapped for the new
+//! one atomically (`--replace`). A manifest, `callscope-report.json`, marks
+//! a directory as callscope's: nothing else is ever replaced. One command
+//! writes a report directory at a time (a lock beside it).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::lock::RootLock;
+use crate::safe_fs;
+
+/// The manifest's file name.
+pub const MANIFEST: &str = "callscope-report.json";
+/// What the manifest's `format` says.
+pub const FORMAT: &str = "callscope-report/1";
+
+/// One analyzer as a report records it: merging reports made by other
+/// analyzers is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalyzerInfo {
+    pub name: String,
+    pub version: String,
+    pub columns: Vec<String>,
+}
+
+/// What decides a report's numbers besides the analyzers: reports that
+/// differ in any of these do not merge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportOptions {
+    pub vad: String,
+    pub name_tz: String,
+    pub formats: Vec<String>,
+}
+
+/// `callscope-report.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub callscope_version: String,
+    /// When the report was complete (UTC): a merge keeps the latest
+    /// analysis of a recording.
+    pub finished: String,
+    pub root: String,
+    /// `run` or `merge`, and whether it took only new recordings.
+    pub made_by: String,
+    pub analyzers: Vec<AnalyzerInfo>,
+    pub options: ReportOptions,
+    pub calls: usize,
+    pub files: Vec<String>,
+}
+
+impl Manifest {
+    /// The manifest of the report directory `dir`, if it is one.
+    pub fn read(dir: &Path) -> Result<Option<Manifest>> {
+        let path = dir.join(MANIFEST);
+        match fs::read(&path) {
+            Ok(bytes) => {
+                let m: Manifest =
+                    serde_json::from_slice(&bytes).map_err(|e| Error::json(&path, &e))?;
+                if m.format != FORMAT {
+                    return Err(Error::Usage(format!(
+                        "{}: format {}, this callscope reads {FORMAT}",
+                        path.display(),
+                        m.format
+                    )));
+                }
+                Ok(Some(m))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
+}
+
+/// A report directory being written.
+pub struct ReportDir {
+    out: PathBuf,
+    temp: tempfile::TempDir,
+    replace: bool,
+    _lock: RootLock,
+}
+
+/// Whether `dir` holds any of a recording's files.
+fn is_recording(dir: &Path) -> bool {
+    crate::recording::FileKind::ALL
+        .iter()
+        .any(|k| dir.join(k.file_name()).exists())
+}
+
+impl ReportDir {
+    /// Check `out` and start writing: `out` must not exist (or be an empty
+    /// directory), or be a report directory and `replace` given; it is never
+    /// the recordings root, inside it, or a recording.
+    pub fn prepare(
+        out: &Path,
+        roots: &[&Path],
+        replace: bool,
+        command: &str,
+        wait: Option<Duration>,
+    ) -> Result<ReportDir> {
+        let usage = |why: String| Error::Usage(format!("--out {}: {why}", out.display()));
+        let name = out
+            .file_name()
+            .ok_or_else(|| usage("name a directory".into()))?
+            .to_string_lossy()
+            .into_owned();
+        let resolved = safe_fs::resolve(out).map_err(|e| usage(e.to_string()))?;
+        for root in roots {
+            let root_r = safe_fs::resolve(root).map_err(|e| usage(e.to_string()))?;
+            if resolved.starts_with(&root_r) {
+                return Err(usage(format!(
+                    "is inside the recordings root {}; reports go outside it",
+                    root.display()
+                )));
+            }
+            if root_r.starts_with(&resolved) {
+                return Err(usage(format!(
+                    "holds the recordings root {}",
+                    root.display()
+                )));
+            }
+        }
+        let parent = resolved
+            .parent()
+            .ok_or_else(|| usage("has no parent directory".into()))?
+            .to_path_buf();
+        fs::create_dir_all(&parent).map_err(|e| Error::write(&parent, e))?;
+        // Two commands writing one report directory: the second waits or
+        // exits 75, before it looks at what is there.
+        let lock = crate::lock::acquire_file(
+            &parent.join(format!(".{name}.callscope-lock")),
+            &format!("report directory {}", out.display()),
+            command,
+            wait,
+        )?;
+        match fs::symlink_metadata(&resolved) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(out, e)),
+            Ok(m) if !m.is_dir() => return Err(usage("exists and is not a directory".into())),
+            Ok(_) if is_recording(&resolved) => return Err(usage("is a recording".into())),
+            Ok(_) => {
+                let empty = fs::read_dir(&resolved)
+                    .map_err(|e| Error::io(out, e))?
+                    .next()
+                    .is_none();
+                if !empty {
+                    match Manifest::read(&resolved)? {
+                        None => {
+                            return Err(usage(format!(
+                                "holds files that are not a callscope report ({MANIFEST} is missing); nothing is written there"
+                            )))
+                        }
+                        Some(_) if !replace => {
+                            return Err(usage(
+                                "holds an earlier report; give --replace to replace it".into(),
+                            ))
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+        // What a killed run left beside the reports is nobody's.
+        let _ = safe_fs::remove_stale_temps(&parent);
+        // As a directory made with mkdir would be (the umask applies), not
+        // private as temporary directories are: people read reports.
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}.{}-", std::process::id()))
+            .suffix(".callscope-tmp")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .tempdir_in(&parent)
+            .map_err(|e| Error::write(&parent, e))?;
+        Ok(ReportDir {
+            out: resolved,
+            temp,
+            replace,
+            _lock: lock,
+        })
+    }
+
+    /// Where the reports are written until they are complete.
+    pub fn path(&self) -> &Path {
+        self.temp.path()
+    }
+
+    /// Write the manifest and put the directory in place: renamed, or
+    /// swapped with the earlier report in one step.
+    pub fn commit(self, manifest: &Manifest) -> Result<PathBuf> {
+        let path = self.temp.path().join(MANIFEST);
+        let mut text =
+            serde_json::to_string_pretty(manifest).map_err(|e| Error::write(&path, e))?;
+        text.push('\n');
+        let mut f = safe_fs::AtomicFile::create(&path).map_err(|e| Error::write(&path, e))?;
+        std::io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| Error::write(&path, e))?;
+        f.commit(None).map_err(|e| Error::write(&path, e))?;
+        safe_fs::fsync_dir(self.temp.path()).map_err(|e| Error::write(self.temp.path(), e))?;
+        let temp = self.temp.keep();
+        let out = &self.out;
+        let earlier = self.replace && Manifest::read(out).ok().flatten().is_some();
+        let placed = if earlier {
+            swap(&temp, out).map(|()| {
+                // The earlier report now sits at the temporary name.
+                let _ = fs::remove_dir_all(&temp);
+            })
+        } else {
+            // Over nothing, or over an empty directory.
+            fs::rename(&temp, out)
+        };
+        if let Err(e) = placed {
+            let _ = fs::remove_dir_all(&temp);
+            return Err(Error::write(out, e));
+        }
+        if let Some(parent) = out.parent() {
+            safe_fs::fsync_dir(parent).map_err(|e| Error::write(parent, e))?;
+        }
+        Ok(out.clone())
+    }
+}
+
+/// Exchange two directories in one step (renameat2 RENAME_EXCHANGE), so
+/// `--out` is the earlier report or the new one at every moment.
+fn swap(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
+    let (ca, cb) = (c(a)?, c(b)?);
+    // SAFETY: two valid NUL-terminated paths, relative to the working directory.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}

@@ -1,0 +1,214 @@
+//! `merge`: report directories made by runs with the same analyzers and
+//! options combined into one, as if one run had analyzed every call they
+//! hold. A recording found in several keeps its latest analysis (the
+//! input that finished last; on a tie, the one named last). Calls are
+//! written in the order a run takes them and their summary parts merged
+//! in that order, so the merge of every nightly directory equals one run
+//! over the whole store, byte for byte but for `summary.json`'s `run`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::dir::FORMAT;
+use super::partial::{self, PartialCall};
+use super::{
+    AnalyzerInfo, Formats, Manifest, ReportDir, ReportOptions, ReportWriter, RunInfo, Summary,
+};
+use crate::analyze::{Analyzer, Stats};
+use crate::error::{Error, Result};
+use crate::recording::format_utc;
+
+/// What to merge.
+pub struct MergeOptions {
+    pub inputs: Vec<PathBuf>,
+    pub out: PathBuf,
+    pub replace: bool,
+    pub wait: Option<Duration>,
+    /// The analyzers the inputs were made with, in their order.
+    pub analyzers: Vec<Box<dyn Analyzer>>,
+    pub args: Vec<String>,
+}
+
+/// What a merge did.
+pub struct MergeOutcome {
+    pub calls: usize,
+    /// Analyses replaced by a later one of the same recording.
+    pub superseded: usize,
+    pub out: PathBuf,
+    pub summary: Summary,
+}
+
+/// Every input's manifest; all must agree on what decides the numbers.
+pub fn manifests(inputs: &[PathBuf]) -> Result<Vec<Manifest>> {
+    let mut out: Vec<Manifest> = Vec::new();
+    for dir in inputs {
+        let m = Manifest::read(dir)?.ok_or_else(|| {
+            Error::Usage(format!(
+                "{}: not a callscope report directory (no {})",
+                dir.display(),
+                super::MANIFEST
+            ))
+        })?;
+        if let Some(first) = out.first() {
+            if let Some(why) = difference(first, &m) {
+                return Err(Error::Usage(format!(
+                    "{} and {} do not merge: {why}",
+                    inputs[0].display(),
+                    dir.display()
+                )));
+            }
+        }
+        out.push(m);
+    }
+    Ok(out)
+}
+
+/// How two reports differ in what decides their numbers, if they do.
+fn difference(a: &Manifest, b: &Manifest) -> Option<String> {
+    if a.callscope_version != b.callscope_version {
+        return Some(format!(
+            "callscope {} and {}",
+            a.callscope_version, b.callscope_version
+        ));
+    }
+    if a.analyzers != b.analyzers {
+        return Some(analyzers_differ(&a.analyzers, &b.analyzers));
+    }
+    let (x, y) = (&a.options, &b.options);
+    [
+        ("--vad", &x.vad, &y.vad),
+        ("--name-tz", &x.name_tz, &y.name_tz),
+    ]
+    .into_iter()
+    .find(|(_, p, q)| p != q)
+    .map(|(flag, p, q)| format!("{flag} {p} and {q}"))
+    .or_else(|| {
+        (x.formats != y.formats).then(|| {
+            format!(
+                "--format {} and {}",
+                x.formats.join(","),
+                y.formats.join(",")
+            )
+        })
+    })
+}
+
+/// The first analyzer that differs, named.
+pub fn analyzers_differ(a: &[AnalyzerInfo], b: &[AnalyzerInfo]) -> String {
+    let show = |v: &[AnalyzerInfo]| {
+        v.iter()
+            .map(|i| format!("{} {}", i.name, i.version))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match a.iter().zip(b).find(|(x, y)| x != y) {
+        Some((x, y)) if x.name == y.name && x.version != y.version => {
+            format!(
+                "analyzer {} version {} and {}",
+                x.name, x.version, y.version
+            )
+        }
+        Some((x, y)) if x.name == y.name => format!("analyzer {}'s columns differ", x.name),
+        _ => format!("analyzers [{}] and [{}]", show(a), show(b)),
+    }
+}
+
+pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome> {
+    let first = manifests
+        .first()
+        .ok_or_else(|| Error::Usage("merge: name at least one report directory".into()))?;
+    // Every recording's latest analysis: by the input's finish time, then
+    // by its place on the command line.
+    let mut latest: BTreeMap<String, ((String, usize), PartialCall)> = BTreeMap::new();
+    let mut superseded = 0;
+    for (i, (dir, m)) in opts.inputs.iter().zip(manifests).enumerate() {
+        let key = (m.finished.clone(), i);
+        for call in partial::read(dir)? {
+            if call.stats.len() != opts.analyzers.len() {
+                return Err(Error::Usage(format!(
+                    "{}: {} has {} summary parts, the analyzers are {}",
+                    dir.display(),
+                    call.recording,
+                    call.stats.len(),
+                    opts.analyzers.len()
+                )));
+            }
+            match latest.get(&call.recording) {
+                Some((k, _)) if *k > key => superseded += 1,
+                Some(_) => {
+                    superseded += 1;
+                    latest.insert(call.recording.clone(), (key.clone(), call));
+                }
+                None => {
+                    latest.insert(call.recording.clone(), (key.clone(), call));
+                }
+            }
+        }
+    }
+    let roots: Vec<PathBuf> = manifests.iter().map(|m| PathBuf::from(&m.root)).collect();
+    let existing: Vec<&Path> = roots
+        .iter()
+        .filter(|r| r.exists())
+        .map(PathBuf::as_path)
+        .collect();
+    let dir = ReportDir::prepare(&opts.out, &existing, opts.replace, "merge", opts.wait)?;
+    let formats = Formats {
+        csv: first.options.formats.iter().any(|f| f == "csv"),
+        json: first.options.formats.iter().any(|f| f == "json"),
+    };
+    let mut writer = ReportWriter::create(dir.path(), &opts.analyzers, formats)?;
+    let mut merged: Vec<Stats> = vec![Stats::default(); opts.analyzers.len()];
+    let started = Utc::now();
+    let calls = latest.len();
+    // A BTreeMap by relative path: the order discovery gives a run.
+    for (_, (_, call)) in latest {
+        crate::interrupt::check()?;
+        let fingerprint = call.fingerprint.clone();
+        let record = call.into_record();
+        writer.write_call(&record, &fingerprint)?;
+        for (m, s) in merged.iter_mut().zip(&record.stats) {
+            m.merge(s);
+        }
+    }
+    let summaries: Vec<_> = opts
+        .analyzers
+        .iter()
+        .zip(&merged)
+        .map(|(a, s)| (a.name().to_string(), a.summarize(s, calls)))
+        .collect();
+    let finished = Utc::now();
+    let run = RunInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        started: format_utc(&started),
+        finished: format_utc(&finished),
+        root: first.root.clone(),
+        args: opts.args.clone(),
+    };
+    let (files, summary) = writer.finish(&summaries, run)?;
+    crate::interrupt::check()?;
+    let manifest = Manifest {
+        format: FORMAT.to_string(),
+        callscope_version: env!("CARGO_PKG_VERSION").to_string(),
+        finished: format_utc(&finished),
+        root: first.root.clone(),
+        made_by: "merge".into(),
+        analyzers: first.analyzers.clone(),
+        options: ReportOptions {
+            vad: first.options.vad.clone(),
+            name_tz: first.options.name_tz.clone(),
+            formats: first.options.formats.clone(),
+        },
+        calls,
+        files,
+    };
+    let out = dir.commit(&manifest)?;
+    Ok(MergeOutcome {
+        calls,
+        superseded,
+        out,
+        summary,
+    })
+}

@@ -1,0 +1,106 @@
+//! `partial.jsonl`: everything a run knows about each call, in a form that
+//! reads back exactly — the report rows, the findings, and the call's
+//! summary parts — with the recording's fingerprint. `merge` rebuilds
+//! every report from these lines; `run --new` reads the fingerprints to
+//! know what an earlier night saw.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{CallRecord, BASE_COLUMNS};
+use crate::analyze::{Cell, Stats};
+use crate::check::{Finding, Status};
+use crate::error::{Error, Result};
+use crate::recording::State;
+
+/// The partial's file name.
+pub const PARTIAL: &str = "partial.jsonl";
+
+/// One line of `partial.jsonl`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PartialCall {
+    pub recording: String,
+    /// The recording's files as they were analyzed: see `fingerprint`.
+    pub fingerprint: String,
+    /// The base columns' values, in `BASE_COLUMNS` order.
+    pub base: Vec<Cell>,
+    pub cells: BTreeMap<String, Cell>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rows: BTreeMap<String, Vec<Vec<Cell>>>,
+    pub findings: Vec<Finding>,
+    /// One summary part per analyzer, in the manifest's analyzer order.
+    pub stats: Vec<Stats>,
+    pub status: Status,
+    pub state: State,
+}
+
+impl PartialCall {
+    pub fn of(r: &CallRecord, fingerprint: String) -> PartialCall {
+        PartialCall {
+            recording: r.recording.clone(),
+            fingerprint,
+            base: r.base.iter().map(|(_, c)| c.clone()).collect(),
+            cells: r.cells.clone(),
+            rows: r.rows.clone(),
+            findings: r.findings.clone(),
+            stats: r.stats.clone(),
+            status: r.status,
+            state: r.state,
+        }
+    }
+
+    pub fn into_record(self) -> CallRecord {
+        CallRecord {
+            recording: self.recording,
+            base: BASE_COLUMNS.iter().copied().zip(self.base).collect(),
+            cells: self.cells,
+            rows: self.rows,
+            findings: self.findings,
+            stats: self.stats,
+            status: self.status,
+            state: self.state,
+        }
+    }
+}
+
+/// Append one call to an open partial.
+pub fn write_line(out: &mut impl Write, path: &Path, call: &PartialCall) -> Result<()> {
+    let mut line = serde_json::to_string(call).map_err(|e| Error::write(path, e))?;
+    line.push('\n');
+    out.write_all(line.as_bytes())
+        .map_err(|e| Error::write(path, e))
+}
+
+/// Every call of the partial in report directory `dir`, in order.
+pub fn read(dir: &Path) -> Result<Vec<PartialCall>> {
+    let path = dir.join(PARTIAL);
+    let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+    let mut calls = Vec::new();
+    for line in BufReader::new(file).lines() {
+        let line = line.map_err(|e| Error::io(&path, e))?;
+        calls.push(serde_json::from_str(&line).map_err(|e| Error::json(&path, &e))?);
+    }
+    Ok(calls)
+}
+
+/// What `run --new` needs of an earlier report: each recording it
+/// analyzed, with the fingerprint it had then.
+#[derive(Deserialize)]
+pub struct Seen {
+    pub recording: String,
+    pub fingerprint: String,
+}
+
+pub fn read_seen(dir: &Path) -> Result<Vec<Seen>> {
+    let path = dir.join(PARTIAL);
+    let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+    let mut seen = Vec::new();
+    for line in BufReader::new(file).lines() {
+        let line = line.map_err(|e| Error::io(&path, e))?;
+        seen.push(serde_json::from_str(&line).map_err(|e| Error::json(&path, &e))?);
+    }
+    Ok(seen)
+}
