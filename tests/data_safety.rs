@@ -466,17 +466,16 @@ fn a_report_that_cannot_be_written_exits_74() {
         "0",
         "--quiet",
     ]);
-    let leftovers: Vec<_> = fs::read_dir(&out)
-        .map(|d| {
-            d.map(|e| e.unwrap().file_name())
-                .filter(|n| n.to_string_lossy().ends_with(".callscope-tmp"))
-                .collect()
-        })
-        .unwrap_or_default();
+    // Nothing of the run is left: no report directory, no temporary one.
+    let leftovers: Vec<_> = fs::read_dir(tiny.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".callscope-tmp") || n == "out")
+        .collect();
     drop(tiny);
     assert_eq!(code, 74, "{err}");
     assert!(
-        err.contains("No space left on device") && err.contains("out/"),
+        err.contains("No space left on device") && err.contains(".out."),
         "{err}"
     );
     assert!(leftovers.is_empty(), "{leftovers:?}");

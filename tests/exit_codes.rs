@@ -24,7 +24,7 @@ fn documented_codes() -> Vec<i32> {
         .collect()
 }
 
-const TESTED: [i32; 6] = [0, 1, 2, 74, 75, 130];
+const TESTED: [i32; 7] = [0, 1, 2, 74, 75, 130, 143];
 
 #[test]
 fn the_readme_documents_exactly_the_codes_tested_here() {
@@ -170,11 +170,11 @@ fn exit_75_another_callscope_holds_the_root() {
     );
 }
 
-#[test]
-fn exit_130_interrupted() {
+/// `simulate` far longer than the signal takes to come, stopped by
+/// `signal` once it has started writing: its exit code and stderr.
+fn stopped_by(signal: libc::c_int) -> (Option<i32>, String) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("sim");
-    // Far more than can be written before the signal comes.
     let child = Command::new(env!("CARGO_BIN_EXE_callscope"))
         .args(["simulate", "-o", path_str(&out), "--calls", "100000", "-q"])
         .stdout(Stdio::null())
@@ -189,13 +189,25 @@ fn exit_130_interrupted() {
         std::thread::sleep(Duration::from_millis(25));
     }
     // SAFETY: kill(2) on the child's own pid.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    unsafe { libc::kill(child.id() as libc::pid_t, signal) };
     let done = child.wait_with_output().unwrap();
-    assert_eq!(
+    (
         done.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&done.stderr)
-    );
-    assert!(String::from_utf8_lossy(&done.stderr).contains("interrupted"));
+        String::from_utf8_lossy(&done.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn exit_130_interrupted() {
+    let (code, err) = stopped_by(libc::SIGINT);
+    assert_eq!(code, Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+}
+
+#[test]
+fn exit_143_terminated() {
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let (code, err) = stopped_by(signal);
+        assert_eq!(code, Some(143), "signal {signal}: {err}");
+    }
 }

@@ -11,7 +11,15 @@ use common::*;
 use serde_json::Value;
 
 fn run_ok(root: &Path, out: &Path, extra: &[&str]) {
-    let mut args = vec!["run", path_str(root), "--out", path_str(out), "--quiet"];
+    // Tests reuse one report directory: each run replaces the last.
+    let mut args = vec![
+        "run",
+        path_str(root),
+        "--out",
+        path_str(out),
+        "--quiet",
+        "--replace",
+    ];
     args.extend_from_slice(extra);
     let (code, stdout, err) = run(&args);
     assert_eq!(code, 0, "run failed: {stdout}{err}");
@@ -293,8 +301,9 @@ fn the_same_input_gives_the_same_bytes() {
     assert_eq!(code_a, 1, "the broken transcripts are errors");
     assert_eq!(code_b, 1);
     assert_same_reports(&a, &b);
-    // No temporary file is left behind.
-    assert_eq!(fs::read_dir(&a).unwrap().count(), 6);
+    // No temporary file is left behind: the six reports, the partial and
+    // the manifest.
+    assert_eq!(fs::read_dir(&a).unwrap().count(), 8);
 }
 
 #[test]
@@ -453,12 +462,15 @@ fn filters_and_usage_errors() {
         .all(|r| r["session_id"].as_str().unwrap().starts_with(prefix)));
     assert!(!picked.is_empty());
 
-    // A filter that matches nothing: empty reports, exit 0, and a warning.
+    // A filter that matches nothing: empty reports, exit 0 when that is
+    // expected (--allow-empty), and a warning.
     let (code, _, err) = run(&[
         "run",
         path_str(&rec),
         "--out",
         path_str(&out),
+        "--replace",
+        "--allow-empty",
         "--since",
         "2030-01-01",
     ]);
@@ -477,7 +489,7 @@ fn filters_and_usage_errors() {
         ),
         (
             vec!["--since", "last week"],
-            "'last week' is not a date (2024-12-01)",
+            "'last week' is not a time: use 2024-12-01,",
         ),
         (vec!["--jobs", "0"], "invalid value '0' for '--jobs <N>'"),
         (vec!["--format", "xml"], "[possible values: csv, json]"),

@@ -1,0 +1,607 @@
+//! The nightly job, end to end through the binary: incremental runs and
+//! their merge, the report directory's rules, one writer per report
+//! directory, signals, the exit policy, metrics read by a real Prometheus
+//! parser.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+use common::*;
+use serde_json::Value;
+
+/// Simulate `calls` recordings and move them into `store`: the recorder
+/// writing a night's calls.
+fn add_calls(
+    store: &Path,
+    work: &Path,
+    seed: u32,
+    calls: usize,
+    start: &str,
+    faults: &str,
+) -> Vec<String> {
+    let sim = work.join(format!("sim-{seed}"));
+    let calls_s = calls.to_string();
+    let seed_s = seed.to_string();
+    ok(&[
+        "simulate",
+        "-o",
+        path_str(&sim),
+        "--calls",
+        &calls_s,
+        "--seconds",
+        "12",
+        "--seed",
+        &seed_s,
+        "--start",
+        start,
+        "--faults",
+        faults,
+        "-q",
+    ]);
+    fs::create_dir_all(store).unwrap();
+    let mut names = Vec::new();
+    for e in fs::read_dir(&sim).unwrap() {
+        let e = e.unwrap();
+        fs::rename(e.path(), store.join(e.file_name())).unwrap();
+        names.push(e.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    names
+}
+
+/// `run ROOT -o OUT ARGS… -q --fail-on never`: (code, stderr).
+fn night(store: &Path, out: &Path, extra: &[&str]) -> (i32, String) {
+    let mut args = vec![
+        "run",
+        path_str(store),
+        "-o",
+        path_str(out),
+        "-q",
+        "--fail-on",
+        "never",
+    ];
+    args.extend_from_slice(extra);
+    let (code, _, err) = run(&args);
+    (code, err)
+}
+
+fn set_mtime(dir: &Path, ago: Duration) {
+    let t = SystemTime::now() - ago;
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            fs::File::options()
+                .write(true)
+                .open(&p)
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+        }
+    }
+}
+
+fn summary_without_run(dir: &Path) -> Value {
+    let mut v: Value =
+        serde_json::from_slice(&fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    v.as_object_mut().unwrap().remove("run");
+    v
+}
+
+/// Four nights: calls added each night, a late call for an earlier day, a
+/// crashed call that settles, a repaired call. `run --new` each night,
+/// then the merge of the four directories is one run over the final store.
+#[test]
+fn four_nights_of_new_runs_merge_into_one_full_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, reports) = (tmp.path().join("store"), tmp.path().join("reports"));
+    fs::create_dir_all(&reports).unwrap();
+
+    // Night 1: three calls, one with a cut-short final stereo (repaired
+    // later), one still being recorded when the run starts.
+    let first = add_calls(
+        &store,
+        tmp.path(),
+        1,
+        3,
+        "2024-12-01T08:00:00Z",
+        "none,truncated-final,none",
+    );
+    let live = add_calls(
+        &store,
+        tmp.path(),
+        2,
+        1,
+        "2024-12-01T09:00:00Z",
+        "in-progress",
+    );
+    let (code, err) = night(&store, &reports.join("night-1"), &["--new", "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("3 call(s) new (1 in progress left for later)"),
+        "{err}"
+    );
+
+    // Night 2: the live call has ended without its JSON (the recorder
+    // died): its files settle. Two new calls.
+    set_mtime(&store.join(&live[0]), Duration::from_secs(3600));
+    add_calls(&store, tmp.path(), 3, 2, "2024-12-02T08:00:00Z", "none");
+    let (code, err) = night(&store, &reports.join("night-2"), &["--new", "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("3 call(s) new (0 in progress"), "{err}");
+
+    // Night 3: the damaged call is repaired; a late call for day 1 arrives.
+    let damaged = &first[1];
+    let (code, _, err) = run(&["repair", path_str(&store.join(damaged)), "-q"]);
+    assert_eq!(code, 0, "{err}");
+    add_calls(&store, tmp.path(), 4, 1, "2024-12-01T23:30:00Z", "none");
+    let (code, err) = night(&store, &reports.join("night-3"), &["--new", "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("2 call(s) new"),
+        "the repaired and the late call: {err}"
+    );
+
+    // Night 4: two more calls; nothing else changed.
+    add_calls(&store, tmp.path(), 5, 2, "2024-12-03T08:00:00Z", "none");
+    let (code, err) = night(&store, &reports.join("night-4"), &["--new", "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("2 call(s) new"), "{err}");
+
+    let nights: Vec<PathBuf> = (1..=4)
+        .map(|n| reports.join(format!("night-{n}")))
+        .collect();
+    let merged = tmp.path().join("merged");
+    let mut args = vec!["merge"];
+    args.extend(nights.iter().map(|p| path_str(p)));
+    args.extend(["-o", path_str(&merged)]);
+    ok(&args);
+    let full = tmp.path().join("full");
+    let (code, err) = night(&store, &full, &[]);
+    assert_eq!(code, 0, "{err}");
+
+    for f in [
+        "calls.csv",
+        "calls.jsonl",
+        "turns.csv",
+        "intents.csv",
+        "findings.csv",
+    ] {
+        let (a, b) = (
+            fs::read(full.join(f)).unwrap(),
+            fs::read(merged.join(f)).unwrap(),
+        );
+        assert!(
+            a == b,
+            "{f} differs:\n{}\n---\n{}",
+            String::from_utf8_lossy(&a),
+            String::from_utf8_lossy(&b)
+        );
+    }
+    assert_eq!(summary_without_run(&full), summary_without_run(&merged));
+    let rows = calls(&merged);
+    assert_eq!(rows.len(), 9);
+    let row = |name: &str| rows.iter().find(|r| r["recording"] == name).unwrap();
+    assert_eq!(
+        row(&live[0])["state"],
+        "crashed",
+        "the settled call, analyzed once it had"
+    );
+    assert_eq!(
+        row(damaged)["status"],
+        "ok",
+        "the repaired call's later analysis: {}",
+        row(damaged)
+    );
+    // Night 1 had seen the damage (the cut header, a warning).
+    let night1 = calls(&nights[0]);
+    assert_eq!(
+        night1
+            .iter()
+            .find(|r| r["recording"] == damaged.as_str())
+            .unwrap()["status"],
+        "warning"
+    );
+
+    // A merge of merges is the same merge.
+    let again = tmp.path().join("again");
+    ok(&[
+        "merge",
+        path_str(&merged),
+        path_str(&nights[3]),
+        "-o",
+        path_str(&again),
+    ]);
+    assert_eq!(
+        fs::read(again.join("calls.csv")).unwrap(),
+        fs::read(merged.join("calls.csv")).unwrap()
+    );
+
+    // A fifth night with nothing new opens no WAV and writes empty reports.
+    let (code, err) = night(&store, &reports.join("night-5"), &["--new", "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("0 call(s) new"), "{err}");
+}
+
+#[test]
+fn reports_made_differently_do_not_merge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let samples = sample_recordings();
+    let (a, b, c) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+    );
+    night(&samples, &a, &["-a", "response_times,intents"]);
+    night(&samples, &b, &["-a", "response_times,speech"]);
+    night(
+        &samples,
+        &c,
+        &["-a", "response_times,intents", "--vad", "energy"],
+    );
+    let out = tmp.path().join("out");
+    let (code, _, err) = run(&["merge", path_str(&a), path_str(&b), "-o", path_str(&out)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("do not merge: analyzers"), "{err}");
+    let (code, _, err) = run(&["merge", path_str(&a), path_str(&c), "-o", path_str(&out)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--vad earshot and energy"), "{err}");
+    let (code, _, err) = run(&[
+        "merge",
+        path_str(&a),
+        path_str(&samples),
+        "-o",
+        path_str(&out),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a callscope report directory"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn the_report_directory_appears_whole_and_replaces_only_a_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = copy_samples(tmp.path());
+    let out = tmp.path().join("reports");
+    let foreign = tmp.path().join("home");
+    fs::create_dir(&foreign).unwrap();
+    fs::write(foreign.join("thesis.tex"), "years of work").unwrap();
+    let root_before = snapshot(&root);
+    for (target, says) in [
+        (
+            foreign.clone(),
+            "holds files that are not a callscope report",
+        ),
+        (root.clone(), "is inside the recordings root"),
+        (root.join("reports"), "is inside the recordings root"),
+        (tmp.path().to_path_buf(), "holds the recordings root"),
+    ] {
+        let (code, err) = night(&root, &target, &[]);
+        assert_eq!(code, 2, "{}: {err}", target.display());
+        assert!(err.contains(says), "{err}");
+    }
+    assert_eq!(
+        fs::read_to_string(foreign.join("thesis.tex")).unwrap(),
+        "years of work"
+    );
+    assert_eq!(snapshot(&root), root_before, "nothing under ROOT changed");
+
+    // An empty directory is fine; then it is a report, replaced only on request.
+    fs::create_dir(&out).unwrap();
+    assert_eq!(night(&root, &out, &[]).0, 0);
+    let first = fs::read(out.join("summary.json")).unwrap();
+    let (code, err) = night(&root, &out, &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("give --replace"), "{err}");
+    assert_eq!(fs::read(out.join("summary.json")).unwrap(), first);
+    assert_eq!(night(&root, &out, &["--replace", "--format", "csv"]).0, 0);
+    assert!(
+        !out.join("calls.jsonl").exists(),
+        "nothing of the earlier report is left beside the new"
+    );
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(out.join("callscope-report.json")).unwrap()).unwrap();
+    assert_eq!(manifest["options"]["formats"], serde_json::json!(["csv"]));
+    let leftovers: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".callscope-tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A corpus a debug build takes seconds over, one call at a time.
+fn slow_corpus(dir: &Path) -> PathBuf {
+    let (rec, _) = simulate(dir, 24, 40, &["--seed", "8"]);
+    rec
+}
+
+fn spawn_run(root: &Path, out: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_callscope"))
+        .args(["run", path_str(root), "-o", path_str(out), "-j", "1", "-q"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn two_runs_into_one_report_directory_one_works_the_other_exits_75() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = slow_corpus(tmp.path());
+    let out = tmp.path().join("reports");
+    let first = spawn_run(&root, &out);
+    // Until the first holds the lock.
+    let lock = tmp.path().join(".reports.callscope-lock");
+    for _ in 0..400 {
+        if fs::read_to_string(&lock).is_ok_and(|s| s.contains("pid")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (code, _, err) = run(&["run", path_str(&root), "-o", path_str(&out), "-q"]);
+    let done = first.wait_with_output().unwrap();
+    assert_eq!(code, 75, "{err}");
+    assert!(err.contains(&format!("pid {}", done_pid(&lock))), "{err}");
+    assert!(
+        done.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert_eq!(calls(&out).len(), 24, "the first run's reports, whole");
+}
+
+fn done_pid(lock: &Path) -> String {
+    let text = fs::read_to_string(lock).unwrap();
+    text.split(',')
+        .next()
+        .unwrap()
+        .trim_start_matches("pid ")
+        .to_string()
+}
+
+/// SIGTERM and SIGINT at random moments of a run: always 143 or 130, no
+/// report directory, no temporary directory left.
+#[test]
+fn signals_at_random_moments_leave_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = slow_corpus(tmp.path());
+    let attempts: u64 = std::env::var("CALLSCOPE_SIGNAL_ATTEMPTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    // A fixed sequence of moments, spread over the run's first second.
+    let mut x: u64 = 0x9e37_79b9;
+    for i in 0..2 * attempts {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let (signal, code) = if i % 2 == 0 {
+            (libc::SIGTERM, 143)
+        } else {
+            (libc::SIGINT, 130)
+        };
+        let out = tmp.path().join(format!("out-{i}"));
+        let child = spawn_run(&root, &out);
+        std::thread::sleep(Duration::from_millis(30 + x % 900));
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        let done = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(done.status.code(), Some(code), "attempt {i}: {err}");
+        assert!(!out.exists(), "attempt {i}: a report directory was left");
+        let temps: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".callscope-tmp"))
+            .collect();
+        assert!(temps.is_empty(), "attempt {i}: {temps:?}");
+    }
+}
+
+#[test]
+fn the_exit_policy_for_alerting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let samples = sample_recordings();
+    let s = path_str(&samples);
+    let out = |n: &str| tmp.path().join(n).display().to_string();
+    // One call in six has status error, two warning.
+    let code = |args: &[&str]| run(args).0;
+    assert_eq!(code(&["run", s, "-o", &out("a"), "-q"]), 1);
+    assert_eq!(
+        code(&["run", s, "-o", &out("b"), "-q", "--fail-on", "never"]),
+        0
+    );
+    assert_eq!(
+        code(&["run", s, "-o", &out("c"), "-q", "--max-error-ratio", "0.2"]),
+        0
+    );
+    assert_eq!(
+        code(&["run", s, "-o", &out("d"), "-q", "--max-error-ratio", "0.1"]),
+        1
+    );
+    assert_eq!(
+        code(&[
+            "run",
+            s,
+            "-o",
+            &out("e"),
+            "-q",
+            "--max-error-ratio",
+            "0.2",
+            "--fail-on",
+            "warning"
+        ]),
+        1
+    );
+    assert_eq!(
+        code(&["run", s, "-o", &out("f"), "-q", "--max-error-ratio", "1.5"]),
+        2
+    );
+    // An empty store (an unmounted one) alerts; a filter that selects
+    // nothing too; --allow-empty says it is expected.
+    let empty = tmp.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let (c, _, err) = run(&["run", path_str(&empty), "-o", &out("g"), "-q"]);
+    assert_eq!(c, 1);
+    assert!(
+        err.contains("no recordings under") && err.contains("--allow-empty"),
+        "{err}"
+    );
+    assert_eq!(
+        code(&[
+            "run",
+            path_str(&empty),
+            "-o",
+            &out("h"),
+            "-q",
+            "--allow-empty"
+        ]),
+        0
+    );
+    let (c, _, err) = run(&["run", s, "-o", &out("i"), "-q", "--since", "yesterday"]);
+    assert_eq!(c, 1, "{err}");
+    assert!(err.contains("match the filters"), "{err}");
+    // Relative times and --day-tz: the samples ran 2024-12-01 to 12-06 (UTC).
+    let picked = |args: &[&str], name: &str| {
+        let mut a = vec![
+            "run",
+            s,
+            "-o",
+            name,
+            "-q",
+            "--fail-on",
+            "never",
+            "-a",
+            "intents",
+        ];
+        a.extend_from_slice(args);
+        let (c, _, err) = run(&a);
+        assert_eq!(c, 0, "{args:?}: {err}");
+        calls(Path::new(name)).len()
+    };
+    assert_eq!(picked(&["--until", "2024-12-03"], &out("j")), 3);
+    // The 12-03 call started 18:12 UTC, 02:12 on 12-04 in Singapore.
+    assert_eq!(
+        picked(
+            &["--until", "2024-12-03", "--day-tz", "Asia/Singapore"],
+            &out("k")
+        ),
+        2
+    );
+    assert_eq!(
+        picked(
+            &["--since", "2024-12-04T11:47", "--until", "2024-12-04T11:48"],
+            &out("l")
+        ),
+        1
+    );
+    assert_eq!(picked(&["--since", "100000d"], &out("m")), 6);
+}
+
+/// The metrics file, read by the Prometheus project's own Python client's
+/// parser, says what summary.json says.
+#[test]
+fn metrics_parse_with_a_real_prometheus_parser_and_agree_with_the_summary() {
+    let parser = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+out = []
+for family in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in family.samples:
+        out.append({"family": family.name, "type": family.type, "name": s.name, "labels": s.labels, "value": s.value})
+print(json.dumps(out))
+"#;
+    let probe = Command::new("python3")
+        .args(["-c", "import prometheus_client"])
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED: python3 with prometheus_client is not installed (pip install prometheus_client); the metrics are not parsed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("reports");
+    let prom = tmp.path().join("callscope.prom");
+    let (code, _, err) = run(&[
+        "run",
+        path_str(&sample_recordings()),
+        "-o",
+        path_str(&out),
+        "-q",
+        "--fail-on",
+        "never",
+        "--metrics",
+        path_str(&prom),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let parsed = Command::new("python3")
+        .args(["-c", parser])
+        .arg(&prom)
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    let samples: Vec<Value> = serde_json::from_slice(&parsed.stdout).unwrap();
+    let value = |name: &str, labels: &[(&str, &str)]| -> f64 {
+        samples
+            .iter()
+            .find(|s| s["name"] == name && labels.iter().all(|(k, v)| s["labels"][*k] == *v))
+            .unwrap_or_else(|| panic!("{name} {labels:?} in {samples:#?}"))["value"]
+            .as_f64()
+            .unwrap()
+    };
+    let summary: Value =
+        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+    for status in ["ok", "warning", "error"] {
+        assert_eq!(
+            value("callscope_calls", &[("status", status)]),
+            summary["calls"][status].as_f64().unwrap()
+        );
+    }
+    assert_eq!(
+        value("callscope_calls_by_state", &[("state", "crashed")]),
+        1.0
+    );
+    assert_eq!(value("callscope_findings", &[("code", "json.parse")]), 1.0);
+    let rt = &summary["analyzers"]["response_times"]["transcript"];
+    assert_eq!(
+        value(
+            "callscope_response_time_seconds",
+            &[("source", "transcript"), ("quantile", "0.9")]
+        ),
+        rt["p90_s"].as_f64().unwrap()
+    );
+    assert_eq!(
+        value(
+            "callscope_response_time_seconds_count",
+            &[("source", "transcript")]
+        ),
+        rt["count"].as_f64().unwrap()
+    );
+    assert_eq!(
+        value("callscope_caller_talk_ratio", &[]),
+        summary["analyzers"]["speech"]["caller_ratio"]
+            .as_f64()
+            .unwrap()
+    );
+    let types: Vec<(&str, &str)> = samples
+        .iter()
+        .map(|s| (s["family"].as_str().unwrap(), s["type"].as_str().unwrap()))
+        .collect();
+    assert!(
+        types.contains(&("callscope_response_time_seconds", "summary")),
+        "{types:?}"
+    );
+    let last = value("callscope_last_success_timestamp_seconds", &[]);
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((now - last).abs() < 600.0, "{last} vs {now}");
+}
