@@ -302,6 +302,11 @@ fn the_report_directory_appears_whole_and_replaces_only_a_report() {
         !out.join("calls.jsonl").exists(),
         "nothing of the earlier report is left beside the new"
     );
+    // strftime fields in --out: today's directory without a shell.
+    let dated = tmp.path().join("night-%F");
+    assert_eq!(night(&root, &dated, &[]).0, 0);
+    let today = chrono::Utc::now().format("night-%Y-%m-%d").to_string();
+    assert!(tmp.path().join(&today).join("callscope-report.json").exists(), "{today}");
     let manifest: Value =
         serde_json::from_slice(&fs::read(out.join("callscope-report.json")).unwrap()).unwrap();
     assert_eq!(manifest["options"]["formats"], serde_json::json!(["csv"]));

@@ -52,6 +52,23 @@ pub struct DayTzArg {
 }
 
 impl DayTzArg {
+    /// A path with strftime fields (`reports/%F`) filled in with the
+    /// current time in this zone: a nightly directory's name without a
+    /// shell to compute it. A path without `%` is as it was.
+    pub fn expand(&self, path: &std::path::Path, flag: &str) -> Result<std::path::PathBuf> {
+        use chrono::format::{Item, StrftimeItems};
+        let Some(text) = path.to_str().filter(|t| t.contains('%')) else {
+            return Ok(path.to_path_buf());
+        };
+        if StrftimeItems::new(text).any(|i| matches!(i, Item::Error)) {
+            return Err(Error::Usage(format!(
+                "{flag} {text}: not a valid strftime pattern (%F, %Y-%m-%d, %%)"
+            )));
+        }
+        let now = self.day_tz.wall_clock(Utc::now());
+        Ok(std::path::PathBuf::from(now.format(text).to_string()))
+    }
+
     /// `spec` as an instant now.
     pub fn resolve(&self, spec: TimeSpec, flag: &str, end_of_day: bool) -> Result<DateTime<Utc>> {
         spec.resolve(Utc::now(), self.day_tz, end_of_day)

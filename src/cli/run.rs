@@ -28,7 +28,8 @@ pub struct RunArgs {
     #[arg(default_value = ".")]
     pub root: PathBuf,
     /// The report directory: it must not exist yet (or be empty), or hold
-    /// an earlier report and --replace be given. It appears whole at the end.
+    /// an earlier report and --replace be given. It appears whole at the
+    /// end. strftime fields are filled in (reports/%F: today in --day-tz).
     #[arg(short, long, value_name = "DIR")]
     pub out: PathBuf,
     /// Replace the earlier report at --out (in one step).
@@ -143,7 +144,7 @@ impl RunArgs {
             .collect::<Result<Vec<_>>>()?;
         Ok(RunOptions {
             root: self.root.clone(),
-            out: self.out.clone(),
+            out: self.window.day.expand(&self.out, "--out")?,
             analyzers: analyzers(
                 self.policy.as_deref(),
                 &self.plugins,

@@ -73,6 +73,23 @@ pub fn discover(root: &Path) -> Result<Discovery> {
     Ok(found)
 }
 
+/// The recording at `rel` under `root` (a path as discovery names it), if
+/// the directory is still there and still holds a recording's files.
+pub fn open_at(root: &Path, rel: &str) -> Result<Option<Recording>> {
+    let dir = root.join(rel);
+    match fs::symlink_metadata(&dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&dir, e)),
+    }
+    let (files, audio_removed) = known_files(&dir)?;
+    if files.is_empty() && !audio_removed {
+        return Ok(None);
+    }
+    Ok(Some(Recording::new(dir, rel.to_string(), files, audio_removed)))
+}
+
 /// The root a command was given must be a directory it can read: anything
 /// else is a mistake on the command line (exit 2), not a failure while
 /// working.

@@ -120,6 +120,9 @@ pub enum State {
     /// marker: transcript and metadata are kept, and the missing WAVs are
     /// what the policy asked for, not damage.
     AudioRemoved,
+    /// In a run's plan, but no longer under the root (pruned or moved
+    /// since the plan was made).
+    Missing,
 }
 
 impl State {
@@ -129,6 +132,7 @@ impl State {
             State::Crashed => "crashed",
             State::InProgress => "in-progress",
             State::AudioRemoved => "audio-removed",
+            State::Missing => "missing",
         }
     }
 }

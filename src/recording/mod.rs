@@ -22,7 +22,7 @@ use crate::audio::{self, WavInfo};
 use crate::error::{Error, Result};
 use crate::safe_fs;
 
-pub use discover::{check_root, discover, Discovery, SkippedPath};
+pub use discover::{check_root, discover, open_at, Discovery, SkippedPath};
 pub use filter::{Filter, TimeSpec};
 pub use kinds::{FileEntry, FileKind, StartSource, StartTime, State};
 pub use model::{

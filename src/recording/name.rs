@@ -91,14 +91,19 @@ impl NameTz {
         }
     }
 
+    /// The wall-clock time an instant shows in this zone.
+    pub fn wall_clock(&self, t: DateTime<Utc>) -> NaiveDateTime {
+        match self {
+            NameTz::Utc => t.naive_utc(),
+            NameTz::Local => t.with_timezone(&Local).naive_local(),
+            NameTz::Fixed(z) => t.with_timezone(z).naive_local(),
+            NameTz::Named(z) => t.with_timezone(z).naive_local(),
+        }
+    }
+
     /// The calendar day an instant falls on in this zone.
     pub fn date_of(&self, t: DateTime<Utc>) -> chrono::NaiveDate {
-        match self {
-            NameTz::Utc => t.date_naive(),
-            NameTz::Local => t.with_timezone(&Local).date_naive(),
-            NameTz::Fixed(z) => t.with_timezone(z).date_naive(),
-            NameTz::Named(z) => t.with_timezone(z).date_naive(),
-        }
+        self.wall_clock(t).date()
     }
 
     /// The instant a day starts in this zone (the first moment of it that
