@@ -38,6 +38,7 @@ fn options(root: &Path, out: PathBuf, filter: Filter, only_new: bool) -> RunOpti
         vad: VadKind::Neural,
         model: ModelOptions::default(),
         only_new,
+        plan: None,
         args: Vec::new(),
     }
 }

@@ -74,6 +74,7 @@ fn main() {
             replace: true,
             wait: None,
             only_new: false,
+            plan: None,
             args: Vec::new(),
         }
     };

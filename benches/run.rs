@@ -37,6 +37,7 @@ fn options(root: &Path, out: PathBuf, vad: VadKind, analyzers: &[&str]) -> RunOp
         replace: true,
         wait: None,
         only_new: false,
+        plan: None,
         args: Vec::new(),
     }
 }

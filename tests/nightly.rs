@@ -306,7 +306,13 @@ fn the_report_directory_appears_whole_and_replaces_only_a_report() {
     let dated = tmp.path().join("night-%F");
     assert_eq!(night(&root, &dated, &[]).0, 0);
     let today = chrono::Utc::now().format("night-%Y-%m-%d").to_string();
-    assert!(tmp.path().join(&today).join("callscope-report.json").exists(), "{today}");
+    assert!(
+        tmp.path()
+            .join(&today)
+            .join("callscope-report.json")
+            .exists(),
+        "{today}"
+    );
     let manifest: Value =
         serde_json::from_slice(&fs::read(out.join("callscope-report.json")).unwrap()).unwrap();
     assert_eq!(manifest["options"]["formats"], serde_json::json!(["csv"]));

@@ -8,6 +8,7 @@ mod check;
 mod docs;
 mod merge;
 mod output;
+mod plan;
 mod plugins;
 mod retention;
 mod run;
@@ -55,9 +56,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The analytics job: analyze every call, write CSV and JSON reports.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Combine report directories (nightly runs, shards) into one, as one run would have written it.
     Merge(merge::MergeArgs),
+    /// Freeze the selection of a sharded run: every recording, its fingerprint and audio bytes.
+    Plan(plan::PlanArgs),
     /// List recordings: one row each, with start time, duration, rate, turns and state.
     List(view::ListArgs),
     /// Validate every file of every recording; compare the stereo files with the mono tracks.
@@ -95,6 +98,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Run(a) => run::execute(&a),
         Command::Merge(a) => merge::execute(&a),
+        Command::Plan(a) => plan::execute(&a),
         Command::List(a) => view::list(&a),
         Command::Check(a) => check::check(&a),
         Command::Repair(a) => check::repair(&a),

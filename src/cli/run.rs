@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::exit;
 use crate::report::{metrics, Format, Formats};
 use crate::retention;
+use crate::run::plan::{self, Plan, Shard};
 use crate::run::{self, RunOptions};
 
 const EXAMPLES: &str = "\
@@ -24,9 +25,9 @@ Examples:
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct RunArgs {
-    /// The recordings root (searched at any depth), or one recording directory.
-    #[arg(default_value = ".")]
-    pub root: PathBuf,
+    /// The recordings root (searched at any depth), or one recording
+    /// directory [default: the plan's root with --plan, else .].
+    pub root: Option<PathBuf>,
     /// The report directory: it must not exist yet (or be empty), or hold
     /// an earlier report and --replace be given. It appears whole at the
     /// end. strftime fields are filled in (reports/%F: today in --day-tz).
@@ -35,6 +36,18 @@ pub struct RunArgs {
     /// Replace the earlier report at --out (in one step).
     #[arg(long)]
     pub replace: bool,
+    /// Analyse the recordings a plan (callscope plan) froze, instead of
+    /// discovering the root.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["new", "since", "until", "sessions"])]
+    pub plan: Option<PathBuf>,
+    /// With --plan: shard K of N (from 0), or auto (from Slurm's, a
+    /// Kubernetes Indexed Job's or AWS Batch's variables). {shard} in
+    /// --out is replaced by K.
+    #[arg(long, value_name = "K/N|auto", requires = "plan")]
+    pub shard: Option<String>,
+    /// With --shard auto under Kubernetes: the Job's completions (N).
+    #[arg(long, value_name = "N", env = "CALLSCOPE_SHARDS")]
+    pub shards: Option<usize>,
     /// Only recordings that no report beside --out (in its parent
     /// directory) analyzed as they are now: new, changed or repaired since;
     /// calls still in progress wait for a later run.
@@ -136,15 +149,56 @@ pub(super) fn analyzers(
 }
 
 impl RunArgs {
+    /// The plan and shard asked for, said where it came from.
+    fn plan(&self) -> Result<Option<(Plan, Shard)>> {
+        let Some(path) = &self.plan else {
+            return Ok(None);
+        };
+        let plan = Plan::read(path)?;
+        let shard = match self.shard.as_deref() {
+            None => Shard { index: 0, count: 1 },
+            Some("auto") => {
+                let (shard, said) =
+                    plan::shard_from_engine(&|k| std::env::var(k).ok(), self.shards)
+                        .map_err(Error::Usage)?;
+                output::note(format_args!(
+                    "shard {} of {} ({said})",
+                    shard.index, shard.count
+                ));
+                shard
+            }
+            Some(k_n) => k_n
+                .parse()
+                .map_err(|e| Error::Usage(format!("--shard {e}")))?,
+        };
+        Ok(Some((plan, shard)))
+    }
+
     fn options(&self) -> Result<RunOptions> {
+        let plan = self.plan()?;
+        let root = match (&self.root, &plan) {
+            (Some(r), _) => r.clone(),
+            // The nodes of a cluster may mount the store elsewhere: ROOT
+            // given wins over the plan's.
+            (None, Some((p, _))) => PathBuf::from(&p.root),
+            (None, None) => PathBuf::from("."),
+        };
+        let mut out = self.window.day.expand(&self.out, "--out")?;
+        if let Some((_, shard)) = &plan {
+            let text = out.to_string_lossy().into_owned();
+            out = PathBuf::from(
+                text.replace("{shard}", &shard.index.to_string())
+                    .replace("{shards}", &shard.count.to_string()),
+            );
+        }
         let sessions = self
             .sessions
             .iter()
             .map(|g| glob::Pattern::new(g).map_err(|e| Error::Usage(format!("--session {g}: {e}"))))
             .collect::<Result<Vec<_>>>()?;
         Ok(RunOptions {
-            root: self.root.clone(),
-            out: self.window.day.expand(&self.out, "--out")?,
+            root,
+            out,
             analyzers: analyzers(
                 self.policy.as_deref(),
                 &self.plugins,
@@ -157,6 +211,7 @@ impl RunArgs {
             vad: self.vad,
             model: self.work.model.options(),
             only_new: self.new,
+            plan,
             replace: self.replace,
             wait: self.wait,
             args: std::env::args().skip(1).collect(),
@@ -191,13 +246,14 @@ pub fn execute(args: &RunArgs) -> Result<i32> {
         let text = metrics::render(&outcome.summary, took, outcome.finished.timestamp() as f64);
         metrics::write(path, &text)?;
     }
-    let empty = outcome.selected == 0;
+    // A shard of a non-empty plan may be empty (more shards than calls).
+    let empty = outcome.selected == 0 && !(args.plan.is_some() && outcome.found > 0);
     if empty {
         // A quiet day, a filter that matched nothing — or a store that did
         // not mount: by default, that alerts.
         let what = format!(
             "no recordings under {}{}; the reports are empty",
-            args.root.display(),
+            outcome.root.display(),
             if outcome.found > 0 || args.filtered() {
                 " match the filters"
             } else {

@@ -87,7 +87,12 @@ pub fn open_at(root: &Path, rel: &str) -> Result<Option<Recording>> {
     if files.is_empty() && !audio_removed {
         return Ok(None);
     }
-    Ok(Some(Recording::new(dir, rel.to_string(), files, audio_removed)))
+    Ok(Some(Recording::new(
+        dir,
+        rel.to_string(),
+        files,
+        audio_removed,
+    )))
 }
 
 /// The root a command was given must be a directory it can read: anything

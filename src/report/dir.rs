@@ -54,6 +54,17 @@ pub struct Manifest {
     pub options: ReportOptions,
     pub calls: usize,
     pub files: Vec<String>,
+    /// The plan and the shard of it this report is, when a run had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanRef>,
+}
+
+/// A report's place in a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanRef {
+    pub id: String,
+    pub shard: usize,
+    pub shards: usize,
 }
 
 impl Manifest {

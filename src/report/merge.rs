@@ -63,7 +63,73 @@ pub fn manifests(inputs: &[PathBuf]) -> Result<Vec<Manifest>> {
         }
         out.push(m);
     }
+    check_shards(inputs, &out)?;
     Ok(out)
+}
+
+/// Shards of a plan merge only all together: one plan, every shard 0..N-1
+/// exactly once.
+fn check_shards(inputs: &[PathBuf], manifests: &[Manifest]) -> Result<()> {
+    let Some(first) = manifests.iter().find_map(|m| m.plan.as_ref()) else {
+        return Ok(());
+    };
+    let refuse = |why: String| Err(Error::Usage(format!("merge: {why}")));
+    let mut seen: Vec<Option<&PathBuf>> = vec![None; first.shards];
+    for (dir, m) in inputs.iter().zip(manifests) {
+        let Some(p) = &m.plan else {
+            return refuse(format!(
+                "{} is not a shard of a plan, the others are shards of plan {}",
+                dir.display(),
+                first.id
+            ));
+        };
+        if p.id != first.id || p.shards != first.shards {
+            return refuse(format!(
+                "{} is shard {} of {} of plan {}, the others of plan {} in {} shards",
+                dir.display(),
+                p.shard,
+                p.shards,
+                p.id,
+                first.id,
+                first.shards
+            ));
+        }
+        match seen.get_mut(p.shard) {
+            Some(Some(other)) => {
+                return refuse(format!(
+                    "shard {} of {} is given twice: {} and {}",
+                    p.shard,
+                    p.shards,
+                    other.display(),
+                    dir.display()
+                ))
+            }
+            Some(slot) => *slot = Some(dir),
+            None => {
+                return refuse(format!(
+                    "{}: shard {} of {}?",
+                    dir.display(),
+                    p.shard,
+                    p.shards
+                ))
+            }
+        }
+    }
+    let absent: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_none())
+        .map(|(k, _)| k.to_string())
+        .collect();
+    if !absent.is_empty() {
+        return refuse(format!(
+            "plan {} has {} shards; shard(s) {} of them are missing",
+            first.id,
+            first.shards,
+            absent.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// How two reports differ in what decides their numbers, if they do.
@@ -203,6 +269,7 @@ pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome
         },
         calls,
         files,
+        plan: None,
     };
     let out = dir.commit(&manifest)?;
     Ok(MergeOutcome {

@@ -20,7 +20,7 @@ use crate::analyze::{Analyzer, Cell, RunSummary};
 use crate::error::{Error, Result};
 use crate::safe_fs::AtomicFile;
 
-pub use dir::{AnalyzerInfo, Manifest, ReportDir, ReportOptions, MANIFEST};
+pub use dir::{AnalyzerInfo, Manifest, PlanRef, ReportDir, ReportOptions, MANIFEST};
 pub use record::{CallRecord, BASE_COLUMNS};
 pub use summary::{CallCounts, FindingCounts, RunInfo, Summary};
 

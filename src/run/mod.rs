@@ -6,6 +6,7 @@
 
 mod findings;
 pub mod incremental;
+pub mod plan;
 pub mod process;
 
 use std::path::PathBuf;
@@ -41,6 +42,9 @@ pub struct RunOptions {
     pub model: ModelOptions,
     /// Only recordings no report beside `out` analyzed as they are now.
     pub only_new: bool,
+    /// The plan and the shard of it to run, instead of discovering the
+    /// root (whose recordings the plan names).
+    pub plan: Option<(plan::Plan, plan::Shard)>,
     /// The command line, for summary.json.
     pub args: Vec<String>,
 }
@@ -58,6 +62,7 @@ pub struct RunOutcome {
     /// With `--new`: calls still in progress, left for a later run.
     pub waiting: usize,
     pub skipped: Vec<SkippedPath>,
+    pub root: PathBuf,
     pub out: PathBuf,
     pub summary: Summary,
     pub started: DateTime<Utc>,
@@ -100,15 +105,36 @@ const BATCH: usize = 256;
 
 pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<RunOutcome> {
     let started: DateTime<Utc> = Utc::now();
-    let found = discover(&opts.root)?;
+    // What to analyze: the recordings of the plan's shard (a planned one
+    // gone from the root is a row of its own), or what discovery finds and
+    // the filters (and --new) keep.
+    let mut missing = Vec::new();
+    let (found_count, mut selected, selected_count, skipped) = match &opts.plan {
+        Some((plan, shard)) => {
+            crate::recording::check_root(&opts.root)?;
+            let mine = plan.shard(shard.index, shard.count);
+            let mut recs = Vec::new();
+            for p in &mine {
+                match crate::recording::open_at(&opts.root, &p.recording)? {
+                    Some(r) => recs.push(r),
+                    None => missing.push(p.recording.clone()),
+                }
+            }
+            (plan.recordings.len(), recs, mine.len(), Vec::new())
+        }
+        None => {
+            let found = discover(&opts.root)?;
+            let count = found.recordings.len();
+            let selected: Vec<_> = found
+                .recordings
+                .into_iter()
+                .filter(|r| opts.filter.matches(r, opts.model.name_tz))
+                .collect();
+            let n = selected.len();
+            (count, selected, n, found.skipped)
+        }
+    };
     let needs = needs_of(&opts.analyzers);
-    let found_count = found.recordings.len();
-    let mut selected: Vec<_> = found
-        .recordings
-        .into_iter()
-        .filter(|r| opts.filter.matches(r, opts.model.name_tz))
-        .collect();
-    let selected_count = selected.len();
     let mut waiting = 0;
     if opts.only_new {
         let seen = incremental::Seen::beside(&opts.out)?;
@@ -122,7 +148,26 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
             !live
         });
     }
-    let dir = ReportDir::prepare(&opts.out, &[&opts.root], opts.replace, "run", opts.wait)?;
+    let plan_ref = opts.plan.as_ref().map(|(p, s)| crate::report::PlanRef {
+        id: p.id.clone(),
+        shard: s.index,
+        shards: s.count,
+    });
+    // A shard run again (a retried array task) replaces its own earlier
+    // output: the same plan, the same shard.
+    let rerun = plan_ref.is_some()
+        && Manifest::read(&opts.out)
+            .ok()
+            .flatten()
+            .and_then(|m| m.plan)
+            == plan_ref;
+    let dir = ReportDir::prepare(
+        &opts.out,
+        &[&opts.root],
+        opts.replace || rerun,
+        "run",
+        opts.wait,
+    )?;
     let total = selected.len() as u64;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
@@ -133,10 +178,18 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
     let (mut calls, mut errors, mut warnings) = (0usize, 0usize, 0usize);
     let done = AtomicU64::new(0);
     // Batches in discovery order; within a batch rayon keeps the order too.
+    // The rows of planned recordings that are gone take their places in
+    // that order.
     selected.reverse();
-    while !selected.is_empty() {
+    missing.reverse();
+    while !selected.is_empty() || !missing.is_empty() {
         let take = selected.len().min(BATCH);
         let batch: Vec<_> = selected.drain(selected.len() - take..).rev().collect();
+        let batch_end = if selected.is_empty() {
+            None
+        } else {
+            batch.last().map(|r| r.rel.clone())
+        };
         // The stop flag is looked at per call: a stop asked for mid-batch
         // starts no new call.
         let records: Vec<Option<(CallRecord, String)>> = pool.install(|| {
@@ -155,7 +208,22 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
                 .collect()
         });
         crate::interrupt::check()?;
-        for (r, fingerprint) in records.into_iter().flatten() {
+        // Gone recordings that sort before this batch's end belong here.
+        let mut gone = Vec::new();
+        while missing
+            .last()
+            .is_some_and(|m| batch_end.as_ref().is_none_or(|end| m < end))
+        {
+            let rel = missing.pop().unwrap_or_default();
+            gone.push((
+                process::missing(&rel, opts.analyzers.len(), &opts.model),
+                String::new(),
+            ));
+        }
+        let mut records: Vec<(CallRecord, String)> = records.into_iter().flatten().collect();
+        records.extend(gone);
+        records.sort_by(|a, b| a.0.recording.cmp(&b.0.recording));
+        for (r, fingerprint) in records {
             writer.write_call(&r, &fingerprint)?;
             for (m, s) in merged.iter_mut().zip(&r.stats) {
                 m.merge(s);
@@ -188,11 +256,17 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
         callscope_version: env!("CARGO_PKG_VERSION").to_string(),
         finished: format_utc(&finished),
         root: opts.root.display().to_string(),
-        made_by: if opts.only_new { "run --new" } else { "run" }.to_string(),
+        made_by: match (&opts.plan, opts.only_new) {
+            (Some(_), _) => "run --plan",
+            (None, true) => "run --new",
+            (None, false) => "run",
+        }
+        .to_string(),
         analyzers,
         options,
         calls,
         files,
+        plan: plan_ref,
     };
     let out = dir.commit(&manifest)?;
     Ok(RunOutcome {
@@ -202,7 +276,8 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
         errors,
         warnings,
         waiting,
-        skipped: found.skipped,
+        skipped,
+        root: opts.root.clone(),
         out,
         summary,
         started,

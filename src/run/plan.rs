@@ -67,7 +67,10 @@ impl Plan {
         for r in &recordings {
             h.update(format!("\n{}\t{}\t{}", r.recording, r.fingerprint, r.bytes));
         }
-        let id = h.finalize()[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let id = h.finalize()[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         Plan {
             format: FORMAT.to_string(),
             id,
@@ -89,9 +92,14 @@ impl Plan {
     }
 
     pub fn read(path: &Path) -> Result<Plan> {
-        let bytes = std::fs::read(path).map_err(|e| Error::Usage(format!("--plan {}: {e}", path.display())))?;
-        let plan: Plan = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Usage(format!("--plan {}: not a callscope plan: {e}", path.display())))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Usage(format!("--plan {}: {e}", path.display())))?;
+        let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::Usage(format!(
+                "--plan {}: not a callscope plan: {e}",
+                path.display()
+            ))
+        })?;
         if plan.format != FORMAT {
             return Err(Error::Usage(format!(
                 "--plan {}: format {}, this callscope reads {FORMAT}",
@@ -106,7 +114,12 @@ impl Plan {
     pub fn shard(&self, k: usize, n: usize) -> Vec<&Planned> {
         let mut order: Vec<usize> = (0..self.recordings.len()).collect();
         // Largest first; the plan's order among equals.
-        order.sort_by(|a, b| self.recordings[*b].bytes.cmp(&self.recordings[*a].bytes).then(a.cmp(b)));
+        order.sort_by(|a, b| {
+            self.recordings[*b]
+                .bytes
+                .cmp(&self.recordings[*a].bytes)
+                .then(a.cmp(b))
+        });
         let mut load = vec![0u64; n.max(1)];
         let mut mine = vec![false; self.recordings.len()];
         for i in order {
@@ -143,8 +156,12 @@ impl std::str::FromStr for Shard {
             .split_once('/')
             .ok_or_else(|| format!("'{s}': give K/N (shard K of N, from 0), or auto"))?;
         let (index, count): (usize, usize) = (
-            k.trim().parse().map_err(|_| format!("'{s}': K is not a number"))?,
-            n.trim().parse().map_err(|_| format!("'{s}': N is not a number"))?,
+            k.trim()
+                .parse()
+                .map_err(|_| format!("'{s}': K is not a number"))?,
+            n.trim()
+                .parse()
+                .map_err(|_| format!("'{s}': N is not a number"))?,
         );
         if count == 0 || index >= count {
             return Err(format!("'{s}': K must be below N (from 0), N at least 1"));
@@ -180,7 +197,9 @@ pub fn shard_from_engine(
         let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
         let count = num("SLURM_ARRAY_TASK_COUNT")?
             .ok_or("SLURM_ARRAY_TASK_ID is set, SLURM_ARRAY_TASK_COUNT is not")?;
-        let index = id.checked_sub(min).ok_or("SLURM_ARRAY_TASK_ID is below SLURM_ARRAY_TASK_MIN")?;
+        let index = id
+            .checked_sub(min)
+            .ok_or("SLURM_ARRAY_TASK_ID is below SLURM_ARRAY_TASK_MIN")?;
         return check(index, count, format!("Slurm: SLURM_ARRAY_TASK_ID={id} − SLURM_ARRAY_TASK_MIN={min} of SLURM_ARRAY_TASK_COUNT={count}"));
     }
     if let Some(index) = num("JOB_COMPLETION_INDEX")? {
@@ -189,12 +208,22 @@ pub fn shard_from_engine(
             None => num("CALLSCOPE_SHARDS")?
                 .ok_or("JOB_COMPLETION_INDEX (Kubernetes) is set; give the Job's completions as --shards N (or CALLSCOPE_SHARDS)")?,
         };
-        return check(index, count, format!("Kubernetes: JOB_COMPLETION_INDEX={index} of {count}"));
+        return check(
+            index,
+            count,
+            format!("Kubernetes: JOB_COMPLETION_INDEX={index} of {count}"),
+        );
     }
     if let Some(index) = num("AWS_BATCH_JOB_ARRAY_INDEX")? {
         let count = num("AWS_BATCH_JOB_ARRAY_SIZE")?
             .ok_or("AWS_BATCH_JOB_ARRAY_INDEX is set, AWS_BATCH_JOB_ARRAY_SIZE is not")?;
-        return check(index, count, format!("AWS Batch: AWS_BATCH_JOB_ARRAY_INDEX={index} of AWS_BATCH_JOB_ARRAY_SIZE={count}"));
+        return check(
+            index,
+            count,
+            format!(
+                "AWS Batch: AWS_BATCH_JOB_ARRAY_INDEX={index} of AWS_BATCH_JOB_ARRAY_SIZE={count}"
+            ),
+        );
     }
     Err("--shard auto: no job-array engine's variables are set (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX); give --shard K/N".into())
 }
@@ -221,7 +250,11 @@ mod tests {
         let p = plan(&[100, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 90]);
         for n in [1, 2, 3, 7] {
             let shards: Vec<Vec<&Planned>> = (0..n).map(|k| p.shard(k, n)).collect();
-            let mut all: Vec<&str> = shards.iter().flatten().map(|r| r.recording.as_str()).collect();
+            let mut all: Vec<&str> = shards
+                .iter()
+                .flatten()
+                .map(|r| r.recording.as_str())
+                .collect();
             all.sort();
             assert_eq!(all.len(), 12, "n={n}");
             all.dedup();
@@ -231,25 +264,55 @@ mod tests {
         let load = |k| p.shard(k, 2).iter().map(|r| r.bytes).sum::<u64>();
         assert_eq!((load(0), load(1)), (150, 150));
         // The same plan, the same assignment.
-        assert_eq!(p.shard(1, 3), plan(&[100, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 90]).shard(1, 3));
+        assert_eq!(
+            p.shard(1, 3),
+            plan(&[100, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 90]).shard(1, 3)
+        );
     }
 
     #[test]
     fn engines_name_the_shard() {
         let env = |vars: &'static [(&'static str, &'static str)]| {
-            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
         };
-        let slurm = env(&[("SLURM_ARRAY_TASK_ID", "7"), ("SLURM_ARRAY_TASK_MIN", "5"), ("SLURM_ARRAY_TASK_COUNT", "4")]);
-        assert_eq!(shard_from_engine(&slurm, None).unwrap().0, Shard { index: 2, count: 4 });
+        let slurm = env(&[
+            ("SLURM_ARRAY_TASK_ID", "7"),
+            ("SLURM_ARRAY_TASK_MIN", "5"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]);
+        assert_eq!(
+            shard_from_engine(&slurm, None).unwrap().0,
+            Shard { index: 2, count: 4 }
+        );
         let k8s = env(&[("JOB_COMPLETION_INDEX", "3")]);
-        assert!(shard_from_engine(&k8s, None).unwrap_err().contains("--shards"));
-        assert_eq!(shard_from_engine(&k8s, Some(5)).unwrap().0, Shard { index: 3, count: 5 });
-        let aws = env(&[("AWS_BATCH_JOB_ARRAY_INDEX", "0"), ("AWS_BATCH_JOB_ARRAY_SIZE", "2")]);
-        assert_eq!(shard_from_engine(&aws, None).unwrap().0, Shard { index: 0, count: 2 });
-        assert!(shard_from_engine(&env(&[]), None).unwrap_err().contains("no job-array engine"));
+        assert!(shard_from_engine(&k8s, None)
+            .unwrap_err()
+            .contains("--shards"));
+        assert_eq!(
+            shard_from_engine(&k8s, Some(5)).unwrap().0,
+            Shard { index: 3, count: 5 }
+        );
+        let aws = env(&[
+            ("AWS_BATCH_JOB_ARRAY_INDEX", "0"),
+            ("AWS_BATCH_JOB_ARRAY_SIZE", "2"),
+        ]);
+        assert_eq!(
+            shard_from_engine(&aws, None).unwrap().0,
+            Shard { index: 0, count: 2 }
+        );
+        assert!(shard_from_engine(&env(&[]), None)
+            .unwrap_err()
+            .contains("no job-array engine"));
         let bad = env(&[("JOB_COMPLETION_INDEX", "9")]);
         assert!(shard_from_engine(&bad, Some(4)).is_err());
         assert!("3/3".parse::<Shard>().is_err());
-        assert_eq!("2/3".parse::<Shard>().unwrap(), Shard { index: 2, count: 3 });
+        assert_eq!(
+            "2/3".parse::<Shard>().unwrap(),
+            Shard { index: 2, count: 3 }
+        );
     }
 }

@@ -152,6 +152,43 @@ pub fn process(
     }
 }
 
+/// The row of a recording the plan lists that is no longer under the root:
+/// a finding, not a crash.
+pub fn missing(rel: &str, analyzers: usize, model: &ModelOptions) -> CallRecord {
+    let name = crate::recording::DirName::parse(rel.rsplit('/').next().unwrap_or(rel));
+    let start = name
+        .stamp
+        .and_then(|s| model.name_tz.to_utc(s))
+        .map_or(Cell::Null, |t| Cell::Text(format_utc(&t)));
+    let findings = vec![Finding::other(
+        "plan.missing",
+        Severity::Error,
+        None,
+        "in the plan, no longer under the root (pruned or moved since the plan was made)",
+    )];
+    let status = status_of(&findings);
+    CallRecord {
+        recording: rel.to_string(),
+        base: vec![
+            ("recording", Cell::Text(rel.to_string())),
+            ("session_id", Cell::Text(name.session_id)),
+            ("conversation_id", Cell::Null),
+            ("start_time", start),
+            ("duration_s", Cell::Null),
+            ("sample_rate", Cell::Null),
+            ("state", Cell::Text(State::Missing.as_str().to_string())),
+            ("status", Cell::Text(status.as_str().to_string())),
+            ("findings", Cell::Int(1)),
+        ],
+        cells: BTreeMap::new(),
+        rows: BTreeMap::new(),
+        findings,
+        stats: vec![Stats::default(); analyzers],
+        status,
+        state: State::Missing,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
