@@ -13,7 +13,7 @@ use crate::run::plan::{Plan, Planned};
 
 const EXAMPLES: &str = "\\
 Examples:
-  callscope plan /srv/call_recordings --since yesterday --until today -o /shared/plan.json
+  callscope plan /srv/call_recordings --since yesterday --until today --shards 16 -o /shared/plan.json
   callscope run --plan /shared/plan.json --shard auto -o /shared/parts/{shard}
   callscope merge /shared/parts/* -o /shared/reports/%F";
 
@@ -26,6 +26,10 @@ pub struct PlanArgs {
     /// The plan file (JSON), written atomically.
     #[arg(short, long, value_name = "FILE")]
     pub out: PathBuf,
+    /// The shards the plan is meant for: `run --shard auto` then needs only
+    /// the task's index, and one failed index can be submitted again alone.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub shards: Option<u32>,
     /// Only sessions whose id matches this glob (repeatable).
     #[arg(long = "session", value_name = "GLOB")]
     pub sessions: Vec<String>,
@@ -66,7 +70,8 @@ pub fn execute(args: &PlanArgs) -> Result<i32> {
         }
     }
     filters.extend(args.sessions.iter().map(|g| format!("--session {g}")));
-    let plan = Plan::new(&args.root, filters, planned);
+    let mut plan = Plan::new(&args.root, filters, planned);
+    plan.shards = args.shards.map(|n| n as usize);
     plan.write(&args.out)?;
     let bytes: u64 = plan.recordings.iter().map(|r| r.bytes).sum();
     output::note(format_args!(

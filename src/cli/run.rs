@@ -158,9 +158,11 @@ impl RunArgs {
         let shard = match self.shard.as_deref() {
             None => Shard { index: 0, count: 1 },
             Some("auto") => {
-                let (shard, said) =
-                    plan::shard_from_engine(&|k| std::env::var(k).ok(), self.shards)
-                        .map_err(Error::Usage)?;
+                let (shard, said) = plan::shard_from_engine(
+                    &|k| std::env::var(k).ok(),
+                    self.shards.or(plan.shards),
+                )
+                .map_err(Error::Usage)?;
                 output::note(format_args!(
                     "shard {} of {} ({said})",
                     shard.index, shard.count
@@ -171,6 +173,18 @@ impl RunArgs {
                 .parse()
                 .map_err(|e| Error::Usage(format!("--shard {e}")))?,
         };
+        // The whole plan (no --shard) runs anywhere; a shard of it is one of
+        // the N it was planned for.
+        if let Some(n) = plan
+            .shards
+            .filter(|n| self.shard.is_some() && *n != shard.count)
+        {
+            return Err(Error::Usage(format!(
+                "--shard: {} is planned for {n} shards, not {}",
+                path.display(),
+                shard.count
+            )));
+        }
         Ok(Some((plan, shard)))
     }
 

@@ -52,6 +52,10 @@ pub struct Plan {
     pub root: String,
     /// The filters as given, for people.
     pub filters: Vec<String>,
+    /// The shards it is meant to run in (`plan --shards N`): a task then
+    /// needs only its index, and one index can be submitted again alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<usize>,
     pub recordings: Vec<Planned>,
 }
 
@@ -77,6 +81,7 @@ impl Plan {
             created: crate::recording::format_utc(&chrono::Utc::now()),
             root: root.display().to_string(),
             filters,
+            shards: None,
             recordings,
         }
     }
@@ -171,8 +176,11 @@ impl std::str::FromStr for Shard {
 }
 
 /// The shard a job-array engine gives this task, and which engine's
-/// variables said so. `shards` is N where the engine does not tell
-/// (Kubernetes). `env` looks a variable up (the process environment).
+/// variables said so. `shards` is N when it is known (`--shards`, or the
+/// plan's): then the engine's index is the shard's (arrays from 0), so a
+/// single index submitted again is the same shard. Without it, N is the
+/// array's size (Slurm, AWS Batch). `env` looks a variable up (the process
+/// environment).
 pub fn shard_from_engine(
     env: &dyn Fn(&str) -> Option<String>,
     shards: Option<usize>,
@@ -194,6 +202,13 @@ pub fn shard_from_engine(
         }
     };
     if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
+        if let Some(count) = shards {
+            return check(
+                id,
+                count,
+                format!("Slurm: SLURM_ARRAY_TASK_ID={id} of {count} shards"),
+            );
+        }
         let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
         let count = num("SLURM_ARRAY_TASK_COUNT")?
             .ok_or("SLURM_ARRAY_TASK_ID is set, SLURM_ARRAY_TASK_COUNT is not")?;
@@ -215,6 +230,13 @@ pub fn shard_from_engine(
         );
     }
     if let Some(index) = num("AWS_BATCH_JOB_ARRAY_INDEX")? {
+        if let Some(count) = shards {
+            return check(
+                index,
+                count,
+                format!("AWS Batch: AWS_BATCH_JOB_ARRAY_INDEX={index} of {count} shards"),
+            );
+        }
         let count = num("AWS_BATCH_JOB_ARRAY_SIZE")?
             .ok_or("AWS_BATCH_JOB_ARRAY_INDEX is set, AWS_BATCH_JOB_ARRAY_SIZE is not")?;
         return check(
@@ -286,6 +308,16 @@ mod tests {
         ]);
         assert_eq!(
             shard_from_engine(&slurm, None).unwrap().0,
+            Shard { index: 2, count: 4 }
+        );
+        // One index submitted again alone: its id is the shard's when N is known.
+        let retry = env(&[
+            ("SLURM_ARRAY_TASK_ID", "2"),
+            ("SLURM_ARRAY_TASK_MIN", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "1"),
+        ]);
+        assert_eq!(
+            shard_from_engine(&retry, Some(4)).unwrap().0,
             Shard { index: 2, count: 4 }
         );
         let k8s = env(&[("JOB_COMPLETION_INDEX", "3")]);

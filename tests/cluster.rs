@@ -1,0 +1,329 @@
+//! Sharded runs through the binary: a plan, its shards, their merge — the
+//! single run's bytes for any N; what merge refuses; `--shard auto` under
+//! each engine's variables; the Kubernetes manifest's command as a pod runs
+//! it. (A real Slurm cluster runs the shipped sbatch scripts in slurm.rs.)
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+const REPORTS: [&str; 5] = [
+    "calls.csv",
+    "calls.jsonl",
+    "turns.csv",
+    "intents.csv",
+    "findings.csv",
+];
+
+fn summary_without_run(dir: &Path) -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    v.as_object_mut().unwrap().remove("run");
+    v
+}
+
+pub fn assert_same(single: &Path, merged: &Path, what: &str) {
+    for f in REPORTS {
+        assert!(
+            fs::read(single.join(f)).unwrap() == fs::read(merged.join(f)).unwrap(),
+            "{what}: {f} differs from the single run's"
+        );
+    }
+    assert_eq!(
+        summary_without_run(single),
+        summary_without_run(merged),
+        "{what}"
+    );
+}
+
+fn shard(plan: &Path, k_n: &str, out: &Path) -> (i32, String) {
+    let (code, _, err) = run(&[
+        "run",
+        "--plan",
+        path_str(plan),
+        "--shard",
+        k_n,
+        "-o",
+        path_str(out),
+        "-q",
+        "--fail-on",
+        "never",
+    ]);
+    (code, err)
+}
+
+/// A corpus of uneven calls, with one damaged, and its plan.
+fn planned(dir: &Path) -> (PathBuf, PathBuf) {
+    let (rec, _) = simulate(
+        dir,
+        11,
+        10,
+        &[
+            "--seed",
+            "3",
+            "--faults",
+            "none,none,truncated-final,none,zeroed-sizes",
+        ],
+    );
+    let plan = dir.join("plan.json");
+    let (code, _, err) = run(&["plan", path_str(&rec), "-o", path_str(&plan)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("11 recording(s)"), "{err}");
+    (rec, plan)
+}
+
+#[test]
+fn any_number_of_shards_merges_to_the_single_runs_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, plan) = planned(tmp.path());
+    let single = tmp.path().join("single");
+    let (code, _, err) = run(&[
+        "run",
+        "--plan",
+        path_str(&plan),
+        "-o",
+        path_str(&single),
+        "-q",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for n in [1, 2, 3, 7] {
+        let parts: Vec<PathBuf> = (0..n)
+            .map(|k| {
+                let out = tmp.path().join(format!("n{n}-{k}"));
+                let (code, err) = shard(&plan, &format!("{k}/{n}"), &out);
+                assert_eq!(code, 0, "{k}/{n}: {err}");
+                out
+            })
+            .collect();
+        let counts: Vec<usize> = parts.iter().map(|p| calls(p).len()).collect();
+        assert_eq!(counts.iter().sum::<usize>(), 11, "n={n}: {counts:?}");
+        let merged = tmp.path().join(format!("merged-{n}"));
+        let mut args = vec!["merge"];
+        args.extend(parts.iter().rev().map(|p| path_str(p)));
+        args.extend(["-o", path_str(&merged)]);
+        ok(&args);
+        assert_same(&single, &merged, &format!("{n} shards"));
+    }
+    // A retried shard writes the same bytes, over its own earlier output.
+    let again = tmp.path().join("n3-1");
+    let before: Vec<Vec<u8>> = REPORTS
+        .iter()
+        .map(|f| fs::read(again.join(f)).unwrap())
+        .collect();
+    let (code, err) = shard(&plan, "1/3", &again);
+    assert_eq!(code, 0, "a re-run shard replaces its own output: {err}");
+    let after: Vec<Vec<u8>> = REPORTS
+        .iter()
+        .map(|f| fs::read(again.join(f)).unwrap())
+        .collect();
+    assert!(before == after);
+    // …but never another shard's.
+    let (code, err) = shard(&plan, "2/3", &again);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn merge_refuses_a_missing_a_twice_given_and_a_foreign_shard() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, plan) = planned(tmp.path());
+    let part = |k: usize| tmp.path().join(format!("p{k}"));
+    for k in 0..3 {
+        assert_eq!(shard(&plan, &format!("{k}/3"), &part(k)).0, 0);
+    }
+    // Another plan: the store with one call fewer.
+    let victim = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    fs::remove_dir_all(&victim).unwrap();
+    let other = tmp.path().join("other.json");
+    ok(&["plan", path_str(&rec), "-o", path_str(&other)]);
+    let foreign = tmp.path().join("foreign");
+    assert_eq!(shard(&other, "2/3", &foreign).0, 0);
+    let out = tmp.path().join("out");
+    for (inputs, says) in [
+        (vec![part(0), part(1)], "shard(s) 2 of them are missing"),
+        (
+            vec![part(0), part(1), part(1), part(2)],
+            "shard 1 of 3 is given twice",
+        ),
+        (
+            vec![part(0), part(1), foreign.clone()],
+            "foreign is shard 2 of 3 of plan",
+        ),
+    ] {
+        let mut args = vec!["merge".to_string()];
+        args.extend(inputs.iter().map(|p| p.display().to_string()));
+        args.extend(["-o".into(), out.display().to_string()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(says), "{says}: {err}");
+        assert!(!out.exists());
+    }
+    // The call removed after the plan was made: a finding in its shard.
+    let gone = victim.file_name().unwrap().to_string_lossy().into_owned();
+    let rows: Vec<serde_json::Value> = (0..3).flat_map(|k| calls(&part(k))).collect();
+    let row = rows.iter().find(|r| r["recording"] == gone.as_str());
+    assert!(row.is_some(), "the shards ran before it went");
+    let late = tmp.path().join("late");
+    let (code, err) = shard(&plan, "0/1", &late);
+    assert_eq!(code, 0, "{err}");
+    let row = calls(&late)
+        .into_iter()
+        .find(|r| r["recording"] == gone.as_str())
+        .unwrap();
+    assert_eq!(row["state"], "missing");
+    assert_eq!(row["status"], "error");
+    let findings = fs::read_to_string(late.join("findings.csv")).unwrap();
+    assert!(
+        findings.contains(&format!("{gone},plan.missing,error")),
+        "{findings}"
+    );
+}
+
+#[test]
+fn shard_auto_reads_each_engines_variables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, plan) = planned(tmp.path());
+    let expected = |k: usize, n: usize| {
+        let out = tmp.path().join(format!("want-{k}-{n}"));
+        shard(&plan, &format!("{k}/{n}"), &out);
+        fs::read(out.join("calls.csv")).unwrap()
+    };
+    let auto = |env: &[(&str, &str)], extra: &[&str], name: &str| {
+        let out = tmp.path().join(name);
+        let o = bin()
+            .args([
+                "run",
+                "--plan",
+                path_str(&plan),
+                "--shard",
+                "auto",
+                "-o",
+                path_str(&out),
+                "-q",
+                "--fail-on",
+                "never",
+            ])
+            .args(extra)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+            out,
+        )
+    };
+    let (code, err, out) = auto(
+        &[
+            ("SLURM_ARRAY_TASK_ID", "12"),
+            ("SLURM_ARRAY_TASK_MIN", "10"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ],
+        &[],
+        "slurm",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("shard 2 of 4 (Slurm:"), "{err}");
+    assert_eq!(fs::read(out.join("calls.csv")).unwrap(), expected(2, 4));
+    let (code, err, out) = auto(&[("JOB_COMPLETION_INDEX", "1")], &["--shards", "3"], "k8s");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("shard 1 of 3 (Kubernetes:"), "{err}");
+    assert_eq!(fs::read(out.join("calls.csv")).unwrap(), expected(1, 3));
+    let (code, err, out) = auto(
+        &[
+            ("AWS_BATCH_JOB_ARRAY_INDEX", "0"),
+            ("AWS_BATCH_JOB_ARRAY_SIZE", "2"),
+        ],
+        &[],
+        "aws",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("shard 0 of 2 (AWS Batch:"), "{err}");
+    assert_eq!(fs::read(out.join("calls.csv")).unwrap(), expected(0, 2));
+    let (code, err, out) = auto(&[], &[], "none");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("no job-array engine's variables are set"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let (code, err, _) = auto(&[("JOB_COMPLETION_INDEX", "1")], &[], "k8s-no-n");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--shards N"), "{err}");
+}
+
+/// The command the shipped Indexed Job manifest gives its pods, run as a
+/// pod runs it (JOB_COMPLETION_INDEX set, paths mapped to this machine),
+/// for every index; then the merge Job's command.
+#[test]
+fn the_kubernetes_manifests_commands_shard_and_merge() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cluster/kubernetes");
+    let manifest = fs::read_to_string(dir.join("callscope-shards.yaml")).unwrap();
+    let command: Vec<String> = manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("command: "))
+        .map(|flow| serde_json::from_str(flow).expect("command is a flow list"))
+        .unwrap();
+    let completions: usize = manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("completions: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(manifest.contains("completionMode: Indexed"));
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, plan) = planned(tmp.path());
+    let work = tmp.path().join("work");
+    fs::create_dir_all(&work).unwrap();
+    fs::copy(&plan, work.join("plan.json")).unwrap();
+    for index in 0..completions {
+        let args: Vec<String> = command[1..]
+            .iter()
+            .map(|a| a.replace("/work", &work.display().to_string()))
+            .collect();
+        let o = bin()
+            .args(&args)
+            .env("JOB_COMPLETION_INDEX", index.to_string())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "index {index}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let merge = fs::read_to_string(dir.join("callscope-merge.yaml")).unwrap();
+    let script: Vec<String> = merge
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("command: "))
+        .map(|flow| serde_json::from_str(flow).unwrap())
+        .unwrap();
+    let line = script[2]
+        .replace("/work", &work.display().to_string())
+        .replace(
+            "exec callscope",
+            &format!("exec '{}'", env!("CARGO_BIN_EXE_callscope")),
+        );
+    let o = std::process::Command::new("sh")
+        .args(["-c", &line])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let single = tmp.path().join("single");
+    ok(&[
+        "run",
+        "--plan",
+        path_str(&plan),
+        "-o",
+        path_str(&single),
+        "-q",
+        "--fail-on",
+        "never",
+    ]);
+    assert_same(&single, &work.join("reports"), "the Kubernetes Jobs");
+}
