@@ -12,34 +12,20 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use callscope::analyze::{builtins, VadKind};
-use callscope::recording::{Filter, ModelOptions};
+use callscope::analyze::builtins;
+use callscope::recording::Filter;
 use callscope::report::merge::{manifests, merge, MergeOptions};
-use callscope::report::Formats;
 use callscope::run::{run, RunOptions};
 use chrono::{DateTime, Duration, Utc};
-use common::{corpus, median};
+use common::{corpus, median, run_options};
 
 const NIGHTS: i64 = 30;
 
 fn options(root: &Path, out: PathBuf, filter: Filter, only_new: bool) -> RunOptions {
     RunOptions {
-        root: root.to_path_buf(),
-        out,
-        replace: true,
-        wait: None,
-        analyzers: builtins(),
-        jobs: None,
         filter,
-        formats: Formats {
-            csv: true,
-            json: true,
-        },
-        vad: VadKind::Neural,
-        model: ModelOptions::default(),
         only_new,
-        plan: None,
-        args: Vec::new(),
+        ..run_options(root, out)
     }
 }
 

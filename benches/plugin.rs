@@ -13,12 +13,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use callscope::analyze::{builtins, Analyzer, VadKind};
-use callscope::recording::Filter;
-use callscope::recording::ModelOptions;
-use callscope::report::Formats;
+use callscope::analyze::{builtins, Analyzer};
 use callscope::run::{run, RunOptions};
-use common::{corpus, median};
+use common::{corpus, median, run_options};
 
 fn main() {
     let calls: usize = std::env::var("CALLSCOPE_BENCH_CALLS")
@@ -59,23 +56,8 @@ fn main() {
             analyzers.push(Box::new(p) as Box<dyn Analyzer>);
         }
         RunOptions {
-            root: root.clone(),
-            out: out.path().join(format!("mode{mode}")),
             analyzers,
-            jobs: None,
-            filter: Filter::default(),
-            formats: Formats {
-                csv: true,
-                json: true,
-            },
-            vad: VadKind::Neural,
-            model: ModelOptions::default(),
-            // The same directory every round.
-            replace: true,
-            wait: None,
-            only_new: false,
-            plan: None,
-            args: Vec::new(),
+            ..run_options(&root, out.path().join(format!("mode{mode}")))
         }
     };
     let modes = [options(0), options(1), options(2)];

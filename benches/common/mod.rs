@@ -30,3 +30,26 @@ pub fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
+
+/// A run of every built-in analyzer (neural VAD, both report formats) over
+/// `root` into `out`, replacing what an earlier round left there.
+pub fn run_options(root: &Path, out: PathBuf) -> callscope::run::RunOptions {
+    callscope::run::RunOptions {
+        root: root.to_path_buf(),
+        out,
+        replace: true,
+        wait: None,
+        analyzers: callscope::analyze::builtins(),
+        jobs: None,
+        filter: callscope::recording::Filter::default(),
+        formats: callscope::report::Formats {
+            csv: true,
+            json: true,
+        },
+        vad: callscope::analyze::VadKind::Neural,
+        model: callscope::recording::ModelOptions::default(),
+        only_new: false,
+        plan: None,
+        args: Vec::new(),
+    }
+}

@@ -12,14 +12,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::dir::FORMAT;
 use super::partial::{self, PartialCall};
-use super::{
-    AnalyzerInfo, Formats, Manifest, ReportDir, ReportOptions, ReportWriter, RunInfo, Summary,
-};
-use crate::analyze::{Analyzer, Stats};
+use super::{About, AnalyzerInfo, Formats, Manifest, ReportDir, ReportWriter, Summary};
+use crate::analyze::Analyzer;
 use crate::error::{Error, Result};
-use crate::recording::format_utc;
 
 /// What to merge.
 pub struct MergeOptions {
@@ -226,56 +222,28 @@ pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome
         json: first.options.formats.iter().any(|f| f == "json"),
     };
     let mut writer = ReportWriter::create(dir.path(), &opts.analyzers, formats)?;
-    let mut merged: Vec<Stats> = vec![Stats::default(); opts.analyzers.len()];
     let started = Utc::now();
     let calls = latest.len();
     // A BTreeMap by relative path: the order discovery gives a run.
     for (_, (_, call)) in latest {
         crate::interrupt::check()?;
         let fingerprint = call.fingerprint.clone();
-        let record = call.into_record();
-        writer.write_call(&record, &fingerprint)?;
-        for (m, s) in merged.iter_mut().zip(&record.stats) {
-            m.merge(s);
-        }
+        writer.write_call(&call.into_record(), &fingerprint)?;
     }
-    let summaries: Vec<_> = opts
-        .analyzers
-        .iter()
-        .zip(&merged)
-        .map(|(a, s)| (a.name().to_string(), a.summarize(s, calls)))
-        .collect();
-    let finished = Utc::now();
-    let run = RunInfo {
-        version: env!("CARGO_PKG_VERSION"),
-        started: format_utc(&started),
-        finished: format_utc(&finished),
+    let about = About {
+        started,
         root: first.root.clone(),
         args: opts.args.clone(),
-    };
-    let (files, summary) = writer.finish(&summaries, run)?;
-    crate::interrupt::check()?;
-    let manifest = Manifest {
-        format: FORMAT.to_string(),
-        callscope_version: env!("CARGO_PKG_VERSION").to_string(),
-        finished: format_utc(&finished),
-        root: first.root.clone(),
-        made_by: "merge".into(),
+        made_by: "merge",
         analyzers: first.analyzers.clone(),
-        options: ReportOptions {
-            vad: first.options.vad.clone(),
-            name_tz: first.options.name_tz.clone(),
-            formats: first.options.formats.clone(),
-        },
-        calls,
-        files,
+        options: first.options.clone(),
         plan: None,
     };
-    let out = dir.commit(&manifest)?;
+    let done = writer.complete(dir, &opts.analyzers, about)?;
     Ok(MergeOutcome {
         calls,
         superseded,
-        out,
-        summary,
+        out: done.out,
+        summary: done.summary,
     })
 }

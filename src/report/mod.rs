@@ -16,8 +16,11 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::analyze::{Analyzer, Cell, RunSummary};
+use chrono::{DateTime, Utc};
+
+use crate::analyze::{Analyzer, Cell, RunSummary, Stats};
 use crate::error::{Error, Result};
+use crate::recording::format_utc;
 use crate::safe_fs::AtomicFile;
 
 pub use dir::{AnalyzerInfo, Manifest, PlanRef, ReportDir, ReportOptions, MANIFEST};
@@ -108,6 +111,28 @@ pub struct ReportWriter {
     /// Counts kept for summary.json while rows stream out.
     calls: CallCounts,
     findings_by_code: FindingCounts,
+    /// The analyzers' summary parts, merged call by call in the order the
+    /// calls are written (the order decides the last bits of a float sum).
+    merged: Vec<Stats>,
+}
+
+/// What a finished report directory says about how it was made.
+pub struct About {
+    pub started: DateTime<Utc>,
+    pub root: String,
+    pub args: Vec<String>,
+    /// `run`, `run --new`, `run --plan`, `merge`.
+    pub made_by: &'static str,
+    pub analyzers: Vec<AnalyzerInfo>,
+    pub options: ReportOptions,
+    pub plan: Option<PlanRef>,
+}
+
+/// A report directory in place.
+pub struct Completed {
+    pub out: PathBuf,
+    pub summary: Summary,
+    pub finished: DateTime<Utc>,
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
@@ -135,6 +160,7 @@ impl ReportWriter {
             partial: (partial_path, partial_file),
             calls: CallCounts::default(),
             findings_by_code: FindingCounts::default(),
+            merged: vec![Stats::default(); analyzers.len()],
         };
         if formats.csv {
             let header: Vec<String> = strings(&BASE_COLUMNS)
@@ -165,6 +191,9 @@ impl ReportWriter {
     /// Append one call to every report; `fingerprint` is its recording's
     /// as it was analyzed.
     pub fn write_call(&mut self, r: &CallRecord, fingerprint: &str) -> Result<()> {
+        for (m, s) in self.merged.iter_mut().zip(&r.stats) {
+            m.merge(s);
+        }
         let (path, file) = &mut self.partial;
         partial::write_line(
             file,
@@ -227,8 +256,52 @@ impl ReportWriter {
     }
 
     /// Write the summary tables and summary.json, then put every file in place.
+    /// Write the summaries, the manifest, and put the report directory in
+    /// place.
+    pub fn complete(
+        self,
+        dir: ReportDir,
+        analyzers: &[Box<dyn Analyzer>],
+        about: About,
+    ) -> Result<Completed> {
+        let calls = self.calls.total;
+        let summaries: Vec<(String, RunSummary)> = analyzers
+            .iter()
+            .zip(&self.merged)
+            .map(|(a, s)| (a.name().to_string(), a.summarize(s, calls)))
+            .collect();
+        let finished = Utc::now();
+        let run = RunInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            started: format_utc(&about.started),
+            finished: format_utc(&finished),
+            root: about.root.clone(),
+            args: about.args,
+        };
+        let (files, summary) = self.finish(&summaries, run)?;
+        crate::interrupt::check()?;
+        let manifest = Manifest {
+            format: dir::FORMAT.to_string(),
+            callscope_version: env!("CARGO_PKG_VERSION").to_string(),
+            finished: format_utc(&finished),
+            root: about.root,
+            made_by: about.made_by.to_string(),
+            analyzers: about.analyzers,
+            options: about.options,
+            calls,
+            files,
+            plan: about.plan,
+        };
+        let out = dir.commit(&manifest)?;
+        Ok(Completed {
+            out,
+            summary,
+            finished,
+        })
+    }
+
     /// Returns the files written (by name) and the summary.
-    pub fn finish(
+    fn finish(
         self,
         summaries: &[(String, RunSummary)],
         run: RunInfo,

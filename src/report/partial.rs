@@ -74,16 +74,22 @@ pub fn write_line(out: &mut impl Write, path: &Path, call: &PartialCall) -> Resu
         .map_err(|e| Error::write(path, e))
 }
 
-/// Every call of the partial in report directory `dir`, in order.
-pub fn read(dir: &Path) -> Result<Vec<PartialCall>> {
+/// Every line of the partial in report directory `dir`, in order, as `T`
+/// (a whole call, or only what `--new` needs of it).
+fn read_lines<T: serde::de::DeserializeOwned>(dir: &Path) -> Result<Vec<T>> {
     let path = dir.join(PARTIAL);
     let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-    let mut calls = Vec::new();
+    let mut out = Vec::new();
     for line in BufReader::new(file).lines() {
         let line = line.map_err(|e| Error::io(&path, e))?;
-        calls.push(serde_json::from_str(&line).map_err(|e| Error::json(&path, &e))?);
+        out.push(serde_json::from_str(&line).map_err(|e| Error::json(&path, &e))?);
     }
-    Ok(calls)
+    Ok(out)
+}
+
+/// Every call of the partial in report directory `dir`, in order.
+pub fn read(dir: &Path) -> Result<Vec<PartialCall>> {
+    read_lines(dir)
 }
 
 /// What `run --new` needs of an earlier report: each recording it
@@ -95,12 +101,5 @@ pub struct Seen {
 }
 
 pub fn read_seen(dir: &Path) -> Result<Vec<Seen>> {
-    let path = dir.join(PARTIAL);
-    let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-    let mut seen = Vec::new();
-    for line in BufReader::new(file).lines() {
-        let line = line.map_err(|e| Error::io(&path, e))?;
-        seen.push(serde_json::from_str(&line).map_err(|e| Error::json(&path, &e))?);
-    }
-    Ok(seen)
+    read_lines(dir)
 }

@@ -16,12 +16,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
-use crate::analyze::{Analyzer, Needs, Stats, VadKind};
+use crate::analyze::{Analyzer, Needs, VadKind};
 use crate::check::Status;
 use crate::error::{Error, Result};
-use crate::recording::{discover, format_utc, Filter, ModelOptions, SkippedPath, State};
+use crate::recording::{discover, Filter, ModelOptions, SkippedPath, State};
 use crate::report::{
-    AnalyzerInfo, CallRecord, Formats, Manifest, ReportDir, ReportOptions, ReportWriter, RunInfo,
+    About, AnalyzerInfo, CallRecord, Formats, Manifest, ReportDir, ReportOptions, ReportWriter,
     Summary,
 };
 
@@ -174,7 +174,6 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
         .build()
         .map_err(|e| Error::Usage(format!("--jobs: {e}")))?;
     let mut writer = ReportWriter::create(dir.path(), &opts.analyzers, opts.formats)?;
-    let mut merged: Vec<Stats> = vec![Stats::default(); opts.analyzers.len()];
     let (mut calls, mut errors, mut warnings) = (0usize, 0usize, 0usize);
     let done = AtomicU64::new(0);
     // Batches in discovery order; within a batch rayon keeps the order too.
@@ -225,50 +224,27 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
         records.sort_by(|a, b| a.0.recording.cmp(&b.0.recording));
         for (r, fingerprint) in records {
             writer.write_call(&r, &fingerprint)?;
-            for (m, s) in merged.iter_mut().zip(&r.stats) {
-                m.merge(s);
-            }
             calls += 1;
             errors += usize::from(r.status == Status::Error);
             warnings += usize::from(r.status == Status::Warning);
         }
     }
-    let summaries: Vec<_> = opts
-        .analyzers
-        .iter()
-        .zip(&merged)
-        .map(|(a, s)| (a.name().to_string(), a.summarize(s, calls)))
-        .collect();
-    let finished = Utc::now();
-    let run = RunInfo {
-        version: env!("CARGO_PKG_VERSION"),
-        started: format_utc(&started),
-        finished: format_utc(&finished),
-        root: opts.root.display().to_string(),
-        args: opts.args.clone(),
-    };
-    let (files, summary) = writer.finish(&summaries, run)?;
-    crate::interrupt::check()?;
     let (analyzers, options) =
         report_identity(&opts.analyzers, opts.vad, &opts.model, opts.formats);
-    let manifest = Manifest {
-        format: crate::report::dir::FORMAT.to_string(),
-        callscope_version: env!("CARGO_PKG_VERSION").to_string(),
-        finished: format_utc(&finished),
+    let about = About {
+        started,
         root: opts.root.display().to_string(),
+        args: opts.args.clone(),
         made_by: match (&opts.plan, opts.only_new) {
             (Some(_), _) => "run --plan",
             (None, true) => "run --new",
             (None, false) => "run",
-        }
-        .to_string(),
+        },
         analyzers,
         options,
-        calls,
-        files,
         plan: plan_ref,
     };
-    let out = dir.commit(&manifest)?;
+    let done = writer.complete(dir, &opts.analyzers, about)?;
     Ok(RunOutcome {
         found: found_count,
         selected: selected_count,
@@ -278,9 +254,9 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
         waiting,
         skipped,
         root: opts.root.clone(),
-        out,
-        summary,
+        out: done.out,
+        summary: done.summary,
         started,
-        finished,
+        finished: done.finished,
     })
 }
