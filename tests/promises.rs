@@ -21,7 +21,7 @@ fn readme() -> String {
 fn documented_columns() -> BTreeSet<String> {
     let text = readme();
     let section = &text[text.find("### Reports and their columns").unwrap()..];
-    let table = &section[..section.find("Percentiles are").unwrap()];
+    let table = &section[..section.find("**Percentiles**").unwrap()];
     let mut out = BTreeSet::new();
     for row in table.lines().filter(|l| l.starts_with("| `")) {
         let first = row.split(" | ").next().unwrap();
