@@ -329,7 +329,7 @@ fn short_flags_do_what_the_long_ones_do() {
             .lines()
             .next()
             .unwrap()
-            .ends_with("intents.function_calls,intents.intents,intents.failed"),
+            .ends_with("intents_function_calls,intents_intents,intents_failed"),
         "{header}"
     );
     // export -o and run -o are the same word.

@@ -126,23 +126,23 @@ fn keyword_categories_match_the_transcripts_the_test_wrote() {
     ]);
     let rows = calls(&out);
     let (a, b) = (&rows[0], &rows[1]);
-    assert_eq!(a["kwcat.greeting_matched"], 1);
-    assert_eq!(a["kwcat.greeting_first_s"], 2.0);
-    assert_eq!(a["kwcat.card_matched"], 1);
-    assert_eq!(a["kwcat.card_first_s"], 5.5);
-    assert_eq!(a["kwcat.no_greeting_matched"], 0);
+    assert_eq!(a["kwcat_greeting_matched"], 1);
+    assert_eq!(a["kwcat_greeting_first_s"], 2.0);
+    assert_eq!(a["kwcat_card_matched"], 1);
+    assert_eq!(a["kwcat_card_first_s"], 5.5);
+    assert_eq!(a["kwcat_no_greeting_matched"], 0);
     // The bot says hello only after 10 s; the caller's hello is not the bot's.
-    assert_eq!(b["kwcat.greeting_matched"], 0);
-    assert!(b["kwcat.greeting_first_s"].is_null());
-    assert_eq!(b["kwcat.card_matched"], 1);
-    assert_eq!(b["kwcat.card_first_s"], 12.0);
-    assert_eq!(b["kwcat.no_greeting_matched"], 1);
+    assert_eq!(b["kwcat_greeting_matched"], 0);
+    assert!(b["kwcat_greeting_first_s"].is_null());
+    assert_eq!(b["kwcat_card_matched"], 1);
+    assert_eq!(b["kwcat_card_first_s"], 12.0);
+    assert_eq!(b["kwcat_no_greeting_matched"], 1);
     let header = fs::read_to_string(out.join("calls.csv")).unwrap();
     assert!(header
         .lines()
         .next()
         .unwrap()
-        .ends_with("kwcat.no_greeting_matched,kwcat.no_greeting_first_s"));
+        .ends_with("kwcat_no_greeting_matched,kwcat_no_greeting_first_s"));
     let summary: Value =
         serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["analyzers"]["kwcat"]["matched"]["greeting"], 1);
@@ -175,8 +175,8 @@ fn a_plugin_written_in_c_reads_the_audio() {
             .map(|s| i32::from(*s).abs())
             .max()
             .unwrap();
-        assert_eq!(row["cpeak.caller_peak"], peak);
-        assert_eq!(row["cpeak.bot_samples"], t.bot_samples);
+        assert_eq!(row["cpeak_caller_peak"], peak);
+        assert_eq!(row["cpeak_bot_samples"], t.bot_samples);
         assert_eq!(row["status"], "ok");
     }
 }
@@ -225,7 +225,7 @@ fn plugins_that_cannot_be_used_stop_the_command_with_exit_2() {
                 "-DCS_TEST_NAME=\"rt\"",
                 "-DCS_TEST_COLUMNS=\"[\\\"audio_mean_s\\\"]\"",
             ],
-            "column 'rt.audio_mean_s' is already a column of the report",
+            "column 'rt_audio_mean_s' is already a column of the report",
         ),
         (
             "dup",
@@ -245,7 +245,12 @@ fn plugins_that_cannot_be_used_stop_the_command_with_exit_2() {
         (
             "badname",
             vec!["-DCS_TEST_NAME=\"peak,v2\""],
-            "the name must be 1-64 letters",
+            "the name must be 1-64 lowercase letters",
+        ),
+        (
+            "upper",
+            vec!["-DCS_TEST_COLUMNS=\"[\\\"Peak\\\"]\""],
+            "column \"Peak\": a column name must be 1-64 lowercase letters",
         ),
     ] {
         let lib = c_plugin(tmp.path(), lib, &defines);
@@ -333,12 +338,12 @@ fn a_panicking_or_garbling_plugin_fails_only_its_cells() {
     ]);
     assert_eq!(code, 1, "one call failed; the process did not abort");
     let rows = calls(&out);
-    assert_eq!(rows[0]["panicky.ok"], 1);
-    assert!(rows[1]["panicky.ok"].is_null());
+    assert_eq!(rows[0]["panicky_ok"], 1);
+    assert!(rows[1]["panicky_ok"].is_null());
     assert_eq!(rows[1]["status"], "error");
-    assert_eq!(rows[2]["panicky.ok"], 1);
+    assert_eq!(rows[2]["panicky_ok"], 1);
     assert_eq!(
-        rows[1]["intents.function_calls"],
+        rows[1]["intents_function_calls"],
         t[1].function_calls.len(),
         "other analyzers still ran"
     );
@@ -366,7 +371,7 @@ fn a_panicking_or_garbling_plugin_fails_only_its_cells() {
     ]);
     assert_eq!(code, 1);
     for row in calls(&out2) {
-        assert!(row["cpeak.caller_peak"].is_null());
+        assert!(row["cpeak_caller_peak"].is_null());
         assert_eq!(row["status"], "error");
     }
     let findings = fs::read_to_string(out2.join("findings.csv")).unwrap();
@@ -409,7 +414,7 @@ fn plugins_command_and_plugin_path() {
     assert_eq!(c["version"], "1.0.0");
     assert_eq!(
         c["columns"],
-        serde_json::json!(["cpeak.caller_peak", "cpeak.bot_samples"])
+        serde_json::json!(["cpeak_caller_peak", "cpeak_bot_samples"])
     );
     assert_eq!(c["needs"], serde_json::json!(["audio"]));
     assert_eq!(c["source"], path_str(&lib));
@@ -448,8 +453,8 @@ fn the_readme_plugin_is_the_example_that_compiles_and_counts_words() {
         path_str(&words),
     ]);
     for row in calls(&out) {
-        assert_eq!(row["words.caller"], row["transcript.caller_words"]);
-        assert_eq!(row["words.bot"], row["transcript.bot_words"]);
+        assert_eq!(row["words_caller"], row["transcript_caller_words"]);
+        assert_eq!(row["words_bot"], row["transcript_bot_words"]);
     }
 }
 
@@ -486,7 +491,7 @@ fn isolated_plugins_cannot_take_the_run_down() {
     let (st, separate, _) = run_with(&ok_lib, &isolated);
     assert!(st.success());
     assert_eq!(in_process, separate, "the same cells either way");
-    assert!(separate.contains("cpeak.caller_peak"));
+    assert!(separate.contains("cpeak_caller_peak"));
 
     let printing = c_plugin(tmp.path(), "printing", &["-DCS_TEST_PRINT"]);
     let (st, csv, _) = run_with(&printing, &isolated);
@@ -531,7 +536,7 @@ fn isolated_plugins_cannot_take_the_run_down() {
         let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
         let col = header
             .iter()
-            .position(|c| *c == "speech.caller_talk_s")
+            .position(|c| *c == "speech_caller_talk_s")
             .unwrap();
         for row in speech {
             assert!(
@@ -613,7 +618,7 @@ fn a_plugin_receives_the_state_and_the_start_in_the_name_zone() {
         .into_iter()
         .find(|c| c["recording"].as_str().unwrap().starts_with("9f1c2e4b"))
         .unwrap();
-    let seen: Value = serde_json::from_str(crashed["cpeak.caller_peak"].as_str().unwrap()).unwrap();
+    let seen: Value = serde_json::from_str(crashed["cpeak_caller_peak"].as_str().unwrap()).unwrap();
     assert_eq!(seen["state"], "crashed", "{seen}");
     // Named 20241203_181205 by a recorder two hours ahead of UTC.
     assert_eq!(seen["start_time"], "2024-12-03T16:12:05.000000Z", "{seen}");

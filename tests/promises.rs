@@ -17,7 +17,7 @@ fn readme() -> String {
 }
 
 /// The names the README's calls.csv table gives, expanded
-/// (`quality.{caller,bot}_rms_dbfs`, `_peak_dbfs` …).
+/// (`quality_{caller,bot}_rms_dbfs`, `_peak_dbfs` …).
 fn documented_columns() -> BTreeSet<String> {
     let text = readme();
     let section = &text[text.find("### Reports and their columns").unwrap()..];
@@ -33,14 +33,14 @@ fn documented_columns() -> BTreeSet<String> {
             .collect();
         let mut stem = String::new();
         for n in names {
-            if let Some(rest) = n.strip_prefix("quality.{caller,bot}") {
-                stem = "quality.{p}".into();
+            if let Some(rest) = n.strip_prefix("quality_{caller,bot}") {
+                stem = "quality_{p}".into();
                 for p in ["caller", "bot"] {
-                    out.insert(format!("quality.{p}{rest}"));
+                    out.insert(format!("quality_{p}{rest}"));
                 }
             } else if n.starts_with('_') && !stem.is_empty() {
                 for p in ["caller", "bot"] {
-                    out.insert(format!("quality.{p}{n}"));
+                    out.insert(format!("quality_{p}{n}"));
                 }
             } else {
                 out.insert(n.to_string());

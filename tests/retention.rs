@@ -581,13 +581,13 @@ fn the_nightly_report_shows_what_the_next_prune_will_do() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(rows[0]["retention.action"], "held");
+    assert_eq!(rows[0]["retention_action"], "held");
     for (row, truth) in rows.iter().zip(&t).skip(1) {
-        assert_eq!(row["retention.rule"], "audio");
-        assert_eq!(row["retention.action"], "delete-audio");
+        assert_eq!(row["retention_rule"], "audio");
+        assert_eq!(row["retention_action"], "delete-audio");
         let start = callscope::recording::parse_timestamp(&truth.start_time).unwrap();
         let due =
-            callscope::recording::parse_timestamp(row["retention.due"].as_str().unwrap()).unwrap();
+            callscope::recording::parse_timestamp(row["retention_due"].as_str().unwrap()).unwrap();
         assert_eq!(due - start, chrono::Duration::days(90));
     }
 }

@@ -61,12 +61,12 @@ fn reports_agree_with_the_ground_truth() {
         let ctx = &t.recording;
         assert_eq!(row["recording"], t.recording.as_str());
         assert_eq!(row["status"], "ok", "{ctx}: {row}");
-        assert_eq!(row["speech.vad"], "earshot");
+        assert_eq!(row["speech_vad"], "earshot");
 
         // Transcript response times: the seed's recipe, to the millisecond.
         let got = &transcript_turns[ctx];
         assert_eq!(got.len(), t.transcript_turns.len(), "{ctx}");
-        assert_eq!(row["rt.transcript_turns"], t.transcript_turns.len());
+        assert_eq!(row["rt_transcript_turns"], t.transcript_turns.len());
         for (g, w) in got.iter().zip(&t.transcript_turns) {
             assert!(
                 (g.2 - w.latency_s).abs() < 0.0006,
@@ -101,21 +101,21 @@ fn reports_agree_with_the_ground_truth() {
         let talk = |c: &str| row[c].as_f64().unwrap();
         let rel = |a: f64, b: f64| (a - b).abs() / b;
         assert!(
-            rel(talk("speech.caller_talk_s"), t.caller_talk_s) < 0.03,
+            rel(talk("speech_caller_talk_s"), t.caller_talk_s) < 0.03,
             "{ctx}: caller {} vs {}",
-            talk("speech.caller_talk_s"),
+            talk("speech_caller_talk_s"),
             t.caller_talk_s
         );
         assert!(
-            rel(talk("speech.bot_talk_s"), t.bot_talk_s) < 0.03,
+            rel(talk("speech_bot_talk_s"), t.bot_talk_s) < 0.03,
             "{ctx}: bot {} vs {}",
-            talk("speech.bot_talk_s"),
+            talk("speech_bot_talk_s"),
             t.bot_talk_s
         );
         assert!(
-            (talk("speech.overlap_s") - t.overlap_s).abs() < 0.06,
+            (talk("speech_overlap_s") - t.overlap_s).abs() < 0.06,
             "{ctx}: overlap {} vs {}",
-            talk("speech.overlap_s"),
+            talk("speech_overlap_s"),
             t.overlap_s
         );
 
@@ -130,11 +130,11 @@ fn reports_agree_with_the_ground_truth() {
         };
         let mean = lat.iter().sum::<f64>() / lat.len() as f64;
         for (col, want) in [
-            ("rt.audio_mean_s", mean),
-            ("rt.audio_p50_s", q(0.5)),
-            ("rt.audio_p90_s", q(0.9)),
-            ("rt.audio_p95_s", q(0.95)),
-            ("rt.audio_max_s", lat[lat.len() - 1]),
+            ("rt_audio_mean_s", mean),
+            ("rt_audio_p50_s", q(0.5)),
+            ("rt_audio_p90_s", q(0.9)),
+            ("rt_audio_p95_s", q(0.95)),
+            ("rt_audio_max_s", lat[lat.len() - 1]),
         ] {
             let v = talk(col);
             assert!(
@@ -166,30 +166,30 @@ fn reports_agree_with_the_ground_truth() {
         let longest = gaps.iter().copied().fold(0.0, f64::max);
         let slack = 0.03 * (t.caller_talk_s + t.bot_talk_s) + 0.3;
         assert!(
-            (talk("speech.silence_s") - silence).abs() < slack,
+            (talk("speech_silence_s") - silence).abs() < slack,
             "{ctx}: silence {} vs {silence}",
-            talk("speech.silence_s")
+            talk("speech_silence_s")
         );
         assert!(
-            (talk("speech.longest_silence_s") - longest).abs() < 0.3,
+            (talk("speech_longest_silence_s") - longest).abs() < 0.3,
             "{ctx}: longest silence {} vs {longest}",
-            talk("speech.longest_silence_s")
+            talk("speech_longest_silence_s")
         );
         // Gaps within 0.3 s of 3 s could go either way.
         let sure = gaps.iter().filter(|g| **g >= 3.3).count();
         let maybe = gaps.iter().filter(|g| **g >= 2.7).count();
-        let long = row["speech.silences_3s"].as_u64().unwrap() as usize;
+        let long = row["speech_silences_3s"].as_u64().unwrap() as usize;
         assert!(
             (sure..=maybe).contains(&long),
             "{ctx}: silences_3s {long}, truth {sure}..{maybe}"
         );
-        let (c, b) = (talk("speech.caller_talk_s"), talk("speech.bot_talk_s"));
+        let (c, b) = (talk("speech_caller_talk_s"), talk("speech_bot_talk_s"));
         assert!(
-            (talk("speech.caller_ratio") - c / (c + b)).abs() < 0.0001,
+            (talk("speech_caller_ratio") - c / (c + b)).abs() < 0.0001,
             "{ctx}"
         );
         assert!(
-            (talk("speech.caller_ratio") - t.caller_talk_s / (t.caller_talk_s + t.bot_talk_s))
+            (talk("speech_caller_ratio") - t.caller_talk_s / (t.caller_talk_s + t.bot_talk_s))
                 .abs()
                 < 0.02,
             "{ctx}"
@@ -198,7 +198,7 @@ fn reports_agree_with_the_ground_truth() {
         let inside = |x: f64, m: f64| t.caller_speech.iter().any(|c| x > c[0] + m && x < c[1] - m);
         let sure = t.bot_speech.iter().filter(|b| inside(b[0], 0.1)).count();
         let maybe = t.bot_speech.iter().filter(|b| inside(b[0], -0.1)).count();
-        let bi = row["speech.bot_interruptions"].as_u64().unwrap() as usize;
+        let bi = row["speech_bot_interruptions"].as_u64().unwrap() as usize;
         assert!(
             (sure..=maybe).contains(&bi),
             "{ctx}: bot_interruptions {bi}, truth {sure}..{maybe}"
@@ -210,13 +210,13 @@ fn reports_agree_with_the_ground_truth() {
             .iter()
             .filter_map(|f| f.intent.as_deref())
             .collect();
-        assert_eq!(row["intents.intents"], intents.join(";"), "{ctx}");
-        assert_eq!(row["intents.function_calls"], t.function_calls.len());
+        assert_eq!(row["intents_intents"], intents.join(";"), "{ctx}");
+        assert_eq!(row["intents_function_calls"], t.function_calls.len());
         assert_eq!(
-            row["intents.failed"],
+            row["intents_failed"],
             t.function_calls.iter().filter(|f| f.failed).count()
         );
-        assert_eq!(row["transcript.entries"], t.transcript_entries);
+        assert_eq!(row["transcript_entries"], t.transcript_entries);
         assert_eq!(
             row["duration_s"].as_f64().unwrap(),
             (t.duration_s * 1000.0).round() / 1000.0
@@ -336,9 +336,9 @@ fn one_broken_recording_is_one_error_row_and_nothing_else_changes() {
     for (x, y) in b.iter().zip(&a) {
         if x["recording"] == victim.as_str() {
             assert_eq!(y["status"], "error");
-            assert!(y["quality.caller_rms_dbfs"].is_null());
+            assert!(y["quality_caller_rms_dbfs"].is_null());
             assert_eq!(
-                y["intents.intents"], x["intents.intents"],
+                y["intents_intents"], x["intents_intents"],
                 "what does not need the audio still works"
             );
         } else {
@@ -387,7 +387,7 @@ fn a_metadata_only_run_opens_no_wav() {
             row["sample_rate"], 16000,
             "from the recording_started event"
         );
-        assert_eq!(row["intents.function_calls"], t.function_calls.len());
+        assert_eq!(row["intents_function_calls"], t.function_calls.len());
     }
     // The full run does open them, and says so.
     let (code, _, _) = run(&[
@@ -410,13 +410,13 @@ fn timeline_metrics_are_empty_when_the_realtime_file_is_missing() {
     let (code, _, _) = run(&["run", path_str(&rec), "--out", path_str(&out), "--quiet"]);
     assert_eq!(code, 1, "a missing file is an error finding");
     let row = &calls(&out)[0];
-    assert!(row["speech.overlap_s"].is_null());
-    assert!(row["rt.audio_turns"].is_null());
+    assert!(row["speech_overlap_s"].is_null());
+    assert!(row["rt_audio_turns"].is_null());
     assert!(
-        row["speech.caller_talk_s"].as_f64().unwrap() > 0.0,
+        row["speech_caller_talk_s"].as_f64().unwrap() > 0.0,
         "talk time needs no timeline"
     );
-    assert_eq!(row["rt.transcript_turns"], t.transcript_turns.len());
+    assert_eq!(row["rt_transcript_turns"], t.transcript_turns.len());
     let findings = fs::read_to_string(out.join("findings.csv")).unwrap();
     // One problem, one finding: the missing file, naming the two analyzers
     // that needed the timeline it holds.
@@ -515,8 +515,8 @@ fn energy_vad_and_24khz_calls() {
         run_ok(&rec, &out, &["--vad", vad]);
         for (row, t) in calls(&out).iter().zip(truths(&truth)) {
             assert_eq!(row["sample_rate"], 24000);
-            let caller = row["speech.caller_talk_s"].as_f64().unwrap();
-            let bot = row["speech.bot_talk_s"].as_f64().unwrap();
+            let caller = row["speech_caller_talk_s"].as_f64().unwrap();
+            let bot = row["speech_bot_talk_s"].as_f64().unwrap();
             assert!(
                 (caller - t.caller_talk_s).abs() / t.caller_talk_s < 0.03,
                 "{vad}: caller {caller} vs {}",
@@ -527,7 +527,7 @@ fn energy_vad_and_24khz_calls() {
                 "{vad}: bot {bot} vs {}",
                 t.bot_talk_s
             );
-            assert_eq!(row["rt.audio_turns"], t.audio_turns.len());
+            assert_eq!(row["rt_audio_turns"], t.audio_turns.len());
         }
     }
 }
@@ -554,12 +554,12 @@ fn the_main_job_on_the_sample_recordings() {
     };
     let normal = get("7c9e6679");
     assert_eq!(normal["status"], "ok");
-    assert_eq!(normal["rt.transcript_turns"], 1);
-    assert_eq!(normal["rt.audio_turns"], 1);
-    assert_eq!(normal["intents.intents"], "lost_card");
+    assert_eq!(normal["rt_transcript_turns"], 1);
+    assert_eq!(normal["rt_audio_turns"], 1);
+    assert_eq!(normal["intents_intents"], "lost_card");
     let barge = get("c4d5e6f7");
     assert!(
-        barge["speech.overlap_s"].as_f64().unwrap() > 0.3,
+        barge["speech_overlap_s"].as_f64().unwrap() > 0.3,
         "the caller talks over the bot: {barge}"
     );
     // The README's first screen shows these columns of this very run: it
@@ -591,8 +591,8 @@ fn the_main_job_on_the_sample_recordings() {
         })
         .collect();
     assert_eq!(shown, actual, "the README's sample output");
-    assert_eq!(barge["speech.caller_interruptions"], 1);
-    assert_eq!(barge["intents.failed"], 1);
+    assert_eq!(barge["speech_caller_interruptions"], 1);
+    assert_eq!(barge["intents_failed"], 1);
     assert_eq!(get("e1f2a3b4")["status"], "error");
     assert_eq!(get("9f1c2e4b")["state"], "crashed");
 }
@@ -626,4 +626,40 @@ fn a_cut_transcript_is_one_finding_naming_what_it_cost() {
         cut[0]
     );
     assert!(!findings.contains("sample_recordings/"), "{findings}");
+}
+
+/// Every column of every CSV report is a lowercase snake_case identifier:
+/// SQL takes it unquoted (DuckDB, Postgres, BigQuery, Spark).
+#[test]
+fn every_report_column_is_an_unquoted_sql_identifier() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, _, err) = run(&[
+        "run",
+        path_str(&sample_recordings()),
+        "-o",
+        path_str(&out),
+        "-q",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let ident = |c: &str| {
+        c.starts_with(|ch: char| ch.is_ascii_lowercase())
+            && c.chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+    };
+    let mut seen = 0;
+    for e in fs::read_dir(&out).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "csv") {
+            let text = fs::read_to_string(&p).unwrap();
+            for c in text.lines().next().unwrap().split(',') {
+                assert!(ident(c), "{}: column {c:?}", p.display());
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 50, "{seen} columns");
+    for row in calls(&out) {
+        assert!(row.as_object().unwrap().keys().all(|k| ident(k)), "{row}");
+    }
 }

@@ -27,7 +27,7 @@ impl Analyzer for Intents {
     fn columns(&self) -> Vec<String> {
         ["function_calls", "intents", "failed"]
             .iter()
-            .map(|c| format!("intents.{c}"))
+            .map(|c| format!("intents_{c}"))
             .collect()
     }
 
@@ -46,10 +46,10 @@ impl Analyzer for Intents {
             .ok_or("neither call_metadata.json nor session_events.json lists the function calls")?;
         let mut out = CallOutput::default();
         let intents: Vec<&str> = calls.iter().filter_map(FunctionCall::intent).collect();
-        out.set("intents.function_calls", Cell::Int(calls.len() as i64));
-        out.set("intents.intents", Cell::Text(intents.join(";")));
+        out.set("intents_function_calls", Cell::Int(calls.len() as i64));
+        out.set("intents_intents", Cell::Text(intents.join(";")));
         out.set(
-            "intents.failed",
+            "intents_failed",
             Cell::Int(calls.iter().filter(|c| failed(c)).count() as i64),
         );
         let mut seen = std::collections::BTreeSet::new();

@@ -206,7 +206,7 @@ pub trait Analyzer: Send + Sync {
     fn finding_code(&self) -> String {
         format!("analyzer.{}", self.name())
     }
-    /// Its `calls.csv` columns, in order, fully named (`rt.transcript_turns`).
+    /// Its `calls.csv` columns, in order, fully named (`rt_transcript_turns`).
     fn columns(&self) -> Vec<String>;
     /// Per-call tables it fills: (file name, header).
     fn tables(&self) -> Vec<(String, Vec<String>)> {

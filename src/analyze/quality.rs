@@ -64,7 +64,7 @@ impl Analyzer for Quality {
         let mut v = Vec::new();
         for who in ["caller", "bot"] {
             for c in ["rms_dbfs", "peak_dbfs", "clipped_pct", "dead_air_s"] {
-                v.push(format!("quality.{who}_{c}"));
+                v.push(format!("quality_{who}_{c}"));
             }
         }
         v
@@ -82,17 +82,17 @@ impl Analyzer for Quality {
         for (who, wav) in [("caller", call.caller()), ("bot", call.bot())] {
             let wav = wav.map_err(str::to_string)?;
             let l = levels(&wav.samples, wav.info.sample_rate);
-            out.set(&format!("quality.{who}_rms_dbfs"), Cell::num(l.rms_dbfs, 2));
+            out.set(&format!("quality_{who}_rms_dbfs"), Cell::num(l.rms_dbfs, 2));
             out.set(
-                &format!("quality.{who}_peak_dbfs"),
+                &format!("quality_{who}_peak_dbfs"),
                 Cell::num(l.peak_dbfs, 2),
             );
             out.set(
-                &format!("quality.{who}_clipped_pct"),
+                &format!("quality_{who}_clipped_pct"),
                 Cell::num(Some(l.clipped_pct), 4),
             );
             out.set(
-                &format!("quality.{who}_dead_air_s"),
+                &format!("quality_{who}_dead_air_s"),
                 Cell::num(Some(l.dead_air_s), 3),
             );
             out.stats.add(&format!("{who}_dead_air_s"), l.dead_air_s);

@@ -33,7 +33,7 @@ fn cols() -> Vec<String> {
         "audio_max_s",
     ]
     .iter()
-    .map(|c| format!("rt.{c}"))
+    .map(|c| format!("rt_{c}"))
     .collect()
 }
 
@@ -112,24 +112,24 @@ fn audio_turns(call: &CallContext) -> Result<Vec<Turn>, String> {
 fn put_stats(out: &mut CallOutput, prefix: &str, turns: &[Turn], with_p95: bool) {
     let mut lat: Vec<f64> = turns.iter().map(|(a, b)| b - a).collect();
     lat.sort_by(f64::total_cmp);
-    out.set(&format!("rt.{prefix}_turns"), Cell::Int(lat.len() as i64));
-    out.set(&format!("rt.{prefix}_mean_s"), Cell::num(mean(&lat), 3));
+    out.set(&format!("rt_{prefix}_turns"), Cell::Int(lat.len() as i64));
+    out.set(&format!("rt_{prefix}_mean_s"), Cell::num(mean(&lat), 3));
     out.set(
-        &format!("rt.{prefix}_p50_s"),
+        &format!("rt_{prefix}_p50_s"),
         Cell::num(quantile(&lat, 0.5), 3),
     );
     out.set(
-        &format!("rt.{prefix}_p90_s"),
+        &format!("rt_{prefix}_p90_s"),
         Cell::num(quantile(&lat, 0.9), 3),
     );
     if with_p95 {
         out.set(
-            &format!("rt.{prefix}_p95_s"),
+            &format!("rt_{prefix}_p95_s"),
             Cell::num(quantile(&lat, 0.95), 3),
         );
     }
     out.set(
-        &format!("rt.{prefix}_max_s"),
+        &format!("rt_{prefix}_max_s"),
         Cell::num(lat.last().copied(), 3),
     );
     for (i, (a, b)) in turns.iter().enumerate() {

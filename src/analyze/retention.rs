@@ -22,7 +22,7 @@ impl Analyzer for Retention {
     fn columns(&self) -> Vec<String> {
         ["rule", "action", "due"]
             .iter()
-            .map(|c| format!("retention.{c}"))
+            .map(|c| format!("retention_{c}"))
             .collect()
     }
 
@@ -46,10 +46,10 @@ impl Analyzer for Retention {
             }
         };
         out.stats.tally("action", &[action.as_str()], 1.0);
-        out.set("retention.rule", Cell::Text(rule));
-        out.set("retention.action", Cell::Text(action.as_str().into()));
+        out.set("retention_rule", Cell::Text(rule));
+        out.set("retention_action", Cell::Text(action.as_str().into()));
         out.set(
-            "retention.due",
+            "retention_due",
             due.map_or(Cell::Null, |d| Cell::Text(format_utc(&d))),
         );
         Ok(out)

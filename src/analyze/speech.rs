@@ -74,7 +74,7 @@ impl Analyzer for Speech {
     }
 
     fn columns(&self) -> Vec<String> {
-        COLUMNS.iter().map(|c| format!("speech.{c}")).collect()
+        COLUMNS.iter().map(|c| format!("speech_{c}")).collect()
     }
 
     fn needs(&self) -> Needs {
@@ -87,7 +87,7 @@ impl Analyzer for Speech {
 
     fn analyze(&self, call: &CallContext) -> Result<CallOutput, String> {
         let mut out = CallOutput::default();
-        out.set("speech.vad", Cell::Text(call.vad.as_str().to_string()));
+        out.set("speech_vad", Cell::Text(call.vad.as_str().to_string()));
         let caller = call.caller_speech().map_err(str::to_string)?;
         let bot_track = call.bot_speech_track().map_err(str::to_string)?;
         let bot_aligned = call.bot_speech();
@@ -98,11 +98,11 @@ impl Analyzer for Speech {
             .as_deref()
             .map_or_else(|_| total(bot_track), total);
         let caller_talk = total(caller);
-        out.set("speech.caller_talk_s", Cell::num(s(caller_talk), 3));
-        out.set("speech.bot_talk_s", Cell::num(s(bot_talk), 3));
+        out.set("speech_caller_talk_s", Cell::num(s(caller_talk), 3));
+        out.set("speech_bot_talk_s", Cell::num(s(bot_talk), 3));
         let both = caller_talk + bot_talk;
         out.set(
-            "speech.caller_ratio",
+            "speech_caller_ratio",
             Cell::num((both > 0).then(|| caller_talk as f64 / both as f64), 4),
         );
         out.stats
@@ -129,20 +129,20 @@ impl Analyzer for Speech {
         let gaps = silences(caller, &bot, end);
         let ov = overlap(caller, &bot);
         let rate = f64::from(call.rate().unwrap_or(16000));
-        out.set("speech.overlap_s", Cell::num(s(ov), 3));
-        out.set("speech.silence_s", Cell::num(s(gaps.iter().sum()), 3));
+        out.set("speech_overlap_s", Cell::num(s(ov), 3));
+        out.set("speech_silence_s", Cell::num(s(gaps.iter().sum()), 3));
         out.set(
-            "speech.longest_silence_s",
+            "speech_longest_silence_s",
             Cell::num(s(gaps.iter().copied().max().unwrap_or(0)), 3),
         );
         let long = gaps.iter().filter(|g| **g as f64 >= 3.0 * rate).count();
-        out.set("speech.silences_3s", Cell::int(Some(long)));
+        out.set("speech_silences_3s", Cell::int(Some(long)));
         out.set(
-            "speech.caller_interruptions",
+            "speech_caller_interruptions",
             Cell::int(Some(starts_inside(caller, &bot))),
         );
         out.set(
-            "speech.bot_interruptions",
+            "speech_bot_interruptions",
             Cell::int(Some(starts_inside(&bot, caller))),
         );
         out.stats.add("overlap_s", s(ov).unwrap_or(0.0));

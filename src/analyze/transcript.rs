@@ -24,7 +24,7 @@ impl Analyzer for TranscriptStats {
             "low_confidence",
         ]
         .iter()
-        .map(|c| format!("transcript.{c}"))
+        .map(|c| format!("transcript_{c}"))
         .collect()
     }
 
@@ -51,26 +51,26 @@ impl Analyzer for TranscriptStats {
                 .sum()
         };
         let (cw, bw) = (words(true), words(false));
-        out.set("transcript.entries", Cell::Int(t.entries.len() as i64));
-        out.set("transcript.caller_words", Cell::int(Some(cw)));
-        out.set("transcript.bot_words", Cell::int(Some(bw)));
+        out.set("transcript_entries", Cell::Int(t.entries.len() as i64));
+        out.set("transcript_caller_words", Cell::int(Some(cw)));
+        out.set("transcript_bot_words", Cell::int(Some(bw)));
         let wpm =
             |w: usize, talk: Option<f64>| talk.filter(|t| *t > 0.0).map(|t| w as f64 / (t / 60.0));
         let talk = |spans: Result<&[vad::Span], &str>| {
             spans.ok().and_then(|s| call.seconds(vad::total(s)))
         };
         out.set(
-            "transcript.caller_wpm",
+            "transcript_caller_wpm",
             Cell::num(wpm(cw, talk(call.caller_speech())), 1),
         );
         out.set(
-            "transcript.bot_wpm",
+            "transcript_bot_wpm",
             Cell::num(wpm(bw, talk(call.bot_speech_track())), 1),
         );
         let conf: Vec<f64> = t.entries.iter().filter_map(|e| e.confidence).collect();
-        out.set("transcript.mean_confidence", Cell::num(mean(&conf), 4));
+        out.set("transcript_mean_confidence", Cell::num(mean(&conf), 4));
         let low = conf.iter().filter(|c| **c < LOW_CONFIDENCE).count();
-        out.set("transcript.low_confidence", Cell::int(Some(low)));
+        out.set("transcript_low_confidence", Cell::int(Some(low)));
         out.stats.add("entries", t.entries.len() as f64);
         out.stats.add("caller_words", cw as f64);
         out.stats.add("bot_words", bw as f64);

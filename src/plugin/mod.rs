@@ -117,24 +117,26 @@ fn as_bytes(b: &[u8]) -> CsBytes {
 }
 
 /// A plugin's name and column names become report columns
-/// (`{name}.{column}`): each must be a plain identifier, usable unquoted
+/// (`{name}_{column}`): each must be a plain identifier, usable unquoted
 /// in SQL and in a CSV header, and the columns distinct.
 fn valid_names(name: &str, columns: &[String]) -> Result<(), String> {
+    // Lowercase snake_case from a letter on: `{name}_{column}` is then a
+    // report column SQL takes unquoted.
     let ident = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 64
+        s.len() <= 64
+            && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
             && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     };
+    const RULE: &str =
+        "1-64 lowercase letters, digits or '_', from a letter on (report columns are snake_case)";
     if !ident(name) {
-        return Err("the name must be 1-64 letters, digits, '_' or '-'".into());
+        return Err(format!("the name must be {RULE}"));
     }
     let mut seen = std::collections::BTreeSet::new();
     for c in columns {
-        if !ident(c) || c.contains('-') {
-            return Err(format!(
-                "column {c:?}: a column name must be 1-64 letters, digits or '_'"
-            ));
+        if !ident(c) {
+            return Err(format!("column {c:?}: a column name must be {RULE}"));
         }
         if !seen.insert(c) {
             return Err(format!("column {c:?} is declared twice"));
@@ -352,7 +354,7 @@ impl Analyzer for Plugin {
     fn columns(&self) -> Vec<String> {
         self.columns
             .iter()
-            .map(|c| format!("{}.{c}", self.name))
+            .map(|c| format!("{}_{c}", self.name))
             .collect()
     }
 
@@ -390,7 +392,7 @@ impl Analyzer for Plugin {
                 Value::Bool(true) => result.stats.tally("true", &[c], 1.0),
                 _ => {}
             }
-            result.set(&format!("{}.{c}", self.name), cell);
+            result.set(&format!("{}_{c}", self.name), cell);
         }
         Ok(result)
     }

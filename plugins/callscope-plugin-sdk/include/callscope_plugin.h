@@ -58,7 +58,7 @@ typedef struct cs_call {
 
 typedef struct cs_plugin_v1 {
     uint32_t abi_version;          /* CALLSCOPE_ABI_VERSION; always first */
-    const char *name;              /* prefixes the columns: "name.column" */
+    const char *name;              /* prefixes the columns: "name_column" */
     const char *version;
     uint32_t needs;                /* CS_NEEDS_* bits */
     /* Create an instance from a JSON config ("{}" when none). NULL on

@@ -141,7 +141,8 @@ impl Call<'_> {
 pub trait Plugin: Sized + Send + Sync + 'static {
     const NAME: &'static str;
     const VERSION: &'static str;
-    /// Column names, without the plugin's name (the host prefixes it).
+    /// Column names, without the plugin's name (the host prefixes it and `_`:
+    /// column `refund_matched` of plugin `kwcat` is `kwcat_refund_matched`).
     fn columns(&self) -> Vec<String>;
     fn needs() -> Needs;
     /// Build the plugin from its config (`{}` when none was given).

@@ -94,14 +94,15 @@ impl Plugin for KeywordCategories {
         }
         let mut categories = Vec::new();
         for c in cfg.category {
-            if c.name.is_empty()
+            // It names columns, which are snake_case.
+            if !c.name.starts_with(|ch: char| ch.is_ascii_lowercase())
                 || !c
                     .name
                     .chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
             {
                 return Err(format!(
-                    "category name \"{}\": use letters, digits and _",
+                    "category name \"{}\": use lowercase letters, digits and _, from a letter on",
                     c.name
                 ));
             }
