@@ -109,7 +109,55 @@ fn audio_turns(call: &CallContext) -> Result<Vec<Turn>, String> {
     Ok(out)
 }
 
-fn put_stats(out: &mut CallOutput, prefix: &str, turns: &[Turn], with_p95: bool) {
+/// What every row of `turns.csv` repeats about its call, so that "p90
+/// latency by intent last week" is one `GROUP BY` over `turns.csv`.
+struct CallFacts {
+    session_id: String,
+    start_time: Option<String>,
+    /// (call-relative seconds, intent) of each function call with one.
+    intents: Vec<(f64, String)>,
+}
+
+impl CallFacts {
+    fn of(call: &CallContext) -> CallFacts {
+        let start = call.rec.start_time(call.name_tz).map(|s| s.time);
+        let mut intents: Vec<(f64, String)> = call
+            .rec
+            .function_calls()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|f| {
+                let at = f.timestamp.as_ref()?.utc?;
+                let rel = (at - start?).num_microseconds()? as f64 / 1e6;
+                Some((rel, f.intent()?.to_string()))
+            })
+            .collect();
+        intents.sort_by(|a, b| a.0.total_cmp(&b.0));
+        CallFacts {
+            session_id: call.rec.session_id(),
+            start_time: start.map(|t| crate::recording::format_utc(&t)),
+            intents,
+        }
+    }
+
+    /// The intent in force when the bot answered: the last function call's
+    /// with one, made before `at`.
+    fn intent_at(&self, at: f64) -> Cell {
+        self.intents
+            .iter()
+            .rev()
+            .find(|(t, _)| *t <= at)
+            .map_or(Cell::Null, |(_, i)| Cell::Text(i.clone()))
+    }
+}
+
+fn put_stats(
+    out: &mut CallOutput,
+    prefix: &str,
+    turns: &[Turn],
+    with_p95: bool,
+    facts: &CallFacts,
+) {
     let mut lat: Vec<f64> = turns.iter().map(|(a, b)| b - a).collect();
     lat.sort_by(f64::total_cmp);
     out.set(&format!("rt_{prefix}_turns"), Cell::Int(lat.len() as i64));
@@ -140,6 +188,9 @@ fn put_stats(out: &mut CallOutput, prefix: &str, turns: &[Turn], with_p95: bool)
             Cell::num(Some(*b), 3),
             Cell::num(Some(b - a), 3),
             Cell::Text(prefix.to_string()),
+            Cell::Text(facts.session_id.clone()),
+            facts.start_time.clone().map_or(Cell::Null, Cell::Text),
+            facts.intent_at(*b),
         ]);
     }
 }
@@ -154,7 +205,16 @@ impl Analyzer for ResponseTimes {
     }
 
     fn tables(&self) -> Vec<(String, Vec<String>)> {
-        let header = ["turn", "caller_end_s", "bot_start_s", "latency_s", "source"];
+        let header = [
+            "turn",
+            "caller_end_s",
+            "bot_start_s",
+            "latency_s",
+            "source",
+            "session_id",
+            "start_time",
+            "intent",
+        ];
         vec![(
             TURNS.to_string(),
             header.iter().map(|s| s.to_string()).collect(),
@@ -165,16 +225,18 @@ impl Analyzer for ResponseTimes {
         Needs {
             metadata: true,
             transcript: true,
+            // Function calls (the intent of a turn) when the metadata has none.
+            events: true,
             audio: true,
             timeline: true,
-            ..Needs::default()
         }
     }
 
     fn analyze(&self, call: &CallContext) -> Result<CallOutput, String> {
         let mut out = CallOutput::default();
+        let facts = CallFacts::of(call);
         match transcript_turns(call) {
-            Ok(turns) => put_stats(&mut out, "transcript", &turns, false),
+            Ok(turns) => put_stats(&mut out, "transcript", &turns, false, &facts),
             Err(e) => out.finding(
                 "rt.transcript_unavailable",
                 Severity::Warning,
@@ -183,7 +245,7 @@ impl Analyzer for ResponseTimes {
             ),
         }
         match audio_turns(call) {
-            Ok(turns) => put_stats(&mut out, "audio", &turns, true),
+            Ok(turns) => put_stats(&mut out, "audio", &turns, true, &facts),
             Err(e) => out.finding(
                 "timeline.unavailable",
                 Severity::Warning,
