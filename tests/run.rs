@@ -301,9 +301,9 @@ fn the_same_input_gives_the_same_bytes() {
     assert_eq!(code_a, 1, "the broken transcripts are errors");
     assert_eq!(code_b, 1);
     assert_same_reports(&a, &b);
-    // No temporary file is left behind: the six reports, the partial and
+    // No temporary file is left behind: the seven reports, the partial and
     // the manifest.
-    assert_eq!(fs::read_dir(&a).unwrap().count(), 8);
+    assert_eq!(fs::read_dir(&a).unwrap().count(), 9);
 }
 
 #[test]
@@ -661,5 +661,89 @@ fn every_report_column_is_an_unquoted_sql_identifier() {
     assert!(seen > 50, "{seen} columns");
     for row in calls(&out) {
         assert!(row.as_object().unwrap().keys().all(|k| ident(k)), "{row}");
+    }
+}
+
+/// `segments.csv`: one row per event on the call's clock. Its speech,
+/// overlap and silence rows add up to the call's columns, its speech rows
+/// cover the simulator's true speech, and every function call is there.
+#[test]
+fn segments_are_the_calls_events_and_add_up_to_its_columns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 4, 40, &["--seed", "21"]);
+    let out = tmp.path().join("out");
+    run_ok(&rec, &out, &[]);
+    let mut by_call: BTreeMap<String, Vec<(String, f64, f64, f64)>> = BTreeMap::new();
+    let mut reader = csv::Reader::from_path(out.join("segments.csv")).unwrap();
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "recording",
+            "kind",
+            "party",
+            "start_s",
+            "end_s",
+            "duration_s"
+        ]
+    );
+    for r in reader.records() {
+        let r = r.unwrap();
+        let f = |i: usize| r[i].parse::<f64>().unwrap();
+        by_call
+            .entry(r[0].to_string())
+            .or_default()
+            .push((r[1].to_string(), f(3), f(4), f(5)));
+    }
+    let rows = calls(&out);
+    for t in truths(&truth) {
+        let seg = &by_call[&t.recording];
+        let row = rows
+            .iter()
+            .find(|r| r["recording"] == t.recording.as_str())
+            .unwrap();
+        let total = |kind: &str| seg.iter().filter(|s| s.0 == kind).map(|s| s.3).sum::<f64>();
+        for (kind, column) in [
+            ("caller_speech", "speech_caller_talk_s"),
+            ("bot_speech", "speech_bot_talk_s"),
+            ("overlap", "speech_overlap_s"),
+            ("silence", "speech_silence_s"),
+        ] {
+            let want = row[column].as_f64().unwrap();
+            assert!(
+                (total(kind) - want).abs() < 0.02,
+                "{}: {kind} {} vs {column} {want}",
+                t.recording,
+                total(kind)
+            );
+        }
+        // In time order.
+        assert!(seg.windows(2).all(|w| w[0].1 <= w[1].1), "{}", t.recording);
+        // The true speech is covered by the detected segments.
+        for (kind, spans) in [
+            ("caller_speech", &t.caller_speech),
+            ("bot_speech", &t.bot_speech),
+        ] {
+            let truth_s: f64 = spans.iter().map(|s| s[1] - s[0]).sum();
+            let covered: f64 = spans
+                .iter()
+                .map(|s| {
+                    seg.iter()
+                        .filter(|g| g.0 == kind)
+                        .map(|g| (g.2.min(s[1]) - g.1.max(s[0])).max(0.0))
+                        .sum::<f64>()
+                })
+                .sum();
+            assert!(
+                covered / truth_s > 0.9,
+                "{} {kind}: {covered:.2} of {truth_s:.2} s",
+                t.recording
+            );
+        }
+        assert_eq!(
+            seg.iter().filter(|s| s.0 == "function_call").count(),
+            t.function_calls.len(),
+            "{}",
+            t.recording
+        );
     }
 }

@@ -10,6 +10,8 @@ use crate::recording::FileKind;
 
 pub struct Speech;
 
+const SEGMENTS: &str = "segments.csv";
+
 const COLUMNS: [&str; 10] = [
     "vad",
     "caller_talk_s",
@@ -61,6 +63,73 @@ fn silences(a: &[Span], b: &[Span], end: u64) -> Vec<u64> {
     gaps
 }
 
+/// Where spans of `a` and of `b` overlap (both sorted, each party's spans
+/// apart from one another).
+fn intersections(a: &[Span], b: &[Span]) -> Vec<Span> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        let (lo, hi) = (a[i].0.max(b[j].0), a[i].1.min(b[j].1));
+        if hi > lo {
+            out.push((lo, hi));
+        }
+        if a[i].1 < b[j].1 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
+/// Gaps where nobody speaks within [0, end), as spans.
+fn silence_spans(a: &[Span], b: &[Span], end: u64) -> Vec<Span> {
+    let mut all: Vec<Span> = a.iter().chain(b).copied().collect();
+    all.sort_unstable();
+    let (mut gaps, mut covered) = (Vec::new(), 0u64);
+    for s in all {
+        if s.0 > covered {
+            gaps.push((covered, s.0));
+        }
+        covered = covered.max(s.1);
+    }
+    if end > covered {
+        gaps.push((covered, end));
+    }
+    gaps
+}
+
+/// Each span of `a` that starts while one of `b` goes on: from its start to
+/// where the two stop overlapping.
+fn interruptions(a: &[Span], b: &[Span]) -> Vec<Span> {
+    a.iter()
+        .filter_map(|x| {
+            let y = b.iter().find(|y| x.0 > y.0 && x.0 < y.1)?;
+            Some((x.0, x.1.min(y.1)))
+        })
+        .collect()
+}
+
+/// The call's events on its clock, for `segments.csv`: (start, end, kind,
+/// party), in samples, sorted by start.
+fn segments(
+    caller: &[Span],
+    bot: &[Span],
+    end: u64,
+) -> Vec<(u64, u64, &'static str, &'static str)> {
+    let mut rows = Vec::new();
+    let mut add = |spans: &[Span], kind, party| {
+        rows.extend(spans.iter().map(|s| (s.0, s.1, kind, party)));
+    };
+    add(caller, "caller_speech", "caller");
+    add(bot, "bot_speech", "bot");
+    add(&intersections(caller, bot), "overlap", "both");
+    add(&silence_spans(caller, bot, end), "silence", "none");
+    add(&interruptions(caller, bot), "interruption", "caller");
+    add(&interruptions(bot, caller), "interruption", "bot");
+    rows.sort_by(|a, b| (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3)));
+    rows
+}
+
 /// Spans of `a` that start while a span of `b` is going on.
 fn starts_inside(a: &[Span], b: &[Span]) -> usize {
     a.iter()
@@ -77,8 +146,19 @@ impl Analyzer for Speech {
         COLUMNS.iter().map(|c| format!("speech_{c}")).collect()
     }
 
+    fn tables(&self) -> Vec<(String, Vec<String>)> {
+        let header = ["kind", "party", "start_s", "end_s", "duration_s"];
+        vec![(
+            SEGMENTS.to_string(),
+            header.iter().map(|s| s.to_string()).collect(),
+        )]
+    }
+
     fn needs(&self) -> Needs {
         Needs {
+            // Function calls, as events of the call.
+            metadata: true,
+            events: true,
             audio: true,
             timeline: true,
             ..Needs::default()
@@ -145,6 +225,40 @@ impl Analyzer for Speech {
             "speech_bot_interruptions",
             Cell::int(Some(starts_inside(&bot, caller))),
         );
+        // The call's events in call-clock seconds, function calls (instants:
+        // what a silence may have waited on) among them, in time order.
+        let mut events: Vec<(f64, f64, &str, &str)> = segments(caller, &bot, end)
+            .into_iter()
+            .filter_map(|(a, b, kind, party)| Some((s(a)?, s(b)?, kind, party)))
+            .collect();
+        let start = call.rec.start_time(call.name_tz).map(|t| t.time);
+        for f in call.rec.function_calls().unwrap_or_default() {
+            let at = f
+                .timestamp
+                .as_ref()
+                .and_then(|t| t.utc)
+                .zip(start)
+                .and_then(|(t, s0)| (t - s0).num_microseconds());
+            if let Some(us) = at {
+                let t = us as f64 / 1e6;
+                events.push((t, t, "function_call", "bot"));
+            }
+        }
+        events.sort_by(|x, y| {
+            x.0.total_cmp(&y.0)
+                .then(x.1.total_cmp(&y.1))
+                .then(x.2.cmp(y.2))
+        });
+        let rows = out.rows.entry(SEGMENTS.to_string()).or_default();
+        for (a, b, kind, party) in events {
+            rows.push(vec![
+                Cell::Text(kind.into()),
+                Cell::Text(party.into()),
+                Cell::num(Some(a), 3),
+                Cell::num(Some(b), 3),
+                Cell::num(Some(b - a), 3),
+            ]);
+        }
         out.stats.add("overlap_s", s(ov).unwrap_or(0.0));
         out.stats
             .add("silence_s", s(gaps.iter().sum()).unwrap_or(0.0));
@@ -181,5 +295,15 @@ mod tests {
         assert_eq!(silences(&caller, &bot, 1000), vec![150, 100, 400]);
         assert_eq!(starts_inside(&bot, &caller), 1);
         assert_eq!(starts_inside(&caller, &bot), 0);
+        assert_eq!(intersections(&caller, &bot), vec![(50, 100)]);
+        assert_eq!(
+            silence_spans(&caller, &bot, 1000),
+            vec![(150, 300), (400, 500), (600, 1000)]
+        );
+        assert_eq!(interruptions(&bot, &caller), vec![(50, 100)]);
+        let rows = segments(&caller, &bot, 1000);
+        assert_eq!(rows.iter().filter(|r| r.2 == "silence").count(), 3);
+        assert_eq!(rows[0], (0, 100, "caller_speech", "caller"));
+        assert!(rows.windows(2).all(|w| w[0].0 <= w[1].0));
     }
 }
