@@ -745,5 +745,35 @@ fn segments_are_the_calls_events_and_add_up_to_its_columns() {
             "{}",
             t.recording
         );
+        // Interruption time by interrupter, as the segments have it.
+        let by = |party: &str| -> f64 {
+            let mut r = csv::Reader::from_path(out.join("segments.csv")).unwrap();
+            r.records()
+                .map(|x| x.unwrap())
+                .filter(|x| {
+                    &x[0] == t.recording.as_str() && &x[1] == "interruption" && &x[2] == party
+                })
+                .map(|x| x[5].parse::<f64>().unwrap())
+                .sum()
+        };
+        for party in ["caller", "bot"] {
+            let col = row[format!("speech_{party}_interruption_s")]
+                .as_f64()
+                .unwrap();
+            assert!(
+                (col - by(party)).abs() < 0.005,
+                "{}: {party} {col} vs {}",
+                t.recording,
+                by(party)
+            );
+        }
+        // Time to first audio, against the bot's first true speech.
+        let first = row["speech_first_response_s"].as_f64().unwrap();
+        assert!(
+            (first - t.bot_speech[0][0]).abs() < 0.1,
+            "{}: {first} vs {:?}",
+            t.recording,
+            t.bot_speech[0]
+        );
     }
 }

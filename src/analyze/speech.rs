@@ -12,7 +12,7 @@ pub struct Speech;
 
 const SEGMENTS: &str = "segments.csv";
 
-const COLUMNS: [&str; 10] = [
+const COLUMNS: [&str; 13] = [
     "vad",
     "caller_talk_s",
     "bot_talk_s",
@@ -23,6 +23,9 @@ const COLUMNS: [&str; 10] = [
     "silences_3s",
     "caller_interruptions",
     "bot_interruptions",
+    "caller_interruption_s",
+    "bot_interruption_s",
+    "first_response_s",
 ];
 
 fn total(spans: &[Span]) -> u64 {
@@ -224,6 +227,20 @@ impl Analyzer for Speech {
         out.set(
             "speech_bot_interruptions",
             Cell::int(Some(starts_inside(&bot, caller))),
+        );
+        // Time talked over the other party, by the one who started it.
+        out.set(
+            "speech_caller_interruption_s",
+            Cell::num(s(total(&interruptions(caller, &bot))), 3),
+        );
+        out.set(
+            "speech_bot_interruption_s",
+            Cell::num(s(total(&interruptions(&bot, caller))), 3),
+        );
+        // Time to first audio: the call's start to the bot's first speech.
+        out.set(
+            "speech_first_response_s",
+            Cell::num(bot.first().and_then(|b| s(b.0)), 3),
         );
         // The call's events in call-clock seconds, function calls (instants:
         // what a silence may have waited on) among them, in time order.
