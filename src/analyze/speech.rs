@@ -34,18 +34,7 @@ fn total(spans: &[Span]) -> u64 {
 
 /// Samples where a span of `a` and a span of `b` overlap (both sorted).
 pub fn overlap(a: &[Span], b: &[Span]) -> u64 {
-    let (mut i, mut j, mut sum) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        let lo = a[i].0.max(b[j].0);
-        let hi = a[i].1.min(b[j].1);
-        sum += hi.saturating_sub(lo);
-        if a[i].1 < b[j].1 {
-            i += 1;
-        } else {
-            j += 1;
-        }
-    }
-    sum
+    total(&intersections(a, b))
 }
 
 /// Gaps where nobody speaks, within [0, end).
