@@ -10,10 +10,13 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-const REPORTS: [&str; 5] = [
+const REPORTS: [&str; 8] = [
     "calls.csv",
     "calls.jsonl",
     "turns.csv",
+    "turns.jsonl",
+    "segments.csv",
+    "segments.jsonl",
     "intents.csv",
     "findings.csv",
 ];

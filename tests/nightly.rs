@@ -167,6 +167,9 @@ fn four_nights_of_new_runs_merge_into_one_full_run() {
         "calls.csv",
         "calls.jsonl",
         "turns.csv",
+        "turns.jsonl",
+        "segments.csv",
+        "segments.jsonl",
         "intents.csv",
         "findings.csv",
     ] {

@@ -301,9 +301,9 @@ fn the_same_input_gives_the_same_bytes() {
     assert_eq!(code_a, 1, "the broken transcripts are errors");
     assert_eq!(code_b, 1);
     assert_same_reports(&a, &b);
-    // No temporary file is left behind: the seven reports, the partial and
-    // the manifest.
-    assert_eq!(fs::read_dir(&a).unwrap().count(), 9);
+    // No temporary file is left behind: the seven reports, the JSON form
+    // of turns.csv and segments.csv, the partial and the manifest.
+    assert_eq!(fs::read_dir(&a).unwrap().count(), 11);
 }
 
 #[test]

@@ -311,6 +311,9 @@ fn a_job_array_and_its_merge_on_a_real_slurm() {
         "calls.csv",
         "calls.jsonl",
         "turns.csv",
+        "turns.jsonl",
+        "segments.csv",
+        "segments.jsonl",
         "intents.csv",
         "findings.csv",
     ] {

@@ -105,6 +105,9 @@ pub struct ReportWriter {
     calls_jsonl: Option<(PathBuf, AtomicFile)>,
     /// Per-call analyzer tables (turns.csv…), by file name.
     tables: BTreeMap<String, CsvFile>,
+    /// Their JSON form (turns.jsonl…): the header and the file, by the
+    /// table's CSV name.
+    tables_jsonl: BTreeMap<String, (Vec<String>, PathBuf, AtomicFile)>,
     findings: Option<CsvFile>,
     /// Every call, exactly, for `merge` and `run --new`.
     partial: (PathBuf, AtomicFile),
@@ -156,6 +159,7 @@ impl ReportWriter {
             calls_csv: None,
             calls_jsonl: None,
             tables: BTreeMap::new(),
+            tables_jsonl: BTreeMap::new(),
             findings: None,
             partial: (partial_path, partial_file),
             calls: CallCounts::default(),
@@ -184,6 +188,16 @@ impl ReportWriter {
             let path = dir.join("calls.jsonl");
             let file = AtomicFile::create(&path).map_err(|e| Error::write(&path, e))?;
             w.calls_jsonl = Some((path, file));
+            for a in analyzers {
+                for (file, header) in a.tables() {
+                    let path = dir.join(format!("{}.jsonl", file.trim_end_matches(".csv")));
+                    let out = AtomicFile::create(&path).map_err(|e| Error::write(&path, e))?;
+                    let header = std::iter::once("recording".to_string())
+                        .chain(header)
+                        .collect();
+                    w.tables_jsonl.insert(file, (header, path, out));
+                }
+            }
         }
         Ok(w)
     }
@@ -230,6 +244,18 @@ impl ReportWriter {
                     t.row(
                         std::iter::once(r.recording.clone()).chain(row.iter().map(Cell::to_csv)),
                     )?;
+                }
+            }
+            if let Some((header, path, f)) = self.tables_jsonl.get_mut(file) {
+                for row in rows {
+                    let values = std::iter::once(serde_json::Value::from(r.recording.clone()))
+                        .chain(row.iter().map(Cell::to_json));
+                    let obj: serde_json::Map<String, serde_json::Value> =
+                        header.iter().cloned().zip(values).collect();
+                    let mut line = serde_json::Value::Object(obj).to_string();
+                    line.push('\n');
+                    f.write_all(line.as_bytes())
+                        .map_err(|e| Error::write(path, e))?;
                 }
             }
         }
@@ -317,6 +343,7 @@ impl ReportWriter {
             files.push(f.into_file()?);
         }
         files.extend(self.calls_jsonl);
+        files.extend(self.tables_jsonl.into_values().map(|(_, p, f)| (p, f)));
         files.push(self.partial);
         if csv {
             for (_, s) in summaries {
