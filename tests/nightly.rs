@@ -252,6 +252,21 @@ fn reports_made_differently_do_not_merge() {
     let (code, _, err) = run(&["merge", path_str(&a), path_str(&c), "-o", path_str(&out)]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--vad earshot and energy"), "{err}");
+    // Another --silence-min counts long silences otherwise.
+    let d = tmp.path().join("d");
+    night(
+        &samples,
+        &d,
+        &["-a", "response_times,intents,speech", "--silence-min", "5"],
+    );
+    let e = tmp.path().join("e");
+    night(&samples, &e, &["-a", "response_times,intents,speech"]);
+    let (code, _, err) = run(&["merge", path_str(&d), path_str(&e), "-o", path_str(&out)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("analyzer speech: silence_min_s=5 and silence_min_s=3"),
+        "{err}"
+    );
     let (code, _, err) = run(&[
         "merge",
         path_str(&a),

@@ -178,10 +178,10 @@ fn reports_agree_with_the_ground_truth() {
         // Gaps within 0.3 s of 3 s could go either way.
         let sure = gaps.iter().filter(|g| **g >= 3.3).count();
         let maybe = gaps.iter().filter(|g| **g >= 2.7).count();
-        let long = row["speech_silences_3s"].as_u64().unwrap() as usize;
+        let long = row["speech_long_silences"].as_u64().unwrap() as usize;
         assert!(
             (sure..=maybe).contains(&long),
-            "{ctx}: silences_3s {long}, truth {sure}..{maybe}"
+            "{ctx}: long silences {long} (--silence-min 3), truth {sure}..{maybe}"
         );
         let (c, b) = (talk("speech_caller_talk_s"), talk("speech_bot_talk_s"));
         assert!(
@@ -775,5 +775,42 @@ fn segments_are_the_calls_events_and_add_up_to_its_columns() {
             t.recording,
             t.bot_speech[0]
         );
+        // Long silences are the silence rows at least --silence-min long.
+        let long = seg
+            .iter()
+            .filter(|s| s.0 == "silence" && s.3 >= 3.0 - 0.0005)
+            .count();
+        assert_eq!(
+            row["speech_long_silences"].as_u64().unwrap() as usize,
+            long,
+            "{}",
+            t.recording
+        );
     }
+    // Another threshold (Google CCAI Insights counts silences over 5 s); a
+    // tighter one counts more.
+    let short = tmp.path().join("short");
+    run_ok(&rec, &short, &["--silence-min", "1.5"]);
+    let total = |dir: &Path| -> u64 {
+        calls(dir)
+            .iter()
+            .map(|r| r["speech_long_silences"].as_u64().unwrap())
+            .sum()
+    };
+    assert!(
+        total(&short) > total(&out),
+        "{} vs {}",
+        total(&short),
+        total(&out)
+    );
+    let (code, _, err) = run(&[
+        "run",
+        path_str(&rec),
+        "-o",
+        path_str(&short),
+        "--replace",
+        "--silence-min",
+        "0",
+    ]);
+    assert_eq!(code, 2, "{err}");
 }

@@ -203,6 +203,11 @@ pub trait Analyzer: Send + Sync {
         "built-in".to_string()
     }
     /// The finding code its failures are reported under.
+    /// The options it was made with that change its numbers, as
+    /// `key=value` (a report records them; merge compares them).
+    fn settings(&self) -> Option<String> {
+        None
+    }
     fn finding_code(&self) -> String {
         format!("analyzer.{}", self.name())
     }
@@ -221,10 +226,30 @@ pub trait Analyzer: Send + Sync {
 }
 
 /// The built-in analyzers, in report order.
+/// What the built-in analyzers can be told (the run's options).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Options {
+    /// A silence at least this long is a long one (`--silence-min`).
+    pub silence_min_s: f64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { silence_min_s: 3.0 }
+    }
+}
+
+/// The built-in analyzers with the default options.
 pub fn builtins() -> Vec<Box<dyn Analyzer>> {
+    builtins_with(&Options::default())
+}
+
+pub fn builtins_with(options: &Options) -> Vec<Box<dyn Analyzer>> {
     vec![
         Box::new(response_times::ResponseTimes),
-        Box::new(speech::Speech),
+        Box::new(speech::Speech {
+            silence_min_s: options.silence_min_s,
+        }),
         Box::new(intents::Intents),
         Box::new(quality::Quality),
         Box::new(transcript::TranscriptStats),

@@ -8,7 +8,10 @@ use super::{Analyzer, CallContext, CallOutput, Cell, Needs, RunSummary, Stats};
 use crate::check::Severity;
 use crate::recording::FileKind;
 
-pub struct Speech;
+pub struct Speech {
+    /// Silences at least this long count in `speech_long_silences`.
+    pub silence_min_s: f64,
+}
 
 const SEGMENTS: &str = "segments.csv";
 
@@ -20,7 +23,7 @@ const COLUMNS: [&str; 13] = [
     "silence_s",
     "caller_ratio",
     "longest_silence_s",
-    "silences_3s",
+    "long_silences",
     "caller_interruptions",
     "bot_interruptions",
     "caller_interruption_s",
@@ -138,6 +141,10 @@ impl Analyzer for Speech {
         COLUMNS.iter().map(|c| format!("speech_{c}")).collect()
     }
 
+    fn settings(&self) -> Option<String> {
+        Some(format!("silence_min_s={}", self.silence_min_s))
+    }
+
     fn tables(&self) -> Vec<(String, Vec<String>)> {
         let header = ["kind", "party", "start_s", "end_s", "duration_s"];
         vec![(
@@ -207,8 +214,11 @@ impl Analyzer for Speech {
             "speech_longest_silence_s",
             Cell::num(s(gaps.iter().copied().max().unwrap_or(0)), 3),
         );
-        let long = gaps.iter().filter(|g| **g as f64 >= 3.0 * rate).count();
-        out.set("speech_silences_3s", Cell::int(Some(long)));
+        let long = gaps
+            .iter()
+            .filter(|g| **g as f64 >= self.silence_min_s * rate)
+            .count();
+        out.set("speech_long_silences", Cell::int(Some(long)));
         out.set(
             "speech_caller_interruptions",
             Cell::int(Some(starts_inside(caller, &bot))),

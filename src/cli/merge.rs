@@ -41,6 +41,9 @@ pub struct MergeArgs {
     /// the plugins themselves).
     #[command(flatten)]
     pub plugins: PluginArgs,
+    /// The --silence-min the runs had.
+    #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
+    pub silence_min: f64,
     /// Print one summary line to stderr at the end.
     #[arg(short, long)]
     pub verbose: bool,
@@ -57,6 +60,7 @@ pub fn execute(args: &MergeArgs) -> Result<i32> {
         &args.plugins,
         &names,
         &args.model,
+        &super::run::silence_min(args.silence_min)?,
     )
     .map_err(|e| {
         Error::Usage(format!(
@@ -75,7 +79,7 @@ pub fn execute(args: &MergeArgs) -> Result<i32> {
     );
     if here != first.analyzers {
         return Err(Error::Usage(format!(
-            "{} was made with other analyzers than the ones loaded here: {}",
+            "{} was made with other analyzers or options than the ones given here: {}",
             args.inputs[0].display(),
             merge::analyzers_differ(&first.analyzers, &here)
         )));

@@ -93,6 +93,10 @@ pub struct RunArgs {
     /// Add the retention analyzer: what the next prune with this policy will do.
     #[arg(long, env = "CALLSCOPE_POLICY", value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Silences at least this long count in speech_long_silences (Google
+    /// CCAI Insights uses 5).
+    #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
+    pub silence_min: f64,
     /// Voice activity detector.
     #[arg(long, value_enum, default_value = "neural")]
     pub vad: VadKind,
@@ -111,6 +115,18 @@ pub enum FailOn {
     Never,
 }
 
+/// The built-in analyzers' options from `--silence-min`.
+pub(super) fn silence_min(seconds: f64) -> Result<analyze::Options> {
+    if !(seconds > 0.0 && seconds.is_finite()) {
+        return Err(Error::Usage(format!(
+            "--silence-min {seconds}: give a positive number of seconds"
+        )));
+    }
+    Ok(analyze::Options {
+        silence_min_s: seconds,
+    })
+}
+
 /// The analyzers of a run: the built-ins (and the policy's), plugins, in
 /// the order `names` gives (all of them when it is empty).
 pub(super) fn analyzers(
@@ -118,8 +134,9 @@ pub(super) fn analyzers(
     plugins: &PluginArgs,
     names: &[String],
     model: &ModelArgs,
+    options: &analyze::Options,
 ) -> Result<Vec<Box<dyn Analyzer>>> {
-    let mut available = analyze::builtins();
+    let mut available = analyze::builtins_with(options);
     if let Some(p) = policy {
         available.push(Box::new(analyze::retention::Retention {
             policy: retention::policy::load(p).map_err(Error::Usage)?,
@@ -149,6 +166,10 @@ pub(super) fn analyzers(
 }
 
 impl RunArgs {
+    fn analyzer_options(&self) -> Result<analyze::Options> {
+        silence_min(self.silence_min)
+    }
+
     /// The plan and shard asked for, said where it came from.
     fn plan(&self) -> Result<Option<(Plan, Shard)>> {
         let Some(path) = &self.plan else {
@@ -218,6 +239,7 @@ impl RunArgs {
                 &self.plugins,
                 &self.analyzers,
                 &self.work.model,
+                &self.analyzer_options()?,
             )?,
             jobs: self.work.jobs.jobs.map(usize::from),
             filter: self.window.filter(sessions)?,

@@ -28,6 +28,9 @@ pub struct AnalyzerInfo {
     pub name: String,
     pub version: String,
     pub columns: Vec<String>,
+    /// Options that change its numbers (`silence_min_s=3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<String>,
 }
 
 /// What decides a report's numbers besides the analyzers: reports that

@@ -173,6 +173,12 @@ pub fn analyzers_differ(a: &[AnalyzerInfo], b: &[AnalyzerInfo]) -> String {
                 x.name, x.version, y.version
             )
         }
+        Some((x, y)) if x.name == y.name && x.columns == y.columns => format!(
+            "analyzer {}: {} and {}",
+            x.name,
+            x.settings.as_deref().unwrap_or("-"),
+            y.settings.as_deref().unwrap_or("-")
+        ),
         Some((x, y)) if x.name == y.name => format!("analyzer {}'s columns differ", x.name),
         _ => format!("analyzers [{}] and [{}]", show(a), show(b)),
     }

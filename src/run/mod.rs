@@ -89,6 +89,7 @@ pub fn report_identity(
             name: a.name().to_string(),
             version: a.version(),
             columns: a.columns(),
+            settings: a.settings(),
         })
         .collect();
     let options = ReportOptions {
