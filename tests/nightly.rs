@@ -323,6 +323,9 @@ fn the_report_directory_appears_whole_and_replaces_only_a_report() {
     // strftime fields in --out: today's directory without a shell.
     let dated = tmp.path().join("night-%F");
     assert_eq!(night(&root, &dated, &[]).0, 0);
+    // A field a wall-clock time cannot fill, or none at all: usage errors.
+    assert_eq!(night(&root, &tmp.path().join("n-%z"), &[]).0, 2);
+    assert_eq!(night(&root, &tmp.path().join("n-%Q"), &[]).0, 2);
     let today = chrono::Utc::now().format("night-%Y-%m-%d").to_string();
     assert!(
         tmp.path()

@@ -66,7 +66,17 @@ impl DayTzArg {
             )));
         }
         let now = self.day_tz.wall_clock(Utc::now());
-        Ok(std::path::PathBuf::from(now.format(text).to_string()))
+        // A field the wall-clock time cannot give (%z) is an error, not a
+        // panic.
+        let mut out = String::new();
+        std::fmt::Write::write_fmt(&mut out, format_args!("{}", now.format(text))).map_err(
+            |_| {
+                Error::Usage(format!(
+                    "{flag} {text}: a field of it needs a zone offset; use %F, %Y, %m, %d, %H, %M"
+                ))
+            },
+        )?;
+        Ok(std::path::PathBuf::from(out))
     }
 
     /// `spec` as an instant now.
