@@ -93,6 +93,26 @@ impl Error {
         }
     }
 
+    /// The same error with a path under `from` named under `to` instead
+    /// (a file of a report still being written, named where it will be).
+    pub fn moved(self, from: &Path, to: &Path) -> Error {
+        let re = |path: PathBuf| match path.strip_prefix(from) {
+            Ok(rest) => to.join(rest),
+            Err(_) => path,
+        };
+        match self {
+            Error::Io { path, source } => Error::Io {
+                path: re(path),
+                source,
+            },
+            Error::Write { path, message } => Error::Write {
+                path: re(path),
+                message,
+            },
+            other => other,
+        }
+    }
+
     /// True when the command line or configuration is at fault, not the data.
     pub fn is_usage(&self) -> bool {
         matches!(self, Error::Usage(_))

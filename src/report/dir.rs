@@ -204,6 +204,17 @@ impl ReportDir {
         self.temp.path()
     }
 
+    /// Where the reports will be.
+    pub fn out(&self) -> &Path {
+        &self.out
+    }
+
+    /// An error about a file being written here, naming the file where the
+    /// user will look for it (under `--out`, not the temporary name).
+    pub fn shown(&self, e: Error) -> Error {
+        e.moved(self.temp.path(), &self.out)
+    }
+
     /// Write the manifest and put the directory in place: renamed, or
     /// swapped with the earlier report in one step.
     pub fn commit(self, manifest: &Manifest) -> Result<PathBuf> {

@@ -227,14 +227,17 @@ pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome
         csv: first.options.formats.iter().any(|f| f == "csv"),
         json: first.options.formats.iter().any(|f| f == "json"),
     };
-    let mut writer = ReportWriter::create(dir.path(), &opts.analyzers, formats)?;
+    let mut writer =
+        ReportWriter::create(dir.path(), &opts.analyzers, formats).map_err(|e| dir.shown(e))?;
     let started = Utc::now();
     let calls = latest.len();
     // A BTreeMap by relative path: the order discovery gives a run.
     for (_, (_, call)) in latest {
         crate::interrupt::check()?;
         let fingerprint = call.fingerprint.clone();
-        writer.write_call(&call.into_record(), &fingerprint)?;
+        writer
+            .write_call(&call.into_record(), &fingerprint)
+            .map_err(|e| dir.shown(e))?;
     }
     let about = About {
         started,

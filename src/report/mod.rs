@@ -290,6 +290,17 @@ impl ReportWriter {
         analyzers: &[Box<dyn Analyzer>],
         about: About,
     ) -> Result<Completed> {
+        let (temp, out) = (dir.path().to_path_buf(), dir.out().to_path_buf());
+        self.complete_in(dir, analyzers, about)
+            .map_err(|e| e.moved(&temp, &out))
+    }
+
+    fn complete_in(
+        self,
+        dir: ReportDir,
+        analyzers: &[Box<dyn Analyzer>],
+        about: About,
+    ) -> Result<Completed> {
         let calls = self.calls.total;
         let summaries: Vec<(String, RunSummary)> = analyzers
             .iter()

@@ -174,7 +174,8 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
         .num_threads(opts.jobs.unwrap_or(0))
         .build()
         .map_err(|e| Error::Usage(format!("--jobs: {e}")))?;
-    let mut writer = ReportWriter::create(dir.path(), &opts.analyzers, opts.formats)?;
+    let mut writer = ReportWriter::create(dir.path(), &opts.analyzers, opts.formats)
+        .map_err(|e| dir.shown(e))?;
     let (mut calls, mut errors, mut warnings) = (0usize, 0usize, 0usize);
     let done = AtomicU64::new(0);
     // Batches in discovery order; within a batch rayon keeps the order too.
@@ -224,7 +225,9 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
         records.extend(gone);
         records.sort_by(|a, b| a.0.recording.cmp(&b.0.recording));
         for (r, fingerprint) in records {
-            writer.write_call(&r, &fingerprint)?;
+            writer
+                .write_call(&r, &fingerprint)
+                .map_err(|e| dir.shown(e))?;
             calls += 1;
             errors += usize::from(r.status == Status::Error);
             warnings += usize::from(r.status == Status::Warning);
