@@ -10,38 +10,6 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-const REPORTS: [&str; 8] = [
-    "calls.csv",
-    "calls.jsonl",
-    "turns.csv",
-    "turns.jsonl",
-    "segments.csv",
-    "segments.jsonl",
-    "intents.csv",
-    "findings.csv",
-];
-
-fn summary_without_run(dir: &Path) -> serde_json::Value {
-    let mut v: serde_json::Value =
-        serde_json::from_slice(&fs::read(dir.join("summary.json")).unwrap()).unwrap();
-    v.as_object_mut().unwrap().remove("run");
-    v
-}
-
-pub fn assert_same(single: &Path, merged: &Path, what: &str) {
-    for f in REPORTS {
-        assert!(
-            fs::read(single.join(f)).unwrap() == fs::read(merged.join(f)).unwrap(),
-            "{what}: {f} differs from the single run's"
-        );
-    }
-    assert_eq!(
-        summary_without_run(single),
-        summary_without_run(merged),
-        "{what}"
-    );
-}
-
 fn shard(plan: &Path, k_n: &str, out: &Path) -> (i32, String) {
     let (code, _, err) = run(&[
         "run",
@@ -110,7 +78,7 @@ fn any_number_of_shards_merges_to_the_single_runs_bytes() {
         args.extend(parts.iter().rev().map(|p| path_str(p)));
         args.extend(["-o", path_str(&merged)]);
         ok(&args);
-        assert_same(&single, &merged, &format!("{n} shards"));
+        assert_same_reports(&single, &merged);
     }
     // A retried shard writes the same bytes, over its own earlier output.
     let again = tmp.path().join("n3-1");
@@ -328,5 +296,5 @@ fn the_kubernetes_manifests_commands_shard_and_merge() {
         "--fail-on",
         "never",
     ]);
-    assert_same(&single, &work.join("reports"), "the Kubernetes Jobs");
+    assert_same_reports(&single, &work.join("reports"));
 }

@@ -457,3 +457,120 @@ fn repair_killed_at_every_step() {
         unit: &|p: &Path| p.to_path_buf(),
     });
 }
+
+/// What a report directory holds, if it is a whole one: every file its
+/// manifest lists and nothing else (the manifest besides). None when it is
+/// absent.
+fn whole_report(dir: &Path) -> Option<BTreeSet<String>> {
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(dir.join("callscope-report.json")).ok()?)
+            .expect("a manifest that parses");
+    let listed: BTreeSet<String> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .chain(["callscope-report.json".to_string()])
+        .collect();
+    let present: BTreeSet<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        present,
+        listed,
+        "{}: not the files its manifest lists",
+        dir.display()
+    );
+    Some(present)
+}
+
+/// `run --replace` killed at every file-system step of writing a report and
+/// swapping it for the earlier one: `--out` is always the earlier report or
+/// the new one, whole (the new one writes no calls.jsonl, so a mix would
+/// show), the recordings are untouched, and a re-run puts the new report in
+/// place and clears what the killed run left.
+#[test]
+fn run_replace_killed_at_every_step() {
+    if !strace_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = workspace(tmp.path(), 3, "none");
+    let before = tree(&ws.join("root"));
+    let args = |format: &str| -> Vec<String> {
+        [
+            "run",
+            "root",
+            "-o",
+            "reports/out",
+            "--replace",
+            "-q",
+            "--fail-on",
+            "never",
+            "-a",
+            "intents",
+            "--format",
+            format,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    assert!(run_in(&ws, &args("csv,json"), None).success());
+    let old = whole_report(&ws.join("reports/out")).unwrap();
+    assert!(old.contains("calls.jsonl"));
+    let mut new = None;
+    let mut tried = 0;
+    for sc in [
+        "openat",
+        "write",
+        "fsync",
+        "mkdir",
+        "rename",
+        "renameat2",
+        "unlinkat",
+        "rmdir",
+    ] {
+        let mut n = 1;
+        loop {
+            // Back to the earlier report first.
+            let _ = fs::remove_dir_all(ws.join("reports"));
+            assert!(run_in(&ws, &args("csv,json"), None).success());
+            let status = run_in(&ws, &args("csv"), Some((sc, n)));
+            let killed = status.signal() == Some(9);
+            let out = whole_report(&ws.join("reports/out"))
+                .unwrap_or_else(|| panic!("{sc} #{n}: no report at --out"));
+            assert!(
+                out == old || !out.contains("calls.jsonl"),
+                "{sc} #{n}: {out:?}"
+            );
+            assert_eq!(
+                tree(&ws.join("root")),
+                before,
+                "{sc} #{n}: a recording changed"
+            );
+            // A re-run finishes the job and leaves no temporary directory.
+            assert!(
+                run_in(&ws, &args("csv"), None).success(),
+                "{sc} #{n}: the re-run failed"
+            );
+            let done = whole_report(&ws.join("reports/out")).unwrap();
+            assert!(!done.contains("calls.jsonl"), "{sc} #{n}");
+            new.get_or_insert(done.clone());
+            assert_eq!(Some(&done), new.as_ref());
+            let temps: Vec<_> = fs::read_dir(ws.join("reports"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".callscope-tmp"))
+                .collect();
+            assert!(temps.is_empty(), "{sc} #{n}: {temps:?}");
+            if !killed {
+                break;
+            }
+            tried += 1;
+            n = next_point(n);
+        }
+    }
+    assert!(tried > 20, "only {tried} kill points landed");
+}

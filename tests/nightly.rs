@@ -84,13 +84,6 @@ fn set_mtime(dir: &Path, ago: Duration) {
     }
 }
 
-fn summary_without_run(dir: &Path) -> Value {
-    let mut v: Value =
-        serde_json::from_slice(&fs::read(dir.join("summary.json")).unwrap()).unwrap();
-    v.as_object_mut().unwrap().remove("run");
-    v
-}
-
 /// Four nights: calls added each night, a late call for an earlier day, a
 /// crashed call that settles, a repaired call. `run --new` each night,
 /// then the merge of the four directories is one run over the final store.
@@ -163,28 +156,7 @@ fn four_nights_of_new_runs_merge_into_one_full_run() {
     let (code, err) = night(&store, &full, &[]);
     assert_eq!(code, 0, "{err}");
 
-    for f in [
-        "calls.csv",
-        "calls.jsonl",
-        "turns.csv",
-        "turns.jsonl",
-        "segments.csv",
-        "segments.jsonl",
-        "intents.csv",
-        "findings.csv",
-    ] {
-        let (a, b) = (
-            fs::read(full.join(f)).unwrap(),
-            fs::read(merged.join(f)).unwrap(),
-        );
-        assert!(
-            a == b,
-            "{f} differs:\n{}\n---\n{}",
-            String::from_utf8_lossy(&a),
-            String::from_utf8_lossy(&b)
-        );
-    }
-    assert_eq!(summary_without_run(&full), summary_without_run(&merged));
+    assert_same_reports(&full, &merged);
     let rows = calls(&merged);
     assert_eq!(rows.len(), 9);
     let row = |name: &str| rows.iter().find(|r| r["recording"] == name).unwrap();
@@ -636,4 +608,44 @@ print(json.dumps(out))
         .unwrap()
         .as_secs_f64();
     assert!((now - last).abs() < 600.0, "{last} vs {now}");
+}
+
+/// A report directory damaged after it was written (a partial cut short, a
+/// manifest that does not parse) stops merge and `--new` with the file
+/// named, and nothing is written.
+#[test]
+fn a_damaged_earlier_report_is_named_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let samples = sample_recordings();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    night(&samples, &a, &["-a", "intents"]);
+    night(&samples, &b, &["-a", "intents"]);
+    let partial = b.join("partial.jsonl");
+    let len = fs::metadata(&partial).unwrap().len();
+    fs::File::options()
+        .write(true)
+        .open(&partial)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let out = tmp.path().join("merged");
+    let (code, _, err) = run(&["merge", path_str(&a), path_str(&b), "-o", path_str(&out)]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("b/partial.jsonl: invalid JSON"), "{err}");
+    assert!(!out.exists());
+    fs::write(a.join("callscope-report.json"), "{").unwrap();
+    fs::write(&partial, "").unwrap();
+    let tonight = tmp.path().join("tonight");
+    let (code, err) = night(&samples, &tonight, &["-a", "intents", "--new"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("a/callscope-report.json: invalid JSON"),
+        "{err}"
+    );
+    assert!(!tonight.exists());
+    // An empty partial is a report of no calls: merged, it holds none.
+    fs::remove_dir_all(&a).unwrap();
+    let (code, _, err) = run(&["merge", path_str(&b), "-o", path_str(&out)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(calls(&out).is_empty());
 }

@@ -307,21 +307,7 @@ fn a_job_array_and_its_merge_on_a_real_slurm() {
             .count()
     };
     assert_eq!(reports_in(&parts), 4);
-    for f in [
-        "calls.csv",
-        "calls.jsonl",
-        "turns.csv",
-        "turns.jsonl",
-        "segments.csv",
-        "segments.jsonl",
-        "intents.csv",
-        "findings.csv",
-    ] {
-        assert!(
-            fs::read(single.join(f)).unwrap() == fs::read(reports.join(f)).unwrap(),
-            "{f}"
-        );
-    }
+    assert_same_reports(&single, &reports);
 
     // 2. Task 2 fails: the merge never runs. Task 2 alone, submitted again,
     // completes the parts; a merge after it gives the same reports.

@@ -40,22 +40,9 @@ pub fn overlap(a: &[Span], b: &[Span]) -> u64 {
     total(&intersections(a, b))
 }
 
-/// Gaps where nobody speaks, within [0, end).
+/// The lengths of the gaps where nobody speaks, within [0, end).
 fn silences(a: &[Span], b: &[Span], end: u64) -> Vec<u64> {
-    let mut all: Vec<Span> = a.iter().chain(b).copied().collect();
-    all.sort_unstable();
-    let mut gaps = Vec::new();
-    let mut covered = 0u64;
-    for s in all {
-        if s.0 > covered {
-            gaps.push(s.0 - covered);
-        }
-        covered = covered.max(s.1);
-    }
-    if end > covered {
-        gaps.push(end - covered);
-    }
-    gaps
+    silence_spans(a, b, end).iter().map(|g| g.1 - g.0).collect()
 }
 
 /// Where spans of `a` and of `b` overlap (both sorted, each party's spans
@@ -127,9 +114,7 @@ fn segments(
 
 /// Spans of `a` that start while a span of `b` is going on.
 fn starts_inside(a: &[Span], b: &[Span]) -> usize {
-    a.iter()
-        .filter(|x| b.iter().any(|y| x.0 > y.0 && x.0 < y.1))
-        .count()
+    interruptions(a, b).len()
 }
 
 impl Analyzer for Speech {

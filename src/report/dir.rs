@@ -97,7 +97,8 @@ impl Manifest {
 pub struct ReportDir {
     out: PathBuf,
     temp: tempfile::TempDir,
-    replace: bool,
+    /// An earlier report is at `out` and is to be swapped out.
+    replaces: bool,
     _lock: RootLock,
 }
 
@@ -154,6 +155,7 @@ impl ReportDir {
             command,
             wait,
         )?;
+        let mut replaces = false;
         match fs::symlink_metadata(&resolved) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(out, e)),
@@ -176,7 +178,7 @@ impl ReportDir {
                                 "holds an earlier report; give --replace to replace it".into(),
                             ))
                         }
-                        Some(_) => {}
+                        Some(_) => replaces = true,
                     }
                 }
             }
@@ -194,7 +196,7 @@ impl ReportDir {
         Ok(ReportDir {
             out: resolved,
             temp,
-            replace,
+            replaces,
             _lock: lock,
         })
     }
@@ -228,8 +230,7 @@ impl ReportDir {
         safe_fs::fsync_dir(self.temp.path()).map_err(|e| Error::write(self.temp.path(), e))?;
         let temp = self.temp.keep();
         let out = &self.out;
-        let earlier = self.replace && Manifest::read(out).ok().flatten().is_some();
-        let placed = if earlier {
+        let placed = if self.replaces {
             swap(&temp, out).map(|()| {
                 // The earlier report now sits at the temporary name.
                 let _ = fs::remove_dir_all(&temp);
