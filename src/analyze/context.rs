@@ -83,7 +83,9 @@ impl<'a> CallContext<'a> {
         self.caller().ok().map(|w| w.info.sample_rate)
     }
 
-    /// The bot track on the caller's clock, from `stereo_recording.wav`.
+    /// The bot track on the caller's clock, from `stereo_recording.wav`,
+    /// as the caller heard it (answers cut short by a barge-in or by the
+    /// end of the call, decided with the caller's speech).
     pub fn timeline(&self) -> Result<&Timeline, &str> {
         self.timeline
             .get_or_init(|| {
@@ -93,8 +95,11 @@ impl<'a> CallContext<'a> {
                 let chunk = timeline::caller_chunk_frames(self.rec).ok_or("caller_audio.wav is unreadable")?;
                 let caller = self.caller().map_err(str::to_string)?;
                 let bot = self.bot().map_err(str::to_string)?;
-                timeline::recover_with(&self.rec.path(FileKind::Stereo), &caller.samples, &bot.samples, chunk)
-                .map_err(|e| format!("{e}: bot speech cannot be placed on the call's clock"))
+                let mut tl = timeline::recover_with(&self.rec.path(FileKind::Stereo), &caller.samples, &bot.samples, chunk)
+                    .map_err(|e| format!("{e}: bot speech cannot be placed on the call's clock"))?;
+                let speech = self.caller_speech().map_err(str::to_string)?;
+                tl.hear(speech, &bot.samples, caller.info.sample_rate, chunk);
+                Ok(tl)
             })
             .as_ref()
             .map_err(String::as_str)

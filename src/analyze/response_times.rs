@@ -70,17 +70,10 @@ fn transcript_turns(call: &CallContext) -> Result<Vec<Turn>, String> {
     Ok(turns)
 }
 
-/// Bot turns from the timeline: maximal stretches played back to back.
+/// Bot turns from the timeline: each answer's playback, as heard.
 fn bot_turns(call: &CallContext) -> Result<Vec<(u64, u64)>, String> {
     let tl = call.timeline().map_err(str::to_string)?;
-    let mut turns: Vec<(u64, u64)> = Vec::new();
-    for s in &tl.segments {
-        match turns.last_mut() {
-            Some(last) if s.play_start == last.1 => last.1 = s.play_start + s.len,
-            _ => turns.push((s.play_start, s.play_start + s.len)),
-        }
-    }
-    Ok(turns)
+    Ok(tl.answers.iter().map(|a| (a.play_start, a.heard_end)).collect())
 }
 
 fn audio_turns(call: &CallContext) -> Result<Vec<Turn>, String> {

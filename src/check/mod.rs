@@ -49,10 +49,6 @@ impl RecordingCheck {
     pub fn worst(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
     }
-
-    pub fn has_code(&self, code: &str) -> bool {
-        self.findings.iter().any(|f| f.code == code)
-    }
 }
 
 /// The status a list of findings gives: its worst, info counting as ok.

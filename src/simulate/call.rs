@@ -2,8 +2,16 @@
 //! the call's clock, and the bot's chunks as the recorder received them.
 //!
 //! The caller track is the call's clock: the telephony side sends 20 ms
-//! frames all call long. The bot's answer arrives in 100–200 ms chunks, faster
-//! than real time, and plays from its first chunk's arrival on.
+//! frames all call long. Most bot answers arrive in 100–200 ms chunks 2.5x
+//! faster than real time or more; long ones can stream only 1.1–1.5x real
+//! time, in 60–100 ms chunks that keep arriving while the answer plays. An
+//! answer plays from its first chunk's arrival on.
+//!
+//! What the caller heard is not what the recorder received (DESIGN.md):
+//! a caller who barges into an answer makes the bridge cancel it 200–600 ms
+//! later (chunks not yet sent never reach the recorder; those received but
+//! not yet played are never heard), a backchannel ("mhm") is talked
+//! through, and a call can end mid-answer. `bot_speech` is what played.
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use rand::Rng;
@@ -58,6 +66,27 @@ pub struct Call {
     /// (call-clock sample, function call as the recorder logs it).
     pub function_calls: Vec<(usize, serde_json::Value)>,
     pub intent: &'static Intent,
+    /// Bot audio the recorder received that never played, where it would
+    /// have played (after a cancellation, or after the call's end).
+    pub unplayed: Vec<Span>,
+    /// Caller barge-ins the bot yielded to.
+    pub barge_ins: Vec<BargeIn>,
+    /// Short caller utterances over bot speech that the bot talked through.
+    pub backchannels: Vec<Span>,
+    /// Bot answers whose speech began before the caller's turn had ended.
+    pub early_starts: usize,
+    /// Ends of caller turns the bot never answered.
+    pub unanswered: Vec<usize>,
+    /// The call ended while the bot's answer was playing.
+    pub ended_mid_answer: bool,
+}
+
+/// A barge-in: the caller's onset over bot playback, and when the bridge's
+/// cancellation stopped the playback.
+#[derive(Debug, Clone, Copy)]
+pub struct BargeIn {
+    pub onset: usize,
+    pub yielded_at: usize,
 }
 
 impl Call {
@@ -135,6 +164,41 @@ fn uuid(rng: &mut ChaCha8Rng) -> String {
 struct BotTurn {
     play_end: usize,
     speech_start: usize,
+    /// Its first chunk and first speech span in the call's lists, and its
+    /// first sample in the bot track.
+    first_chunk: usize,
+    first_speech: usize,
+    offset: usize,
+    /// Streamed at 1.1–1.5x real time.
+    slow: bool,
+}
+
+/// Stop `turn` playing at `at`: a cancellation or the end of the call.
+/// Chunks that would have arrived from `at` on never reach the recorder;
+/// those that arrived but had not played by `at` were never heard.
+fn cut(call: &mut Call, turn: &mut BotTurn, at: usize) {
+    let kept = call.bot_chunks[turn.first_chunk..]
+        .iter()
+        .take_while(|c| c.arrival < at)
+        .count();
+    call.bot_chunks.truncate(turn.first_chunk + kept);
+    let received = call.bot_chunks[turn.first_chunk..].last();
+    let (bot_end, play_end) = received.map_or((turn.offset, turn.play_end.min(at)), |c| {
+        (c.offset + c.len, c.play_start + c.len)
+    });
+    call.bot.truncate(bot_end);
+    let heard = play_end.min(at);
+    let spans = call.bot_speech.split_off(turn.first_speech);
+    call.bot_speech.extend(
+        spans
+            .into_iter()
+            .filter(|s| s.0 < heard)
+            .map(|s| (s.0, s.1.min(heard))),
+    );
+    if play_end > heard {
+        call.unplayed.push((heard, play_end));
+    }
+    turn.play_end = heard;
 }
 
 /// Plan and render a whole call.
@@ -171,6 +235,12 @@ pub fn generate(rng: &mut ChaCha8Rng, seconds: f64, rate: u32, start: DateTime<U
         lines: Vec::new(),
         function_calls: Vec::new(),
         intent,
+        unplayed: Vec::new(),
+        barge_ins: Vec::new(),
+        backchannels: Vec::new(),
+        early_starts: 0,
+        unanswered: Vec::new(),
+        ended_mid_answer: false,
     };
     // Caller speech as (start on the call clock, samples), mixed in at the end.
     let mut caller_utts: Vec<(usize, Vec<f32>)> = Vec::new();
@@ -182,25 +252,64 @@ pub fn generate(rng: &mut ChaCha8Rng, seconds: f64, rate: u32, start: DateTime<U
     let mut caller_line = 0;
     let mut calls_made = 0;
     let wants_intent_call = rng.random_bool(0.85);
-    loop {
-        // The caller answers after the bot finishes, or barges in before.
-        let caller_start =
-            if rng.random_bool(0.12) && turn.play_end > turn.speech_start + rate as usize {
-                turn.play_end - secs(rng, 0.3, 0.9, rate)
-            } else {
-                turn.play_end + secs(rng, 0.4, 1.5, rate)
-            };
+    let sec = |x: f64| (x * f64::from(rate)) as usize;
+    'call: loop {
+        let speaking = turn.play_end.saturating_sub(turn.speech_start);
+        // The caller barges into a long answer, says "mhm" over it, or
+        // answers after it.
+        let barge = turn.slow && speaking > sec(2.5) && rng.random_bool(0.4);
+        let caller_start = if barge {
+            turn.speech_start + secs(rng, 0.8, call.seconds(speaking) - 1.0, rate)
+        } else {
+            if speaking > sec(2.0) && rng.random_bool(0.2) {
+                let at = turn.speech_start + secs(rng, 0.5, call.seconds(speaking) - 1.2, rate);
+                let utt = speech::backchannel(rng, caller_voice, rate);
+                let span = (at + utt.phrases[0].start, at + utt.phrases[0].end);
+                call.caller_speech.push(span);
+                call.backchannels.push(span);
+                caller_utts.push((at, utt.samples));
+            }
+            turn.play_end + secs(rng, 0.4, 1.5, rate)
+        };
         if caller_start + 3 * rate as usize > target {
             break;
         }
-        let len = rng.random_range(0.8..3.5);
+        let len = if barge {
+            rng.random_range(1.5..3.5)
+        } else {
+            rng.random_range(0.8..3.5)
+        };
         let utt = speech::utterance(rng, caller_voice, len, rate);
-        let phrases: Vec<Span> = utt
+        let mut phrases: Vec<Span> = utt
             .phrases
             .iter()
             .map(|p| (caller_start + p.start, caller_start + p.end))
             .collect();
-        let caller_end = phrases.last().map_or(caller_start, |p| p.1);
+        if barge {
+            // The bridge notices 200–600 ms after the caller's onset.
+            let onset = phrases[0].0;
+            cut(&mut call, &mut turn, onset + secs(rng, 0.2, 0.6, rate));
+            call.barge_ins.push(BargeIn {
+                onset,
+                yielded_at: turn.play_end,
+            });
+        }
+        let mut caller_end = phrases.last().map_or(caller_start, |p| p.1);
+        caller_utts.push((caller_start, utt.samples));
+        if caller_line > 0 && rng.random_bool(0.06) {
+            // No answer comes: the caller says it again 5–7 s later.
+            let again = caller_end + secs(rng, 5.0, 7.0, rate);
+            if again + 4 * rate as usize > target {
+                call.caller_speech.extend(&phrases);
+                break 'call;
+            }
+            call.unanswered.push(caller_end);
+            let again_len = rng.random_range(0.8..2.0);
+            let utt = speech::utterance(rng, caller_voice, again_len, rate);
+            phrases.extend(utt.phrases.iter().map(|p| (again + p.start, again + p.end)));
+            caller_end = phrases.last().map_or(again, |p| p.1);
+            caller_utts.push((again, utt.samples));
+        }
         call.caller_speech.extend(&phrases);
         call.lines.push(Line {
             at: caller_end + secs(rng, 0.1, 0.5, rate),
@@ -210,9 +319,17 @@ pub fn generate(rng: &mut ChaCha8Rng, seconds: f64, rate: u32, start: DateTime<U
             duration_ms: ((caller_end - caller_start) as f64 * 1000.0 / f64::from(rate)).round(),
         });
         caller_line += 1;
-        caller_utts.push((caller_start, utt.samples));
 
-        let arrival = caller_end + secs(rng, 0.5, 1.6, rate);
+        // Now and then the bridge mistakes a pause for the end of the turn
+        // and the answer starts while the caller finishes.
+        let last_phrase = phrases.last().map_or(caller_start, |p| p.0);
+        let early = caller_end > last_phrase + sec(0.6) && rng.random_bool(0.08);
+        let arrival = if early {
+            call.early_starts += 1;
+            caller_end - secs(rng, 0.15, 0.4, rate)
+        } else {
+            caller_end + secs(rng, 0.5, 1.6, rate)
+        };
         if calls_made < 3
             && (caller_line == 1 && wants_intent_call || caller_line > 1 && rng.random_bool(0.25))
         {
@@ -226,9 +343,23 @@ pub fn generate(rng: &mut ChaCha8Rng, seconds: f64, rate: u32, start: DateTime<U
         turn = bot_turn(rng, &mut call, bot_voice, arrival, text);
         call.audio_turns.push((caller_end, turn.speech_start));
     }
+    call.caller_speech.sort_unstable();
     let last_caller = call.caller_speech.last().map_or(0, |p| p.1);
-    let end = turn.play_end.max(last_caller) + secs(rng, 0.5, 1.5, rate);
+    let speaking = turn.play_end.saturating_sub(turn.speech_start);
+    let hang_up = turn.speech_start > last_caller + sec(0.5)
+        && speaking > sec(1.5)
+        && rng.random_bool(0.12);
+    let end = if hang_up {
+        // The caller hangs up mid-answer.
+        turn.speech_start + secs(rng, 0.5, call.seconds(speaking) - 0.5, rate)
+    } else {
+        turn.play_end.max(last_caller) + secs(rng, 0.5, 1.5, rate)
+    };
     let len = end.div_ceil(caller_chunk) * caller_chunk;
+    if hang_up {
+        cut(&mut call, &mut turn, len);
+        call.ended_mid_answer = true;
+    }
 
     render_caller(rng, &mut call, len, caller_utts);
     call.lines.sort_by_key(|l| l.at);
@@ -256,13 +387,23 @@ fn bot_turn(
     call.bot.resize(call.bot.len() + tail, 0);
     let total = call.bot.len() - offset0;
 
+    let first_chunk = call.bot_chunks.len();
+    let first_speech = call.bot_speech.len();
+    // Long answers can stream only a little faster than they play.
+    let slow = len > 2.5 && rng.random_bool(0.5);
+    let speed = rng.random_range(1.1..1.5);
     let mut at = arrival;
     let mut off = 0;
     let mut play_end = arrival;
     let mut last_arrival = arrival;
     let mut first_play = None;
     while off < total {
-        let len = secs(rng, 0.1, 0.2, rate).min(total - off);
+        let len = if slow {
+            secs(rng, 0.06, 0.1, rate)
+        } else {
+            secs(rng, 0.1, 0.2, rate)
+        }
+        .min(total - off);
         let play_start = at.max(play_end);
         first_play.get_or_insert(play_start);
         call.bot_chunks.push(BotChunk {
@@ -274,10 +415,15 @@ fn bot_turn(
         play_end = play_start + len;
         last_arrival = at;
         off += len;
-        at += secs(rng, 0.04, 0.08, rate);
+        at += if slow {
+            (len as f64 / speed) as usize
+        } else {
+            secs(rng, 0.04, 0.08, rate)
+        };
     }
     let play_start = first_play.unwrap_or(arrival);
-    // Delivery outpaces playback, so the turn plays without a gap from its first chunk.
+    // Delivery outpaces playback, so the turn plays without a gap from its
+    // first chunk on.
     let speech: Vec<Span> = utt
         .phrases
         .iter()
@@ -295,6 +441,10 @@ fn bot_turn(
     BotTurn {
         play_end,
         speech_start,
+        first_chunk,
+        first_speech,
+        offset: offset0,
+        slow,
     }
 }
 

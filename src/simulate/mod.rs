@@ -27,7 +27,7 @@ use crate::recording::{
 
 pub use call::Call;
 pub use faults::Fault;
-pub use truth::{Truth, TruthChunk, TruthTurn};
+pub use truth::{Truth, TruthBargeIn, TruthChunk, TruthTurn};
 
 /// What to simulate.
 #[derive(Debug, Clone)]

@@ -108,6 +108,21 @@ pub fn utterance(rng: &mut ChaCha8Rng, voice: Voice, seconds: f32, rate: u32) ->
     Utterance { samples, phrases }
 }
 
+/// A backchannel ("mhm", "okay"): one word of one or two syllables.
+pub fn backchannel(rng: &mut ChaCha8Rng, voice: Voice, rate: u32) -> Utterance {
+    let fs = rate as f32;
+    let mut samples = Vec::new();
+    for _ in 0..rng.random_range(1..=2) {
+        syllable(rng, voice, fs, &mut samples);
+    }
+    let end = samples.len();
+    normalise(&mut samples, voice.level);
+    Utterance {
+        samples,
+        phrases: vec![Span { start: 0, end }],
+    }
+}
+
 /// Append one syllable: a short noise-burst consonant, then a voiced vowel.
 fn syllable(rng: &mut ChaCha8Rng, voice: Voice, fs: f32, out: &mut Vec<f32>) {
     // Vowel nucleus with a raised-cosine envelope: the 4–6 Hz syllable rhythm.

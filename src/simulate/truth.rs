@@ -79,6 +79,26 @@ pub struct Truth {
     pub audio_turns: Vec<TruthTurn>,
     /// The seed's recipe: each caller entry followed by a bot entry.
     pub transcript_turns: Vec<TruthTranscriptTurn>,
+    /// Bot audio received but never played (`bot_speech` is what played).
+    pub bot_unplayed_s: f64,
+    /// Caller barge-ins the bot yielded to.
+    pub barge_ins: Vec<TruthBargeIn>,
+    /// Short caller utterances the bot talked through, as [start, end].
+    pub backchannels: Vec<[f64; 2]>,
+    /// Bot answers that began before the caller's turn had ended.
+    pub early_starts: usize,
+    /// Ends of caller turns the bot never answered.
+    pub unanswered_turns: Vec<f64>,
+    /// The call ended while the bot's answer was playing.
+    pub ended_mid_answer: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TruthBargeIn {
+    pub onset_s: f64,
+    /// When the bot went quiet.
+    pub yielded_s: f64,
+    pub time_to_yield_s: f64,
 }
 
 fn total(spans: &[Span]) -> usize {
@@ -184,6 +204,20 @@ impl Truth {
                 })
                 .collect(),
             transcript_turns,
+            bot_unplayed_s: secs(total(&call.unplayed)),
+            barge_ins: call
+                .barge_ins
+                .iter()
+                .map(|b| TruthBargeIn {
+                    onset_s: secs(b.onset),
+                    yielded_s: secs(b.yielded_at),
+                    time_to_yield_s: secs(b.yielded_at) - secs(b.onset),
+                })
+                .collect(),
+            backchannels: spans(&call.backchannels),
+            early_starts: call.early_starts,
+            unanswered_turns: call.unanswered.iter().map(|&t| secs(t)).collect(),
+            ended_mid_answer: call.ended_mid_answer,
         }
     }
 }

@@ -15,10 +15,17 @@
 //! time, so each run starts at max(its arrival, the end of the run before).
 //! Every bot turn's first speech lands within one caller chunk (20 ms) of
 //! when it truly arrived; within a turn, playback is exact.
+//!
+//! That is what the recorder received. What the caller heard (answers cut
+//! short by a barge-in or by the end of the call) is decided afterwards,
+//! with the caller's speech, by [`Timeline::hear`] (`heard.rs`).
 
 use std::path::Path;
 
+mod heard;
 mod scan;
+
+pub use heard::{utterances, Answer, Ending, BACKCHANNEL_MAX_S};
 
 use crate::audio::WavError;
 
@@ -34,6 +41,9 @@ pub struct BotSegment {
     pub arrival: u64,
     /// When its first sample played, on the caller's clock (samples).
     pub play_start: u64,
+    /// How many of its samples played (fewer than `len` when its answer
+    /// was cut short).
+    pub heard: u64,
 }
 
 /// Where the bot track sits on the call's clock.
@@ -42,21 +52,25 @@ pub struct Timeline {
     pub segments: Vec<BotSegment>,
     pub caller_len: u64,
     pub bot_len: u64,
+    /// The bot's answers and how each ended, once [`Timeline::hear`] has
+    /// decided it.
+    pub answers: Vec<Answer>,
 }
 
 impl Timeline {
-    /// The call-clock position of bot sample `b`.
+    /// The call-clock position of bot sample `b`, if it played.
     pub fn play_time(&self, b: u64) -> Option<u64> {
         let i = self
             .segments
             .partition_point(|s| s.bot_start <= b)
             .checked_sub(1)?;
         let s = &self.segments[i];
-        (b < s.bot_start + s.len).then(|| s.play_start + (b - s.bot_start))
+        (b < s.bot_start + s.heard).then(|| s.play_start + (b - s.bot_start))
     }
 
-    /// A span of the bot track split where playback jumps (a gap between
-    /// turns): each piece as (track span, call-clock span).
+    /// The part of a span of the bot track that played, split where
+    /// playback jumps (a gap between turns): each piece as (track span,
+    /// call-clock span).
     pub fn map_span(&self, (start, end): (u64, u64)) -> Vec<((u64, u64), (u64, u64))> {
         let mut out: Vec<((u64, u64), (u64, u64))> = Vec::new();
         let first = self
@@ -67,7 +81,10 @@ impl Timeline {
                 break;
             }
             let a = start.max(s.bot_start);
-            let b = end.min(s.bot_start + s.len);
+            let b = end.min(s.bot_start + s.heard);
+            if b <= a {
+                continue;
+            }
             let call = (
                 s.play_start + (a - s.bot_start),
                 s.play_start + (b - s.bot_start),
@@ -85,7 +102,11 @@ impl Timeline {
 
     /// The end of the last bot sample's playback.
     pub fn end(&self) -> u64 {
-        self.segments.last().map_or(0, |s| s.play_start + s.len)
+        self.segments
+            .iter()
+            .map(|s| s.play_start + s.heard)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -216,6 +237,7 @@ fn place(anchors: &Anchors, chunk: u64, caller_len: u64, bot_len: u64) -> Timeli
             len: end - start,
             arrival,
             play_start,
+            heard: end - start,
         });
         play_end = play_start + (end - start);
     }
@@ -223,6 +245,7 @@ fn place(anchors: &Anchors, chunk: u64, caller_len: u64, bot_len: u64) -> Timeli
         segments,
         caller_len,
         bot_len,
+        answers: Vec::new(),
     }
 }
 

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Mutation testing (cargo-mutants) over the modules users trust, each module
+# with the test targets that exercise it; slow, so not part of CI.
+#
+#   tests/mutants/run.sh                 every module below
+#   tests/mutants/run.sh check retention some of them
+#   tests/mutants/run.sh --in-diff FILE  only the mutants a diff touches
+#                                        (git diff main > FILE), every module
+#
+# Results go to target/mutants/<module>/mutants.out (missed.txt, caught.txt,
+# outcomes.json). Extra cargo-mutants arguments may follow `--`.
+# Needs `cargo install cargo-mutants`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+# module → files, and the test targets run against each of its mutants.
+# cargo stops at the first failing target, so the quick ones come first.
+declare -A files=(
+  [check]='src/check/**'
+  [retention]='src/retention/**'
+  [repair]='src/repair/**'
+  [safe_fs]='src/safe_fs.rs src/safe_fs/**'
+  [redact]='src/view/redact.rs'
+  [lock]='src/lock.rs'
+  [timeline]='src/timeline/**'
+  [analyze]='src/analyze/**'
+  [plugin]='src/plugin/**'
+)
+# Two passes: the quick targets that exercise the module first, then the
+# survivors again (--iterate skips what was caught) with the slower
+# end-to-end targets added. cargo stops at the first failing target.
+declare -A quick=(
+  [check]='--lib --test check_repair --test cli --test data_safety --test exit_codes --test fuzz_regressions'
+  [retention]='--lib --test retention --test data_safety --test exit_codes --test fuzz_regressions'
+  [repair]='--lib --test check_repair --test data_safety'
+  [safe_fs]='--lib --test data_safety --test check_repair --test view'
+  [redact]='--lib --test view'
+  [lock]='--lib --test concurrency'
+  [timeline]='--lib --test fuzz_regressions --test simulate'
+  [analyze]='--lib --test run'
+  [plugin]='--lib --test plugins --test abi'
+)
+declare -A broad=(
+  [check]='--test run --test promises --test nightly --test list'
+  [retention]='--test concurrency --test nightly --test fault_injection'
+  [repair]='--test concurrency --test fault_injection --test promises'
+  [safe_fs]='--test concurrency --test fault_injection --test retention'
+  [redact]=''
+  [lock]='--test retention --test check_repair'
+  [timeline]='--test run --test promises'
+  [analyze]='--test promises --test sql --test nightly'
+  [plugin]='--test run --test cli'
+)
+order=(check retention safe_fs redact lock repair timeline analyze plugin)
+
+diff=()
+modules=()
+extra=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --in-diff) diff=(--in-diff "$2"); shift 2 ;;
+    --) shift; extra=("$@"); break ;;
+    *) [ -n "${files[$1]:-}" ] || { echo "unknown module '$1' (one of: ${order[*]})" >&2; exit 2; }
+       modules+=("$1"); shift ;;
+  esac
+done
+[ ${#modules[@]} -gt 0 ] || modules=("${order[@]}")
+
+status=0
+for m in "${modules[@]}"; do
+  fargs=()
+  set -f; for f in ${files[$m]}; do fargs+=(--file "$f"); done; set +f
+  echo "== $m: $(cargo mutants --list "${fargs[@]}" "${diff[@]}" | wc -l) mutants"
+  mkdir -p "target/mutants/$m"
+  # --profile mutants: no debug info, so each mutant links in seconds.
+  common=("${fargs[@]}" "${diff[@]}" --profile mutants --timeout 300 --output "target/mutants/$m")
+  cargo mutants "${common[@]}" "${extra[@]}" -- ${quick[$m]} || true
+  if [ -n "${broad[$m]}" ]; then
+    cargo mutants "${common[@]}" --iterate --baseline skip "${extra[@]}" -- ${quick[$m]} ${broad[$m]} || true
+  fi
+  # The module's verdict is the last pass's: survivors are listed in missed.txt.
+  if [ -s "target/mutants/$m/mutants.out/missed.txt" ]; then
+    echo "== $m: $(wc -l < "target/mutants/$m/mutants.out/missed.txt") survived (target/mutants/$m/mutants.out/missed.txt)"
+    status=1
+  fi
+done
+exit $status
