@@ -97,7 +97,8 @@ fn reports_agree_with_the_ground_truth() {
         }
 
         // Talk time within 3 % per party; overlap within 60 ms (measured
-        // errors on this corpus: at most 31 ms).
+        // errors on this corpus: at most 31 ms) where every answer's end of
+        // playback is settled.
         let talk = |c: &str| row[c].as_f64().unwrap();
         let rel = |a: f64, b: f64| (a - b).abs() / b;
         assert!(
@@ -112,8 +113,11 @@ fn reports_agree_with_the_ground_truth() {
             talk("speech_bot_talk_s"),
             t.bot_talk_s
         );
+        // Where the recording cannot settle when a talked-over answer
+        // stopped, within 0.3 s (tests/turn_taking.rs checks the bounds).
+        let settled = row["speech_playback_uncertain"] == 0;
         assert!(
-            (talk("speech_overlap_s") - t.overlap_s).abs() < 0.06,
+            (talk("speech_overlap_s") - t.overlap_s).abs() < if settled { 0.06 } else { 0.3 },
             "{ctx}: overlap {} vs {}",
             talk("speech_overlap_s"),
             t.overlap_s

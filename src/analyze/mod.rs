@@ -11,6 +11,7 @@ mod signal;
 mod speech;
 pub mod stats;
 mod transcript;
+mod turn_taking;
 pub mod vad;
 
 use std::collections::BTreeMap;

@@ -73,7 +73,11 @@ fn transcript_turns(call: &CallContext) -> Result<Vec<Turn>, String> {
 /// Bot turns from the timeline: each answer's playback, as heard.
 fn bot_turns(call: &CallContext) -> Result<Vec<(u64, u64)>, String> {
     let tl = call.timeline().map_err(str::to_string)?;
-    Ok(tl.answers.iter().map(|a| (a.play_start, a.heard_end)).collect())
+    Ok(tl
+        .answers
+        .iter()
+        .map(|a| (a.play_start, a.heard_end))
+        .collect())
 }
 
 fn audio_turns(call: &CallContext) -> Result<Vec<Turn>, String> {

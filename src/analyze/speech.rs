@@ -3,6 +3,7 @@
 //! parties' talk time. Silence is when neither talks, up to the end of the
 //! call (the caller track's end, or the bot's last playback if later).
 
+use super::turn_taking::{turn_taking, BargeIn, TurnTaking};
 use super::vad::Span;
 use super::{Analyzer, CallContext, CallOutput, Cell, Needs, RunSummary, Stats};
 use crate::check::Severity;
@@ -15,7 +16,7 @@ pub struct Speech {
 
 const SEGMENTS: &str = "segments.csv";
 
-const COLUMNS: [&str; 13] = [
+const COLUMNS: [&str; 23] = [
     "vad",
     "caller_talk_s",
     "bot_talk_s",
@@ -29,6 +30,16 @@ const COLUMNS: [&str; 13] = [
     "caller_interruption_s",
     "bot_interruption_s",
     "first_response_s",
+    "barge_ins",
+    "barge_ins_unyielded",
+    "time_to_yield_s",
+    "backchannels",
+    "early_starts",
+    "unanswered_turns",
+    "bot_unplayed_s",
+    "playback_uncertain",
+    "tool_wait_s",
+    "tool_silence_s",
 ];
 
 fn total(spans: &[Span]) -> u64 {
@@ -115,6 +126,64 @@ fn segments(
 /// Spans of `a` that start while a span of `b` is going on.
 fn starts_inside(a: &[Span], b: &[Span]) -> usize {
     interruptions(a, b).len()
+}
+
+impl Speech {
+    /// The turn-taking columns, their run totals, and a finding per answer
+    /// whose end of playback the recording cannot settle.
+    fn turn_taking_cells(
+        &self,
+        out: &mut CallOutput,
+        tt: &TurnTaking,
+        unheard: &[Span],
+        call: &CallContext,
+    ) {
+        let s = |n: u64| call.seconds(n).unwrap_or(0.0);
+        let rate = call.rate().unwrap_or(16000);
+        let (yielded, unyielded): (Vec<&BargeIn>, Vec<&BargeIn>) =
+            tt.barge_ins.iter().partition(|b| b.yielded(rate));
+        let yields: Vec<f64> = yielded.iter().map(|b| s(b.quiet - b.onset)).collect();
+        let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+        let waits: Vec<f64> = tt.tool_waits.iter().map(|w| s(w.1 - w.0)).collect();
+        let counts = [
+            ("barge_ins", tt.barge_ins.len()),
+            ("barge_ins_unyielded", unyielded.len()),
+            ("backchannels", tt.backchannels.len()),
+            ("early_starts", tt.early_starts.len()),
+            ("unanswered_turns", tt.unanswered.len()),
+            ("playback_uncertain", tt.uncertain.len()),
+        ];
+        for (name, n) in counts {
+            out.set(&format!("speech_{name}"), Cell::int(Some(n)));
+            out.stats.add(name, n as f64);
+        }
+        out.set("speech_time_to_yield_s", Cell::num(mean(&yields), 3));
+        let unplayed = s(unheard.iter().map(|u| u.1 - u.0).sum());
+        out.set("speech_bot_unplayed_s", Cell::num(Some(unplayed), 3));
+        out.set("speech_tool_wait_s", Cell::num(mean(&waits), 3));
+        let tool_silence = s(tt.tool_silences.iter().map(|g| g.1 - g.0).sum());
+        out.set("speech_tool_silence_s", Cell::num(Some(tool_silence), 3));
+        out.stats.add("bot_unplayed_s", unplayed);
+        for y in yields {
+            out.stats.record_s("time_to_yield", y);
+        }
+        for w in waits {
+            out.stats.record_s("tool_wait", w);
+        }
+        for &((lo, hi), counted) in &tt.uncertain {
+            out.finding(
+                "timeline.playback_uncertain",
+                Severity::Info,
+                Some(FileKind::Stereo),
+                format!(
+                    "the caller talked over a bot answer and nothing in the recording says when it stopped playing: between {:.3} s and {:.3} s (counted to {:.3} s)",
+                    s(lo),
+                    s(hi),
+                    s(counted)
+                ),
+            );
+        }
+    }
 }
 
 impl Analyzer for Speech {
@@ -222,42 +291,55 @@ impl Analyzer for Speech {
             Cell::num(s(total(&interruptions(&bot, caller))), 3),
         );
         // Time to first audio: the call's start to the bot's first speech.
-        out.set(
-            "speech_first_response_s",
-            Cell::num(bot.first().and_then(|b| s(b.0)), 3),
-        );
+        let first_response = bot.first().and_then(|b| s(b.0));
+        out.set("speech_first_response_s", Cell::num(first_response, 3));
+        if let Some(f) = first_response {
+            out.stats.record_s("first_response", f);
+        }
+        // Function calls as instants on the call's clock.
+        let start = call.rec.start_time(call.name_tz).map(|t| t.time);
+        let mut calls: Vec<u64> = call
+            .rec
+            .function_calls()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|f| {
+                let us = (f.timestamp.as_ref()?.utc? - start?).num_microseconds()?;
+                Some((us.max(0) as f64 * rate / 1e6).round() as u64)
+            })
+            .collect();
+        calls.sort_unstable();
+        let tl = call.timeline()?;
+        let gap_spans = silence_spans(caller, &bot, end);
+        let tt = turn_taking(caller, &bot, tl, &calls, &gap_spans, end, rate as u32);
+        let unheard = tl.unheard();
+        self.turn_taking_cells(&mut out, &tt, &unheard, call);
+
         // The call's events in call-clock seconds, function calls (instants:
         // what a silence may have waited on) among them, in time order.
-        let mut events: Vec<(f64, f64, &str, &str)> = segments(caller, &bot, end)
-            .into_iter()
-            .filter_map(|(a, b, kind, party)| Some((s(a)?, s(b)?, kind, party)))
-            .collect();
-        let start = call.rec.start_time(call.name_tz).map(|t| t.time);
-        for f in call.rec.function_calls().unwrap_or_default() {
-            let at = f
-                .timestamp
-                .as_ref()
-                .and_then(|t| t.utc)
-                .zip(start)
-                .and_then(|(t, s0)| (t - s0).num_microseconds());
-            if let Some(us) = at {
-                let t = us as f64 / 1e6;
-                events.push((t, t, "function_call", "bot"));
-            }
-        }
-        events.sort_by(|x, y| {
-            x.0.total_cmp(&y.0)
-                .then(x.1.total_cmp(&y.1))
-                .then(x.2.cmp(y.2))
-        });
+        let mut events = segments(caller, &bot, end);
+        events.extend(calls.iter().map(|&f| (f, f, "function_call", "bot")));
+        let mut add = |spans: &[Span], kind, party| {
+            events.extend(spans.iter().map(|x| (x.0, x.1, kind, party)));
+        };
+        let barge: Vec<Span> = tt.barge_ins.iter().map(|b| (b.onset, b.quiet)).collect();
+        add(&barge, "barge_in", "caller");
+        add(&tt.backchannels, "backchannel", "caller");
+        add(&tt.early_starts, "early_start", "bot");
+        add(&tt.unanswered, "unanswered_turn", "caller");
+        add(&unheard, "bot_unplayed", "bot");
+        let uncertain: Vec<Span> = tt.uncertain.iter().map(|u| u.0).collect();
+        add(&uncertain, "playback_uncertain", "bot");
+        add(&tt.tool_waits, "tool_wait", "bot");
+        events.sort_by(|a, b| (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3)));
         let rows = out.rows.entry(SEGMENTS.to_string()).or_default();
         for (a, b, kind, party) in events {
             rows.push(vec![
                 Cell::Text(kind.into()),
                 Cell::Text(party.into()),
-                Cell::num(Some(a), 3),
-                Cell::num(Some(b), 3),
-                Cell::num(Some(b - a), 3),
+                Cell::num(s(a), 3),
+                Cell::num(s(b), 3),
+                Cell::num(s(b - a), 3),
             ]);
         }
         out.stats.add("overlap_s", s(ov).unwrap_or(0.0));
@@ -268,6 +350,7 @@ impl Analyzer for Speech {
     }
 
     fn summarize(&self, stats: &Stats, _calls: usize) -> RunSummary {
+        let total = |k: &str| stats.whole(k);
         let r3 = |x: f64| (x * 1000.0).round() / 1000.0;
         let (c, b) = (stats.count("caller_talk_s"), stats.count("bot_talk_s"));
         RunSummary {
@@ -278,6 +361,16 @@ impl Analyzer for Speech {
                 "overlap_s": r3(stats.count("overlap_s")),
                 "silence_s": r3(stats.count("silence_s")),
                 "calls_on_timeline": stats.whole("calls_on_timeline"),
+                "barge_ins": total("barge_ins"),
+                "barge_ins_unyielded": total("barge_ins_unyielded"),
+                "time_to_yield": stats.distribution("time_to_yield"),
+                "backchannels": total("backchannels"),
+                "early_starts": total("early_starts"),
+                "unanswered_turns": total("unanswered_turns"),
+                "bot_unplayed_s": r3(stats.count("bot_unplayed_s")),
+                "playback_uncertain": total("playback_uncertain"),
+                "first_response": stats.distribution("first_response"),
+                "tool_wait": stats.distribution("tool_wait"),
             }),
             tables: Vec::new(),
         }

@@ -261,8 +261,14 @@ pub fn generate(rng: &mut ChaCha8Rng, seconds: f64, rate: u32, start: DateTime<U
         let caller_start = if barge {
             turn.speech_start + secs(rng, 0.8, call.seconds(speaking) - 1.0, rate)
         } else {
-            if speaking > sec(2.0) && rng.random_bool(0.2) {
-                let at = turn.speech_start + secs(rng, 0.5, call.seconds(speaking) - 1.2, rate);
+            let at = turn.speech_start
+                + secs(rng, 0.5, call.seconds(speaking.max(sec(1.8))) - 1.2, rate);
+            // Not so soon after the caller's own turn that it reads as its tail.
+            let clear = call
+                .caller_speech
+                .last()
+                .is_none_or(|p| at > p.1 + sec(1.0));
+            if speaking > sec(2.0) && clear && rng.random_bool(0.2) {
                 let utt = speech::backchannel(rng, caller_voice, rate);
                 let span = (at + utt.phrases[0].start, at + utt.phrases[0].end);
                 call.caller_speech.push(span);
@@ -346,9 +352,8 @@ pub fn generate(rng: &mut ChaCha8Rng, seconds: f64, rate: u32, start: DateTime<U
     call.caller_speech.sort_unstable();
     let last_caller = call.caller_speech.last().map_or(0, |p| p.1);
     let speaking = turn.play_end.saturating_sub(turn.speech_start);
-    let hang_up = turn.speech_start > last_caller + sec(0.5)
-        && speaking > sec(1.5)
-        && rng.random_bool(0.12);
+    let hang_up =
+        turn.speech_start > last_caller + sec(0.5) && speaking > sec(1.5) && rng.random_bool(0.12);
     let end = if hang_up {
         // The caller hangs up mid-answer.
         turn.speech_start + secs(rng, 0.5, call.seconds(speaking) - 0.5, rate)

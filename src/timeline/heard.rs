@@ -51,7 +51,11 @@ pub enum Ending {
     Cancelled { onset: u64, lo: u64, hi: u64 },
     /// The recording cannot settle where playback ended: somewhere in
     /// [lo, hi]; `onset` is the caller's barge-in, when there was one.
-    Uncertain { onset: Option<u64>, lo: u64, hi: u64 },
+    Uncertain {
+        onset: Option<u64>,
+        lo: u64,
+        hi: u64,
+    },
 }
 
 /// One bot answer: chunks that arrived together, played back to back.
@@ -132,9 +136,7 @@ impl Timeline {
         let mut out = Vec::with_capacity(ranges.len());
         let mut prev_end = 0u64;
         for (k, range) in ranges.iter().enumerate() {
-            let next_arrival = ranges
-                .get(k + 1)
-                .map(|r| self.segments[r.start].arrival);
+            let next_arrival = ranges.get(k + 1).map(|r| self.segments[r.start].arrival);
             let segs = &mut self.segments[range.clone()];
             let mut t = prev_end;
             for seg in segs.iter_mut() {

@@ -104,6 +104,7 @@ impl Timeline {
     pub fn end(&self) -> u64 {
         self.segments
             .iter()
+            .filter(|s| s.heard > 0)
             .map(|s| s.play_start + s.heard)
             .max()
             .unwrap_or(0)
