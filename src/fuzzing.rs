@@ -78,7 +78,22 @@ pub fn timeline(data: &[u8], dir: &Path) {
         }
     }
     let [rt, caller, bot] = names.map(|n| dir.join(n));
-    let _ = crate::timeline::recover(&rt, &caller, &bot, chunk);
+    if let Ok(mut tl) = crate::timeline::recover(&rt, &caller, &bot, chunk) {
+        // What was heard, with caller speech taken from the input's bytes
+        // and a bot track of the wrong length (a mismatch must not panic).
+        let speech: Vec<(u64, u64)> = data
+            .chunks_exact(4)
+            .take(8)
+            .scan(0u64, |at, c| {
+                let start = *at + u64::from(u16::from_le_bytes([c[0], c[1]]));
+                *at = start + u64::from(u16::from_le_bytes([c[2], c[3]])) + 1;
+                Some((start, *at))
+            })
+            .collect();
+        let bot: Vec<i16> = data.iter().map(|b| i16::from(*b) - 128).collect();
+        tl.hear(&speech, &bot, 8000, chunk);
+        let _ = (tl.end(), tl.unheard());
+    }
     let _ = crate::timeline::verify(&rt, &caller, &bot);
     let _ = crate::check::compare_realtime(&rt, &caller, &bot);
     let _ = crate::check::compare_final(&rt, &caller, &bot);

@@ -155,39 +155,33 @@ impl Timeline {
                 .filter(|u| u.1 - u.0 >= s(BACKCHANNEL_MAX_S) || u.1 >= self.caller_len)
                 .map(|u| u.0)
                 .collect();
+            // An answer the bridge finished sending ends on the TTS's
+            // trailing silence; a cut one ends mid-speech, or by chance in
+            // a pause. Samples that are all zero cannot be placed in the
+            // real-time file, so after a silent tail the last arrival seen
+            // is only a lower bound.
+            let last = segs[segs.len() - 1];
+            let end = last.bot_start + last.len;
+            let tail = bot.get(end.saturating_sub(s(TAIL_SILENCE_S)) as usize..end as usize);
+            let cut_mid_speech = tail.is_some_and(|t| t.iter().any(|x| *x != 0));
+            // Arrivals went on until the bridge could have cancelled.
+            let arriving_at = |c: u64| last_arrival <= c + s(CANCEL_AFTER_S.1 + 0.1);
             let stopped = onsets.iter().copied().find(|&c| {
                 // The last chunk arrived within a chunk interval (and one
                 // caller chunk of arrival resolution) before the bridge
                 // could have cancelled, and audio was left to play.
-                interval > 0
+                cut_mid_speech
+                    && interval > 0
                     && last_arrival + interval + chunk + s(0.1) >= c + s(CANCEL_AFTER_S.0)
-                    && last_arrival <= c + s(CANCEL_AFTER_S.1 + 0.1)
+                    && arriving_at(c)
                     && last_arrival + interval < received_end
             });
             let (mut heard_end, mut ending) = (received_end, Ending::Played);
             if let Some(onset) = stopped {
-                // Cancelled before the next chunk came, if the stream was
-                // cut: an answer the bridge finished sending ends on the
-                // TTS's trailing silence, a cut one mid-speech (or, by
-                // chance, in a pause, which looks the same as an end).
+                // Cancelled before the next chunk came.
                 let (lo, hi) = (last_arrival, last_arrival + chunk + interval);
-                let last = segs[segs.len() - 1];
-                let end = last.bot_start + last.len;
-                let tail = bot.get(end.saturating_sub(s(TAIL_SILENCE_S)) as usize..end as usize);
-                if tail.is_some_and(|t| t.iter().any(|x| *x != 0)) {
-                    heard_end = ((lo + hi) / 2).clamp(onset, received_end);
-                    ending = Ending::Cancelled { onset, lo, hi };
-                } else {
-                    // Finished sending just then, or cut in a pause.
-                    let lo = lo.min(onset + s(CANCEL_AFTER_S.0));
-                    let hi = hi.max(onset + s(CANCEL_AFTER_S.1)).min(received_end);
-                    heard_end = (lo + hi) / 2;
-                    ending = Ending::Uncertain {
-                        onset: Some(onset),
-                        lo,
-                        hi,
-                    };
-                }
+                heard_end = ((lo + hi) / 2).clamp(onset, received_end);
+                ending = Ending::Cancelled { onset, lo, hi };
             } else if let Some(next) = next_arrival.filter(|n| *n < received_end) {
                 // The next answer came while this one would still play.
                 let onset = onsets.iter().copied().find(|c| *c < next);
@@ -200,12 +194,10 @@ impl Timeline {
                 };
                 heard_end = (lo + hi) / 2;
                 ending = Ending::Uncertain { onset, lo, hi };
-            } else if let Some(&c) = onsets
-                .iter()
-                .find(|&&c| last_arrival + interval + chunk < c)
-            {
-                // Everything had arrived before the caller talked over it:
-                // the bridge usually cancels, but nothing here says when.
+            } else if let Some(&c) = onsets.iter().find(|&&c| arriving_at(c)) {
+                // The caller talked over it and nothing went on arriving
+                // long after: the bridge usually cancels, but nothing here
+                // says whether or when. Counted to the typical cancellation.
                 let lo = (c + s(CANCEL_AFTER_S.0)).min(received_end);
                 heard_end = (c + s((CANCEL_AFTER_S.0 + CANCEL_AFTER_S.1) / 2.0)).min(received_end);
                 ending = Ending::Uncertain {
@@ -214,6 +206,8 @@ impl Timeline {
                     hi: received_end,
                 };
             }
+            // Otherwise chunks went on arriving well after any barge-in:
+            // the bot talked through it.
             if heard_end > self.caller_len {
                 heard_end = self.caller_len.max(play_start);
                 if ending == Ending::Played {

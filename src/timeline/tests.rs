@@ -213,3 +213,95 @@ fn a_muted_caller_does_not_move_a_later_burst_back() {
     assert_eq!(starts, [(0, 3, 4, 4), (3, 2, 8, 8)]);
     assert_eq!(tl.play_time(3), Some(8));
 }
+
+/// A timeline of answers at 1 kHz (1 sample = 1 ms): each answer as
+/// (first arrival, chunk count, chunk length, arrival step).
+fn answers_at(answers: &[(u64, u64, u64, u64)], caller_len: u64) -> Timeline {
+    let mut segments = Vec::new();
+    let mut bot_start = 0;
+    for &(at, n, len, step) in answers {
+        for i in 0..n {
+            segments.push(BotSegment {
+                bot_start,
+                len,
+                arrival: at + i * step,
+                play_start: 0,
+                heard: len,
+            });
+            bot_start += len;
+        }
+    }
+    Timeline {
+        segments,
+        caller_len,
+        bot_len: bot_start,
+        answers: Vec::new(),
+    }
+}
+
+#[test]
+fn an_answer_cut_where_its_arrivals_stop_after_a_barge_in() {
+    // 30 chunks of 80 ms every 60 ms from 1 s: received playback to 3.4 s.
+    // The caller barges in at 2.0 s; chunks stop after the one at 2.2 s.
+    let mut tl = answers_at(&[(1000, 21, 80, 60)], 10_000);
+    let bot = vec![1i16; tl.bot_len as usize]; // ends mid-speech
+    tl.hear(&[(2000, 4000)], &bot, 1000, 20);
+    let a = &tl.answers[0];
+    assert_eq!(a.received_end, 1000 + 21 * 80);
+    let Ending::Cancelled { onset, lo, hi } = a.ending else {
+        panic!("{a:?}")
+    };
+    assert_eq!((onset, lo, hi), (2000, 2200, 2280));
+    assert_eq!(a.heard_end, 2240);
+    // What played stops there; the rest is unheard, where it would have played.
+    assert_eq!(tl.end(), 2240);
+    assert_eq!(tl.unheard(), vec![(2240, 2680)]);
+    assert_eq!(tl.play_time(1239), Some(2239));
+    assert_eq!(tl.play_time(1240), None);
+}
+
+#[test]
+fn arrivals_going_on_after_a_barge_in_mean_the_bot_talked_through() {
+    let mut tl = answers_at(&[(1000, 21, 80, 60)], 10_000);
+    let bot = vec![1i16; tl.bot_len as usize];
+    // The onset at 1.2 s: chunks went on arriving for a second after it.
+    tl.hear(&[(1200, 3000)], &bot, 1000, 20);
+    assert_eq!(tl.answers[0].ending, Ending::Played);
+    assert_eq!(tl.end(), 2680);
+    // A backchannel (under 1 s) never cancels, whatever the arrivals do.
+    let mut tl = answers_at(&[(1000, 21, 80, 60)], 10_000);
+    tl.hear(&[(2000, 2400)], &bot, 1000, 20);
+    assert_eq!(tl.answers[0].ending, Ending::Played);
+}
+
+#[test]
+fn an_answer_the_next_one_overtakes_was_cut_somewhere_the_file_cannot_say() {
+    // Two answers received whole; the second arrives at 2.5 s, while the
+    // first (1.0 s to 3.0 s) would still be playing.
+    let mut tl = answers_at(&[(1000, 5, 400, 20), (2500, 5, 100, 20)], 10_000);
+    let bot = vec![1i16; tl.bot_len as usize];
+    tl.hear(&[(1500, 2600)], &bot, 1000, 20);
+    let a = &tl.answers[0];
+    assert_eq!(
+        a.ending,
+        Ending::Uncertain {
+            onset: Some(1500),
+            lo: 1700,
+            hi: 2100
+        }
+    );
+    assert_eq!(a.heard_end, 1900);
+    // The second plays from its own arrival, not queued behind the first.
+    assert_eq!(tl.answers[1].play_start, 2500);
+    assert_eq!(tl.answers[1].ending, Ending::Played);
+}
+
+#[test]
+fn nothing_plays_after_the_call_ends() {
+    let mut tl = answers_at(&[(1000, 10, 200, 20)], 2000);
+    let bot = vec![1i16; tl.bot_len as usize];
+    tl.hear(&[], &bot, 1000, 20);
+    assert_eq!(tl.answers[0].ending, Ending::CallEnded);
+    assert_eq!(tl.end(), 2000);
+    assert_eq!(tl.unheard(), vec![(2000, 3000)]);
+}

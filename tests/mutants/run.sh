@@ -6,6 +6,8 @@
 #   tests/mutants/run.sh check retention some of them
 #   tests/mutants/run.sh --in-diff FILE  only the mutants a diff touches
 #                                        (git diff main > FILE), every module
+#   tests/mutants/run.sh --fresh check   forget earlier results (a run cut
+#                                        short otherwise goes on from them)
 #
 # Results go to target/mutants/<module>/mutants.out (missed.txt, caught.txt,
 # outcomes.json). Extra cargo-mutants arguments may follow `--`.
@@ -53,12 +55,24 @@ declare -A broad=(
 )
 order=(check retention safe_fs redact lock repair timeline analyze plugin)
 
+# "--lib --test a" → "-C --lib -C --test=a"
+targets() {
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --test) echo "-C --test=$2"; shift 2 ;;
+      *) echo "-C $1"; shift ;;
+    esac
+  done
+}
+
 diff=()
+fresh=0
 modules=()
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --in-diff) diff=(--in-diff "$2"); shift 2 ;;
+    --fresh) fresh=1; shift ;;
     --) shift; extra=("$@"); break ;;
     *) [ -n "${files[$1]:-}" ] || { echo "unknown module '$1' (one of: ${order[*]})" >&2; exit 2; }
        modules+=("$1"); shift ;;
@@ -71,12 +85,16 @@ for m in "${modules[@]}"; do
   fargs=()
   set -f; for f in ${files[$m]}; do fargs+=(--file "$f"); done; set +f
   echo "== $m: $(cargo mutants --list "${fargs[@]}" "${diff[@]}" | wc -l) mutants"
+  [ $fresh = 0 ] || rm -rf "target/mutants/$m"
   mkdir -p "target/mutants/$m"
   # --profile mutants: no debug info, so each mutant links in seconds.
-  common=("${fargs[@]}" "${diff[@]}" --profile mutants --timeout 300 --output "target/mutants/$m")
-  cargo mutants "${common[@]}" "${extra[@]}" -- ${quick[$m]} || true
+  # --iterate: a run cut short goes on where it stopped (--fresh forgets).
+  common=("${fargs[@]}" "${diff[@]}" --profile mutants --timeout 300 --iterate --output "target/mutants/$m")
+  # The targets go to every cargo command (-C), so each mutant builds
+  # only the test binaries it runs.
+  cargo mutants "${common[@]}" $(targets ${quick[$m]}) "${extra[@]}" || true
   if [ -n "${broad[$m]}" ]; then
-    cargo mutants "${common[@]}" --iterate --baseline skip "${extra[@]}" -- ${quick[$m]} ${broad[$m]} || true
+    cargo mutants "${common[@]}" --baseline skip $(targets ${quick[$m]} ${broad[$m]}) "${extra[@]}" || true
   fi
   # The module's verdict is the last pass's: survivors are listed in missed.txt.
   if [ -s "target/mutants/$m/mutants.out/missed.txt" ]; then
