@@ -2,6 +2,7 @@
 //! does (see DESIGN.md), optionally damaged, with the ground truth beside
 //! them. Deterministic for a seed, whatever the number of threads.
 
+mod answer;
 mod call;
 mod faults;
 mod speech;
