@@ -169,11 +169,15 @@ fn files_are_what_the_recorder_writes_and_agree_with_the_truth() {
         assert_eq!(events.function_calls().len(), t.function_calls.len());
         assert!(recording.has(FileKind::Events));
 
-        // Speech: latencies positive, overlap only where the caller barged in.
+        // Speech: latencies positive but for the answers that started
+        // before the caller had finished.
+        let early = t.audio_turns.iter().filter(|x| x.latency_s < 0.0).count();
+        assert_eq!(early, t.early_starts);
         assert!(t
             .audio_turns
             .iter()
-            .all(|x| x.latency_s > 0.4 && x.latency_s < 1.8));
+            .all(|x| (x.latency_s > 0.4 && x.latency_s < 1.8)
+                || (x.latency_s > -0.45 && x.latency_s < -0.05)));
         assert!(t.caller_talk_s > 0.5 && t.bot_talk_s > 1.0);
         assert!(t.overlap_s <= t.caller_talk_s.min(t.bot_talk_s));
     }
@@ -195,10 +199,34 @@ fn two_minute_calls_sound_like_a_conversation() {
         let talk = (t.caller_talk_s + t.bot_talk_s) / t.duration_s;
         assert!(talk > 0.3 && talk < 0.9, "{talk}");
     }
-    // Some of the calls have a barge-in (overlapping speech), not all.
-    let with_overlap = truths.iter().filter(|t| t.overlap_s > 0.0).count();
+    // Some of the calls have a barge-in, not all; a barge-in is cut
+    // 200–600 ms after the caller's onset, and leaves received audio
+    // unplayed.
+    let with_barge_in = truths.iter().filter(|t| !t.barge_ins.is_empty()).count();
     assert!(
-        with_overlap > 0 && with_overlap < truths.len(),
-        "{with_overlap}"
+        with_barge_in > 0 && with_barge_in < truths.len(),
+        "{with_barge_in}"
     );
+    for t in &truths {
+        for b in &t.barge_ins {
+            assert!((0.2..0.6).contains(&b.time_to_yield_s), "{b:?}");
+            assert!(t.bot_unplayed_s > 0.0);
+            // The bot is quiet from the cancellation until its next answer.
+            assert!(!t
+                .bot_speech
+                .iter()
+                .any(|s| s[0] < b.yielded_s + 0.3 && s[1] > b.yielded_s + 0.001));
+        }
+        // Backchannels are short and come while the bot talks on: its
+        // speech goes on within half a second after one.
+        for c in &t.backchannels {
+            assert!(c[1] - c[0] < 0.7, "{c:?}");
+            assert!(t
+                .bot_speech
+                .iter()
+                .any(|s| s[0] < c[0] + 0.5 && s[1] > c[1]));
+        }
+        // Nothing plays after the call's end.
+        assert!(t.bot_speech.iter().all(|s| s[1] <= t.duration_s));
+    }
 }

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Durations are kept in milliseconds, up to ten hours.
-const MAX_MS: u32 = 36_000_000;
+/// Durations are kept in milliseconds, up to ten hours either way.
+const MAX_MS: i32 = 36_000_000;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
@@ -22,9 +22,11 @@ pub struct Stats {
     /// counts `("calls", ["function", "lookup_order"])`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     tallies: BTreeMap<String, Vec<(Vec<String>, f64)>>,
-    /// Durations in ms, in the order they were recorded and merged.
+    /// Durations in ms, in the order they were recorded and merged; signed,
+    /// since an answer that starts before the caller has finished has a
+    /// negative latency.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    values: BTreeMap<String, Vec<u32>>,
+    values: BTreeMap<String, Vec<i32>>,
 }
 
 impl Stats {
@@ -32,9 +34,10 @@ impl Stats {
         *self.counts.entry(key.to_string()).or_insert(0.0) += v;
     }
 
-    /// Record a duration in seconds (negative values count as 0).
+    /// Record a duration in seconds.
     pub fn record_s(&mut self, key: &str, seconds: f64) {
-        let ms = (seconds * 1000.0).round().clamp(0.0, f64::from(MAX_MS)) as u32;
+        let max = f64::from(MAX_MS);
+        let ms = (seconds * 1000.0).round().clamp(-max, max) as i32;
         self.values.entry(key.to_string()).or_default().push(ms);
     }
 
@@ -100,7 +103,7 @@ impl Stats {
     /// Count, mean, percentiles (linear between closest ranks) and max of
     /// the durations under `key`, in seconds to the millisecond.
     pub fn distribution(&self, key: &str) -> serde_json::Value {
-        let mut ms: Vec<u32> = self.values.get(key).cloned().unwrap_or_default();
+        let mut ms: Vec<i32> = self.values.get(key).cloned().unwrap_or_default();
         if ms.is_empty() {
             return serde_json::json!({ "count": 0 });
         }
@@ -129,7 +132,7 @@ mod tests {
         let mut a = Stats::default();
         let mut b = Stats::default();
         let mut all = Stats::default();
-        for (i, x) in [0.5, 0.7, 1.2, 2.0, 0.9].iter().enumerate() {
+        for (i, x) in [0.5, 0.7, 1.2, 2.0, 0.9, -0.25].iter().enumerate() {
             let part = if i % 2 == 0 { &mut a } else { &mut b };
             part.record_s("rt", *x);
             part.add("turns", 1.0);
@@ -138,13 +141,15 @@ mod tests {
         }
         a.merge(&b);
         assert_eq!(a.distribution("rt"), all.distribution("rt"));
-        assert_eq!(a.count("turns"), 5.0);
+        assert_eq!(a.count("turns"), 6.0);
         assert_eq!(a.distribution("rt")["max_s"], 2.0);
-        assert_eq!(a.distribution("rt")["p50_s"], 0.9);
-        // Linear between ranks, as pandas and DuckDB compute it:
-        // sorted 0.5 0.7 0.9 1.2 2.0, p90 at rank 3.6 = 1.2 + 0.6 × 0.8.
-        assert_eq!(a.distribution("rt")["p90_s"], 1.68);
-        assert_eq!(a.distribution("rt")["mean_s"], 1.06);
+        // Linear between ranks, as pandas and DuckDB compute it: sorted
+        // -0.25 0.5 0.7 0.9 1.2 2.0, p50 at rank 2.5 = 0.7 + 0.5 × 0.2,
+        // p90 at rank 4.5 = 1.2 + 0.5 × 0.8.
+        assert_eq!(a.distribution("rt")["p50_s"], 0.8);
+        assert_eq!(a.distribution("rt")["p90_s"], 1.6);
+        // A negative latency (an early start) counts as what it is.
+        assert_eq!(a.distribution("rt")["mean_s"], 0.842);
         // A part serialises exactly.
         let text = serde_json::to_string(&a).unwrap();
         assert_eq!(serde_json::from_str::<Stats>(&text).unwrap(), a);
