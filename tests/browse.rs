@@ -83,8 +83,9 @@ fn browse_filter_open_read_export_quit() {
         path_str(&root)
     );
     let t = Tmux::start(&cmd);
-    let s = t.wait_for("6 of 6 recordings");
-    assert!(s.contains("session_123_20241205_080001"));
+    t.wait_for("6 of 6 recordings");
+    // The list may still be drawing when the status line is there.
+    t.wait_for("session_123_20241205_080001");
 
     // Filter as you type.
     t.keys(&["c4d5"]);
