@@ -530,6 +530,151 @@ fn damage_to_one_final_channel_is_found_on_that_channel() {
     }
 }
 
+/// Damage the fast path of the final-stereo comparison (a whole block
+/// compared at once) must not hide: two identical changes close together,
+/// whose differences would cancel if combined by exclusive or, and a
+/// stretch of zeros, which a comparison by bitwise and would take for a
+/// match.
+#[test]
+fn final_stereo_damage_the_block_comparison_must_not_hide() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 30, &["--seed", "6"]);
+    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let fin = dir.join("final_stereo_recording.wav");
+    let original = fs::read(&fin).unwrap();
+    let bot_frames = (fs::metadata(dir.join("bot_audio.wav")).unwrap().len() as usize - 44) / 2;
+    // Inside the bot's audio, at the start of a 32-frame step, past the
+    // first block the comparison reads (65,536 frames): positions count
+    // across blocks.
+    let frame = (bot_frames * 3 / 4) & !31;
+    assert!(frame > 2 << 16, "{frame}");
+    let sample = |b: &[u8], f: usize, ch: usize| {
+        i16::from_le_bytes([b[44 + f * 4 + ch * 2], b[45 + f * 4 + ch * 2]])
+    };
+    let message = |report: &Value, code: &str| -> String {
+        report["recordings"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == code)
+            .unwrap_or_else(|| panic!("no {code}: {report}"))["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    let mut b = original.clone();
+    for f in [frame, frame + 1] {
+        b[44 + f * 4 + 2] ^= 0x55;
+    }
+    // And one left sample in an earlier block.
+    let left = (1 << 16) + 100;
+    b[44 + left * 4] ^= 0x55;
+    fs::write(&fin, &b).unwrap();
+    let (code, report) = check_json(&rec, &[]);
+    assert_eq!(code, 1);
+    let msg = message(&report, "final.right");
+    assert!(
+        msg.contains(&format!("first at frame {frame} ")) && msg.contains("2 frame(s) differ"),
+        "{msg}"
+    );
+    let msg = message(&report, "final.left");
+    assert!(
+        msg.contains(&format!("first at frame {left} ")) && msg.contains(" 1 frame(s) differ"),
+        "{msg}"
+    );
+
+    // 64 frames where both parties were making sound, zeroed.
+    let n = 64;
+    let nonzero = |at: usize, ch| {
+        (at..at + n)
+            .filter(|f| sample(&original, *f, ch) != 0)
+            .count()
+    };
+    let frame = ((1 << 16) + 32..bot_frames - n)
+        .step_by(32)
+        .find(|&f| nonzero(f, 0) > n / 2 && nonzero(f, 1) > n / 2)
+        .expect("both parties speak somewhere");
+    let mut b = original.clone();
+    b[44 + frame * 4..44 + (frame + n) * 4].fill(0);
+    fs::write(&fin, &b).unwrap();
+    let nonzero = |ch| nonzero(frame, ch);
+    let (code, report) = check_json(&rec, &[]);
+    assert_eq!(code, 1);
+    for (ch, finding) in [(0, "final.left"), (1, "final.right")] {
+        let msg = message(&report, finding);
+        assert!(
+            msg.contains(&format!("{} frame(s) differ", nonzero(ch))),
+            "{finding}: {msg}"
+        );
+    }
+    // A final stereo of zeros (written out at its full length, never
+    // filled): every sample either party made differs.
+    let mut b = original.clone();
+    b[44..].fill(0);
+    fs::write(&fin, &b).unwrap();
+    let frames = (original.len() - 44) / 4;
+    let (code, report) = check_json(&rec, &[]);
+    assert_eq!(code, 1);
+    for (ch, finding) in [(0, "final.left"), (1, "final.right")] {
+        let sounding = (0..frames)
+            .filter(|f| sample(&original, *f, ch) != 0)
+            .count();
+        let msg = message(&report, finding);
+        assert!(
+            msg.contains(&format!("{sounding} frame(s) differ")),
+            "{finding}: {msg}"
+        );
+    }
+    fs::write(&fin, &original).unwrap();
+    let (code, _) = check_json(&rec, &[]);
+    assert_eq!(code, 0);
+}
+
+/// A temporary file a dead callscope left beside a recording's files: a
+/// full check and a run that reads audio (which looks at the directory
+/// anyway) report it, a metadata-only run does not read the directory for
+/// it, and repair removes it.
+#[test]
+fn a_dead_runs_temporary_file_is_reported_and_repair_removes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 10, &["--seed", "8"]);
+    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    // A pid above the kernel's pid_max: its writer cannot be alive.
+    let temp = dir.join(".final_stereo_recording.wav.2147483646-abcdef.callscope-tmp");
+    fs::write(&temp, b"half a file").unwrap();
+    let (code, report) = check_json(&rec, &[]);
+    assert_eq!(code, 0, "a warning");
+    assert_eq!(
+        serious_codes(&report).values().next().unwrap(),
+        &set(&["file.temp_leftover"]),
+        "{report}"
+    );
+    let out = tmp.path().join("out");
+    let leftover_in_run = |analyzers: &str| {
+        let (code, _, err) = run(&[
+            "run",
+            path_str(&rec),
+            "-o",
+            path_str(&out),
+            "-q",
+            "--replace",
+            "-a",
+            analyzers,
+        ]);
+        assert!(code == 0 || code == 1, "{err}");
+        fs::read_to_string(out.join("findings.csv"))
+            .unwrap()
+            .contains("file.temp_leftover")
+    };
+    assert!(leftover_in_run("speech"));
+    assert!(!leftover_in_run("intents"));
+    ok(&["repair", path_str(&rec), "--quiet"]);
+    assert!(!temp.exists());
+    let (_, report) = check_json(&rec, &[]);
+    assert!(serious_codes(&report).values().all(|c| c.is_empty()), "{report}");
+}
+
 #[test]
 fn every_finding_code_is_documented_in_the_readme() {
     let readme =

@@ -59,10 +59,6 @@ pub struct FinalReport {
 }
 
 impl FinalReport {
-    pub fn is_exact(&self) -> bool {
-        self.frames == self.expected_frames && self.left.count == 0 && self.right.count == 0
-    }
-
     pub fn is_swapped(&self) -> bool {
         self.frames == self.expected_frames
             && (self.left.count > 0 || self.right.count > 0)
