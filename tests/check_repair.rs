@@ -672,7 +672,10 @@ fn a_dead_runs_temporary_file_is_reported_and_repair_removes_it() {
     ok(&["repair", path_str(&rec), "--quiet"]);
     assert!(!temp.exists());
     let (_, report) = check_json(&rec, &[]);
-    assert!(serious_codes(&report).values().all(|c| c.is_empty()), "{report}");
+    assert!(
+        serious_codes(&report).values().all(|c| c.is_empty()),
+        "{report}"
+    );
 }
 
 #[test]

@@ -685,3 +685,72 @@ fn every_rule_field_decides_and_the_plan_is_a_document() {
     let kept = plan(&["--show-kept"]);
     assert!(kept.contains("keep          c4d5e6f7"), "{kept}");
 }
+
+/// After delete-audio, a complete call keeps its JSON files: one of them
+/// going missing later is an error, not excused as a crashed call's file
+/// never written. A crashed call whose audio went is excused, and so is
+/// nothing else: a complete call missing its transcript is an error too.
+#[test]
+fn json_files_missing_after_delete_audio_are_errors_unless_the_call_crashed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(
+        tmp.path(),
+        2,
+        10,
+        &["--seed", "4", "--faults", "none,crashed"],
+    );
+    let truths = truths(&truth);
+    let policy = write_policy(
+        tmp.path(),
+        "[[rule]]\nname = \"all\"\nolder_than = \"1d\"\naction = \"delete-audio\"\n",
+    );
+    let (code, _, err) = prune(&rec, &policy, &["--apply"]);
+    assert_eq!(code, 0, "{err}");
+    let check = |root: &Path| {
+        let (code, out, err) = run(&["check", path_str(root), "--json", "--quiet"]);
+        assert!(code == 0 || code == 1, "{err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let findings: BTreeMap<String, Vec<(String, String, String)>> = v["recordings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let f = r["findings"].as_array().unwrap().iter().map(|f| {
+                    let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+                    (s("code"), s("severity"), s("file"))
+                });
+                (r["recording"].as_str().unwrap().to_string(), f.collect())
+            })
+            .collect();
+        (code, findings)
+    };
+    let (code, before) = check(&rec);
+    assert_eq!(code, 0, "{before:?}");
+    for t in &truths {
+        let dir = rec.join(&t.recording);
+        let missing = if t.expected_state == "crashed" {
+            // Never written: still excused.
+            assert!(!dir.join("transcript.json").exists());
+            None
+        } else {
+            fs::remove_file(dir.join("transcript.json")).unwrap();
+            Some((
+                "file.missing".to_string(),
+                "error".to_string(),
+                "transcript.json".to_string(),
+            ))
+        };
+        let (_, after) = check(&rec);
+        let got: Vec<_> = after[&t.recording]
+            .iter()
+            .filter(|f| f.1 != "info")
+            .cloned()
+            .collect();
+        assert_eq!(
+            got,
+            missing.into_iter().collect::<Vec<_>>(),
+            "{}: {after:?}",
+            t.expected_state
+        );
+    }
+}

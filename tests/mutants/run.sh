@@ -43,7 +43,7 @@ declare -A quick=(
   [plugin]='--lib --test plugins --test abi'
 )
 declare -A broad=(
-  [check]='--test run --test promises --test nightly --test list'
+  [check]='--test retention --test run --test promises --test nightly --test list'
   [retention]='--test concurrency --test nightly --test fault_injection'
   [repair]='--test concurrency --test fault_injection --test promises'
   [safe_fs]='--test concurrency --test fault_injection --test retention'
