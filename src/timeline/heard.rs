@@ -112,15 +112,15 @@ fn answers(segments: &[BotSegment], rate: u32) -> Vec<Range<usize>> {
 }
 
 /// The typical time between an answer's chunk arrivals (the median of
-/// the non-zero steps), or `fallback` when they all arrived together.
-fn arrival_interval(segments: &[BotSegment], fallback: u64) -> u64 {
+/// the non-zero steps), or 0 when they all arrived together.
+fn arrival_interval(segments: &[BotSegment]) -> u64 {
     let mut steps: Vec<u64> = segments
         .windows(2)
         .map(|w| w[1].arrival - w[0].arrival)
         .filter(|d| *d > 0)
         .collect();
     steps.sort_unstable();
-    steps.get(steps.len() / 2).copied().unwrap_or(fallback)
+    steps.get(steps.len() / 2).copied().unwrap_or(0)
 }
 
 impl Timeline {
@@ -146,7 +146,7 @@ impl Timeline {
             }
             let (play_start, received_end) = (segs[0].play_start, t);
             let last_arrival = segs[segs.len() - 1].arrival;
-            let interval = arrival_interval(segs, 0);
+            let interval = arrival_interval(segs);
             // Caller utterances that began over this answer's playback and
             // were too long to be backchannels.
             let onsets: Vec<u64> = utts
