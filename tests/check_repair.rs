@@ -631,6 +631,39 @@ fn final_stereo_damage_the_block_comparison_must_not_hide() {
     assert_eq!(code, 0);
 }
 
+/// One caller sample of the real-time file changed deep in a long call:
+/// found, and named by its place among the non-zero samples, across the
+/// blocks the comparison reads.
+#[test]
+fn a_changed_realtime_sample_is_named_by_its_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 30, &["--seed", "6"]);
+    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let rt = dir.join("stereo_recording.wav");
+    let mut b = fs::read(&rt).unwrap();
+    let k = 300_000;
+    let frame = (0..(b.len() - 44) / 4)
+        .filter(|f| b[44 + f * 4] != 0 || b[45 + f * 4] != 0)
+        .nth(k)
+        .expect("a long enough call");
+    b[45 + frame * 4] ^= if b[45 + frame * 4] == 0x01 {
+        0x02
+    } else {
+        0x01
+    };
+    fs::write(&rt, &b).unwrap();
+    let (code, report) = check_json(&rec, &[]);
+    assert_eq!(code, 1);
+    let findings = report["recordings"][0]["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{report}");
+    assert_eq!(findings[0]["code"], "realtime.caller");
+    let msg = findings[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains(&format!("non-zero sample #{k} differs")),
+        "{msg}"
+    );
+}
+
 /// A temporary file a dead callscope left beside a recording's files: a
 /// full check and a run that reads audio (which looks at the directory
 /// anyway) report it, a metadata-only run does not read the directory for
