@@ -664,6 +664,55 @@ fn a_changed_realtime_sample_is_named_by_its_place() {
     );
 }
 
+/// A real-time file with a stray caller chunk appended: the extra frames
+/// and the first extra sample are named, and the bot's channel, intact, is
+/// not blamed.
+#[test]
+fn a_stray_chunk_at_the_end_of_the_realtime_file_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 10, &["--seed", "6"]);
+    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let rt = dir.join("stereo_recording.wav");
+    let mut b = fs::read(&rt).unwrap();
+    let caller = fs::read(dir.join("caller_audio.wav")).unwrap();
+    let caller_nonzero = caller[44..]
+        .chunks_exact(2)
+        .filter(|s| s[0] != 0 || s[1] != 0)
+        .count();
+    let frames = (b.len() - 44) / 4;
+    for _ in 0..320 {
+        b.extend_from_slice(&[0xD2, 0x04, 0, 0]); // L = 1234, R = 0
+    }
+    let data = (b.len() - 44) as u32;
+    b[4..8].copy_from_slice(&(data + 36).to_le_bytes());
+    b[40..44].copy_from_slice(&data.to_le_bytes());
+    fs::write(&rt, &b).unwrap();
+    let (code, report) = check_json(&rec, &[]);
+    assert_eq!(code, 1);
+    let findings: BTreeMap<String, String> = report["recordings"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        findings.keys().collect::<Vec<_>>(),
+        ["realtime.caller", "realtime.length"],
+        "{report}"
+    );
+    assert!(findings["realtime.length"].contains(&format!("{} frames", frames + 320)));
+    assert!(
+        findings["realtime.caller"].contains(&format!("non-zero sample #{caller_nonzero} differs")),
+        "{}",
+        findings["realtime.caller"]
+    );
+}
+
 /// A temporary file a dead callscope left beside a recording's files: a
 /// full check and a run that reads audio (which looks at the directory
 /// anyway) report it, a metadata-only run does not read the directory for
