@@ -713,6 +713,49 @@ fn a_stray_chunk_at_the_end_of_the_realtime_file_is_named() {
     );
 }
 
+/// A real-time file cut short (its header rewritten to match): both
+/// channels' counts of non-zero samples are given against the monos'.
+#[test]
+fn a_realtime_file_cut_short_gives_both_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 30, &["--seed", "6"]);
+    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let rt = dir.join("stereo_recording.wav");
+    let nonzero = |b: &[u8], step: usize, at: usize| {
+        b[44..]
+            .chunks_exact(step)
+            .filter(|s| s[at] != 0 || s[at + 1] != 0)
+            .count()
+    };
+    let mono = |name: &str| nonzero(&fs::read(dir.join(name)).unwrap(), 2, 0);
+    let mut b = fs::read(&rt).unwrap();
+    b.truncate(44 + (b.len() - 44) / 8 * 4);
+    let data = (b.len() - 44) as u32;
+    b[4..8].copy_from_slice(&(data + 36).to_le_bytes());
+    b[40..44].copy_from_slice(&data.to_le_bytes());
+    fs::write(&rt, &b).unwrap();
+    let (code, report) = check_json(&rec, &[]);
+    assert_eq!(code, 1);
+    let findings = report["recordings"][0]["findings"].as_array().unwrap();
+    for (code, at, name) in [
+        ("realtime.caller", 0, "caller_audio.wav"),
+        ("realtime.bot", 2, "bot_audio.wav"),
+    ] {
+        let msg = findings
+            .iter()
+            .find(|f| f["code"] == code)
+            .unwrap_or_else(|| panic!("no {code}: {report}"))["message"]
+            .as_str()
+            .unwrap();
+        let want = format!(
+            "{} non-zero samples there, {} in {name}",
+            nonzero(&b, 4, at),
+            mono(name)
+        );
+        assert!(msg.contains(&want), "{msg}, want {want}");
+    }
+}
+
 /// A temporary file a dead callscope left beside a recording's files: a
 /// full check and a run that reads audio (which looks at the directory
 /// anyway) report it, a metadata-only run does not read the directory for
