@@ -756,6 +756,47 @@ fn a_realtime_file_cut_short_gives_both_counts() {
     }
 }
 
+/// Frames with both channels non-zero, deep in a long call: counted, and
+/// the first named by its frame.
+#[test]
+fn realtime_frames_with_both_channels_are_counted_and_placed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 30, &["--seed", "6"]);
+    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let rt = dir.join("stereo_recording.wav");
+    let mut b = fs::read(&rt).unwrap();
+    let caller_frame = |f: usize| {
+        (b[44 + f * 4] != 0 || b[45 + f * 4] != 0) && b[46 + f * 4] == 0 && b[47 + f * 4] == 0
+    };
+    let frames: Vec<usize> = ((2 << 16) + 7..)
+        .filter(|f| caller_frame(*f))
+        .step_by(5)
+        .take(3)
+        .collect();
+    for f in &frames {
+        b[46 + f * 4..48 + f * 4].copy_from_slice(&1000i16.to_le_bytes());
+    }
+    fs::write(&rt, &b).unwrap();
+    let (code, report) = check_json(&rec, &[]);
+    assert_eq!(code, 1);
+    let msg = report["recordings"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "realtime.both_channels")
+        .unwrap_or_else(|| panic!("{report}"))["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains(&format!(
+            "3 frame(s) with both channels non-zero, first at frame {} ",
+            frames[0]
+        )),
+        "{msg} {frames:?}"
+    );
+}
+
 /// A temporary file a dead callscope left beside a recording's files: a
 /// full check and a run that reads audio (which looks at the directory
 /// anyway) report it, a metadata-only run does not read the directory for
