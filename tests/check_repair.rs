@@ -797,6 +797,49 @@ fn realtime_frames_with_both_channels_are_counted_and_placed() {
     );
 }
 
+/// At 24 kHz the recorder's durations (bytes / 32000) are 1.5x too long:
+/// that is its known arithmetic, an info. A duration that is wrong some
+/// other way is a warning, at 24 kHz as at 16.
+#[test]
+fn the_recorders_24khz_duration_arithmetic_is_info_other_errors_warnings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 10, &["--seed", "3", "--rate", "24000"]);
+    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let durations = |report: &Value| -> Vec<(String, bool)> {
+        report["recordings"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "meta.audio_duration")
+            .map(|f| {
+                let m = f["message"].as_str().unwrap();
+                (
+                    f["severity"].as_str().unwrap().to_string(),
+                    m.contains("off by 1.50x"),
+                )
+            })
+            .collect()
+    };
+    let (code, report) = check_json(&rec, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        durations(&report),
+        vec![("info".to_string(), true); 2],
+        "{report}"
+    );
+    // The caller's figure replaced by one no arithmetic explains.
+    let meta_path = dir.join("call_metadata.json");
+    let mut meta: Value = serde_json::from_slice(&fs::read(&meta_path).unwrap()).unwrap();
+    meta["caller_audio_duration_seconds"] = serde_json::json!(3.25);
+    fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+    let (_, report) = check_json(&rec, &[]);
+    assert_eq!(
+        durations(&report),
+        vec![("warning".to_string(), false), ("info".to_string(), true)],
+        "{report}"
+    );
+}
+
 /// A temporary file a dead callscope left beside a recording's files: a
 /// full check and a run that reads audio (which looks at the directory
 /// anyway) report it, a metadata-only run does not read the directory for
