@@ -840,6 +840,28 @@ fn the_recorders_24khz_duration_arithmetic_is_info_other_errors_warnings() {
     );
 }
 
+/// A null where the format wants a value is a type error: only fields the
+/// format allows to be null (and, in a recovered call's metadata, the
+/// figures the recorder could not know) may be null.
+#[test]
+fn a_null_where_a_value_is_required_is_a_type_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 10, &["--seed", "3"]);
+    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let path = dir.join("transcript.json");
+    let mut t: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    t["entries"][1]["text"] = Value::Null;
+    fs::write(&path, serde_json::to_vec_pretty(&t).unwrap()).unwrap();
+    let (code, report) = check_json(&rec, &[]);
+    assert_eq!(code, 1);
+    let f = &report["recordings"][0]["findings"][0];
+    assert_eq!(f["code"], "json.field_type", "{report}");
+    assert!(
+        f["message"].as_str().unwrap().contains("text should be"),
+        "{f}"
+    );
+}
+
 /// A temporary file a dead callscope left beside a recording's files: a
 /// full check and a run that reads audio (which looks at the directory
 /// anyway) report it, a metadata-only run does not read the directory for
