@@ -862,6 +862,74 @@ fn a_null_where_a_value_is_required_is_a_type_error() {
     );
 }
 
+/// The JSON checks' edges: equal timestamps are in order and an end equal
+/// to the start is not before it; a null in a metadata field that needs a
+/// value is an error unless the call was recovered; a value quoted in a
+/// message is cut only past 40 characters.
+#[test]
+fn json_checks_at_their_edges() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 10, &["--seed", "3"]);
+    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let edit = |name: &str, f: &dyn Fn(&mut Value)| {
+        let path = dir.join(name);
+        let mut v: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        f(&mut v);
+        fs::write(&path, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    };
+    let findings = || -> Vec<(String, String)> {
+        let (_, report) = check_json(&rec, &[]);
+        report["recordings"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap().to_string(),
+                    f["message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    edit("transcript.json", &|t| {
+        t["end_time"] = t["start_time"].clone();
+        t["entries"][1]["timestamp"] = t["entries"][0]["timestamp"].clone();
+    });
+    let codes: Vec<String> = findings().into_iter().map(|f| f.0).collect();
+    assert!(
+        !codes
+            .iter()
+            .any(|c| c == "json.end_before_start" || c == "json.order"),
+        "{codes:?}"
+    );
+    // Exactly 40 characters as JSON (38 and the quotes): quoted whole.
+    let forty = "x".repeat(38);
+    edit("transcript.json", &|t| {
+        t["entries"][0]["duration_ms"] = serde_json::json!(forty.clone())
+    });
+    let found = findings();
+    let msg = &found
+        .iter()
+        .find(|f| f.1.contains("duration_ms should be"))
+        .unwrap_or_else(|| panic!("{found:?}"))
+        .1;
+    assert!(msg.ends_with(&format!("\"{forty}\"")), "{msg}");
+    edit("call_metadata.json", &|m| m["start_time"] = Value::Null);
+    assert!(
+        findings()
+            .iter()
+            .any(|f| f.0 == "json.field_type" && f.1.starts_with("call_metadata.json: start_time")),
+        "{:?}",
+        findings()
+    );
+    edit("call_metadata.json", &|m| {
+        m["recovered"] = Value::Bool(true)
+    });
+    assert!(!findings()
+        .iter()
+        .any(|f| f.1.starts_with("call_metadata.json: start_time")));
+}
+
 /// A temporary file a dead callscope left beside a recording's files: a
 /// full check and a run that reads audio (which looks at the directory
 /// anyway) report it, a metadata-only run does not read the directory for
