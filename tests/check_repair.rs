@@ -930,6 +930,37 @@ fn json_checks_at_their_edges() {
         .any(|f| f.1.starts_with("call_metadata.json: start_time")));
 }
 
+/// The text report's closing line counts recordings by status and
+/// findings by severity, and the severity words are coloured by severity.
+#[test]
+fn the_text_report_counts_and_colours_by_severity() {
+    let root = sample_recordings();
+    let (code, out, _) = run(&["check", path_str(&root), "--settle", "0"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        out.lines().last().unwrap(),
+        "6 recording(s): 3 ok, 1 warning, 2 error; 7 finding(s): 2 error, 3 warning, 2 info"
+    );
+    let (_, out, _) = run(&[
+        "check",
+        path_str(&root),
+        "--settle",
+        "0",
+        "--color",
+        "always",
+    ]);
+    let paint = |style: anstyle::Style, word: &str| format!("{}{word}", style.render());
+    let line = |code: &str| out.lines().find(|l| l.contains(code)).unwrap().to_string();
+    assert!(
+        line("json.parse").contains(&paint(callscope::style::ERROR, "error")),
+        "{out}"
+    );
+    assert!(
+        line("state.crashed").contains(&paint(callscope::style::WARNING, "warning")),
+        "{out}"
+    );
+}
+
 /// A temporary file a dead callscope left beside a recording's files: a
 /// full check and a run that reads audio (which looks at the directory
 /// anyway) report it, a metadata-only run does not read the directory for
