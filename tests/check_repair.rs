@@ -961,6 +961,75 @@ fn the_text_report_counts_and_colours_by_severity() {
     );
 }
 
+/// Header anomalies a WAV reader must tolerate are each reported by name:
+/// bytes after the data chunk, a chunk it does not know, the extensible
+/// format, and block alignment or byte rate that disagree with the format.
+#[test]
+fn wav_header_anomalies_are_each_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 10, &["--seed", "3"]);
+    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let path = dir.join("bot_audio.wav");
+    let original = fs::read(&path).unwrap();
+    let (fmt, data) = (&original[12..36], &original[36..]);
+    let riff = |body: Vec<u8>| {
+        let mut b = b"RIFF".to_vec();
+        b.extend_from_slice(&(body.len() as u32 + 4).to_le_bytes());
+        b.extend_from_slice(b"WAVE");
+        b.extend(body);
+        b
+    };
+    let chunk = |id: &[u8], payload: &[u8]| {
+        let mut c = id.to_vec();
+        c.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        c.extend_from_slice(payload);
+        c
+    };
+    // The extensible form of the same 16-bit mono PCM.
+    let mut ext = fmt[8..24].to_vec();
+    ext[0..2].copy_from_slice(&0xFFFEu16.to_le_bytes());
+    ext.extend_from_slice(&22u16.to_le_bytes());
+    ext.extend_from_slice(&16u16.to_le_bytes());
+    ext.extend_from_slice(&4u32.to_le_bytes());
+    ext.extend_from_slice(&[
+        1, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71,
+    ]);
+    let mut bad_align = fmt.to_vec();
+    bad_align[20..22].copy_from_slice(&4u16.to_le_bytes()); // block align 4 for mono 16-bit
+    let cases: [(&str, Vec<u8>); 4] = [
+        ("wav.trailing_bytes", {
+            let mut b = original.clone();
+            b.extend_from_slice(&[1, 2, 3, 4, 5, 6]);
+            b
+        }),
+        (
+            "wav.unknown_chunk",
+            riff([fmt.to_vec(), chunk(b"abcd", &[9; 10]), data.to_vec()].concat()),
+        ),
+        (
+            "wav.extensible",
+            riff([chunk(b"fmt ", &ext), data.to_vec()].concat()),
+        ),
+        (
+            "wav.inconsistent_format",
+            riff([bad_align, data.to_vec()].concat()),
+        ),
+    ];
+    for (code, bytes) in cases {
+        fs::write(&path, &bytes).unwrap();
+        let (_, report) = check_json(&rec, &[]);
+        let codes: Vec<&str> = report["recordings"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["file"] == "bot_audio.wav")
+            .map(|f| f["code"].as_str().unwrap())
+            .collect();
+        assert!(codes.contains(&code), "{code}: {report}");
+    }
+    fs::write(&path, &original).unwrap();
+}
+
 /// A temporary file a dead callscope left beside a recording's files: a
 /// full check and a run that reads audio (which looks at the directory
 /// anyway) report it, a metadata-only run does not read the directory for
