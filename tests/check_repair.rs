@@ -41,6 +41,33 @@ fn set(codes: &[&str]) -> BTreeSet<String> {
     codes.iter().map(|s| s.to_string()).collect()
 }
 
+/// One simulated call of about `seconds`: (the root, its recording).
+fn one_recording(tmp: &Path, seconds: u32, seed: &str) -> (PathBuf, PathBuf) {
+    let (rec, _) = simulate(tmp, 1, seconds, &["--seed", seed]);
+    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    (rec, dir)
+}
+
+/// The message of the first recording's finding with `code`.
+fn finding_message(report: &Value, code: &str) -> String {
+    report["recordings"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no {code}: {report}"))["message"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Rewrite a 44-byte WAV header's RIFF and data sizes to fit its bytes.
+fn fit_sizes(wav: &mut [u8]) {
+    let data = (wav.len() - 44) as u32;
+    wav[4..8].copy_from_slice(&(data + 36).to_le_bytes());
+    wav[40..44].copy_from_slice(&data.to_le_bytes());
+}
+
 fn expected_codes(fault: &str) -> BTreeSet<String> {
     match fault {
         "none" | "in-progress" => set(&[]),
@@ -380,8 +407,7 @@ fn edit_json(path: &Path, f: impl FnOnce(&mut Value)) {
 #[test]
 fn json_and_cross_checks_name_what_is_wrong() {
     let tmp = tempfile::tempdir().unwrap();
-    let (rec, _) = simulate(tmp.path(), 1, 20, &["--seed", "5"]);
-    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let (rec, dir) = one_recording(tmp.path(), 20, "5");
     edit_json(&dir.join("transcript.json"), |t| {
         let e = t["entries"].as_array_mut().unwrap();
         e[1]["type"] = "output".into(); // a caller entry typed as output
@@ -493,8 +519,7 @@ fn odd_files_in_a_recording_are_findings_not_crashes() {
 #[test]
 fn damage_to_one_final_channel_is_found_on_that_channel() {
     let tmp = tempfile::tempdir().unwrap();
-    let (rec, _) = simulate(tmp.path(), 1, 10, &["--seed", "6"]);
-    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let (rec, dir) = one_recording(tmp.path(), 10, "6");
     let fin = dir.join("final_stereo_recording.wav");
     let original = fs::read(&fin).unwrap();
     let frames = (original.len() - 44) / 4;
@@ -538,8 +563,7 @@ fn damage_to_one_final_channel_is_found_on_that_channel() {
 #[test]
 fn final_stereo_damage_the_block_comparison_must_not_hide() {
     let tmp = tempfile::tempdir().unwrap();
-    let (rec, _) = simulate(tmp.path(), 1, 30, &["--seed", "6"]);
-    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let (rec, dir) = one_recording(tmp.path(), 30, "6");
     let fin = dir.join("final_stereo_recording.wav");
     let original = fs::read(&fin).unwrap();
     let bot_frames = (fs::metadata(dir.join("bot_audio.wav")).unwrap().len() as usize - 44) / 2;
@@ -550,17 +574,6 @@ fn final_stereo_damage_the_block_comparison_must_not_hide() {
     assert!(frame > 2 << 16, "{frame}");
     let sample = |b: &[u8], f: usize, ch: usize| {
         i16::from_le_bytes([b[44 + f * 4 + ch * 2], b[45 + f * 4 + ch * 2]])
-    };
-    let message = |report: &Value, code: &str| -> String {
-        report["recordings"][0]["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["code"] == code)
-            .unwrap_or_else(|| panic!("no {code}: {report}"))["message"]
-            .as_str()
-            .unwrap()
-            .to_string()
     };
 
     let mut b = original.clone();
@@ -573,12 +586,12 @@ fn final_stereo_damage_the_block_comparison_must_not_hide() {
     fs::write(&fin, &b).unwrap();
     let (code, report) = check_json(&rec, &[]);
     assert_eq!(code, 1);
-    let msg = message(&report, "final.right");
+    let msg = finding_message(&report, "final.right");
     assert!(
         msg.contains(&format!("first at frame {frame} ")) && msg.contains("2 frame(s) differ"),
         "{msg}"
     );
-    let msg = message(&report, "final.left");
+    let msg = finding_message(&report, "final.left");
     assert!(
         msg.contains(&format!("first at frame {left} ")) && msg.contains(" 1 frame(s) differ"),
         "{msg}"
@@ -602,7 +615,7 @@ fn final_stereo_damage_the_block_comparison_must_not_hide() {
     let (code, report) = check_json(&rec, &[]);
     assert_eq!(code, 1);
     for (ch, finding) in [(0, "final.left"), (1, "final.right")] {
-        let msg = message(&report, finding);
+        let msg = finding_message(&report, finding);
         assert!(
             msg.contains(&format!("{} frame(s) differ", nonzero(ch))),
             "{finding}: {msg}"
@@ -620,7 +633,7 @@ fn final_stereo_damage_the_block_comparison_must_not_hide() {
         let sounding = (0..frames)
             .filter(|f| sample(&original, *f, ch) != 0)
             .count();
-        let msg = message(&report, finding);
+        let msg = finding_message(&report, finding);
         assert!(
             msg.contains(&format!("{sounding} frame(s) differ")),
             "{finding}: {msg}"
@@ -637,8 +650,7 @@ fn final_stereo_damage_the_block_comparison_must_not_hide() {
 #[test]
 fn a_changed_realtime_sample_is_named_by_its_place() {
     let tmp = tempfile::tempdir().unwrap();
-    let (rec, _) = simulate(tmp.path(), 1, 30, &["--seed", "6"]);
-    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let (rec, dir) = one_recording(tmp.path(), 30, "6");
     let rt = dir.join("stereo_recording.wav");
     let mut b = fs::read(&rt).unwrap();
     let k = 300_000;
@@ -670,8 +682,7 @@ fn a_changed_realtime_sample_is_named_by_its_place() {
 #[test]
 fn a_stray_chunk_at_the_end_of_the_realtime_file_is_named() {
     let tmp = tempfile::tempdir().unwrap();
-    let (rec, _) = simulate(tmp.path(), 1, 10, &["--seed", "6"]);
-    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let (rec, dir) = one_recording(tmp.path(), 10, "6");
     let rt = dir.join("stereo_recording.wav");
     let mut b = fs::read(&rt).unwrap();
     let caller = fs::read(dir.join("caller_audio.wav")).unwrap();
@@ -683,9 +694,7 @@ fn a_stray_chunk_at_the_end_of_the_realtime_file_is_named() {
     for _ in 0..320 {
         b.extend_from_slice(&[0xD2, 0x04, 0, 0]); // L = 1234, R = 0
     }
-    let data = (b.len() - 44) as u32;
-    b[4..8].copy_from_slice(&(data + 36).to_le_bytes());
-    b[40..44].copy_from_slice(&data.to_le_bytes());
+    fit_sizes(&mut b);
     fs::write(&rt, &b).unwrap();
     let (code, report) = check_json(&rec, &[]);
     assert_eq!(code, 1);
@@ -718,8 +727,7 @@ fn a_stray_chunk_at_the_end_of_the_realtime_file_is_named() {
 #[test]
 fn a_realtime_file_cut_short_gives_both_counts() {
     let tmp = tempfile::tempdir().unwrap();
-    let (rec, _) = simulate(tmp.path(), 1, 30, &["--seed", "6"]);
-    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let (rec, dir) = one_recording(tmp.path(), 30, "6");
     let rt = dir.join("stereo_recording.wav");
     let nonzero = |b: &[u8], step: usize, at: usize| {
         b[44..]
@@ -730,23 +738,15 @@ fn a_realtime_file_cut_short_gives_both_counts() {
     let mono = |name: &str| nonzero(&fs::read(dir.join(name)).unwrap(), 2, 0);
     let mut b = fs::read(&rt).unwrap();
     b.truncate(44 + (b.len() - 44) / 8 * 4);
-    let data = (b.len() - 44) as u32;
-    b[4..8].copy_from_slice(&(data + 36).to_le_bytes());
-    b[40..44].copy_from_slice(&data.to_le_bytes());
+    fit_sizes(&mut b);
     fs::write(&rt, &b).unwrap();
     let (code, report) = check_json(&rec, &[]);
     assert_eq!(code, 1);
-    let findings = report["recordings"][0]["findings"].as_array().unwrap();
     for (code, at, name) in [
         ("realtime.caller", 0, "caller_audio.wav"),
         ("realtime.bot", 2, "bot_audio.wav"),
     ] {
-        let msg = findings
-            .iter()
-            .find(|f| f["code"] == code)
-            .unwrap_or_else(|| panic!("no {code}: {report}"))["message"]
-            .as_str()
-            .unwrap();
+        let msg = finding_message(&report, code);
         let want = format!(
             "{} non-zero samples there, {} in {name}",
             nonzero(&b, 4, at),
@@ -761,8 +761,7 @@ fn a_realtime_file_cut_short_gives_both_counts() {
 #[test]
 fn realtime_frames_with_both_channels_are_counted_and_placed() {
     let tmp = tempfile::tempdir().unwrap();
-    let (rec, _) = simulate(tmp.path(), 1, 30, &["--seed", "6"]);
-    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let (rec, dir) = one_recording(tmp.path(), 30, "6");
     let rt = dir.join("stereo_recording.wav");
     let mut b = fs::read(&rt).unwrap();
     let caller_frame = |f: usize| {
@@ -779,15 +778,7 @@ fn realtime_frames_with_both_channels_are_counted_and_placed() {
     fs::write(&rt, &b).unwrap();
     let (code, report) = check_json(&rec, &[]);
     assert_eq!(code, 1);
-    let msg = report["recordings"][0]["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "realtime.both_channels")
-        .unwrap_or_else(|| panic!("{report}"))["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let msg = finding_message(&report, "realtime.both_channels");
     assert!(
         msg.contains(&format!(
             "3 frame(s) with both channels non-zero, first at frame {} ",
@@ -846,8 +837,7 @@ fn the_recorders_24khz_duration_arithmetic_is_info_other_errors_warnings() {
 #[test]
 fn a_null_where_a_value_is_required_is_a_type_error() {
     let tmp = tempfile::tempdir().unwrap();
-    let (rec, _) = simulate(tmp.path(), 1, 10, &["--seed", "3"]);
-    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let (rec, dir) = one_recording(tmp.path(), 10, "3");
     let path = dir.join("transcript.json");
     let mut t: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
     t["entries"][1]["text"] = Value::Null;
@@ -869,8 +859,7 @@ fn a_null_where_a_value_is_required_is_a_type_error() {
 #[test]
 fn json_checks_at_their_edges() {
     let tmp = tempfile::tempdir().unwrap();
-    let (rec, _) = simulate(tmp.path(), 1, 10, &["--seed", "3"]);
-    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let (rec, dir) = one_recording(tmp.path(), 10, "3");
     let edit = |name: &str, f: &dyn Fn(&mut Value)| {
         let path = dir.join(name);
         let mut v: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
@@ -967,8 +956,7 @@ fn the_text_report_counts_and_colours_by_severity() {
 #[test]
 fn wav_header_anomalies_are_each_named() {
     let tmp = tempfile::tempdir().unwrap();
-    let (rec, _) = simulate(tmp.path(), 1, 10, &["--seed", "3"]);
-    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let (rec, dir) = one_recording(tmp.path(), 10, "3");
     let path = dir.join("bot_audio.wav");
     let original = fs::read(&path).unwrap();
     let (fmt, data) = (&original[12..36], &original[36..]);
@@ -1037,8 +1025,7 @@ fn wav_header_anomalies_are_each_named() {
 #[test]
 fn a_dead_runs_temporary_file_is_reported_and_repair_removes_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let (rec, _) = simulate(tmp.path(), 1, 10, &["--seed", "8"]);
-    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let (rec, dir) = one_recording(tmp.path(), 10, "8");
     // A pid above the kernel's pid_max: its writer cannot be alive.
     let temp = dir.join(".final_stereo_recording.wav.2147483646-abcdef.callscope-tmp");
     fs::write(&temp, b"half a file").unwrap();
