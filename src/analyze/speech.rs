@@ -51,11 +51,6 @@ pub fn overlap(a: &[Span], b: &[Span]) -> u64 {
     total(&intersections(a, b))
 }
 
-/// The lengths of the gaps where nobody speaks, within [0, end).
-fn silences(a: &[Span], b: &[Span], end: u64) -> Vec<u64> {
-    silence_spans(a, b, end).iter().map(|g| g.1 - g.0).collect()
-}
-
 /// Where spans of `a` and of `b` overlap (both sorted, each party's spans
 /// apart from one another).
 fn intersections(a: &[Span], b: &[Span]) -> Vec<Span> {
@@ -259,7 +254,8 @@ impl Analyzer for Speech {
             .map(|w| w.samples.len() as u64)
             .unwrap_or(0)
             .max(call.timeline().map(|t| t.end()).unwrap_or(0));
-        let gaps = silences(caller, &bot, end);
+        let gap_spans = silence_spans(caller, &bot, end);
+        let gaps: Vec<u64> = gap_spans.iter().map(|g| g.1 - g.0).collect();
         let ov = overlap(caller, &bot);
         let rate = f64::from(call.rate().unwrap_or(16000));
         out.set("speech_overlap_s", Cell::num(s(ov), 3));
@@ -310,7 +306,6 @@ impl Analyzer for Speech {
             .collect();
         calls.sort_unstable();
         let tl = call.timeline()?;
-        let gap_spans = silence_spans(caller, &bot, end);
         let tt = turn_taking(caller, &bot, tl, &calls, &gap_spans, end, rate as u32);
         let unheard = tl.unheard();
         self.turn_taking_cells(&mut out, &tt, &unheard, call);
@@ -386,7 +381,11 @@ mod tests {
         let caller = [(0, 100), (300, 400)];
         let bot = [(50, 150), (500, 600)];
         assert_eq!(overlap(&caller, &bot), 50);
-        assert_eq!(silences(&caller, &bot, 1000), vec![150, 100, 400]);
+        let lengths: Vec<u64> = silence_spans(&caller, &bot, 1000)
+            .iter()
+            .map(|g| g.1 - g.0)
+            .collect();
+        assert_eq!(lengths, vec![150, 100, 400]);
         assert_eq!(starts_inside(&bot, &caller), 1);
         assert_eq!(starts_inside(&caller, &bot), 0);
         assert_eq!(intersections(&caller, &bot), vec![(50, 100)]);
