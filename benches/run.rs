@@ -30,6 +30,7 @@ fn options(root: &Path, out: PathBuf, vad: VadKind, analyzers: &[&str]) -> RunOp
         formats: Formats {
             csv: true,
             json: true,
+            html: true,
         },
         vad,
         model: ModelOptions::default(),

@@ -45,6 +45,7 @@ pub fn run_options(root: &Path, out: PathBuf) -> callscope::run::RunOptions {
         formats: callscope::report::Formats {
             csv: true,
             json: true,
+            html: true,
         },
         vad: callscope::analyze::VadKind::Neural,
         model: callscope::recording::ModelOptions::default(),

@@ -1,12 +1,27 @@
 //! `transcript`: what was said: entries, words per party, speaking rate
-//! (words over that party's VAD talk time), ASR confidence.
+//! (words over that party's VAD talk time), ASR confidence; and
+//! `utterances.csv`, each entry on the call's clock with its text redacted
+//! (cards, phone numbers, e-mail addresses masked), which the HTML report
+//! places on the timeline.
 
 use super::vad;
+use crate::view::redact::redact;
 use super::{mean, Analyzer, CallContext, CallOutput, Cell, Needs, RunSummary, Stats};
 
 pub struct TranscriptStats;
 
 const LOW_CONFIDENCE: f64 = 0.6;
+
+const UTTERANCES: &str = "utterances.csv";
+
+/// Seconds from the call's start to `at`.
+fn call_seconds(
+    start: Option<chrono::DateTime<chrono::Utc>>,
+    at: Option<&crate::recording::Timestamp>,
+) -> Option<f64> {
+    let us = (at?.utc? - start?).num_microseconds()?;
+    Some(us as f64 / 1e6)
+}
 
 impl Analyzer for TranscriptStats {
     fn name(&self) -> &str {
@@ -26,6 +41,14 @@ impl Analyzer for TranscriptStats {
         .iter()
         .map(|c| format!("transcript_{c}"))
         .collect()
+    }
+
+    fn tables(&self) -> Vec<(String, Vec<String>)> {
+        let header = ["entry", "party", "at_s", "duration_s", "text"];
+        vec![(
+            UTTERANCES.to_string(),
+            header.iter().map(|s| s.to_string()).collect(),
+        )]
     }
 
     fn needs(&self) -> Needs {
@@ -71,6 +94,20 @@ impl Analyzer for TranscriptStats {
         out.set("transcript_mean_confidence", Cell::num(mean(&conf), 4));
         let low = conf.iter().filter(|c| **c < LOW_CONFIDENCE).count();
         out.set("transcript_low_confidence", Cell::int(Some(low)));
+        // Each entry where it was logged on the call's clock (the recorder
+        // stamps an entry when the utterance is done), masked: reports are
+        // read by more people than recordings are.
+        let start = call.rec.start_time(call.name_tz).map(|s| s.time);
+        let rows = out.rows.entry(UTTERANCES.to_string()).or_default();
+        for (i, e) in t.entries.iter().enumerate() {
+            rows.push(vec![
+                Cell::Int(i as i64 + 1),
+                e.channel.clone().map_or(Cell::Null, Cell::Text),
+                Cell::num(call_seconds(start, e.timestamp.as_ref()), 3),
+                Cell::num(e.duration_ms.map(|ms| ms / 1000.0), 3),
+                Cell::Text(redact(e.text.as_deref().unwrap_or(""))),
+            ]);
+        }
         out.stats.add("entries", t.entries.len() as f64);
         out.stats.add("caller_words", cw as f64);
         out.stats.add("bot_words", bw as f64);

@@ -75,6 +75,7 @@ pub fn execute(args: &MergeArgs) -> Result<i32> {
         crate::report::Formats {
             csv: true,
             json: true,
+            html: true,
         },
     );
     if here != first.analyzers {

@@ -68,7 +68,8 @@ const SHOW_EXAMPLES: &str = "\
 Examples:
   callscope show --root sample_recordings session_123
   callscope show --root /srv/recordings --latest --events
-  callscope show /srv/recordings/2024/12/01/abc_20241201_080000 --json";
+  callscope show /srv/recordings/2024/12/01/abc_20241201_080000 --json
+  callscope show --root sample_recordings session_123 --html call.html";
 
 #[derive(Debug, Args)]
 #[command(after_help = SHOW_EXAMPLES)]
@@ -93,13 +94,42 @@ pub struct ShowArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write the call's HTML page (as `run` writes under calls/) to FILE:
+    /// timeline, transcript, findings, the recording's audio.
+    #[arg(long, value_name = "FILE", conflicts_with = "json")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+/// Write `text` to `path` whole: under a temporary name, then renamed.
+fn write_file(path: &std::path::Path, text: &str) -> Result<()> {
+    let failed = |e| Error::write(path, e);
+    let mut f = crate::safe_fs::AtomicFile::create(path).map_err(failed)?;
+    f.write_all(text.as_bytes()).map_err(failed)?;
+    f.commit(None).map_err(failed)?;
+    Ok(())
+}
+
+/// The call through every built-in analyzer, as `run` sees it, drawn.
+fn show_html(rec: &recording::Recording, model: &recording::ModelOptions, file: &std::path::Path) -> Result<i32> {
+    let analyzers = crate::analyze::builtins();
+    let needs = analyzers
+        .iter()
+        .fold(crate::analyze::Needs::default(), |n, a| n.union(a.needs()));
+    let r = crate::run::process::process(rec, &analyzers, needs, crate::analyze::VadKind::Neural, model);
+    let page = crate::report::html::standalone_page(&r, file, &rec.dir, 3.0);
+    write_file(file, &page)?;
+    output::note(format_args!("{}: the page of {}", file.display(), rec.rel));
+    Ok(exit::OK)
 }
 
 pub fn show(args: &ShowArgs) -> Result<i32> {
     let model = args.model.options();
     let rec = recording::resolve(&args.root, args.recording.as_deref(), args.latest, &model)?;
+    if let Some(file) = &args.html {
+        return show_html(&rec, &model, file);
+    }
     let all = !(args.transcript || args.functions || args.events);
     let sections = show::Sections {
         transcript: all || args.transcript,
@@ -149,12 +179,7 @@ pub fn export(args: &ExportArgs) -> Result<i32> {
     let text =
         transcript::export(&rec, model.name_tz, args.format, args.redact).map_err(Error::Usage)?;
     match &args.out {
-        Some(path) => {
-            let failed = |e| Error::write(path, e);
-            let mut f = crate::safe_fs::AtomicFile::create(path).map_err(failed)?;
-            f.write_all(text.as_bytes()).map_err(failed)?;
-            f.commit(None).map_err(failed)?;
-        }
+        Some(path) => write_file(path, &text)?,
         None => output::stdout(&text)?,
     }
     Ok(exit::OK)

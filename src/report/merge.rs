@@ -223,12 +223,10 @@ pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome
         .map(PathBuf::as_path)
         .collect();
     let dir = ReportDir::prepare(&opts.out, &existing, opts.replace, "merge", opts.wait)?;
-    let formats = Formats {
-        csv: first.options.formats.iter().any(|f| f == "csv"),
-        json: first.options.formats.iter().any(|f| f == "json"),
-    };
-    let mut writer =
-        ReportWriter::create(dir.path(), &opts.analyzers, formats).map_err(|e| dir.shown(e))?;
+    let formats = Formats::from_names(&first.options.formats);
+    let audio = super::html::AudioLinks::new(&dir.out().join(super::html::CALLS_DIR), Path::new(&first.root));
+    let mut writer = ReportWriter::create(dir.path(), &opts.analyzers, formats, audio)
+        .map_err(|e| dir.shown(e))?;
     let started = Utc::now();
     let calls = latest.len();
     // A BTreeMap by relative path: the order discovery gives a run.

@@ -6,6 +6,7 @@
 //! `summary.json`'s `run` object holds the time and version.
 
 pub mod dir;
+pub mod html;
 pub mod merge;
 pub mod metrics;
 pub mod partial;
@@ -34,6 +35,8 @@ pub enum Format {
     Csv,
     /// calls.jsonl.
     Json,
+    /// report.html and a page per call under calls/.
+    Html,
 }
 
 /// Which report families to write (`summary.json` is always written).
@@ -41,6 +44,7 @@ pub enum Format {
 pub struct Formats {
     pub csv: bool,
     pub json: bool,
+    pub html: bool,
 }
 
 impl Formats {
@@ -48,12 +52,23 @@ impl Formats {
         Formats {
             csv: list.contains(&Format::Csv),
             json: list.contains(&Format::Json),
+            html: list.contains(&Format::Html),
+        }
+    }
+
+    /// As a manifest's `formats` lists them.
+    pub fn from_names(names: &[String]) -> Formats {
+        let has = |n: &str| names.iter().any(|f| f == n);
+        Formats {
+            csv: has("csv"),
+            json: has("json"),
+            html: has("html"),
         }
     }
 
     /// `csv`, `json`: as the manifest records them.
     pub fn names(self) -> Vec<String> {
-        [(self.csv, "csv"), (self.json, "json")]
+        [(self.csv, "csv"), (self.json, "json"), (self.html, "html")]
             .into_iter()
             .filter(|(on, _)| *on)
             .map(|(_, n)| n.to_string())
@@ -117,6 +132,7 @@ pub struct ReportWriter {
     /// The analyzers' summary parts, merged call by call in the order the
     /// calls are written (the order decides the last bits of a float sum).
     merged: Vec<Stats>,
+    html: Option<html::HtmlReport>,
 }
 
 /// What a finished report directory says about how it was made.
@@ -138,15 +154,28 @@ pub struct Completed {
     pub finished: DateTime<Utc>,
 }
 
+/// The speech analyzer's long-silence threshold (the HTML timeline shows
+/// those silences), 3 s when it is not run.
+fn silence_min(analyzers: &[Box<dyn Analyzer>]) -> f64 {
+    analyzers
+        .iter()
+        .filter(|a| a.name() == "speech")
+        .find_map(|a| a.settings()?.strip_prefix("silence_min_s=")?.parse().ok())
+        .unwrap_or(3.0)
+}
+
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
 impl ReportWriter {
+    /// Reports in `dir`; `audio` is how the HTML pages reach the
+    /// recordings' stereo files.
     pub fn create(
         dir: &Path,
         analyzers: &[Box<dyn Analyzer>],
         formats: Formats,
+        audio: Option<html::AudioLinks>,
     ) -> Result<ReportWriter> {
         std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
         let columns: Vec<String> = analyzers.iter().flat_map(|a| a.columns()).collect();
@@ -165,7 +194,15 @@ impl ReportWriter {
             calls: CallCounts::default(),
             findings_by_code: FindingCounts::default(),
             merged: vec![Stats::default(); analyzers.len()],
+            html: None,
         };
+        if formats.html {
+            w.html = Some(html::HtmlReport::create(
+                dir,
+                audio,
+                silence_min(analyzers),
+            )?);
+        }
         if formats.csv {
             let header: Vec<String> = strings(&BASE_COLUMNS)
                 .into_iter()
@@ -270,6 +307,9 @@ impl ReportWriter {
                 ])?;
             }
         }
+        if let Some(h) = &mut self.html {
+            h.add(r)?;
+        }
         self.calls.add(r.status, r.state.as_str());
         for n in &r.findings {
             *self
@@ -315,7 +355,7 @@ impl ReportWriter {
             root: about.root.clone(),
             args: about.args,
         };
-        let (files, summary) = self.finish(&summaries, run)?;
+        let (files, summary) = self.finish(&summaries, run, &about.root)?;
         crate::interrupt::check()?;
         let manifest = Manifest {
             format: dir::FORMAT.to_string(),
@@ -342,8 +382,19 @@ impl ReportWriter {
         self,
         summaries: &[(String, RunSummary)],
         run: RunInfo,
+        root: &str,
     ) -> Result<(Vec<String>, Summary)> {
         let mut files: Vec<(PathBuf, AtomicFile)> = Vec::new();
+        let mut names = Vec::new();
+        if let Some(h) = self.html {
+            let (path, text, pages) =
+                h.finish(&self.calls, &self.findings_by_code, summaries, root)?;
+            let mut f = AtomicFile::create(&path).map_err(|e| Error::write(&path, e))?;
+            f.write_all(text.as_bytes())
+                .map_err(|e| Error::write(&path, e))?;
+            files.push((path, f));
+            names.extend(pages);
+        }
         let csv = self.calls_csv.is_some();
         for f in self
             .calls_csv
@@ -388,7 +439,6 @@ impl ReportWriter {
         for (path, f) in &mut files {
             f.finish().map_err(|e| Error::write(path, e))?;
         }
-        let mut names = Vec::new();
         for (path, f) in files {
             f.commit(None).map_err(|e| Error::write(&path, e))?;
             names.extend(path.file_name().map(|n| n.to_string_lossy().into_owned()));

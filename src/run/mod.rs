@@ -174,7 +174,11 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
         .num_threads(opts.jobs.unwrap_or(0))
         .build()
         .map_err(|e| Error::Usage(format!("--jobs: {e}")))?;
-    let mut writer = ReportWriter::create(dir.path(), &opts.analyzers, opts.formats)
+    let audio = crate::report::html::AudioLinks::new(
+        &dir.out().join(crate::report::html::CALLS_DIR),
+        &opts.root,
+    );
+    let mut writer = ReportWriter::create(dir.path(), &opts.analyzers, opts.formats, audio)
         .map_err(|e| dir.shown(e))?;
     let (mut calls, mut errors, mut warnings) = (0usize, 0usize, 0usize);
     let done = AtomicU64::new(0);
