@@ -472,9 +472,21 @@ fn whole_report(dir: &Path) -> Option<BTreeSet<String>> {
         .map(|f| f.as_str().unwrap().to_string())
         .chain(["callscope-report.json".to_string()])
         .collect();
+    // The HTML report's call pages are listed as calls/NAME.
     let present: BTreeSet<String> = fs::read_dir(dir)
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .flat_map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if e.path().is_dir() {
+                fs::read_dir(e.path())
+                    .unwrap()
+                    .map(|f| format!("{name}/{}", f.unwrap().file_name().to_string_lossy()))
+                    .collect()
+            } else {
+                vec![name]
+            }
+        })
         .collect();
     assert_eq!(
         present,

@@ -5,8 +5,8 @@
 //! places on the timeline.
 
 use super::vad;
-use crate::view::redact::redact;
 use super::{mean, Analyzer, CallContext, CallOutput, Cell, Needs, RunSummary, Stats};
+use crate::view::redact::redact;
 
 pub struct TranscriptStats;
 

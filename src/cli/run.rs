@@ -86,7 +86,12 @@ pub struct RunArgs {
     #[arg(long = "session", value_name = "GLOB")]
     pub sessions: Vec<String>,
     /// Report formats, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "csv,json,html")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "csv,json,html"
+    )]
     pub format: Vec<Format>,
     #[command(flatten)]
     pub plugins: PluginArgs,

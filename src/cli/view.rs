@@ -112,12 +112,22 @@ fn write_file(path: &std::path::Path, text: &str) -> Result<()> {
 }
 
 /// The call through every built-in analyzer, as `run` sees it, drawn.
-fn show_html(rec: &recording::Recording, model: &recording::ModelOptions, file: &std::path::Path) -> Result<i32> {
+fn show_html(
+    rec: &recording::Recording,
+    model: &recording::ModelOptions,
+    file: &std::path::Path,
+) -> Result<i32> {
     let analyzers = crate::analyze::builtins();
     let needs = analyzers
         .iter()
         .fold(crate::analyze::Needs::default(), |n, a| n.union(a.needs()));
-    let r = crate::run::process::process(rec, &analyzers, needs, crate::analyze::VadKind::Neural, model);
+    let r = crate::run::process::process(
+        rec,
+        &analyzers,
+        needs,
+        crate::analyze::VadKind::Neural,
+        model,
+    );
     let page = crate::report::html::standalone_page(&r, file, &rec.dir, 3.0);
     write_file(file, &page)?;
     output::note(format_args!("{}: the page of {}", file.display(), rec.rel));

@@ -224,7 +224,10 @@ pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome
         .collect();
     let dir = ReportDir::prepare(&opts.out, &existing, opts.replace, "merge", opts.wait)?;
     let formats = Formats::from_names(&first.options.formats);
-    let audio = super::html::AudioLinks::new(&dir.out().join(super::html::CALLS_DIR), Path::new(&first.root));
+    let audio = super::html::AudioLinks::new(
+        &dir.out().join(super::html::CALLS_DIR),
+        Path::new(&first.root),
+    );
     let mut writer = ReportWriter::create(dir.path(), &opts.analyzers, formats, audio)
         .map_err(|e| dir.shown(e))?;
     let started = Utc::now();

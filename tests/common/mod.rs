@@ -134,15 +134,18 @@ pub fn copy_samples(dir: &Path) -> PathBuf {
 /// Two runs' reports are the same: every report file byte for byte, and
 /// summary.json equal but for its `run` object (times, arguments).
 /// The reports a run writes, besides summary.json.
-pub const REPORTS: [&str; 8] = [
+pub const REPORTS: [&str; 11] = [
     "calls.csv",
     "calls.jsonl",
     "turns.csv",
     "turns.jsonl",
     "segments.csv",
     "segments.jsonl",
+    "utterances.csv",
+    "utterances.jsonl",
     "intents.csv",
     "findings.csv",
+    "report.html",
 ];
 
 /// Two report directories hold the same reports byte for byte (a report
@@ -151,13 +154,42 @@ pub const REPORTS: [&str; 8] = [
 pub fn assert_same_reports(a: &Path, b: &Path) {
     for f in REPORTS {
         let (x, y) = (std::fs::read(a.join(f)).ok(), std::fs::read(b.join(f)).ok());
-        assert!(x.is_some() || f.contains("segments"), "{f}: not written");
+        assert!(
+            x.is_some() || f.contains("segments") || f.contains("utterances"),
+            "{f}: not written"
+        );
         assert!(
             x == y,
             "{f} differs between {} and {}",
             a.display(),
             b.display()
         );
+    }
+    // Each call's page of the HTML report, by name.
+    let pages = |p: &Path| -> BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(p.join("calls"))
+            .map(|d| {
+                d.map(|e| {
+                    let e = e.unwrap();
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        std::fs::read(e.path()).unwrap(),
+                    )
+                })
+                .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (pa, pb) = (pages(a), pages(b));
+    assert_eq!(
+        pa.keys().collect::<Vec<_>>(),
+        pb.keys().collect::<Vec<_>>(),
+        "the call pages differ between {} and {}",
+        a.display(),
+        b.display()
+    );
+    for (name, page) in &pa {
+        assert!(page == &pb[name], "calls/{name} differs");
     }
     let summary = |p: &Path| {
         let mut v: serde_json::Value =

@@ -11,7 +11,7 @@ use super::chart::num;
 use super::{CallRows, Seg, CSS};
 use crate::report::CallRecord;
 
-/// Seconds of call per timeline row, at most: a longer call wraps.
+/// Seconds of call per timeline row when a call wraps (see row_seconds).
 const MAX_ROW_S: f64 = 60.0;
 /// Pixels per row of timeline.
 const ROW_W: f64 = 900.0;
@@ -27,10 +27,10 @@ const ROW_H: f64 = 108.0;
 /// Where a row's time axis is.
 const AXIS: f64 = 88.0;
 
-/// Seconds per row: a call under a minute fills one row (rounded up to
-/// 5 s); longer ones wrap every minute.
+/// Seconds per row: a call under a minute and a half fills one row
+/// (rounded up to 5 s); longer ones wrap every minute.
 fn row_seconds(length: f64) -> f64 {
-    if length >= MAX_ROW_S {
+    if length > 1.5 * MAX_ROW_S {
         MAX_ROW_S
     } else {
         ((length / 5.0).ceil() * 5.0).max(5.0)
@@ -133,7 +133,7 @@ fn timeline(c: &CallRows, length: f64, silence_min: f64) -> Markup {
     };
     let ticks = super::chart::ticks(0.0, span);
     html! {
-        svg.timeline viewBox={"0 0 " (px(LEFT + ROW_W + 8.0)) " " (px(height))} role="img" aria-label="Timeline of the call, one row per minute" {
+        svg.timeline viewBox={"0 0 " (px(LEFT + ROW_W + 24.0)) " " (px(height))} role="img" aria-label="Timeline of the call, one row per minute" {
             @for row in 0..rows {
                 @let y0 = row as f64 * ROW_H;
                 @for (name, top, h) in LANES {

@@ -108,7 +108,11 @@ pub fn histogram(
     if values.is_empty() {
         return empty(id, title, "No call has this measure.");
     }
-    let lo = values.iter().copied().fold(f64::INFINITY, f64::min).min(0.0);
+    let lo = values
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min)
+        .min(0.0);
     let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let hi = if hi > lo { hi } else { lo + 1.0 };
     // Bins on the tick grid, so their edges read off the axis.
@@ -178,7 +182,8 @@ pub fn bars(id: &str, title: &str, axis: &str, items: &[(String, f64)]) -> Marku
     let row = 18.0;
     let h = TOP + BOTTOM + row * items.len() as f64;
     let left = 180.0;
-    let x = |v: f64| left + v / max * (W - left - RIGHT);
+    // Room at the right for the longest bar's value.
+    let x = |v: f64| left + v / max * (W - left - RIGHT - 40.0);
     let svg = html! {
         @for (i, (label, v)) in items.iter().enumerate() {
             @let y = TOP + row * i as f64;
@@ -244,7 +249,7 @@ pub fn per_day(
         }
         text.label x=(px((LEFT + W - RIGHT) / 2.0)) y=(px(H - 4.0)) text-anchor="middle" { "day (UTC)" }
         @for (s, name) in series.iter().enumerate() {
-            text class={"legend s" (s)} x=(px(W - RIGHT - 90.0 + 45.0 * s as f64)) y=(px(TOP + 10.0)) { (name) }
+            text class={"legend s" (s)} x=(px(LEFT + 8.0 + 45.0 * s as f64)) y=(px(TOP + 10.0)) { (name) }
         }
     };
     let table = html! {

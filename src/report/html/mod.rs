@@ -83,7 +83,13 @@ impl CallRows {
         let latencies = rows("turns.csv")
             .iter()
             .filter(|row| text(row.get(4)) == "audio")
-            .filter_map(|row| Some((number(row.get(1))?, number(row.get(2))?, number(row.get(3))?)))
+            .filter_map(|row| {
+                Some((
+                    number(row.get(1))?,
+                    number(row.get(2))?,
+                    number(row.get(3))?,
+                ))
+            })
             .collect();
         let utterances = rows("utterances.csv")
             .iter()
@@ -161,15 +167,16 @@ impl AudioLinks {
     /// The address of the recording `rel`'s aligned stereo file if it has
     /// one, else of its final stereo file; and whether it is the aligned.
     pub fn of(&self, rel: &str) -> Option<(String, bool)> {
-        [("aligned_stereo_recording.wav", true), ("final_stereo_recording.wav", false)]
-            .into_iter()
-            .find(|(f, _)| {
-                fs::symlink_metadata(self.root.join(rel).join(f)).is_ok_and(|m| m.is_file())
-            })
-            .map(|(f, aligned)| {
-                let path = url_path(&Path::new(rel).join(f));
-                (format!("{}{path}", self.prefix), aligned)
-            })
+        [
+            ("aligned_stereo_recording.wav", true),
+            ("final_stereo_recording.wav", false),
+        ]
+        .into_iter()
+        .find(|(f, _)| fs::symlink_metadata(self.root.join(rel).join(f)).is_ok_and(|m| m.is_file()))
+        .map(|(f, aligned)| {
+            let path = url_path(&Path::new(rel).join(f));
+            (format!("{}{path}", self.prefix), aligned)
+        })
     }
 }
 

@@ -83,7 +83,10 @@ impl Overview {
         for (_, _, latency) in &rows.latencies {
             self.latency.push(*latency);
             if let Some(d) = &day {
-                self.latency_by_day.entry(d.clone()).or_default().push(*latency);
+                self.latency_by_day
+                    .entry(d.clone())
+                    .or_default()
+                    .push(*latency);
             }
         }
         let mut keep = |k: &str, into: fn(&mut Overview) -> &mut Vec<f64>| {
@@ -136,10 +139,14 @@ impl Overview {
         findings: &FindingCounts,
         summaries: &[(String, RunSummary)],
     ) -> Markup {
-        let status: Vec<(String, f64)> = [("ok", calls.ok), ("warning", calls.warning), ("error", calls.error)]
-            .iter()
-            .map(|(n, c)| (n.to_string(), *c as f64))
-            .collect();
+        let status: Vec<(String, f64)> = [
+            ("ok", calls.ok),
+            ("warning", calls.warning),
+            ("error", calls.error),
+        ]
+        .iter()
+        .map(|(n, c)| (n.to_string(), *c as f64))
+        .collect();
         let state: Vec<(String, f64)> = calls
             .by_state
             .iter()
@@ -164,7 +171,10 @@ impl Overview {
                 let v = sorted(v.clone());
                 (
                     d.clone(),
-                    vec![quantile(&v, 0.5).unwrap_or(0.0), quantile(&v, 0.9).unwrap_or(0.0)],
+                    vec![
+                        quantile(&v, 0.5).unwrap_or(0.0),
+                        quantile(&v, 0.9).unwrap_or(0.0),
+                    ],
                 )
             })
             .collect();
