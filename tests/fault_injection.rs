@@ -529,9 +529,11 @@ fn run_replace_killed_at_every_step() {
         .map(|s| s.to_string())
         .collect()
     };
-    assert!(run_in(&ws, &args("csv,json"), None).success());
+    assert!(run_in(&ws, &args("csv,json,html"), None).success());
     let old = whole_report(&ws.join("reports/out")).unwrap();
     assert!(old.contains("calls.jsonl"));
+    // The earlier report has a folder of pages, which the swap moves whole.
+    assert!(old.iter().any(|f| f.starts_with("calls/")), "{old:?}");
     let mut new = None;
     let mut tried = 0;
     for sc in [
@@ -548,7 +550,7 @@ fn run_replace_killed_at_every_step() {
         loop {
             // Back to the earlier report first.
             let _ = fs::remove_dir_all(ws.join("reports"));
-            assert!(run_in(&ws, &args("csv,json"), None).success());
+            assert!(run_in(&ws, &args("csv,json,html"), None).success());
             let status = run_in(&ws, &args("csv"), Some((sc, n)));
             let killed = status.signal() == Some(9);
             let out = whole_report(&ws.join("reports/out"))

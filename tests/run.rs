@@ -305,9 +305,10 @@ fn the_same_input_gives_the_same_bytes() {
     assert_eq!(code_a, 1, "the broken transcripts are errors");
     assert_eq!(code_b, 1);
     assert_same_reports(&a, &b);
-    // No temporary file is left behind: the seven reports, the JSON form
-    // of turns.csv and segments.csv, the partial and the manifest.
-    assert_eq!(fs::read_dir(&a).unwrap().count(), 11);
+    // No temporary file is left behind: the eight CSV and JSON reports,
+    // the JSON form of turns.csv, segments.csv and utterances.csv, the
+    // partial, the manifest, report.html and the folder of call pages.
+    assert_eq!(fs::read_dir(&a).unwrap().count(), 15);
 }
 
 #[test]
@@ -496,7 +497,10 @@ fn filters_and_usage_errors() {
             "'last week' is not a time: use 2024-12-01,",
         ),
         (vec!["--jobs", "0"], "invalid value '0' for '--jobs <N>'"),
-        (vec!["--format", "xml"], "[possible values: csv, json]"),
+        (
+            vec!["--format", "xml"],
+            "[possible values: csv, json, html]",
+        ),
         (
             vec!["--vad", "psychic"],
             "[possible values: neural, energy]",

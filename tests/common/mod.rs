@@ -148,7 +148,8 @@ pub const REPORTS: [&str; 11] = [
     "report.html",
 ];
 
-/// Two report directories hold the same reports byte for byte (a report
+/// Two report directories (side by side: the HTML pages link the
+/// recordings' audio relative to the report) hold the same reports byte for byte (a report
 /// the selected analyzers do not write is absent from both), and the same
 /// summary.json but for its `run` object.
 pub fn assert_same_reports(a: &Path, b: &Path) {

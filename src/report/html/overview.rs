@@ -50,6 +50,9 @@ pub struct Overview {
     time_to_yield: Vec<f64>,
 }
 
+/// A bar chart's bars: (label, value).
+type Bars = Vec<(String, f64)>;
+
 fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v.sort_by(f64::total_cmp);
     v
@@ -107,7 +110,7 @@ impl Overview {
 
     /// The intents and the failed functions, from the intents analyzer's
     /// summary table (kind, name, calls, recordings, failed).
-    fn intents(summaries: &[(String, RunSummary)]) -> (Vec<(String, f64)>, Vec<(String, f64)>) {
+    fn intents(summaries: &[(String, RunSummary)]) -> (Bars, Bars) {
         let mut intents = Vec::new();
         let mut failed = Vec::new();
         for (_, s) in summaries.iter().filter(|(n, _)| n == "intents") {
@@ -125,7 +128,7 @@ impl Overview {
                 }
             }
         }
-        let by_count = |v: &mut Vec<(String, f64)>| {
+        let by_count = |v: &mut Bars| {
             v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         };
         by_count(&mut intents);
@@ -139,7 +142,7 @@ impl Overview {
         findings: &FindingCounts,
         summaries: &[(String, RunSummary)],
     ) -> Markup {
-        let status: Vec<(String, f64)> = [
+        let status: Bars = [
             ("ok", calls.ok),
             ("warning", calls.warning),
             ("error", calls.error),
@@ -147,12 +150,12 @@ impl Overview {
         .iter()
         .map(|(n, c)| (n.to_string(), *c as f64))
         .collect();
-        let state: Vec<(String, f64)> = calls
+        let state: Bars = calls
             .by_state
             .iter()
             .map(|(n, c)| (n.clone(), *c as f64))
             .collect();
-        let mut by_code: Vec<(String, f64)> = findings
+        let mut by_code: Bars = findings
             .by_code
             .iter()
             .map(|(n, c)| (n.clone(), *c as f64))
