@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::Utc;
 
 use super::partial::{self, PartialCall};
-use super::{About, AnalyzerInfo, Formats, Manifest, ReportDir, ReportWriter, Summary};
+use super::{About, AnalyzerInfo, CallRecord, Formats, Manifest, ReportDir, ReportWriter, Summary};
 use crate::analyze::Analyzer;
 use crate::error::{Error, Result};
 
@@ -184,6 +184,9 @@ pub fn analyzers_differ(a: &[AnalyzerInfo], b: &[AnalyzerInfo]) -> String {
     }
 }
 
+/// Calls written together (their HTML pages in parallel).
+const BATCH: usize = 256;
+
 pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome> {
     let first = manifests
         .first()
@@ -232,13 +235,20 @@ pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome
         .map_err(|e| dir.shown(e))?;
     let started = Utc::now();
     let calls = latest.len();
-    // A BTreeMap by relative path: the order discovery gives a run.
-    for (_, (_, call)) in latest {
+    // A BTreeMap by relative path: the order discovery gives a run; in
+    // batches, as a run writes them.
+    let mut calls_left = latest.into_values().map(|(_, call)| call).peekable();
+    while calls_left.peek().is_some() {
         crate::interrupt::check()?;
-        let fingerprint = call.fingerprint.clone();
-        writer
-            .write_call(&call.into_record(), &fingerprint)
-            .map_err(|e| dir.shown(e))?;
+        let batch: Vec<(CallRecord, String)> = calls_left
+            .by_ref()
+            .take(BATCH)
+            .map(|call| {
+                let fingerprint = call.fingerprint.clone();
+                (call.into_record(), fingerprint)
+            })
+            .collect();
+        writer.write_calls(&batch).map_err(|e| dir.shown(e))?;
     }
     let about = About {
         started,

@@ -239,9 +239,19 @@ impl ReportWriter {
         Ok(w)
     }
 
-    /// Append one call to every report; `fingerprint` is its recording's
-    /// as it was analyzed.
-    pub fn write_call(&mut self, r: &CallRecord, fingerprint: &str) -> Result<()> {
+    /// Append calls, in this order, to every report: (the call, its
+    /// recording's fingerprint as it was analyzed).
+    pub fn write_calls(&mut self, calls: &[(CallRecord, String)]) -> Result<()> {
+        if let Some(h) = &self.html {
+            h.write_pages(&calls.iter().map(|c| &c.0).collect::<Vec<_>>())?;
+        }
+        for (r, fingerprint) in calls {
+            self.write_call(r, fingerprint)?;
+        }
+        Ok(())
+    }
+
+    fn write_call(&mut self, r: &CallRecord, fingerprint: &str) -> Result<()> {
         for (m, s) in self.merged.iter_mut().zip(&r.stats) {
             m.merge(s);
         }
@@ -308,7 +318,7 @@ impl ReportWriter {
             }
         }
         if let Some(h) = &mut self.html {
-            h.add(r)?;
+            h.add(r);
         }
         self.calls.add(r.status, r.state.as_str());
         for n in &r.findings {

@@ -24,6 +24,17 @@ pub struct CallRecord {
     pub state: State,
 }
 
+impl CallRecord {
+    /// The value of a base or analyzer column, if the call has it.
+    pub fn cell(&self, column: &str) -> Option<&Cell> {
+        self.base
+            .iter()
+            .find(|(n, _)| *n == column)
+            .map(|(_, v)| v)
+            .or_else(|| self.cells.get(column))
+    }
+}
+
 pub const BASE_COLUMNS: [&str; 9] = [
     "recording",
     "session_id",

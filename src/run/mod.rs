@@ -228,10 +228,9 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
         let mut records: Vec<(CallRecord, String)> = records.into_iter().flatten().collect();
         records.extend(gone);
         records.sort_by(|a, b| a.0.recording.cmp(&b.0.recording));
-        for (r, fingerprint) in records {
-            writer
-                .write_call(&r, &fingerprint)
-                .map_err(|e| dir.shown(e))?;
+        pool.install(|| writer.write_calls(&records))
+            .map_err(|e| dir.shown(e))?;
+        for (r, _) in &records {
             calls += 1;
             errors += usize::from(r.status == Status::Error);
             warnings += usize::from(r.status == Status::Warning);

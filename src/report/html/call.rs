@@ -5,10 +5,10 @@
 //! from the call's report rows only, so `merge` writes the same page a run
 //! does.
 
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, Markup, PreEscaped};
 
 use super::chart::num;
-use super::{CallRows, Seg, CSS};
+use super::{document, CallRows, Seg};
 use crate::report::CallRecord;
 
 /// Seconds of call per timeline row when a call wraps (see row_seconds).
@@ -249,15 +249,7 @@ pub fn page(
     audio: Option<(String, bool)>,
     silence_min: f64,
 ) -> String {
-    let cell = |k: &str| {
-        r.base
-            .iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v)
-            .or_else(|| r.cells.get(k))
-            .map(|v| v.to_csv())
-            .unwrap_or_default()
-    };
+    let cell = |k: &str| r.cell(k).map(|v| v.to_csv()).unwrap_or_default();
     let length = cell("duration_s")
         .parse::<f64>()
         .unwrap_or(0.0)
@@ -276,16 +268,7 @@ pub fn page(
         ("Barge-ins", cell("speech_barge_ins"), ""),
         ("Intents", cell("intents_intents"), ""),
     ];
-    let markup = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "callscope: " (r.recording) }
-                style { (PreEscaped(CSS)) }
-            }
-            body {
+    let body = html! {
                 (patterns())
                 @if let Some(b) = back {
                     nav { a href=(b) { "← all calls" } }
@@ -355,8 +338,6 @@ pub fn page(
                     }
                 }
                 script { (PreEscaped(SEEK_JS)) }
-            }
-        }
     };
-    markup.into_string()
+    document(&format!("callscope: {}", r.recording), body)
 }

@@ -23,6 +23,23 @@ use crate::report::CallRecord;
 
 const CSS: &str = include_str!("style.css");
 
+/// A whole page: the doctype, the head with the stylesheet, the body.
+fn document(title: &str, body: maud::Markup) -> String {
+    maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (maud::PreEscaped(CSS)) }
+            }
+            body { (body) }
+        }
+    }
+    .into_string()
+}
+
 /// The per-call pages' folder in a report directory.
 pub const CALLS_DIR: &str = "calls";
 /// The overview's file name.
@@ -238,19 +255,32 @@ impl HtmlReport {
         })
     }
 
-    /// Write the call's page and keep what the overview needs of it.
-    pub fn add(&mut self, r: &CallRecord) -> Result<()> {
-        let rows = CallRows::of(r);
-        let name = page_name(&r.recording);
-        let audio = self.audio.as_ref().and_then(|a| a.of(&r.recording));
-        let html = call::page(r, &rows, Some("../report.html"), audio, self.silence_min);
-        let path = self.dir.join(CALLS_DIR).join(&name);
-        // Plain writes: the report directory as a whole is put in place
-        // atomically, and `finish` makes the pages durable with one sync.
-        fs::write(&path, html).map_err(|e| Error::write(&path, e))?;
-        self.overview.add(r, &rows, &format!("{CALLS_DIR}/{name}"));
-        self.pages.push(format!("{CALLS_DIR}/{name}"));
-        Ok(())
+    /// Write the calls' pages, in parallel (on the current rayon pool):
+    /// drawing and writing them one after the other would leave the cores
+    /// idle between batches for a tenth of a run.
+    pub fn write_pages(&self, calls: &[&CallRecord]) -> Result<()> {
+        use rayon::prelude::*;
+        calls.par_iter().try_for_each(|r| {
+            let audio = self.audio.as_ref().and_then(|a| a.of(&r.recording));
+            let html = call::page(
+                r,
+                &CallRows::of(r),
+                Some("../report.html"),
+                audio,
+                self.silence_min,
+            );
+            let path = self.dir.join(CALLS_DIR).join(page_name(&r.recording));
+            // Plain writes: the report directory as a whole is put in place
+            // atomically, and `finish` makes the pages durable with one sync.
+            fs::write(&path, html).map_err(|e| Error::write(&path, e))
+        })
+    }
+
+    /// Keep what the overview needs of a call whose page is written.
+    pub fn add(&mut self, r: &CallRecord) {
+        let href = format!("{CALLS_DIR}/{}", page_name(&r.recording));
+        self.overview.add(r, &CallRows::of(r), &href);
+        self.pages.push(href);
     }
 
     /// Make the pages durable and write `report.html` (returned, to be put

@@ -7,11 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, Markup, PreEscaped};
 
 use super::chart::{self, num};
-use super::{number, text, CallRows, CSS};
-use crate::analyze::{quantile, Cell, RunSummary};
+use super::{document, number, text, CallRows};
+use crate::analyze::{quantile, RunSummary};
 use crate::report::summary::{CallCounts, FindingCounts};
 use crate::report::CallRecord;
 
@@ -70,13 +70,7 @@ const SORT_JS: &str = r#"document.querySelectorAll('table.sortable th').forEach(
 
 impl Overview {
     pub fn add(&mut self, r: &CallRecord, rows: &CallRows, href: &str) {
-        let cell = |k: &str| -> Option<&Cell> {
-            r.base
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v)
-                .or_else(|| r.cells.get(k))
-        };
+        let cell = |k: &str| r.cell(k);
         self.rows.push(CallRow {
             recording: r.recording.clone(),
             href: href.to_string(),
@@ -215,16 +209,7 @@ impl Overview {
         title: &str,
         silence_min: f64,
     ) -> String {
-        let markup = html! {
-            (DOCTYPE)
-            html lang="en" {
-                head {
-                    meta charset="utf-8";
-                    meta name="viewport" content="width=device-width, initial-scale=1";
-                    title { "callscope report: " (title) }
-                    style { (PreEscaped(CSS)) }
-                }
-                body {
+        let body = html! {
                     h1 { "callscope report" }
                     p.lede {
                         (calls.total) " calls from " code { (title) } ": "
@@ -255,9 +240,7 @@ impl Overview {
                         }
                     }
                     script { (PreEscaped(SORT_JS)) }
-                }
-            }
         };
-        markup.into_string()
+        document(&format!("callscope report: {title}"), body)
     }
 }
