@@ -643,6 +643,17 @@ fn delete_audio_removes_the_backups_of_the_audio_too() {
             .any(|p| p.to_string_lossy().contains(".callscope/backup/")),
         "repair kept a backup of the audio"
     );
+    // A second repair's backups are numbered (`caller_audio.wav.1`); a
+    // numbered file that is not audio stays.
+    let backups: Vec<PathBuf> = wavs(&rec)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".callscope/backup/"))
+        .collect();
+    for b in &backups {
+        fs::copy(b, PathBuf::from(format!("{}.1", b.display()))).unwrap();
+    }
+    let numbered_text = backups[0].with_file_name("call_metadata.json.1");
+    fs::write(&numbered_text, b"{}").unwrap();
     let policy = tmp.path().join("p.toml");
     write_policy(
         &policy,
@@ -659,6 +670,10 @@ fn delete_audio_removes_the_backups_of_the_audio_too() {
         "--apply",
     ]);
     assert_eq!(wavs(&rec), Vec::<PathBuf>::new());
+    assert!(
+        numbered_text.is_file(),
+        "a backup that is not audio was removed"
+    );
     let dir = fs::read_dir(&rec)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -706,6 +706,14 @@ fn json_files_missing_after_delete_audio_are_errors_unless_the_call_crashed() {
     );
     let (code, _, err) = prune(&rec, &policy, &["--apply"]);
     assert_eq!(code, 0, "{err}");
+    // Done is done: the same policy has nothing left to do, and a policy
+    // that keeps keeps (nothing to finish: no audio remains).
+    let (_, plan, _) = prune(&rec, &policy, &[]);
+    assert!(actions(&plan).values().all(|a| a == "nothing"), "{plan}");
+    let keep = tmp.path().join("keep");
+    fs::create_dir_all(&keep).unwrap();
+    let (_, plan, _) = prune(&rec, &write_policy(&keep, ""), &[]);
+    assert!(actions(&plan).values().all(|a| a == "keep"), "{plan}");
     let check = |root: &Path| {
         let (code, out, err) = run(&["check", path_str(root), "--json", "--quiet"]);
         assert!(code == 0 || code == 1, "{err}");
@@ -753,4 +761,75 @@ fn json_files_missing_after_delete_audio_are_errors_unless_the_call_crashed() {
             t.expected_state
         );
     }
+}
+
+/// An archive already where one would go that does not hold exactly the
+/// recording's files (one byte differs) is never overwritten, and its
+/// recording stays; the identical one beside it finishes its job.
+#[test]
+fn an_archive_that_differs_is_never_overwritten_and_its_recording_stays() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 2, 8, &[]);
+    let policy = write_policy(
+        tmp.path(),
+        "archive_root = \"vault\"\n[[rule]]\nname = \"old\"\nolder_than = \"90d\"\naction = \"archive\"\n",
+    );
+    let (code, _, err) = prune(&rec, &policy, &["--apply"]);
+    assert_eq!(code, 0, "{err}");
+    let vault = tmp.path().join("vault");
+    let names: Vec<String> = truths(&truth).iter().map(|t| t.recording.clone()).collect();
+    let changed = vault.join(&names[0]).join("transcript.json");
+    let mut bytes = fs::read(&changed).unwrap();
+    bytes[10] ^= 1;
+    fs::write(&changed, &bytes).unwrap();
+    let archived = snapshot_except(&vault, None);
+
+    let again = simulate_again(tmp.path(), &rec, &truth, 2);
+    let before = snapshot_except(&again.join(&names[0]), None);
+    let (code, _, err) = prune(&again, &policy, &["--apply"]);
+    assert_eq!(code, 1, "a recording it could not archive: {err}");
+    assert!(
+        err.contains("does not match") || err.contains(&names[0]),
+        "{err}"
+    );
+    assert_eq!(
+        snapshot_except(&vault, None),
+        archived,
+        "the archive was changed"
+    );
+    assert_eq!(
+        snapshot_except(&again.join(&names[0]), None),
+        before,
+        "the recording whose archive differs was touched"
+    );
+    assert!(
+        !again.join(&names[1]).exists(),
+        "the identical archive finished its job"
+    );
+    assert_eq!(finished_by_existing_archive(&again), 1);
+}
+
+/// A recording whose name is not UTF-8 is archived under its real name,
+/// byte for byte, not under the escaped name the reports show.
+#[test]
+fn an_archive_keeps_a_name_that_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    fs::create_dir_all(&root).unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xff_20241201_143022");
+    let sample = sample_recordings().join("7c9e6679-7425-40de-944b-e07fc1f90ae7_20241201_143022");
+    copy_tree(&sample, &root.join(name), false);
+    let policy = write_policy(
+        tmp.path(),
+        "archive_root = \"vault\"\n[[rule]]\nname = \"old\"\nolder_than = \"90d\"\naction = \"archive\"\n",
+    );
+    let (code, _, err) = prune(&root, &policy, &["--apply"]);
+    assert_eq!(code, 0, "{err}");
+    let archived: Vec<std::ffi::OsString> = fs::read_dir(tmp.path().join("vault"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(archived, vec![name.to_os_string()]);
+    assert!(!root.join(name).exists());
 }

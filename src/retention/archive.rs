@@ -251,3 +251,29 @@ fn tar_checksums(path: &Path) -> std::io::Result<BTreeMap<PathBuf, String>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The check a fresh copy must pass before its original goes: every
+    /// file there with its checksum, and nothing else.
+    #[test]
+    fn a_copy_differing_in_one_file_missing_one_or_with_an_extra_one_fails() {
+        let sums = |v: &[(&str, &str)]| -> BTreeMap<PathBuf, String> {
+            v.iter()
+                .map(|(n, s)| (PathBuf::from(n), s.to_string()))
+                .collect()
+        };
+        let want = sums(&[("a.wav", "11"), ("t.json", "22")]);
+        assert_eq!(same_files(&want, &want.clone()), Ok(()));
+        let e = same_files(&want, &sums(&[("a.wav", "11"), ("t.json", "23")])).unwrap_err();
+        assert!(
+            e.starts_with("t.json: ") && e.contains("original kept"),
+            "{e}"
+        );
+        assert!(same_files(&want, &sums(&[("a.wav", "11")])).is_err());
+        let extra = sums(&[("a.wav", "11"), ("t.json", "22"), ("x", "33")]);
+        assert!(same_files(&want, &extra).unwrap_err().starts_with("x: "));
+    }
+}

@@ -37,6 +37,15 @@ fn periods() {
         assert!(e.contains("out of range"), "{huge}: {e}");
     }
     assert!(parse_period("10000y").is_ok());
+    // The limit in every unit, exactly: 10,000 years of 366 days.
+    for (most, over) in [
+        ("3660000d", "3660001d"),
+        ("87840000h", "87840001h"),
+        ("120000mo", "120001mo"),
+    ] {
+        assert!(parse_period(most).is_ok(), "{most}");
+        assert!(parse_period(over).is_err(), "{over}");
+    }
 }
 
 #[test]
