@@ -552,6 +552,21 @@ fn erase_removes_one_session_unless_held() {
     assert_eq!(held[1]["policy_sha256"], policy_sha.as_str());
     assert!(held[0]["policy_sha256"].is_null());
     assert_ne!(held[0]["run_id"], held[1]["run_id"]);
+
+    // Erasing again what the audit log says was erased is no failure (a
+    // re-run of a request); a session the log only mentions is.
+    let (code, _, err) = erase(&t[1].session_id, &["--no-hold-list", "--apply"]);
+    assert_eq!(code, 0, "erased before: {err}");
+    let prefix = &t[1].session_id[..8];
+    let (code, _, _) = erase(prefix, &["--no-hold-list", "--apply"]);
+    assert_eq!(
+        code, 1,
+        "{prefix} is in the log only as part of another session id"
+    );
+    // Held, then gone by other means: the log holds no erasure of it.
+    fs::remove_dir_all(rec.join(&t[3].recording)).unwrap();
+    let (code, _, _) = erase(&t[3].session_id, &["--no-hold-list", "--apply"]);
+    assert_eq!(code, 1, "only held before, never erased");
 }
 
 #[test]
