@@ -192,10 +192,6 @@ impl Policy {
                     .expect("a validated policy has a default rule")
             })
     }
-
-    pub fn is_held(&self, session_id: &str) -> bool {
-        self.holds.iter().any(|h| h == session_id)
-    }
 }
 
 #[derive(Deserialize)]
