@@ -66,7 +66,7 @@ impl Formats {
         }
     }
 
-    /// `csv`, `json`: as the manifest records them.
+    /// `csv`, `json`, `html`: as the manifest records them.
     pub fn names(self) -> Vec<String> {
         [(self.csv, "csv"), (self.json, "json"), (self.html, "html")]
             .into_iter()
