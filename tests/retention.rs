@@ -848,3 +848,74 @@ fn an_archive_keeps_a_name_that_is_not_utf8() {
     assert_eq!(archived, vec![name.to_os_string()]);
     assert!(!root.join(name).exists());
 }
+
+/// An erasure killed after its recording went to the trash, whose intent
+/// line is in another audit log (`--audit`): the trash says the session was
+/// being erased, so matching nothing is no failure, and the trash is
+/// emptied with an audit line.
+#[test]
+fn an_erasure_left_in_the_trash_is_finished_by_the_next_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 2, 8, &[]);
+    let t = truths(&truth);
+    let trash = rec.join(".callscope/trash");
+    fs::create_dir_all(&trash).unwrap();
+    let left = trash.join(format!("20250601T000000.000000Z-{}", t[0].recording));
+    fs::rename(rec.join(&t[0].recording), &left).unwrap();
+    let (code, _, err) = run(&[
+        "erase",
+        path_str(&rec),
+        "--session",
+        &t[0].session_id,
+        "--no-hold-list",
+        "--apply",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!left.exists(), "the trash was not emptied");
+    assert!(rec.join(&t[1].recording).exists());
+    let finished: Vec<Value> = audit_lines(&rec)
+        .into_iter()
+        .filter(|l| l["event"] == "trash-finished")
+        .collect();
+    assert_eq!(finished.len(), 1, "{finished:?}");
+    assert_eq!(finished[0]["result"], "ok");
+}
+
+/// A WAV that cannot be removed (immutable) stops that delete-audio with
+/// an error naming the file and exit 1, never a success; once it can be, the
+/// next prune finishes the job from the marker.
+#[test]
+fn a_wav_that_cannot_be_removed_fails_the_delete_audio_and_the_next_prune_finishes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 1, 8, &[]);
+    let dir = rec.join(&truths(&truth)[0].recording);
+    let stuck = dir.join("bot_audio.wav");
+    let chattr = |flag: &str| {
+        std::process::Command::new("chattr")
+            .arg(flag)
+            .arg(&stuck)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !chattr("+i") {
+        eprintln!("SKIPPED: chattr +i is not possible here (needs root on ext4 or similar)");
+        return;
+    }
+    let policy = write_policy(
+        tmp.path(),
+        "[[rule]]\nname = \"all\"\nolder_than = \"1d\"\naction = \"delete-audio\"\n",
+    );
+    let (code, _, err) = prune(&rec, &policy, &["--apply"]);
+    chattr("-i");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("bot_audio.wav"), "{err}");
+    assert!(stuck.exists() && dir.join("AUDIO_REMOVED_BY_POLICY.json").exists());
+    let (code, _, err) = prune(&rec, &policy, &["--apply"]);
+    assert_eq!(code, 0, "{err}");
+    let wavs: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".wav"))
+        .collect();
+    assert!(wavs.is_empty(), "{wavs:?}");
+}
