@@ -147,6 +147,24 @@ fn bad_policies_name_the_line() {
     );
     let e = p("[[rule]]\naction = \"delete\"\n").unwrap_err();
     assert!(e.contains("the last rule must be the default"), "{e}");
+    // A default rule with any one condition would not be a default.
+    for condition in [
+        "older_than = \"1d\"",
+        "intents = [\"lost_card\"]",
+        "functions = [\"transfer_to_agent\"]",
+        "state = \"crashed\"",
+        "status = \"error\"",
+        "session = \"abc*\"",
+    ] {
+        let e = p(&format!(
+            "[[rule]]\nname = \"default\"\ndefault = true\n{condition}\naction = \"keep\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("the default rule cannot have conditions"),
+            "{condition}: {e}"
+        );
+    }
     let e = p(&format!(
         "{DEFAULT}\n[[rule]]\nolder_than = \"1d\"\naction = \"delete\"\n"
     ))
