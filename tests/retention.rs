@@ -919,3 +919,70 @@ fn a_wav_that_cannot_be_removed_fails_the_delete_audio_and_the_next_prune_finish
         .collect();
     assert!(wavs.is_empty(), "{wavs:?}");
 }
+
+/// The plan's totals add up: per action, per rule (recordings and bytes),
+/// bytes to free (delete and delete-audio) and to archive, in the JSON and
+/// in the text people read.
+#[test]
+fn the_plan_totals_add_up_per_action_and_rule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = copy_samples(tmp.path());
+    let policy = tmp.path().join("p.toml");
+    fs::write(
+        &policy,
+        "archive_root = \"vault\"\n\
+         [[rule]]\nname = \"crashed\"\nstate = \"crashed\"\naction = \"delete\"\n\
+         [[rule]]\nname = \"lost\"\nintents = [\"lost_card\"]\naction = \"delete-audio\"\n\
+         [[rule]]\nname = \"bal\"\nintents = [\"balance_inquiry\"]\naction = \"archive\"\n\
+         [[rule]]\nname = \"default\"\ndefault = true\naction = \"keep\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = prune_at(&root, &policy, NOW, &["--json"]);
+    assert_eq!(code, 0, "{err}");
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    let decisions = plan["recordings"].as_array().unwrap();
+    let bytes = |d: &Value| d["bytes"].as_u64().unwrap();
+    let of = |action: &str| -> (u64, u64) {
+        let ds: Vec<&Value> = decisions.iter().filter(|d| d["action"] == action).collect();
+        (ds.len() as u64, ds.iter().map(|d| bytes(d)).sum())
+    };
+    let s = &plan["summary"];
+    assert_eq!(s["recordings"], 6);
+    for action in ["delete", "delete-audio", "archive", "keep"] {
+        assert_eq!(
+            s["by_action"][action].as_u64(),
+            Some(of(action).0),
+            "{action}"
+        );
+    }
+    assert!(of("delete").1 > 0 && of("delete-audio").1 > 0 && of("archive").1 > 0);
+    assert_eq!(
+        s["bytes_to_free"].as_u64().unwrap(),
+        of("delete").1 + of("delete-audio").1
+    );
+    assert_eq!(s["bytes_to_archive"].as_u64().unwrap(), of("archive").1);
+    for (rule, action) in [
+        ("crashed", "delete"),
+        ("lost", "delete-audio"),
+        ("bal", "archive"),
+    ] {
+        let r = &s["by_rule"][rule];
+        assert_eq!(r["action"], action);
+        assert_eq!(
+            (
+                r["recordings"].as_u64().unwrap(),
+                r["bytes"].as_u64().unwrap()
+            ),
+            of(action)
+        );
+    }
+    // The text says the same, in the units people read.
+    let (_, text, _) = prune_at(&root, &policy, NOW, &[]);
+    let human = callscope::retention::human_bytes;
+    let free = human(s["bytes_to_free"].as_u64().unwrap());
+    let archive = human(s["bytes_to_archive"].as_u64().unwrap());
+    assert!(
+        text.contains(&format!("{free} to free, {archive} to archive")),
+        "{text}"
+    );
+}

@@ -159,3 +159,27 @@ pub fn plan_csv(decisions: &[Decision]) -> Result<String, String> {
     }
     String::from_utf8(w.into_inner().map_err(|e| e.to_string())?).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn sizes_for_people_in_powers_of_1000() {
+        for (n, want) in [
+            (0, "0 B"),
+            (999, "999 B"),
+            (1000, "1.0 kB"),
+            (1500, "1.5 kB"),
+            (999_949, "999.9 kB"),
+            (1_000_000, "1.0 MB"),
+            (2_500_000_000, "2.5 GB"),
+            (7_000_000_000_000, "7.0 TB"),
+            (1_000_000_000_000_000, "1.0 PB"),
+            // No unit past PB: the count grows.
+            (3_000_000_000_000_000_000, "3000.0 PB"),
+        ] {
+            assert_eq!(human_bytes(n), want, "{n}");
+        }
+    }
+}
