@@ -978,6 +978,7 @@ fn the_plan_totals_add_up_per_action_and_rule() {
     }
     // The text says the same, in the units people read.
     let (_, text, _) = prune_at(&root, &policy, NOW, &[]);
+    assert!(text.contains("per rule:\n  bal "), "{text}");
     let human = callscope::retention::human_bytes;
     let free = human(s["bytes_to_free"].as_u64().unwrap());
     let archive = human(s["bytes_to_archive"].as_u64().unwrap());
