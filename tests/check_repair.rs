@@ -321,6 +321,54 @@ fn backup_dir_keeps_originals_outside_the_recordings() {
     assert!(!rec.join(&name).join(".callscope").exists());
 }
 
+/// `--backup-dir` on another file system, where no hard link can go: the
+/// original is copied into a new file and checked against it byte for byte
+/// before the repaired file replaces it.
+#[test]
+fn backup_dir_on_another_file_system_is_a_verified_copy() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dev = |p: &Path| fs::metadata(p).unwrap().dev();
+    let Some(other) = tempfile::tempdir_in("/dev/shm")
+        .ok()
+        .filter(|d| dev(d.path()) != dev(tmp.path()))
+    else {
+        eprintln!("SKIPPED: /dev/shm is missing or on the same file system: the copy path is not exercised");
+        return;
+    };
+    let (rec, _) = simulate(tmp.path(), 1, 8, &["--faults", "swapped-final"]);
+    let name = fs::read_dir(&rec)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name();
+    let swapped = fs::read(rec.join(&name).join("final_stereo_recording.wav")).unwrap();
+    let backups = other.path().join("backups");
+    let (code, _, err) = run(&[
+        "repair",
+        path_str(&rec),
+        "--backup-dir",
+        path_str(&backups),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let stamp_dirs: Vec<_> = fs::read_dir(backups.join(&name)).unwrap().collect();
+    assert_eq!(stamp_dirs.len(), 1);
+    let kept = stamp_dirs[0]
+        .as_ref()
+        .unwrap()
+        .path()
+        .join("final_stereo_recording.wav");
+    assert_eq!(fs::read(&kept).unwrap(), swapped);
+    assert_ne!(dev(&kept), dev(&rec));
+    assert_ne!(
+        fs::read(rec.join(&name).join("final_stereo_recording.wav")).unwrap(),
+        swapped,
+        "repaired"
+    );
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for e in fs::read_dir(from).unwrap() {
