@@ -291,6 +291,13 @@ fn repair_fixes_every_repairable_fault_byte_for_byte_and_is_idempotent() {
     );
 }
 
+/// The one kept original of `file` under `backups/NAME/STAMP/`.
+fn kept_backup(backups: &Path, name: &std::ffi::OsStr, file: &str) -> PathBuf {
+    let stamp_dirs: Vec<_> = fs::read_dir(backups.join(name)).unwrap().collect();
+    assert_eq!(stamp_dirs.len(), 1);
+    stamp_dirs[0].as_ref().unwrap().path().join(file)
+}
+
 #[test]
 fn backup_dir_keeps_originals_outside_the_recordings() {
     let tmp = tempfile::tempdir().unwrap();
@@ -310,13 +317,7 @@ fn backup_dir_keeps_originals_outside_the_recordings() {
         path_str(&backups),
         "--quiet",
     ]);
-    let stamp_dirs: Vec<_> = fs::read_dir(backups.join(&name)).unwrap().collect();
-    assert_eq!(stamp_dirs.len(), 1);
-    let kept = stamp_dirs[0]
-        .as_ref()
-        .unwrap()
-        .path()
-        .join("final_stereo_recording.wav");
+    let kept = kept_backup(&backups, &name, "final_stereo_recording.wav");
     assert_eq!(fs::read(kept).unwrap(), swapped);
     assert!(!rec.join(&name).join(".callscope").exists());
 }
@@ -353,13 +354,7 @@ fn backup_dir_on_another_file_system_is_a_verified_copy() {
         "--quiet",
     ]);
     assert_eq!(code, 0, "{err}");
-    let stamp_dirs: Vec<_> = fs::read_dir(backups.join(&name)).unwrap().collect();
-    assert_eq!(stamp_dirs.len(), 1);
-    let kept = stamp_dirs[0]
-        .as_ref()
-        .unwrap()
-        .path()
-        .join("final_stereo_recording.wav");
+    let kept = kept_backup(&backups, &name, "final_stereo_recording.wav");
     assert_eq!(fs::read(&kept).unwrap(), swapped);
     assert_ne!(dev(&kept), dev(&rec));
     assert_ne!(

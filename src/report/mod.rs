@@ -242,11 +242,15 @@ impl ReportWriter {
     /// Append calls, in this order, to every report: (the call, its
     /// recording's fingerprint as it was analyzed).
     pub fn write_calls(&mut self, calls: &[(CallRecord, String)]) -> Result<()> {
-        if let Some(h) = &self.html {
-            h.write_pages(&calls.iter().map(|c| &c.0).collect::<Vec<_>>())?;
-        }
-        for (r, fingerprint) in calls {
+        let drawn = match &self.html {
+            Some(h) => h.write_pages(&calls.iter().map(|c| &c.0).collect::<Vec<_>>())?,
+            None => Vec::new(),
+        };
+        for (i, (r, fingerprint)) in calls.iter().enumerate() {
             self.write_call(r, fingerprint)?;
+            if let (Some(h), Some(rows)) = (&mut self.html, drawn.get(i)) {
+                h.add(r, rows);
+            }
         }
         Ok(())
     }
@@ -316,9 +320,6 @@ impl ReportWriter {
                     n.message.clone(),
                 ])?;
             }
-        }
-        if let Some(h) = &mut self.html {
-            h.add(r);
         }
         self.calls.add(r.status, r.state.as_str());
         for n in &r.findings {

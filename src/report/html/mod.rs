@@ -257,29 +257,30 @@ impl HtmlReport {
 
     /// Write the calls' pages, in parallel (on the current rayon pool):
     /// drawing and writing them one after the other would leave the cores
-    /// idle between batches for a tenth of a run.
-    pub fn write_pages(&self, calls: &[&CallRecord]) -> Result<()> {
+    /// idle between batches for a tenth of a run. Returns what each page
+    /// drew, in the calls' order, for the overview (`add`).
+    pub fn write_pages(&self, calls: &[&CallRecord]) -> Result<Vec<CallRows>> {
         use rayon::prelude::*;
-        calls.par_iter().try_for_each(|r| {
-            let audio = self.audio.as_ref().and_then(|a| a.of(&r.recording));
-            let html = call::page(
-                r,
-                &CallRows::of(r),
-                Some("../report.html"),
-                audio,
-                self.silence_min,
-            );
-            let path = self.dir.join(CALLS_DIR).join(page_name(&r.recording));
-            // Plain writes: the report directory as a whole is put in place
-            // atomically, and `finish` makes the pages durable with one sync.
-            fs::write(&path, html).map_err(|e| Error::write(&path, e))
-        })
+        calls
+            .par_iter()
+            .map(|r| {
+                let rows = CallRows::of(r);
+                let audio = self.audio.as_ref().and_then(|a| a.of(&r.recording));
+                let html = call::page(r, &rows, Some("../report.html"), audio, self.silence_min);
+                let path = self.dir.join(CALLS_DIR).join(page_name(&r.recording));
+                // Plain writes: the report directory as a whole is put in
+                // place atomically, and `finish` makes the pages durable
+                // with one sync.
+                fs::write(&path, html).map_err(|e| Error::write(&path, e))?;
+                Ok(rows)
+            })
+            .collect()
     }
 
     /// Keep what the overview needs of a call whose page is written.
-    pub fn add(&mut self, r: &CallRecord) {
+    pub fn add(&mut self, r: &CallRecord, rows: &CallRows) {
         let href = format!("{CALLS_DIR}/{}", page_name(&r.recording));
-        self.overview.add(r, &CallRows::of(r), &href);
+        self.overview.add(r, rows, &href);
         self.pages.push(href);
     }
 
