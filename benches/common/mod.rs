@@ -18,6 +18,7 @@ pub fn corpus(name: &str, calls: usize, seconds: f64, faults: Vec<Fault>) -> Pat
             seed: 42,
             rate: 16000,
             faults,
+            lines: Vec::new(),
             truth: None,
             start: "2024-12-01T08:00:00Z".parse().unwrap(),
         };

@@ -10,13 +10,14 @@ use super::args::parse_utc;
 use super::output;
 use crate::error::Result;
 use crate::exit;
-use crate::simulate::{self, Fault, SimulateOptions};
+use crate::simulate::{self, Fault, LineMix, SimulateOptions};
 
 const EXAMPLES: &str = "\
 Examples:
   callscope simulate -o /tmp/calls --calls 100
   callscope simulate -o /tmp/damaged --calls 40 --faults all --truth /tmp/truth
-  callscope simulate -o /tmp/calls24k --rate 24000 --seconds 300 --seed 7";
+  callscope simulate -o /tmp/calls24k --rate 24000 --seconds 300 --seed 7
+  callscope simulate -o /tmp/hard --calls 80 --seconds 35 --line all --truth /tmp/truth";
 
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
@@ -40,6 +41,13 @@ pub struct SimulateArgs {
     /// `all` cycles through a clean recording and every fault.
     #[arg(long, value_parser = parse_faults, default_value = "")]
     pub faults: FaultList,
+    /// Line conditions, comma-separated; recording i gets the (i mod n)-th.
+    /// Each is `clean` or conditions joined by `+`: babble, music, bursts,
+    /// noise, agc, narrowband, noisy-bot (`narrowband+noise`). `all` cycles
+    /// through a clean line and each condition alone. The truth of who
+    /// spoke when is the clean call's.
+    #[arg(long, value_parser = parse_lines, default_value = "", value_name = "LIST")]
+    pub line: LineList,
     /// Also write the ground truth of every recording here (one JSON each).
     #[arg(long, value_name = "DIR")]
     pub truth: Option<PathBuf>,
@@ -59,6 +67,14 @@ fn parse_faults(s: &str) -> std::result::Result<FaultList, String> {
     Fault::parse_list(s).map(FaultList)
 }
 
+/// A parsed `--line` list.
+#[derive(Debug, Clone)]
+pub struct LineList(pub Vec<LineMix>);
+
+fn parse_lines(s: &str) -> std::result::Result<LineList, String> {
+    LineMix::parse_list(s).map(LineList)
+}
+
 pub fn execute(args: &SimulateArgs) -> Result<i32> {
     let opts = SimulateOptions {
         out: args.out.clone(),
@@ -67,6 +83,7 @@ pub fn execute(args: &SimulateArgs) -> Result<i32> {
         seed: args.seed,
         rate: args.rate,
         faults: args.faults.0.clone(),
+        lines: args.line.0.clone(),
         truth: args.truth.clone(),
         start: args.start,
     };

@@ -5,6 +5,7 @@
 mod answer;
 mod call;
 mod faults;
+mod line;
 mod speech;
 mod text;
 mod truth;
@@ -28,6 +29,7 @@ use crate::recording::{
 
 pub use call::Call;
 pub use faults::Fault;
+pub use line::{Condition, LineMix};
 pub use truth::{Truth, TruthBargeIn, TruthChunk, TruthTurn};
 
 /// What to simulate.
@@ -42,6 +44,8 @@ pub struct SimulateOptions {
     pub rate: u32,
     /// Recording `i` gets `faults[i % len]`; empty means none.
     pub faults: Vec<Fault>,
+    /// Recording `i` gets `lines[i % len]`; empty means a clean line.
+    pub lines: Vec<LineMix>,
     pub truth: Option<PathBuf>,
     /// When the first call starts.
     pub start: DateTime<Utc>,
@@ -57,6 +61,8 @@ pub struct SimulateSummary {
 /// The recorder's sample rates: the telephony side's and the model's.
 const CALLER_SOURCE_RATE: u32 = 16000;
 const BOT_SOURCE_RATE: u32 = 24000;
+/// Mixed into the seed for the line conditions' random stream.
+const LINE_STREAM: u64 = 0x6c69_6e65;
 
 /// Write `opts.calls` recordings under `opts.out` (which must be empty or absent).
 pub fn simulate(opts: &SimulateOptions, on_done: &(dyn Fn() + Sync)) -> Result<SimulateSummary> {
@@ -134,7 +140,17 @@ fn simulate_one(opts: &SimulateOptions, index: usize) -> Result<u64> {
         // as its audio lasts, whatever --start says for the others.
         start = Utc::now() - ChronoDuration::milliseconds((seconds * 1000.0) as i64);
     }
-    let call = call::generate(&mut rng, seconds, opts.rate, start);
+    let mut call = call::generate(&mut rng, seconds, opts.rate, start);
+    let line = if opts.lines.is_empty() {
+        LineMix::clean()
+    } else {
+        opts.lines[index % opts.lines.len()].clone()
+    };
+    // The line's own random stream: with or without it, the call, its
+    // files and its faults are the same.
+    let mut line_rng = ChaCha8Rng::seed_from_u64(opts.seed ^ LINE_STREAM);
+    line_rng.set_stream(index as u64);
+    line::apply(&line, &mut call, &mut line_rng);
     let dir_name = format!("{}_{}", call.session_id, start.format("%Y%m%d_%H%M%S"));
     let dir = opts.out.join(&dir_name);
     fs::create_dir(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -151,7 +167,13 @@ fn simulate_one(opts: &SimulateOptions, index: usize) -> Result<u64> {
     let bytes = set_mtimes(&dir, touched)?;
 
     if let Some(truth_dir) = &opts.truth {
-        let truth = Truth::of(&call, &dir_name, fault, &Timestamp::isoformat(start).raw);
+        let truth = Truth::of(
+            &call,
+            &dir_name,
+            fault,
+            &line,
+            &Timestamp::isoformat(start).raw,
+        );
         let path = truth_dir.join(format!("{dir_name}.json"));
         let text = serde_json::to_string_pretty(&truth).map_err(|e| Error::write(&path, e))?;
         fs::write(&path, text).map_err(|e| Error::io(&path, e))?;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::call::{Call, Span};
 use super::faults::Fault;
+use super::line::{self, LineMix};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TruthChunk {
@@ -59,6 +60,13 @@ pub struct Truth {
     /// The file the fault damaged, when it is one file.
     pub fault_file: Option<String>,
     pub expected_state: String,
+    /// The line's conditions (`clean`, or `noise+narrowband` and the like).
+    #[serde(default)]
+    pub line: String,
+    /// The caller track's background where no caller speaks, against the
+    /// caller's speech, in dB (a clean line: about -50).
+    #[serde(default)]
+    pub caller_background_db: Option<f64>,
     /// Transcript turns: the bot's greeting, then alternating caller and bot.
     pub turns: usize,
     pub transcript_entries: usize,
@@ -116,7 +124,13 @@ fn overlap(a: &[Span], b: &[Span]) -> usize {
 }
 
 impl Truth {
-    pub fn of(call: &Call, dir_name: &str, fault: Fault, start_time: &str) -> Truth {
+    pub fn of(
+        call: &Call,
+        dir_name: &str,
+        fault: Fault,
+        line: &LineMix,
+        start_time: &str,
+    ) -> Truth {
         let secs = |n: usize| call.seconds(n);
         let spans = |v: &[Span]| v.iter().map(|s| [secs(s.0), secs(s.1)]).collect();
         let mut rt_bot_before = 0;
@@ -179,6 +193,8 @@ impl Truth {
                 _ => "complete",
             }
             .to_string(),
+            line: line.name(),
+            caller_background_db: line::caller_background_db(call),
             turns: call.lines.len(),
             transcript_entries: call.lines.len(),
             intent: call.intent.name.to_string(),
