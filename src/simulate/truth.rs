@@ -89,6 +89,9 @@ pub struct Truth {
     pub transcript_turns: Vec<TruthTranscriptTurn>,
     /// Bot audio received but never played (`bot_speech` is what played).
     pub bot_unplayed_s: f64,
+    /// Where that audio would have played, as [start, end].
+    #[serde(default)]
+    pub bot_unplayed: Vec<[f64; 2]>,
     /// Caller barge-ins the bot yielded to.
     pub barge_ins: Vec<TruthBargeIn>,
     /// Short caller utterances the bot talked through, as [start, end].
@@ -221,6 +224,7 @@ impl Truth {
                 .collect(),
             transcript_turns,
             bot_unplayed_s: secs(total(&call.unplayed)),
+            bot_unplayed: spans(&call.unplayed),
             barge_ins: call
                 .barge_ins
                 .iter()
