@@ -6,6 +6,7 @@ mod answer;
 mod call;
 mod faults;
 mod line;
+mod network;
 mod speech;
 mod text;
 mod truth;
