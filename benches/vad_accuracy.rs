@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use callscope::analyze::vad::{detect, VadKind};
+use callscope::analyze::vad::{detect, detect_tts, VadKind};
 use callscope::audio::read_wav;
 use callscope::simulate::{simulate, LineMix, SimulateOptions, Truth};
 use rayon::prelude::*;
@@ -232,10 +232,17 @@ fn callscope_detectors(rec: &Path, truths: &[Truth]) -> (Found, BTreeMap<String,
             .map(|t| {
                 let dir = rec.join(&t.recording);
                 let cpu = Instant::now();
+                // As the run does: the caller's line through the chosen
+                // detector, the bot's TTS track through frame energy.
                 let spans = |file: &str| {
                     let w = read_wav(&dir.join(file)).unwrap();
                     let rate = f64::from(w.info.sample_rate);
-                    detect(&w.samples, w.info.sample_rate, kind)
+                    let found = if file == "bot_audio.wav" {
+                        detect_tts(&w.samples, w.info.sample_rate)
+                    } else {
+                        detect(&w.samples, w.info.sample_rate, kind)
+                    };
+                    found
                         .into_iter()
                         .map(|(a, b)| [a as f64 / rate, b as f64 / rate])
                         .collect::<Spans>()

@@ -378,12 +378,19 @@ fn signals_at_random_moments_leave_nothing_behind() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
     // How long a whole run takes here (debug or release build, a busy or an
-    // idle machine): the signals land within its first 60 %, never after it.
-    let started = std::time::Instant::now();
-    let whole = spawn_run(&root, &tmp.path().join("whole")).wait().unwrap();
-    assert!(whole.success());
-    let span = (started.elapsed().as_millis() as u64 * 3 / 5).max(40);
-    fs::remove_dir_all(tmp.path().join("whole")).unwrap();
+    // idle machine; the quickest of three, the first reads a cold cache):
+    // the signals land within its first half, never after it.
+    let whole = (0..3)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            let done = spawn_run(&root, &tmp.path().join("whole")).wait().unwrap();
+            assert!(done.success());
+            fs::remove_dir_all(tmp.path().join("whole")).unwrap();
+            started.elapsed().as_millis() as u64
+        })
+        .min()
+        .unwrap();
+    let span = (whole / 2).max(40);
     // A fixed sequence of moments, spread over that span.
     let mut x: u64 = 0x9e37_79b9;
     for i in 0..2 * attempts {

@@ -122,7 +122,7 @@ impl<'a> CallContext<'a> {
         self.bot_speech
             .get_or_init(|| {
                 let w = self.bot().map_err(str::to_string)?;
-                Ok(vad::detect(&w.samples, w.info.sample_rate, self.vad))
+                Ok(vad::detect_tts(&w.samples, w.info.sample_rate))
             })
             .as_ref()
             .map(Vec::as_slice)
