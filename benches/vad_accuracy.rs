@@ -226,6 +226,7 @@ fn callscope_detectors(rec: &Path, truths: &[Truth]) -> (Found, BTreeMap<String,
     for (name, kind) in [
         ("callscope-earshot", VadKind::Neural),
         ("callscope-energy", VadKind::Energy),
+        ("callscope-earshot-full", VadKind::NeuralFull),
     ] {
         let per: Vec<(String, (Spans, Spans), f64)> = truths
             .par_iter()
@@ -336,7 +337,7 @@ fn main() {
         "line,detector,caller_f1,bot_f1,caller_talk_mae_s,caller_talk_bias_s,bot_talk_mae_s,latency_mae_ms,latency_found\n",
     );
     println!(
-        "\n{:<11} {:<18} {:>9} {:>7} {:>15} {:>12} {:>16}",
+        "\n{:<11} {:<22} {:>9} {:>7} {:>15} {:>12} {:>16}",
         "line", "detector", "caller F1", "bot F1", "caller talk s", "bot talk s", "latency ms"
     );
     let order = |line: &str| {
@@ -354,7 +355,7 @@ fn main() {
                 format!("{:.0}", mae(&s.latency_err) * 1000.0)
             };
             println!(
-                "{:<11} {:<18} {:>9.3} {:>7.3} {:>7.1} ({:>+5.1}) {:>12.1} {:>10} ({:>3.0} %)",
+                "{:<11} {:<22} {:>9.3} {:>7.3} {:>7.1} ({:>+5.1}) {:>12.1} {:>10} ({:>3.0} %)",
                 line,
                 detector,
                 f1(s.caller),
@@ -379,7 +380,7 @@ fn main() {
     }
     println!("\nCPU seconds per second of audio (one core):");
     for (d, s) in &seconds {
-        println!("  {d:<18} {:.5}", s / audio_s);
+        println!("  {d:<22} {:.5}", s / audio_s);
     }
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vad-accuracy.csv");
     std::fs::write(&out, csv).unwrap();

@@ -248,7 +248,7 @@ fn allowed_values_are_listed_and_names_suggested() {
     for (args, expected) in [
         (
             vec!["run", s, "-o", "/tmp/x", "--vad", "loud"],
-            "[possible values: neural, energy]",
+            "[possible values: neural, energy, earshot-full]",
         ),
         (
             vec!["run", s, "-o", "/tmp/x", "--format", "xml"],

@@ -503,7 +503,7 @@ fn filters_and_usage_errors() {
         ),
         (
             vec!["--vad", "psychic"],
-            "[possible values: neural, energy]",
+            "[possible values: neural, energy, earshot-full]",
         ),
     ] {
         let mut args = vec!["run", path_str(&rec), "--out", path_str(&out)];
