@@ -174,9 +174,29 @@ fn repair_fixes_every_repairable_fault_byte_for_byte_and_is_idempotent() {
     assert!(out.contains("rebuild-final"), "{out}");
     assert!(out.contains("[planned]"));
     assert_eq!(snapshot(&rec), before, "dry run must not touch anything");
+    // The closing line counts what the lines above it list.
+    let count = |out: &str, what: &str| out.lines().filter(|l| l.contains(what)).count();
+    let (planned, left) = (count(&out, "[planned]"), count(&out, "  not repaired "));
+    assert!(planned >= 5 && left >= 1, "{out}");
+    assert_eq!(
+        out.lines().last().unwrap(),
+        format!(
+            "12 recording(s): {planned} action(s) planned, {planned} would be done \
+             (dry run: nothing changed), 0 failed; {left} problem(s) left alone"
+        ),
+    );
 
     let (code, out, err) = run(&["repair", path_str(&rec), "--quiet"]);
     assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(count(&out, "[done]"), planned, "{out}");
+    assert_eq!(
+        out.lines().last().unwrap(),
+        format!(
+            "12 recording(s): {planned} action(s) planned, {planned} done, 0 failed; \
+             {left} problem(s) left alone"
+        ),
+    );
+    assert!(!out.contains("nothing to do"), "{out}");
     let (_, report) = check_json(&rec, &[]);
     let found = serious_codes(&report);
     for t in truths(&truth) {
