@@ -65,7 +65,20 @@ const DIGITAL_SILENCE_S: f64 = 0.01;
 /// Nor is the caller's near-end gate: the bot has no background to be
 /// told from.
 pub fn detect_tts(samples: &[i16], rate: u32) -> Vec<Span> {
-    let (flags, frame_len) = energy_frames(samples, rate);
+    let frame = (rate as usize * 16 / 1000).max(1);
+    let db = frame_dbfs(samples, frame);
+    // Clean TTS is silent between phrases: its quietest non-zero frames are
+    // quiet speech, so the threshold is capped as on any noiseless track.
+    // A bot leg with no digital silence at all carries noise (hiss, hum):
+    // its floor is that noise, and speech is what stands above it.
+    let floor = noise_floor(&db) + ENERGY_MARGIN_DB;
+    let threshold = if db.iter().any(|d| *d <= DIGITAL_SILENCE_DBFS) {
+        floor.clamp(ENERGY_FLOOR_DBFS, ENERGY_CEILING_DBFS)
+    } else {
+        floor.max(ENERGY_FLOOR_DBFS)
+    };
+    let flags: Vec<bool> = db.iter().map(|d| *d > threshold).collect();
+    let frame_len = frame as f64;
     let spans = raw_spans(&flags, frame_len, samples.len() as u64);
     let mut spans = tidy(without_digital_silence(&spans, samples, rate), rate);
     refine_edges(&mut spans, samples, rate);
@@ -153,6 +166,9 @@ fn energy_frames(samples: &[i16], rate: u32) -> (Vec<bool>, f64) {
     (db.iter().map(|d| *d > threshold).collect(), frame as f64)
 }
 
+/// A frame this quiet is digital silence (exact zeros give about -120).
+const DIGITAL_SILENCE_DBFS: f64 = -100.0;
+
 /// The level of each whole frame, in dBFS (digital silence: about -120).
 fn frame_dbfs(samples: &[i16], frame: usize) -> Vec<f64> {
     let whole = samples.len() / frame * frame;
@@ -164,7 +180,11 @@ fn frame_dbfs(samples: &[i16], frame: usize) -> Vec<f64> {
 
 /// A track's noise floor: the 10th percentile of frames that are not digital silence.
 fn noise_floor(db: &[f64]) -> f64 {
-    let live: Vec<f64> = db.iter().copied().filter(|d| *d > -100.0).collect();
+    let live: Vec<f64> = db
+        .iter()
+        .copied()
+        .filter(|d| *d > DIGITAL_SILENCE_DBFS)
+        .collect();
     tenth_percentile(live).unwrap_or(-100.0)
 }
 
