@@ -65,20 +65,7 @@ const DIGITAL_SILENCE_S: f64 = 0.01;
 /// Nor is the caller's near-end gate: the bot has no background to be
 /// told from.
 pub fn detect_tts(samples: &[i16], rate: u32) -> Vec<Span> {
-    let frame = (rate as usize * 16 / 1000).max(1);
-    let db = frame_dbfs(samples, frame);
-    // Clean TTS is silent between phrases: its quietest non-zero frames are
-    // quiet speech, so the threshold is capped as on any noiseless track.
-    // A bot leg with no digital silence at all carries noise (hiss, hum):
-    // its floor is that noise, and speech is what stands above it.
-    let floor = noise_floor(&db) + ENERGY_MARGIN_DB;
-    let threshold = if db.iter().any(|d| *d <= DIGITAL_SILENCE_DBFS) {
-        floor.clamp(ENERGY_FLOOR_DBFS, ENERGY_CEILING_DBFS)
-    } else {
-        floor.max(ENERGY_FLOOR_DBFS)
-    };
-    let flags: Vec<bool> = db.iter().map(|d| *d > threshold).collect();
-    let frame_len = frame as f64;
+    let (flags, frame_len) = energy_frames(samples, rate, Track::Tts);
     let spans = raw_spans(&flags, frame_len, samples.len() as u64);
     let mut spans = tidy(without_digital_silence(&spans, samples, rate), rate);
     refine_edges(&mut spans, samples, rate);
@@ -100,7 +87,7 @@ pub fn detect(samples: &[i16], rate: u32, kind: VadKind) -> Vec<Span> {
 
 /// The energy detector's speech, through the near-end gate.
 fn energy_spans(samples: &[i16], rate: u32) -> Vec<Span> {
-    let (flags, frame_len) = energy_frames(samples, rate);
+    let (flags, frame_len) = energy_frames(samples, rate, Track::Line);
     near_end(
         raw_spans(&flags, frame_len, samples.len() as u64),
         samples,
@@ -157,12 +144,30 @@ fn refine_edges(spans: &mut [Span], samples: &[i16], rate: u32) {
     }
 }
 
-fn energy_frames(samples: &[i16], rate: u32) -> (Vec<bool>, f64) {
+/// Whose track frame energy reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Track {
+    /// The caller's phone line.
+    Line,
+    /// The bot's TTS output.
+    Tts,
+}
+
+fn energy_frames(samples: &[i16], rate: u32, track: Track) -> (Vec<bool>, f64) {
     let frame = (rate as usize * 16 / 1000).max(1);
     let db = frame_dbfs(samples, frame);
-    // A track with no noise (TTS) has its floor in quiet speech: cap the threshold.
-    let threshold =
-        (noise_floor(&db) + ENERGY_MARGIN_DB).clamp(ENERGY_FLOOR_DBFS, ENERGY_CEILING_DBFS);
+    let threshold = noise_floor(&db) + ENERGY_MARGIN_DB;
+    // A track with no noise (clean TTS, silent between phrases) has its
+    // floor in quiet speech: the threshold is capped. A bot leg with no
+    // digital silence at all carries noise (hiss, hum): its floor is that
+    // noise, and speech is what stands above it. (A caller's line with loud
+    // noise keeps the cap; the near-end gate tells the caller from it.)
+    let noisy_tts = track == Track::Tts && !db.iter().any(|d| *d <= DIGITAL_SILENCE_DBFS);
+    let threshold = if noisy_tts {
+        threshold.max(ENERGY_FLOOR_DBFS)
+    } else {
+        threshold.clamp(ENERGY_FLOOR_DBFS, ENERGY_CEILING_DBFS)
+    };
     (db.iter().map(|d| *d > threshold).collect(), frame as f64)
 }
 
