@@ -65,18 +65,29 @@ fn is_hidden(name: &str) -> bool {
 /// Walk `root` and return every recording directory beneath it (or `root`
 /// itself, when it is one).
 pub fn discover(root: &Path) -> Result<Discovery> {
-    check_root(root)?;
-    let mut found = Discovery::default();
-    walk(root, root, &mut found)?;
-    found.recordings.sort_by(|a, b| a.rel.cmp(&b.rel));
-    found.skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(found)
+    let mut recordings = Vec::new();
+    let skipped = discover_each(root, |r| recordings.push(r))?;
+    recordings.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(Discovery {
+        recordings,
+        skipped,
+    })
 }
 
-/// The recording at `rel` under `root` (a path as discovery names it), if
-/// the directory is still there and still holds a recording's files.
-pub fn open_at(root: &Path, rel: &str) -> Result<Option<Recording>> {
-    let dir = root.join(rel);
+/// Walk `root` and hand each recording directory to `found` as it is met
+/// (in walk order, not sorted), so that a caller keeping only part of each
+/// never holds them all; returns what was skipped, sorted by path.
+pub fn discover_each(root: &Path, mut found: impl FnMut(Recording)) -> Result<Vec<SkippedPath>> {
+    check_root(root)?;
+    let mut skipped = Vec::new();
+    walk(root, root, &mut found, &mut skipped)?;
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(skipped)
+}
+
+/// The recording in `dir`, named `rel` (as discovery named it), if the
+/// directory is still there and still holds a recording's files.
+pub fn open_dir(dir: PathBuf, rel: &str) -> Result<Option<Recording>> {
     match fs::symlink_metadata(&dir) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => return Ok(None),
@@ -123,12 +134,17 @@ fn rel_path(root: &Path, dir: &Path) -> String {
     }
 }
 
-fn walk(root: &Path, dir: &Path, found: &mut Discovery) -> Result<()> {
+fn walk(
+    root: &Path,
+    dir: &Path,
+    found: &mut impl FnMut(Recording),
+    skipped: &mut Vec<SkippedPath>,
+) -> Result<()> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if dir == root => return Err(Error::io(dir, e)),
         Err(e) => {
-            found.skipped.push(SkippedPath {
+            skipped.push(SkippedPath {
                 path: dir.to_path_buf(),
                 reason: format!("cannot read directory: {e}"),
             });
@@ -158,7 +174,7 @@ fn walk(root: &Path, dir: &Path, found: &mut Discovery) -> Result<()> {
             }
             let target_is_dir = fs::metadata(entry.path()).is_ok_and(|m| m.is_dir());
             if target_is_dir || known.is_some() {
-                found.skipped.push(SkippedPath {
+                skipped.push(SkippedPath {
                     path: entry.path(),
                     reason: "symlink (not followed)".to_string(),
                 });
@@ -182,7 +198,7 @@ fn walk(root: &Path, dir: &Path, found: &mut Discovery) -> Result<()> {
     }
     if !files.is_empty() || marker {
         // A recording's own subdirectories hold no recordings.
-        found.recordings.push(Recording::new(
+        found(Recording::new(
             dir.to_path_buf(),
             rel_path(root, dir),
             files,
@@ -192,7 +208,7 @@ fn walk(root: &Path, dir: &Path, found: &mut Discovery) -> Result<()> {
     }
     subdirs.sort();
     for sub in subdirs {
-        walk(root, &sub, found)?;
+        walk(root, &sub, found, skipped)?;
     }
     Ok(())
 }

@@ -22,7 +22,7 @@ use crate::audio::{self, WavInfo};
 use crate::error::{Error, Result};
 use crate::safe_fs;
 
-pub use discover::{check_root, discover, open_at, Discovery, SkippedPath};
+pub use discover::{check_root, discover, discover_each, open_dir, Discovery, SkippedPath};
 pub use filter::{Filter, TimeSpec};
 pub use kinds::{FileEntry, FileKind, StartSource, StartTime, State};
 pub use model::{
@@ -78,6 +78,17 @@ impl Default for ModelOptions {
 
 type Cached<T> = OnceLock<Result<Option<T>>>;
 
+/// What a recording read of its files, each read at most once.
+#[derive(Debug, Default)]
+struct Loaded {
+    /// The three JSON files as parsed values.
+    json: [Cached<Value>; 3],
+    metadata: Cached<CallMetadata>,
+    transcript: Cached<Transcript>,
+    events: Cached<SessionEvents>,
+    wav_info: [Cached<WavInfo>; 4],
+}
+
 /// One recording directory.
 #[derive(Debug)]
 pub struct Recording {
@@ -90,12 +101,9 @@ pub struct Recording {
     pub files: Vec<FileEntry>,
     /// `AUDIO_REMOVED_BY_POLICY.json` is here: see [`State::AudioRemoved`].
     audio_removed: bool,
-    /// The three JSON files as parsed values, each read at most once.
-    json: [Cached<Value>; 3],
-    metadata: Cached<CallMetadata>,
-    transcript: Cached<Transcript>,
-    events: Cached<SessionEvents>,
-    wav_info: [OnceLock<Result<Option<WavInfo>>>; 4],
+    /// Boxed and made on first use: a discovered recording nothing was
+    /// read of costs a few hundred bytes, so a whole root's list is small.
+    loaded: OnceLock<Box<Loaded>>,
 }
 
 impl Recording {
@@ -117,12 +125,12 @@ impl Recording {
             rel,
             files,
             audio_removed,
-            json: Default::default(),
-            metadata: OnceLock::new(),
-            transcript: OnceLock::new(),
-            events: OnceLock::new(),
-            wav_info: Default::default(),
+            loaded: OnceLock::new(),
         }
+    }
+
+    fn loaded(&self) -> &Loaded {
+        self.loaded.get_or_init(Box::default)
     }
 
     /// Open a single recording directory directly.
@@ -159,7 +167,7 @@ impl Recording {
             FileKind::Events => 2,
             _ => panic!("json() takes a JSON kind"),
         };
-        self.json[slot]
+        self.loaded().json[slot]
             .get_or_init(|| {
                 if !self.has(kind) {
                     return Ok(None);
@@ -194,7 +202,8 @@ impl Recording {
 
     /// `call_metadata.json`: `Ok(None)` when absent.
     pub fn metadata(&self) -> Result<Option<&CallMetadata>, &Error> {
-        self.metadata
+        self.loaded()
+            .metadata
             .get_or_init(|| self.load_typed(FileKind::Metadata))
             .as_ref()
             .map(Option::as_ref)
@@ -202,7 +211,8 @@ impl Recording {
 
     /// `transcript.json`: `Ok(None)` when absent.
     pub fn transcript(&self) -> Result<Option<&Transcript>, &Error> {
-        self.transcript
+        self.loaded()
+            .transcript
             .get_or_init(|| self.load_typed(FileKind::Transcript))
             .as_ref()
             .map(Option::as_ref)
@@ -210,7 +220,8 @@ impl Recording {
 
     /// `session_events.json`: `Ok(None)` when absent.
     pub fn events(&self) -> Result<Option<&SessionEvents>, &Error> {
-        self.events
+        self.loaded()
+            .events
             .get_or_init(|| self.load_typed(FileKind::Events))
             .as_ref()
             .map(Option::as_ref)
@@ -222,7 +233,7 @@ impl Recording {
             .iter()
             .position(|k| *k == kind)
             .expect("wav_info takes a WAV kind");
-        self.wav_info[slot]
+        self.loaded().wav_info[slot]
             .get_or_init(|| {
                 if !self.has(kind) {
                     return Ok(None);

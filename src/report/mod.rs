@@ -249,7 +249,7 @@ impl ReportWriter {
         for (i, (r, fingerprint)) in calls.iter().enumerate() {
             self.write_call(r, fingerprint)?;
             if let (Some(h), Some(rows)) = (&mut self.html, drawn.get(i)) {
-                h.add(r, rows);
+                h.add(r, rows)?;
             }
         }
         Ok(())
@@ -398,11 +398,8 @@ impl ReportWriter {
         let mut files: Vec<(PathBuf, AtomicFile)> = Vec::new();
         let mut names = Vec::new();
         if let Some(h) = self.html {
-            let (path, text, pages) =
+            let (path, f, pages) =
                 h.finish(&self.calls, &self.findings_by_code, summaries, root)?;
-            let mut f = AtomicFile::create(&path).map_err(|e| Error::write(&path, e))?;
-            f.write_all(text.as_bytes())
-                .map_err(|e| Error::write(&path, e))?;
             files.push((path, f));
             names.extend(pages);
         }

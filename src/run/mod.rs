@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use crate::analyze::{Analyzer, Needs, VadKind};
 use crate::check::Status;
 use crate::error::{Error, Result};
-use crate::recording::{discover, Filter, ModelOptions, SkippedPath, State};
+use crate::recording::{discover_each, open_dir, Filter, ModelOptions, SkippedPath, State};
 use crate::report::{
     About, AnalyzerInfo, CallRecord, Formats, Manifest, ReportDir, ReportOptions, ReportWriter,
     Summary,
@@ -100,55 +100,71 @@ pub fn report_identity(
     (infos, options)
 }
 
+/// A recording to analyze, by where it is: opened when its batch comes.
+struct Place {
+    dir: PathBuf,
+    rel: String,
+}
+
 /// Calls analyzed together before their rows are written: enough to keep
 /// every core busy, few enough that memory stays flat however many calls.
 const BATCH: usize = 256;
 
 pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<RunOutcome> {
     let started: DateTime<Utc> = Utc::now();
-    // What to analyze: the recordings of the plan's shard (a planned one
-    // gone from the root is a row of its own), or what discovery finds and
-    // the filters (and --new) keep.
-    let mut missing = Vec::new();
-    let (found_count, mut selected, selected_count, skipped) = match &opts.plan {
-        Some((plan, shard)) => {
-            crate::recording::check_root(&opts.root)?;
-            let mine = plan.shard(shard.index, shard.count);
-            let mut recs = Vec::new();
-            for p in &mine {
-                match crate::recording::open_at(&opts.root, &p.recording)? {
-                    Some(r) => recs.push(r),
-                    None => missing.push(p.recording.clone()),
-                }
-            }
-            (plan.recordings.len(), recs, mine.len(), Vec::new())
-        }
-        None => {
-            let found = discover(&opts.root)?;
-            let count = found.recordings.len();
-            let selected: Vec<_> = found
-                .recordings
-                .into_iter()
-                .filter(|r| opts.filter.matches(r, opts.model.name_tz))
-                .collect();
-            let n = selected.len();
-            (count, selected, n, found.skipped)
-        }
-    };
-    let needs = needs_of(&opts.analyzers);
+    // What to analyze, as places: the recordings of the plan's shard, or
+    // what discovery finds and the filters (and --new) keep. Each is opened
+    // again when its batch comes, so no more than a batch of recordings is
+    // held at a time (what a filter read of one is dropped with it): memory
+    // stays flat however many calls the root holds.
     let mut waiting = 0;
-    if opts.only_new {
-        let seen = incremental::Seen::beside(&opts.out)?;
-        selected.retain(|r| {
-            if seen.contains(&r.rel, &r.fingerprint()) {
-                return false;
+    let (found_count, selected_count, mut selected, skipped): (_, _, Vec<Place>, _) =
+        match &opts.plan {
+            Some((plan, shard)) => {
+                crate::recording::check_root(&opts.root)?;
+                let mine = plan.shard(shard.index, shard.count);
+                let places = mine
+                    .iter()
+                    .map(|p| Place {
+                        dir: opts.root.join(&p.recording),
+                        rel: p.recording.clone(),
+                    })
+                    .collect();
+                (plan.recordings.len(), mine.len(), places, Vec::new())
             }
-            // A call still being recorded waits for a later night.
-            let live = r.state(&opts.model) == State::InProgress;
-            waiting += usize::from(live);
-            !live
-        });
-    }
+            None => {
+                let seen = match opts.only_new {
+                    true => Some(incremental::Seen::beside(&opts.out)?),
+                    false => None,
+                };
+                // Found, and kept by the filters (--new leaves out more).
+                let (mut count, mut matched, mut places) = (0, 0, Vec::new());
+                let skipped = discover_each(&opts.root, |r| {
+                    count += 1;
+                    if !opts.filter.matches(&r, opts.model.name_tz) {
+                        return;
+                    }
+                    matched += 1;
+                    if let Some(seen) = &seen {
+                        if seen.contains(&r.rel, &r.fingerprint()) {
+                            return;
+                        }
+                        // A call still being recorded waits for a later night.
+                        if r.state(&opts.model) == State::InProgress {
+                            waiting += 1;
+                            return;
+                        }
+                    }
+                    places.push(Place {
+                        dir: r.dir,
+                        rel: r.rel,
+                    });
+                })?;
+                places.sort_by(|a, b| a.rel.cmp(&b.rel));
+                (count, matched, places, skipped)
+            }
+        };
+    let needs = needs_of(&opts.analyzers);
     let plan_ref = opts.plan.as_ref().map(|(p, s)| crate::report::PlanRef {
         id: p.id.clone(),
         shard: s.index,
@@ -183,51 +199,52 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
     let (mut calls, mut errors, mut warnings) = (0usize, 0usize, 0usize);
     let done = AtomicU64::new(0);
     // Batches in discovery order; within a batch rayon keeps the order too.
-    // The rows of planned recordings that are gone take their places in
-    // that order.
     selected.reverse();
-    missing.reverse();
-    while !selected.is_empty() || !missing.is_empty() {
+    while !selected.is_empty() {
         let take = selected.len().min(BATCH);
-        let batch: Vec<_> = selected.drain(selected.len() - take..).rev().collect();
-        let batch_end = if selected.is_empty() {
-            None
-        } else {
-            batch.last().map(|r| r.rel.clone())
-        };
+        let batch: Vec<Place> = selected.drain(selected.len() - take..).rev().collect();
         // The stop flag is looked at per call: a stop asked for mid-batch
         // starts no new call.
         let records: Vec<Option<(CallRecord, String)>> = pool.install(|| {
             batch
                 .into_par_iter()
-                .map(|rec| {
+                .map(|place| {
                     if crate::interrupt::requested() {
                         return None;
                     }
-                    // As the files were before they were read.
-                    let fingerprint = rec.fingerprint();
-                    let r = process::process(&rec, &opts.analyzers, needs, opts.vad, &opts.model);
+                    let record = match open_dir(place.dir, &place.rel) {
+                        Ok(Some(rec)) => {
+                            // As the files were before they were read.
+                            let fingerprint = rec.fingerprint();
+                            let r = process::process(
+                                &rec,
+                                &opts.analyzers,
+                                needs,
+                                opts.vad,
+                                &opts.model,
+                            );
+                            (r, fingerprint)
+                        }
+                        // Gone since the plan was made or since discovery, or
+                        // no longer readable: a row of its own.
+                        opened => {
+                            let why = process::gone(opts.plan.is_some(), opened.err());
+                            let r = process::missing(
+                                &place.rel,
+                                why,
+                                opts.analyzers.len(),
+                                &opts.model,
+                            );
+                            (r, String::new())
+                        }
+                    };
                     progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-                    Some((r, fingerprint))
+                    Some(record)
                 })
                 .collect()
         });
         crate::interrupt::check()?;
-        // Gone recordings that sort before this batch's end belong here.
-        let mut gone = Vec::new();
-        while missing
-            .last()
-            .is_some_and(|m| batch_end.as_ref().is_none_or(|end| m < end))
-        {
-            let rel = missing.pop().unwrap_or_default();
-            gone.push((
-                process::missing(&rel, opts.analyzers.len(), &opts.model),
-                String::new(),
-            ));
-        }
-        let mut records: Vec<(CallRecord, String)> = records.into_iter().flatten().collect();
-        records.extend(gone);
-        records.sort_by(|a, b| a.0.recording.cmp(&b.0.recording));
+        let records: Vec<(CallRecord, String)> = records.into_iter().flatten().collect();
         pool.install(|| writer.write_calls(&records))
             .map_err(|e| dir.shown(e))?;
         for (r, _) in &records {

@@ -8,6 +8,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use super::findings::{self, AnalyzerFindings};
 use crate::analyze::{Analyzer, CallContext, Cell, Needs, Stats, VadKind};
 use crate::check::{check_recording_at, status_of, CheckLevel, Finding, Severity};
+use crate::error::Error;
 use crate::recording::{format_utc, FileKind, ModelOptions, Recording, State};
 use crate::report::CallRecord;
 
@@ -152,20 +153,38 @@ pub fn process(
     }
 }
 
-/// The row of a recording the plan lists that is no longer under the root:
-/// a finding, not a crash.
-pub fn missing(rel: &str, analyzers: usize, model: &ModelOptions) -> CallRecord {
+/// Why a selected recording could not be opened when its batch came: gone
+/// from the root since the plan was made or since discovery found it, or
+/// no longer readable.
+pub fn gone(planned: bool, error: Option<Error>) -> Finding {
+    match (error, planned) {
+        (Some(e), _) => {
+            Finding::other("recording.unreadable", Severity::Error, None, e.to_string())
+        }
+        (None, true) => Finding::other(
+            "plan.missing",
+            Severity::Error,
+            None,
+            "in the plan, no longer under the root (pruned or moved since the plan was made)",
+        ),
+        (None, false) => Finding::other(
+            "recording.gone",
+            Severity::Error,
+            None,
+            "no longer under the root (pruned or moved while the run went on)",
+        ),
+    }
+}
+
+/// The row of a recording that could not be opened when its turn came
+/// (see [`gone`]): a finding, not a crash.
+pub fn missing(rel: &str, why: Finding, analyzers: usize, model: &ModelOptions) -> CallRecord {
     let name = crate::recording::DirName::parse(rel.rsplit('/').next().unwrap_or(rel));
     let start = name
         .stamp
         .and_then(|s| model.name_tz.to_utc(s))
         .map_or(Cell::Null, |t| Cell::Text(format_utc(&t)));
-    let findings = vec![Finding::other(
-        "plan.missing",
-        Severity::Error,
-        None,
-        "in the plan, no longer under the root (pruned or moved since the plan was made)",
-    )];
+    let findings = vec![why];
     let status = status_of(&findings);
     CallRecord {
         recording: rel.to_string(),

@@ -20,6 +20,7 @@ use super::summary::{CallCounts, FindingCounts};
 use crate::analyze::{Cell, RunSummary};
 use crate::error::{Error, Result};
 use crate::report::CallRecord;
+use crate::safe_fs::AtomicFile;
 
 const CSS: &str = include_str!("style.css");
 
@@ -250,7 +251,7 @@ impl HtmlReport {
             dir: dir.to_path_buf(),
             audio,
             silence_min,
-            overview: overview::Overview::default(),
+            overview: overview::Overview::create(dir).map_err(|e| Error::write(dir, e))?,
             pages: Vec::new(),
         })
     }
@@ -278,10 +279,13 @@ impl HtmlReport {
     }
 
     /// Keep what the overview needs of a call whose page is written.
-    pub fn add(&mut self, r: &CallRecord, rows: &CallRows) {
+    pub fn add(&mut self, r: &CallRecord, rows: &CallRows) -> Result<()> {
         let href = format!("{CALLS_DIR}/{}", page_name(&r.recording));
-        self.overview.add(r, rows, &href);
+        self.overview
+            .add(r, rows, &href)
+            .map_err(|e| Error::write(&self.dir, e))?;
         self.pages.push(href);
+        Ok(())
     }
 
     /// Make the pages durable and write `report.html` (returned, to be put
@@ -292,13 +296,22 @@ impl HtmlReport {
         findings: &FindingCounts,
         summaries: &[(String, RunSummary)],
         title: &str,
-    ) -> Result<(PathBuf, String, Vec<String>)> {
+    ) -> Result<(PathBuf, AtomicFile, Vec<String>)> {
         let calls_dir = self.dir.join(CALLS_DIR);
         sync_folder(&calls_dir).map_err(|e| Error::write(&calls_dir, e))?;
-        let html = self
-            .overview
-            .page(calls, findings, summaries, title, self.silence_min);
-        Ok((self.dir.join(REPORT_HTML), html, self.pages))
+        let path = self.dir.join(REPORT_HTML);
+        let mut f = AtomicFile::create(&path).map_err(|e| Error::write(&path, e))?;
+        self.overview
+            .write_page(
+                f.writer(),
+                calls,
+                findings,
+                summaries,
+                title,
+                self.silence_min,
+            )
+            .map_err(|e| Error::write(&path, e))?;
+        Ok((path, f, self.pages))
     }
 }
 

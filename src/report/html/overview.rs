@@ -3,9 +3,12 @@
 //! time-to-yield distributions, intents and failed functions, latency per
 //! day) and a sortable table of the calls, each linked to its page. A
 //! call costs the page one table row, so ten thousand calls stay a few
-//! megabytes.
+//! megabytes; the rows wait in a temporary file, not in memory, until the
+//! page is written around them.
 
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Seek, Write};
 
 use maud::{html, Markup, PreEscaped};
 
@@ -29,18 +32,15 @@ const COLUMNS: [(&str, &str, bool); 10] = [
     ("barge-ins", "speech_barge_ins", true),
 ];
 
-/// One call's row in the table.
-#[derive(Debug)]
-pub struct CallRow {
-    recording: String,
-    href: String,
-    cells: Vec<String>,
-}
+/// Where the calls table's rows go in the page as rendered.
+const ROWS_HERE: &str = "<!--rows-->";
 
 /// What the overview keeps of the calls that went past.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Overview {
-    rows: Vec<CallRow>,
+    /// The calls table's rows, as markup in the calls' order: an unnamed
+    /// temporary file (gone with the process, whatever ends it).
+    rows: BufWriter<File>,
     latency: Vec<f64>,
     /// Audio latencies by the call's UTC day.
     latency_by_day: BTreeMap<String, Vec<f64>>,
@@ -69,13 +69,31 @@ fn marks(v: &[f64]) -> Vec<(&'static str, f64)> {
 const SORT_JS: &str = r#"document.querySelectorAll('table.sortable th').forEach(function(th,i){th.addEventListener('click',function(){var t=th.closest('table'),b=t.tBodies[0],n=th.dataset.num==='1',d=th.getAttribute('aria-sort')==='ascending'?-1:1;t.querySelectorAll('th').forEach(function(h){h.removeAttribute('aria-sort')});th.setAttribute('aria-sort',d===1?'ascending':'descending');var r=Array.prototype.slice.call(b.rows);r.sort(function(x,y){var a=x.cells[i].textContent,c=y.cells[i].textContent;if(n){a=a===''?Infinity:parseFloat(a);c=c===''?Infinity:parseFloat(c);return a===c?0:(a<c?-d:d)}return a.localeCompare(c)*d});r.forEach(function(e){b.appendChild(e)})})});"#;
 
 impl Overview {
-    pub fn add(&mut self, r: &CallRecord, rows: &CallRows, href: &str) {
+    /// An overview whose rows wait in a temporary file in `dir`.
+    pub fn create(dir: &std::path::Path) -> io::Result<Overview> {
+        Ok(Overview {
+            rows: BufWriter::new(tempfile::tempfile_in(dir)?),
+            latency: Vec::new(),
+            latency_by_day: BTreeMap::new(),
+            caller_ratio: Vec::new(),
+            overlap: Vec::new(),
+            first_response: Vec::new(),
+            time_to_yield: Vec::new(),
+        })
+    }
+
+    pub fn add(&mut self, r: &CallRecord, rows: &CallRows, href: &str) -> io::Result<()> {
         let cell = |k: &str| r.cell(k);
-        self.rows.push(CallRow {
-            recording: r.recording.clone(),
-            href: href.to_string(),
-            cells: COLUMNS.iter().map(|c| text(cell(c.1))).collect(),
-        });
+        let row = html! {
+            tr {
+                td { a href=(href) { (r.recording) } }
+                @for (_, key, _) in COLUMNS {
+                    @let c = text(cell(key));
+                    @if key == "status" { td class=(c) { (c) } } @else { td { (c) } }
+                }
+            }
+        };
+        self.rows.write_all(row.into_string().as_bytes())?;
         let day = text(cell("start_time")).get(..10).map(str::to_string);
         for (_, _, latency) in &rows.latencies {
             self.latency.push(*latency);
@@ -100,6 +118,7 @@ impl Overview {
                 .filter(|s| s.kind == "barge_in")
                 .map(|s| s.end - s.start),
         );
+        Ok(())
     }
 
     /// The intents and the failed functions, from the intents analyzer's
@@ -201,14 +220,17 @@ impl Overview {
         }
     }
 
-    pub fn page(
-        &self,
+    /// Write the page to `out`, the calls table's rows copied in from
+    /// their temporary file.
+    pub fn write_page(
+        self,
+        out: &mut impl Write,
         calls: &CallCounts,
         findings: &FindingCounts,
         summaries: &[(String, RunSummary)],
         title: &str,
         silence_min: f64,
-    ) -> String {
+    ) -> io::Result<()> {
         let body = html! {
                     h1 { "callscope report" }
                     p.lede {
@@ -227,20 +249,21 @@ impl Overview {
                                     @for (h, _, n) in COLUMNS { th data-num=(if n { "1" } else { "0" }) { (h) } }
                                 }
                             }
-                            tbody {
-                                @for r in &self.rows {
-                                    tr {
-                                        td { a href=(r.href) { (r.recording) } }
-                                        @for (i, c) in r.cells.iter().enumerate() {
-                                            @if COLUMNS[i].1 == "status" { td class=(c) { (c) } } @else { td { (c) } }
-                                        }
-                                    }
-                                }
-                            }
+                            tbody { (PreEscaped(ROWS_HERE)) }
                         }
                     }
                     script { (PreEscaped(SORT_JS)) }
         };
-        document(&format!("callscope report: {title}"), body)
+        let page = document(&format!("callscope report: {title}"), body);
+        // Everything else on the page is escaped text: the marker is only
+        // where it was put.
+        let (head, tail) = page
+            .split_once(ROWS_HERE)
+            .expect("the page holds the rows' marker");
+        out.write_all(head.as_bytes())?;
+        let mut rows = self.rows.into_inner().map_err(|e| e.into_error())?;
+        rows.rewind()?;
+        io::copy(&mut rows, out)?;
+        out.write_all(tail.as_bytes())
     }
 }
