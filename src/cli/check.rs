@@ -142,7 +142,7 @@ pub fn repair(args: &RepairArgs) -> Result<i32> {
     };
     output::stdout(&text)?;
     interrupt::check()?;
-    Ok(if results.iter().any(|r| r.failed()) {
+    Ok(if results.iter().any(|r| r.failed(args.dry_run)) {
         exit::DATA
     } else {
         exit::OK

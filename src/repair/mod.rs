@@ -27,10 +27,13 @@ pub struct RecordingRepair {
 }
 
 impl RecordingRepair {
-    pub fn failed(&self) -> bool {
+    /// An action failed, or (in a real run) a planned one was not run: the
+    /// repair log could not take its intent, so nothing more was changed.
+    pub fn failed(&self, dry_run: bool) -> bool {
         self.outcomes
             .iter()
             .any(|o| o.result == ActionResult::Failed)
+            || (!dry_run && self.outcomes.len() < self.plan.actions.len())
     }
 }
 
@@ -67,7 +70,7 @@ pub fn repair_all(
 /// actions (done, failed or planned) and what is left alone; then a total.
 pub fn render_text(results: &[RecordingRepair], dry_run: bool) -> String {
     let mut out = String::new();
-    let (mut planned, mut done, mut failed, mut left) = (0, 0, 0, 0);
+    let (mut planned, mut done, mut failed, mut not_run, mut left) = (0, 0, 0, 0, 0);
     for r in results {
         if r.plan.actions.is_empty() && r.plan.not_repaired.is_empty() {
             continue;
@@ -85,7 +88,10 @@ pub fn render_text(results: &[RecordingRepair], dry_run: bool) -> String {
                     format!("FAILED: {}", o.error.as_deref().unwrap_or(""))
                 }
                 None if dry_run => "planned".to_string(),
-                None => "not run".to_string(),
+                None => {
+                    not_run += 1;
+                    "not run".to_string()
+                }
             };
             out.push_str(&format!(
                 "  {:<16} {:<28} {} [{status}]\n",
@@ -104,8 +110,12 @@ pub fn render_text(results: &[RecordingRepair], dry_run: bool) -> String {
     } else {
         "done"
     };
+    let not_run = match not_run {
+        0 => String::new(),
+        n => format!(", {n} not run"),
+    };
     out.push_str(&format!(
-        "{} recording(s): {planned} action(s) planned, {} {verb}, {failed} failed; {left} problem(s) left alone\n",
+        "{} recording(s): {planned} action(s) planned, {} {verb}, {failed} failed{not_run}; {left} problem(s) left alone\n",
         results.len(),
         if dry_run { planned } else { done },
     ));
