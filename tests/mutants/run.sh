@@ -89,12 +89,14 @@ for m in "${modules[@]}"; do
   mkdir -p "target/mutants/$m"
   # --profile mutants: no debug info, so each mutant links in seconds.
   # --iterate: a run cut short goes on where it stopped (--fresh forgets).
-  common=("${fargs[@]}" "${diff[@]}" --profile mutants --timeout 300 --iterate --output "target/mutants/$m")
+  common=("${fargs[@]}" "${diff[@]}" --profile mutants --iterate --output "target/mutants/$m")
   # The targets go to every cargo command (-C), so each mutant builds
-  # only the test binaries it runs.
-  cargo mutants "${common[@]}" $(targets ${quick[$m]}) "${extra[@]}" || true
+  # only the test binaries it runs. The quick targets take seconds: a
+  # mutant still running after two minutes has made a loop endless (a
+  # timeout counts as caught), and waiting longer for it only costs.
+  cargo mutants "${common[@]}" --timeout 120 $(targets ${quick[$m]}) "${extra[@]}" || true
   if [ -n "${broad[$m]}" ]; then
-    cargo mutants "${common[@]}" --baseline skip $(targets ${quick[$m]} ${broad[$m]}) "${extra[@]}" || true
+    cargo mutants "${common[@]}" --timeout 300 --baseline skip $(targets ${quick[$m]} ${broad[$m]}) "${extra[@]}" || true
   fi
   # The module's verdict is the last pass's: survivors are listed in missed.txt.
   if [ -s "target/mutants/$m/mutants.out/missed.txt" ]; then
