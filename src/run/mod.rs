@@ -160,10 +160,11 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
                         rel: r.rel,
                     });
                 })?;
-                places.sort_by(|a, b| a.rel.cmp(&b.rel));
                 (count, matched, places, skipped)
             }
         };
+    // Discovery's walk order is not the reports' order (nor need a plan's be).
+    selected.sort_by(|a, b| a.rel.cmp(&b.rel));
     let needs = needs_of(&opts.analyzers);
     let plan_ref = opts.plan.as_ref().map(|(p, s)| crate::report::PlanRef {
         id: p.id.clone(),

@@ -80,6 +80,18 @@ while [ $# -gt 0 ]; do
 done
 [ ${#modules[@]} -gt 0 ] || modules=("${order[@]}")
 
+# A mutant that makes a loop endless is timed out, but the callscope it
+# was running for a test can outlive the test (a test that signals it
+# starts it in a process group of its own) and go on spinning, slowing
+# every mutant after it (it takes SIGTERM as a request to finish, which an
+# endless loop never does): anything from a mutant's build older than the
+# quick pass's timeout is killed.
+( while sleep 30; do
+    pkill -KILL --older 150 -f 'cargo-mutants-.*/target/mutants/callscope' || true
+  done ) &
+reaper=$!
+trap 'kill $reaper 2>/dev/null' EXIT
+
 status=0
 for m in "${modules[@]}"; do
   fargs=()
