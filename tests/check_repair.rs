@@ -312,16 +312,6 @@ fn repair_fixes_every_repairable_fault_byte_for_byte_and_is_idempotent() {
 }
 
 /// The one kept original of `file` under `backups/NAME/STAMP/`.
-/// `chattr FLAG path` (immutable files and directories: root cannot write
-/// them either); false where it is not possible.
-fn chattr(flag: &str, path: &Path) -> bool {
-    std::process::Command::new("chattr")
-        .arg(flag)
-        .arg(path)
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// A repair that cannot write fails that action, names it and exits 1,
 /// never a success; with the repair log unable to take an intent it changes
 /// nothing, says the action was not run and exits 1 too; once both can be

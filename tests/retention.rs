@@ -890,14 +890,7 @@ fn a_wav_that_cannot_be_removed_fails_the_delete_audio_and_the_next_prune_finish
     let (rec, truth) = simulate(tmp.path(), 1, 8, &[]);
     let dir = rec.join(&truths(&truth)[0].recording);
     let stuck = dir.join("bot_audio.wav");
-    let chattr = |flag: &str| {
-        std::process::Command::new("chattr")
-            .arg(flag)
-            .arg(&stuck)
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !chattr("+i") {
+    if !chattr("+i", &stuck) {
         eprintln!("SKIPPED: chattr +i is not possible here (needs root on ext4 or similar)");
         return;
     }
@@ -906,7 +899,7 @@ fn a_wav_that_cannot_be_removed_fails_the_delete_audio_and_the_next_prune_finish
         "[[rule]]\nname = \"all\"\nolder_than = \"1d\"\naction = \"delete-audio\"\n",
     );
     let (code, _, err) = prune(&rec, &policy, &["--apply"]);
-    chattr("-i");
+    chattr("-i", &stuck);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("bot_audio.wav"), "{err}");
     assert!(stuck.exists() && dir.join("AUDIO_REMOVED_BY_POLICY.json").exists());

@@ -243,3 +243,13 @@ impl Drop for TinyDisk {
         let _ = Command::new("umount").arg(self.0.path()).status();
     }
 }
+
+/// `chattr FLAG path` (immutable files and directories: root cannot write
+/// them either); false where it is not possible.
+pub fn chattr(flag: &str, path: &Path) -> bool {
+    std::process::Command::new("chattr")
+        .arg(flag)
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success())
+}
