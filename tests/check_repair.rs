@@ -1232,6 +1232,48 @@ fn repair_aligned_writes_the_call_as_it_was_heard() {
     assert!(again.contains("nothing to do"), "{again}");
 }
 
+/// The bot falls silent and the caller talks on ("hello? are you there?")
+/// for longer than one of the writer's 64 Ki-frame blocks: the blocks after
+/// the bot's last chunk have no segment left to place, and the caller's
+/// words still go out on L with silence on R, to the end of the call.
+#[test]
+fn an_aligned_call_whose_caller_talks_on_after_the_bot_goes_silent() {
+    use callscope::audio::{read_wav, write_wav};
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 10, &["--seed", "4"]);
+    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let caller_path = dir.join("caller_audio.wav");
+    let caller = read_wav(&caller_path).unwrap();
+    let rate = caller.info.sample_rate;
+    // 10 s more of the caller (the call's opening again, speech and line
+    // noise), on the caller track and on the real-time file's left channel.
+    let tail: Vec<i16> = caller
+        .samples
+        .iter()
+        .cycle()
+        .take(10 * rate as usize)
+        .copied()
+        .collect();
+    let mut longer = caller.samples.clone();
+    longer.extend(&tail);
+    write_wav(&caller_path, 1, rate, &longer).unwrap();
+    let rt_path = dir.join("stereo_recording.wav");
+    let mut rt = read_wav(&rt_path).unwrap().samples;
+    rt.extend(tail.iter().flat_map(|s| [*s, 0]));
+    write_wav(&rt_path, 2, rate, &rt).unwrap();
+
+    let out = ok(&["repair", path_str(&dir), "--aligned", "--quiet"]);
+    assert!(out.contains("write-aligned"), "{out}");
+    let aligned = read_wav(&dir.join("aligned_stereo_recording.wav")).unwrap();
+    let (l, r) = (aligned.channel(0), aligned.channel(1));
+    assert_eq!(l, longer, "the caller's channel is the whole caller track");
+    let bot_end = r.iter().rposition(|s| *s != 0).expect("the bot is heard");
+    assert!(
+        l.len() - bot_end > 2 * (1 << 16),
+        "the test needs more than two blocks after the bot's last sample"
+    );
+}
+
 /// A mono restored from the final stereo is kept only when it reproduces the
 /// real-time file: here the final's bot channel is damaged where nothing
 /// else can see it (the bot track is empty), and the restore must refuse.
