@@ -552,6 +552,65 @@ fn isolated_plugins_cannot_take_the_run_down() {
     assert_eq!(st.signal(), Some(11));
 }
 
+/// Every instance a plugin's `init` made is handed back to its `deinit`
+/// once, where the plugin ran: after a run in this process, after the host
+/// refused its columns, and in each host process of an isolated run.
+#[test]
+fn every_plugin_instance_is_deinitialised_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 2, 6, &[]);
+    let log = tmp.path().join("lifecycle.log");
+    let define = format!("-DCS_TEST_DEINIT_LOG=\"{}\"", path_str(&log));
+    // (init lines, deinit lines) since the last look.
+    let counts = || {
+        let text = fs::read_to_string(&log).unwrap_or_default();
+        let _ = fs::remove_file(&log);
+        let n = |w: &str| text.lines().filter(|l| *l == w).count();
+        (n("init"), n("deinit"))
+    };
+    let lib = c_plugin(tmp.path(), "lifecycle", &[&define]);
+
+    let (code, err) = run_with_plugin(&rec, &lib);
+    assert_eq!(code, 0, "{err}");
+    let (inits, deinits) = counts();
+    assert!(inits >= 1, "the plugin was initialised");
+    assert_eq!(deinits, inits, "each instance deinitialised once");
+
+    let clash = c_plugin(
+        tmp.path(),
+        "lifeclash",
+        &[
+            &define,
+            "-DCS_TEST_NAME=\"rt\"",
+            "-DCS_TEST_COLUMNS=\"[\\\"audio_mean_s\\\"]\"",
+        ],
+    );
+    let (code, err) = run_with_plugin(&rec, &clash);
+    assert_eq!(code, 2, "{err}");
+    let (inits, deinits) = counts();
+    assert!(inits >= 1, "the refused plugin was initialised");
+    assert_eq!(deinits, inits, "a refused plugin is deinitialised too");
+
+    let out = tmp.path().join("out-isolated");
+    ok(&[
+        "run",
+        path_str(&rec),
+        "--out",
+        path_str(&out),
+        "--quiet",
+        "--plugin",
+        path_str(&lib),
+        "--plugin-isolation",
+        "process",
+    ]);
+    let (inits, deinits) = counts();
+    assert!(inits >= 1, "the host processes initialised the plugin");
+    assert_eq!(
+        deinits, inits,
+        "each host deinitialised its instance on the way out"
+    );
+}
+
 /// `--plugin libfoo.so` names the file in the current directory, as any
 /// other path on the command line does (the dynamic loader alone would look
 /// for it on its own search path and fail).

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -177,9 +177,14 @@ pub fn serve(path: &Path) -> io::Result<()> {
 /// One child process and the thread that reads its answers.
 struct Host {
     child: Child,
-    stdin: BufWriter<ChildStdin>,
+    /// Taken on drop: closing it tells the host to deinit and exit.
+    stdin: Option<BufWriter<ChildStdin>>,
     answers: Receiver<io::Result<Vec<u8>>>,
 }
+
+/// How long a host that was asked to end may take over its plugin's
+/// `deinit` before it is killed.
+const DEINIT_GRACE: Duration = Duration::from_secs(5);
 
 impl Host {
     fn spawn(exe: &Path, path: &Path, configs: &[u8]) -> Result<(Host, Vec<u8>), String> {
@@ -203,7 +208,7 @@ impl Host {
         });
         let mut host = Host {
             child,
-            stdin,
+            stdin: Some(stdin),
             answers,
         };
         let hello = host.ask(&[configs], Duration::from_secs(60))?;
@@ -212,7 +217,10 @@ impl Host {
 
     /// Send a request and wait for its answer, at most `timeout`.
     fn ask(&mut self, parts: &[&[u8]], timeout: Duration) -> Result<Vec<u8>, String> {
-        let sent = write_frame(&mut self.stdin, parts);
+        let sent = match &mut self.stdin {
+            Some(stdin) => write_frame(stdin, parts),
+            None => Err(io::ErrorKind::BrokenPipe.into()),
+        };
         let got = match sent {
             Ok(()) => self.answers.recv_timeout(timeout),
             Err(_) => Err(RecvTimeoutError::Disconnected),
@@ -239,7 +247,14 @@ impl Host {
 
 impl Drop for Host {
     fn drop(&mut self) {
-        // Closing stdin ends a healthy host; a stuck one is killed.
+        // Closing stdin ends a healthy host, which runs the plugin's
+        // `deinit` on its way out (a plugin may flush what it holds
+        // there); one that has not ended within the grace is killed.
+        drop(self.stdin.take());
+        let deadline = Instant::now() + DEINIT_GRACE;
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

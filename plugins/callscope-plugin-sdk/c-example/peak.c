@@ -21,9 +21,23 @@ static cs_buffer make(const char *text) {
 
 static int instance_token;
 
+#ifdef CS_TEST_DEINIT_LOG
+/* One line per init and per deinit, so a test can count them. */
+static void log_line(const char *line) {
+    FILE *log = fopen(CS_TEST_DEINIT_LOG, "a");
+    if (log) {
+        fputs(line, log);
+        fclose(log);
+    }
+}
+#endif
+
 static void *init(cs_bytes config, cs_buffer *error) {
     (void)config;
     (void)error;
+#ifdef CS_TEST_DEINIT_LOG
+    log_line("init\n");
+#endif
     return &instance_token;
 }
 
@@ -99,7 +113,12 @@ static int32_t summarize(void *instance, cs_bytes merged, cs_buffer *out) {
 
 static void free_buffer(cs_buffer b) { free(b.ptr); }
 
-static void deinit(void *instance) { (void)instance; }
+static void deinit(void *instance) {
+    (void)instance;
+#ifdef CS_TEST_DEINIT_LOG
+    log_line("deinit\n");
+#endif
+}
 
 static const cs_plugin_v1 descriptor = {
 #ifdef CS_TEST_ABI
