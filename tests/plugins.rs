@@ -382,6 +382,29 @@ fn a_panicking_or_garbling_plugin_fails_only_its_cells() {
         3,
         "{findings}"
     );
+
+    // A buffer with a length and a null pointer is nothing to read: the
+    // call's cells fail, the process does not.
+    let null_out = c_plugin(tmp.path(), "nullout", &["-DCS_TEST_NULL_OUT"]);
+    let out3 = tmp.path().join("out3");
+    let (code, _, err) = run(&[
+        "run",
+        path_str(&rec),
+        "--out",
+        path_str(&out3),
+        "--quiet",
+        "--plugin",
+        path_str(&null_out),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let findings = fs::read_to_string(out3.join("findings.csv")).unwrap();
+    assert_eq!(
+        findings
+            .matches("plugin.cpeak,error,,cpeak: returned invalid JSON: EOF")
+            .count(),
+        3,
+        "{findings}"
+    );
 }
 
 #[test]
@@ -420,12 +443,40 @@ fn plugins_command_and_plugin_path() {
     assert_eq!(c["source"], path_str(&lib));
     assert_eq!(rows[0]["source"], "built-in");
 
-    // --plugin-dir loads every library in the directory, the same way.
+    // --plugin-dir loads every library in the directory, the same way:
+    // this platform's only, beside the same plugin built for others, its
+    // header and its notes.
+    fs::write(
+        dir.join("libcpeak.dylib"),
+        b"\xcf\xfa\xed\xfe a Mach-O build",
+    )
+    .unwrap();
+    fs::write(dir.join("cpeak.dll"), b"MZ a Windows build").unwrap();
+    fs::write(dir.join("README.txt"), b"cpeak: the caller's peak").unwrap();
+    fs::write(dir.join("cpeak.h"), b"/* no */").unwrap();
     let out = ok(&["plugins", "--json", "--plugin-dir", path_str(&dir)]);
     let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
-    assert_eq!(rows.len(), 6);
+    assert_eq!(rows.len(), 6, "{out}");
     assert_eq!(rows[5]["name"], "cpeak");
     assert_eq!(rows[5]["source"], path_str(&lib));
+
+    // What a plugin says it needs is what it gets, each bit on its own.
+    for (bits, needs) in [
+        ("CS_NEEDS_TRANSCRIPT", vec!["transcript"]),
+        (
+            "CS_NEEDS_METADATA|CS_NEEDS_EVENTS",
+            vec!["metadata", "events"],
+        ),
+        ("CS_NEEDS_TIMELINE", vec!["timeline"]),
+        ("0", vec![]),
+    ] {
+        let other = tmp.path().join(format!("needs-{}", needs.join("-")));
+        fs::create_dir(&other).unwrap();
+        let lib = c_plugin(&other, "needs", &[&format!("-DCS_TEST_NEEDS=({bits})")]);
+        let out = ok(&["plugins", "--json", "--plugin", path_str(&lib)]);
+        let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+        assert_eq!(rows[5]["needs"], serde_json::json!(needs), "{bits}");
+    }
 }
 
 #[test]

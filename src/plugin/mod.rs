@@ -225,14 +225,16 @@ pub fn load(path: &Path, config_for: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result
     })
 }
 
-/// Shared libraries in a directory, sorted.
+/// This platform's shared libraries in a directory, sorted. Only its own
+/// kind: a plugin shipped for several platforms side by side (`.so`,
+/// `.dylib`, `.dll`) loads here, where the others could not.
 pub fn libraries_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.extension()
-                .is_some_and(|x| x == "so" || x == "dylib" || x == "dll")
+                .is_some_and(|x| x == std::env::consts::DLL_EXTENSION)
         })
         .collect();
     v.sort();

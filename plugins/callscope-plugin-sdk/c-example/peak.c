@@ -83,6 +83,13 @@ static int32_t analyze(void *instance, const cs_call *call, cs_buffer *out) {
         return 0;
     }
 #endif
+#ifdef CS_TEST_NULL_OUT
+    /* A length with no bytes behind it: the host must not read it. */
+    (void)call;
+    out->ptr = NULL;
+    out->len = 16;
+    return 0;
+#endif
 #ifdef CS_TEST_BAD_JSON
     (void)call;
     *out = make("{\"caller_peak\": 12, oops");
@@ -131,7 +138,13 @@ static const cs_plugin_v1 descriptor = {
 #else
     "cpeak",
 #endif
-    "1.0.0", CS_NEEDS_AUDIO, init, columns, analyze, summarize, free_buffer, deinit,
+    "1.0.0",
+#ifdef CS_TEST_NEEDS
+    CS_TEST_NEEDS,
+#else
+    CS_NEEDS_AUDIO,
+#endif
+    init, columns, analyze, summarize, free_buffer, deinit,
 };
 
 #ifdef CS_TEST_NO_ENTRY
