@@ -384,27 +384,33 @@ fn a_panicking_or_garbling_plugin_fails_only_its_cells() {
     );
 
     // A buffer with a length and a null pointer is nothing to read: the
-    // call's cells fail, the process does not.
+    // call's cells fail, the process does not; through a host process the
+    // answer is its status alone, and means the same.
     let null_out = c_plugin(tmp.path(), "nullout", &["-DCS_TEST_NULL_OUT"]);
-    let out3 = tmp.path().join("out3");
-    let (code, _, err) = run(&[
-        "run",
-        path_str(&rec),
-        "--out",
-        path_str(&out3),
-        "--quiet",
-        "--plugin",
-        path_str(&null_out),
-    ]);
-    assert_eq!(code, 1, "{err}");
-    let findings = fs::read_to_string(out3.join("findings.csv")).unwrap();
-    assert_eq!(
-        findings
-            .matches("plugin.cpeak,error,,cpeak: returned invalid JSON: EOF")
-            .count(),
-        3,
-        "{findings}"
-    );
+    for extra in [&[][..], &["--plugin-isolation", "process"][..]] {
+        let out3 = tmp.path().join("out3");
+        let _ = fs::remove_dir_all(&out3);
+        let mut args = vec![
+            "run",
+            path_str(&rec),
+            "--out",
+            path_str(&out3),
+            "--quiet",
+            "--plugin",
+            path_str(&null_out),
+        ];
+        args.extend_from_slice(extra);
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 1, "{err}");
+        let findings = fs::read_to_string(out3.join("findings.csv")).unwrap();
+        assert_eq!(
+            findings
+                .matches("plugin.cpeak,error,,cpeak: returned invalid JSON: EOF")
+                .count(),
+            3,
+            "{extra:?}: {findings}"
+        );
+    }
 }
 
 #[test]
@@ -603,6 +609,128 @@ fn isolated_plugins_cannot_take_the_run_down() {
     assert_eq!(st.signal(), Some(11));
 }
 
+/// A plugin's summary is made from what the host merged over the calls,
+/// the same in process and isolated: per column the cells that are not
+/// null, their sum, and the cells that are `true`. Here the cells are each
+/// recording's caller peak and bot length, read again from its WAVs.
+#[test]
+fn a_plugin_summarizes_what_the_host_merged_in_process_and_isolated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 3, 6, &[]);
+    let run_summary = |lib: &Path, extra: &[&str]| {
+        let out = tmp.path().join("out");
+        let _ = fs::remove_dir_all(&out);
+        let mut args = vec![
+            "run",
+            path_str(&rec),
+            "--out",
+            path_str(&out),
+            "--quiet",
+            "--plugin",
+            path_str(lib),
+        ];
+        args.extend_from_slice(extra);
+        ok(&args);
+        let summary: Value =
+            serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+        (summary["analyzers"]["cpeak"].clone(), calls(&out))
+    };
+    let isolated = ["--plugin-isolation", "process"];
+
+    let lib = c_plugin(tmp.path(), "cpeak", &[]);
+    let (mut peaks, mut lens) = (0.0, 0.0);
+    for r in &calls_of(&rec) {
+        let dir = rec.join(r);
+        let caller = callscope::audio::read_wav(&dir.join("caller_audio.wav")).unwrap();
+        let bot = callscope::audio::read_info(&dir.join("bot_audio.wav")).unwrap();
+        peaks += caller
+            .samples
+            .iter()
+            .map(|s| i32::from(*s).abs())
+            .max()
+            .unwrap() as f64;
+        lens += bot.frames() as f64;
+    }
+    let want = serde_json::json!({"calls": 3, "columns": {
+        "caller_peak": {"count": 3, "sum": peaks, "true": 0},
+        "bot_samples": {"count": 3, "sum": lens, "true": 0},
+    }});
+    for extra in [&[][..], &isolated[..]] {
+        let (summary, rows) = run_summary(&lib, extra);
+        assert_eq!(summary, want, "{extra:?}");
+        assert_eq!(rows.len(), 3);
+    }
+
+    let bools = c_plugin(tmp.path(), "bools", &["-DCS_TEST_BOOL"]);
+    let want = serde_json::json!({"calls": 3, "columns": {
+        "caller_peak": {"count": 3, "sum": 0.0, "true": 3},
+        "bot_samples": {"count": 0, "sum": 0.0, "true": 0},
+    }});
+    for extra in [&[][..], &isolated[..]] {
+        assert_eq!(run_summary(&bools, extra).0, want, "{extra:?}");
+    }
+}
+
+/// A track the plugin did not ask for comes as NULL, length 0, rate 0 (the
+/// header's promise), in process and through a host process alike.
+#[test]
+fn a_track_not_asked_for_is_null_in_process_and_isolated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 6, &[]);
+    let dir = rec.join(&calls_of(&rec)[0]);
+    let frames = |f: &str| callscope::audio::read_info(&dir.join(f)).unwrap().frames();
+    let audio = format!(
+        "16000:{}|16000:{}",
+        frames("caller_audio.wav"),
+        frames("bot_audio.wav")
+    );
+    for (needs, want) in [
+        ("CS_NEEDS_AUDIO", audio.as_str()),
+        ("0", "null:0:0|null:0:0"),
+    ] {
+        let lib = c_plugin(
+            tmp.path(),
+            &format!("shape{}", needs.len()),
+            &[
+                "-DCS_TEST_TRACK_SHAPE",
+                &format!("-DCS_TEST_NEEDS=({needs})"),
+            ],
+        );
+        for extra in [&[][..], &["--plugin-isolation", "process"][..]] {
+            let out = tmp.path().join("out-shape");
+            let _ = fs::remove_dir_all(&out);
+            let mut args = vec![
+                "run",
+                path_str(&rec),
+                "--out",
+                path_str(&out),
+                "--quiet",
+                "--plugin",
+                path_str(&lib),
+            ];
+            args.extend_from_slice(extra);
+            ok(&args);
+            let row = &calls(&out)[0];
+            let got = format!(
+                "{}|{}",
+                row["cpeak_caller_peak"].as_str().unwrap(),
+                row["cpeak_bot_samples"].as_str().unwrap()
+            );
+            assert_eq!(got, want, "needs {needs} {extra:?}");
+        }
+    }
+}
+
+/// The recordings under a simulated root, by name.
+fn calls_of(root: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
 /// Every instance a plugin's `init` made is handed back to its `deinit`
 /// once, where the plugin ran: after a run in this process, after the host
 /// refused its columns, and in each host process of an isolated run.
@@ -643,7 +771,7 @@ fn every_plugin_instance_is_deinitialised_once() {
     assert_eq!(deinits, inits, "a refused plugin is deinitialised too");
 
     let out = tmp.path().join("out-isolated");
-    ok(&[
+    let (code, _, err) = run(&[
         "run",
         path_str(&rec),
         "--out",
@@ -654,6 +782,8 @@ fn every_plugin_instance_is_deinitialised_once() {
         "--plugin-isolation",
         "process",
     ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err, "", "a host told to finish ends quietly");
     let (inits, deinits) = counts();
     assert!(inits >= 1, "the host processes initialised the plugin");
     assert_eq!(

@@ -51,8 +51,34 @@ static int32_t columns(void *instance, cs_buffer *out) {
     return 0;
 }
 
+#ifdef CS_TEST_TRACK_SHAPE
+/* "null", or "rate:len", of a track as the plugin received it. */
+static void shape(const cs_track *t, char *s, size_t n) {
+    if (t->samples == NULL)
+        snprintf(s, n, "null:%u:%zu", t->sample_rate, t->len);
+    else
+        snprintf(s, n, "%u:%zu", t->sample_rate, t->len);
+}
+#endif
+
 static int32_t analyze(void *instance, const cs_call *call, cs_buffer *out) {
     (void)instance;
+#ifdef CS_TEST_TRACK_SHAPE
+    {
+        char c[64], b[64], text[192];
+        shape(&call->caller, c, sizeof c);
+        shape(&call->bot, b, sizeof b);
+        snprintf(text, sizeof text, "{\"caller_peak\": \"%s\", \"bot_samples\": \"%s\"}", c, b);
+        *out = make(text);
+        return 0;
+    }
+#endif
+#ifdef CS_TEST_BOOL
+    /* A true cell and an empty one, for the summary's counts. */
+    (void)call;
+    *out = make("{\"caller_peak\": true, \"bot_samples\": null}");
+    return 0;
+#endif
 #ifdef CS_TEST_CRASH
     if (call->caller.len > 0) {
         volatile int *nowhere = NULL;

@@ -41,7 +41,8 @@ typedef struct cs_buffer {
     size_t len;
 } cs_buffer;
 
-/* A mono track; len 0 when absent or not asked for. */
+/* A mono track; samples NULL, len 0 and sample_rate 0 when absent or not
+ * asked for. */
 typedef struct cs_track {
     const int16_t *samples;
     size_t len;
