@@ -721,6 +721,50 @@ fn a_track_not_asked_for_is_null_in_process_and_isolated() {
     }
 }
 
+/// A host whose plugin never returns from `deinit` is killed once its grace
+/// is over: the run ends, and no host process is left spinning behind it.
+#[test]
+fn a_host_stuck_in_deinit_is_killed_not_left_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 5, &[]);
+    let lib = c_plugin(tmp.path(), "stuckdeinit", &["-DCS_TEST_DEINIT_HANG"]);
+    let hosts = || -> Vec<String> {
+        fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| fs::read(e.ok()?.path().join("cmdline")).ok())
+            .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+            .filter(|c| c.contains("plugin-host") && c.contains(path_str(&lib)))
+            .collect()
+    };
+    let out = tmp.path().join("out");
+    // Its output to a file, not a pipe: a host left behind would hold a
+    // pipe open, and reading it to the end would never end.
+    let log = tmp.path().join("stderr");
+    let status = bin()
+        .args([
+            "run",
+            path_str(&rec),
+            "--out",
+            path_str(&out),
+            "--quiet",
+            "-j",
+            "1",
+        ])
+        .args(["--plugin", path_str(&lib), "--plugin-isolation", "process"])
+        .stderr(fs::File::create(&log).unwrap())
+        .status()
+        .unwrap();
+    let left = hosts();
+    if !left.is_empty() {
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f", path_str(&lib)])
+            .status();
+    }
+    assert!(status.success(), "{}", fs::read_to_string(&log).unwrap());
+    assert!(left.is_empty(), "host processes left running: {left:?}");
+    assert_eq!(calls(&out).len(), 1);
+}
+
 /// The recordings under a simulated root, by name.
 fn calls_of(root: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(root)

@@ -151,6 +151,10 @@ static void deinit(void *instance) {
 #ifdef CS_TEST_DEINIT_LOG
     log_line("deinit\n");
 #endif
+#ifdef CS_TEST_DEINIT_HANG
+    for (;;) {
+    }
+#endif
 }
 
 static const cs_plugin_v1 descriptor = {
