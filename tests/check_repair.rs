@@ -439,6 +439,51 @@ fn backup_dir_on_another_file_system_is_a_verified_copy() {
     );
 }
 
+/// A backup that cannot be created on the other file system (here no inode
+/// is left for it after its directories) stops that file's repair with the
+/// reason, naming the backup, and changes nothing; the next repair, with
+/// room, finishes the job.
+#[test]
+fn a_backup_copy_that_cannot_be_created_stops_the_repair_and_changes_nothing() {
+    let Some(full) = TinyDisk::mount_with("size=1m,nr_inodes=4") else {
+        eprintln!("SKIPPED: cannot mount a tmpfs here: the failed backup create is not exercised");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 1, 8, &["--faults", "swapped-final"]);
+    // The recordings' files, not the root's lock and repair log.
+    let files = |root: &Path| {
+        let mut m = snapshot(root);
+        m.retain(|p, _| !p.starts_with(".callscope"));
+        m
+    };
+    let before = files(&rec);
+    let backups = full.path().join("backups");
+    let (code, out, err) = run(&["repair", path_str(&rec), "--backup-dir", path_str(&backups)]);
+    assert_eq!(code, 1, "{out}{err}");
+    let said = format!("{out}{err}");
+    assert!(
+        said.contains("final_stereo_recording.wav") && said.contains("No space left on device"),
+        "{said}"
+    );
+    assert!(files(&rec) == before, "a recording's file changed");
+
+    let more = tmp.path().join("backups");
+    let (code, out, err) = run(&[
+        "repair",
+        path_str(&rec),
+        "--backup-dir",
+        path_str(&more),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, report) = check_json(&rec, &["--settle", "0"]);
+    assert!(
+        serious_codes(&report).values().all(|c| c.is_empty()),
+        "{report}"
+    );
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for e in fs::read_dir(from).unwrap() {

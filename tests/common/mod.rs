@@ -224,9 +224,15 @@ pub struct TinyDisk(tempfile::TempDir);
 
 impl TinyDisk {
     pub fn mount(kib: u32) -> Option<TinyDisk> {
+        Self::mount_with(&format!("size={kib}k"))
+    }
+
+    /// With tmpfs's own options (`nr_inodes=4`: room for three directories
+    /// and no file).
+    pub fn mount_with(options: &str) -> Option<TinyDisk> {
         let dir = tempfile::tempdir().ok()?;
         let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
             .arg(dir.path())
             .status()
             .is_ok_and(|s| s.success());
