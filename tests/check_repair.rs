@@ -1285,8 +1285,7 @@ fn repair_aligned_writes_the_call_as_it_was_heard() {
 fn an_aligned_call_whose_caller_talks_on_after_the_bot_goes_silent() {
     use callscope::audio::{read_wav, write_wav};
     let tmp = tempfile::tempdir().unwrap();
-    let (rec, _) = simulate(tmp.path(), 1, 10, &["--seed", "4"]);
-    let dir = fs::read_dir(&rec).unwrap().next().unwrap().unwrap().path();
+    let (_, dir) = one_recording(tmp.path(), 10, "4");
     let caller_path = dir.join("caller_audio.wav");
     let caller = read_wav(&caller_path).unwrap();
     let rate = caller.info.sample_rate;

@@ -182,16 +182,24 @@ fn a_plugin_written_in_c_reads_the_audio() {
 }
 
 fn run_with_plugin(root: &Path, plugin: &Path) -> (i32, String) {
-    let out = root.parent().unwrap().join("out-bad");
-    let (code, _, err) = run(&[
+    run_plugin(root, &root.parent().unwrap().join("out-bad"), plugin, &[])
+}
+
+/// `run ROOT --out OUT --quiet --plugin PLUGIN EXTRA…` into a fresh `out`:
+/// (exit code, stderr).
+fn run_plugin(root: &Path, out: &Path, plugin: &Path, extra: &[&str]) -> (i32, String) {
+    let _ = fs::remove_dir_all(out);
+    let mut args = vec![
         "run",
         path_str(root),
         "--out",
-        path_str(&out),
+        path_str(out),
         "--quiet",
         "--plugin",
         path_str(plugin),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let (code, _, err) = run(&args);
     (code, err)
 }
 
@@ -389,18 +397,7 @@ fn a_panicking_or_garbling_plugin_fails_only_its_cells() {
     let null_out = c_plugin(tmp.path(), "nullout", &["-DCS_TEST_NULL_OUT"]);
     for extra in [&[][..], &["--plugin-isolation", "process"][..]] {
         let out3 = tmp.path().join("out3");
-        let _ = fs::remove_dir_all(&out3);
-        let mut args = vec![
-            "run",
-            path_str(&rec),
-            "--out",
-            path_str(&out3),
-            "--quiet",
-            "--plugin",
-            path_str(&null_out),
-        ];
-        args.extend_from_slice(extra);
-        let (code, _, err) = run(&args);
+        let (code, err) = run_plugin(&rec, &out3, &null_out, extra);
         assert_eq!(code, 1, "{err}");
         let findings = fs::read_to_string(out3.join("findings.csv")).unwrap();
         assert_eq!(
@@ -616,21 +613,11 @@ fn isolated_plugins_cannot_take_the_run_down() {
 #[test]
 fn a_plugin_summarizes_what_the_host_merged_in_process_and_isolated() {
     let tmp = tempfile::tempdir().unwrap();
-    let (rec, _) = simulate(tmp.path(), 3, 6, &[]);
+    let (rec, truth) = simulate(tmp.path(), 3, 6, &[]);
     let run_summary = |lib: &Path, extra: &[&str]| {
         let out = tmp.path().join("out");
-        let _ = fs::remove_dir_all(&out);
-        let mut args = vec![
-            "run",
-            path_str(&rec),
-            "--out",
-            path_str(&out),
-            "--quiet",
-            "--plugin",
-            path_str(lib),
-        ];
-        args.extend_from_slice(extra);
-        ok(&args);
+        let (code, err) = run_plugin(&rec, &out, lib, extra);
+        assert_eq!(code, 0, "{err}");
         let summary: Value =
             serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
         (summary["analyzers"]["cpeak"].clone(), calls(&out))
@@ -639,8 +626,8 @@ fn a_plugin_summarizes_what_the_host_merged_in_process_and_isolated() {
 
     let lib = c_plugin(tmp.path(), "cpeak", &[]);
     let (mut peaks, mut lens) = (0.0, 0.0);
-    for r in &calls_of(&rec) {
-        let dir = rec.join(r);
+    for t in truths(&truth) {
+        let dir = rec.join(&t.recording);
         let caller = callscope::audio::read_wav(&dir.join("caller_audio.wav")).unwrap();
         let bot = callscope::audio::read_info(&dir.join("bot_audio.wav")).unwrap();
         peaks += caller
@@ -676,8 +663,8 @@ fn a_plugin_summarizes_what_the_host_merged_in_process_and_isolated() {
 #[test]
 fn a_track_not_asked_for_is_null_in_process_and_isolated() {
     let tmp = tempfile::tempdir().unwrap();
-    let (rec, _) = simulate(tmp.path(), 1, 6, &[]);
-    let dir = rec.join(&calls_of(&rec)[0]);
+    let (rec, truth) = simulate(tmp.path(), 1, 6, &[]);
+    let dir = rec.join(&truths(&truth)[0].recording);
     let frames = |f: &str| callscope::audio::read_info(&dir.join(f)).unwrap().frames();
     let audio = format!(
         "16000:{}|16000:{}",
@@ -698,18 +685,8 @@ fn a_track_not_asked_for_is_null_in_process_and_isolated() {
         );
         for extra in [&[][..], &["--plugin-isolation", "process"][..]] {
             let out = tmp.path().join("out-shape");
-            let _ = fs::remove_dir_all(&out);
-            let mut args = vec![
-                "run",
-                path_str(&rec),
-                "--out",
-                path_str(&out),
-                "--quiet",
-                "--plugin",
-                path_str(&lib),
-            ];
-            args.extend_from_slice(extra);
-            ok(&args);
+            let (code, err) = run_plugin(&rec, &out, &lib, extra);
+            assert_eq!(code, 0, "{err}");
             let row = &calls(&out)[0];
             let got = format!(
                 "{}|{}",
@@ -765,16 +742,6 @@ fn a_host_stuck_in_deinit_is_killed_not_left_behind() {
     assert_eq!(calls(&out).len(), 1);
 }
 
-/// The recordings under a simulated root, by name.
-fn calls_of(root: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(root)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    v.sort();
-    v
-}
-
 /// Every instance a plugin's `init` made is handed back to its `deinit`
 /// once, where the plugin ran: after a run in this process, after the host
 /// refused its columns, and in each host process of an isolated run.
@@ -815,17 +782,7 @@ fn every_plugin_instance_is_deinitialised_once() {
     assert_eq!(deinits, inits, "a refused plugin is deinitialised too");
 
     let out = tmp.path().join("out-isolated");
-    let (code, _, err) = run(&[
-        "run",
-        path_str(&rec),
-        "--out",
-        path_str(&out),
-        "--quiet",
-        "--plugin",
-        path_str(&lib),
-        "--plugin-isolation",
-        "process",
-    ]);
+    let (code, err) = run_plugin(&rec, &out, &lib, &["--plugin-isolation", "process"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(err, "", "a host told to finish ends quietly");
     let (inits, deinits) = counts();

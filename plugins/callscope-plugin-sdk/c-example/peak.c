@@ -52,7 +52,8 @@ static int32_t columns(void *instance, cs_buffer *out) {
 }
 
 #ifdef CS_TEST_TRACK_SHAPE
-/* "null", or "rate:len", of a track as the plugin received it. */
+/* "rate:len" of a track as the plugin received it, "null:rate:len" when
+ * its samples pointer is NULL. */
 static void shape(const cs_track *t, char *s, size_t n) {
     if (t->samples == NULL)
         snprintf(s, n, "null:%u:%zu", t->sample_rate, t->len);
