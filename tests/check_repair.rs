@@ -61,13 +61,6 @@ fn finding_message(report: &Value, code: &str) -> String {
         .to_string()
 }
 
-/// Rewrite a 44-byte WAV header's RIFF and data sizes to fit its bytes.
-fn fit_sizes(wav: &mut [u8]) {
-    let data = (wav.len() - 44) as u32;
-    wav[4..8].copy_from_slice(&(data + 36).to_le_bytes());
-    wav[40..44].copy_from_slice(&data.to_le_bytes());
-}
-
 fn expected_codes(fault: &str) -> BTreeSet<String> {
     match fault {
         "none" | "in-progress" => set(&[]),
@@ -558,13 +551,6 @@ fn sample_recordings_check_and_repair() {
         .unwrap();
     assert_eq!(crashed["state"], "complete");
     assert!(crashed["function_calls"].is_null(), "unknown, not zero");
-}
-
-/// Rewrite one JSON file of a recording through a function on its value.
-fn edit_json(path: &Path, f: impl FnOnce(&mut Value)) {
-    let mut v: Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
-    f(&mut v);
-    fs::write(path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
 }
 
 #[test]

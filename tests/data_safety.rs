@@ -188,14 +188,6 @@ fn audio_removed_by_policy_is_a_state_not_an_error() {
     }
 }
 
-/// Patch the sample rate of a canonical WAV header.
-fn set_rate(wav: &Path, rate: u32) {
-    let mut b = fs::read(wav).unwrap();
-    assert_eq!(&b[12..16], b"fmt ");
-    b[24..28].copy_from_slice(&rate.to_le_bytes());
-    fs::write(wav, b).unwrap();
-}
-
 /// Defect 4: one damaged sample-rate field must not abort the run (the
 /// resampler allocated gigabytes) nor make repair loop.
 #[test]

@@ -216,6 +216,31 @@ fn monos_unproven(f: &Facts) -> Option<String> {
     }
 }
 
+/// Why the final stereo cannot be rebuilt at the rate the monos will have
+/// (`rates`: caller and bot, after the header rewrites planned), if it
+/// cannot: the two tracks must agree, and the real-time file and the final
+/// stereo must not both say otherwise. Two headers against two prove
+/// nothing, and a final rebuilt at the monos' rate would replace the one
+/// file that may be right.
+fn rate_unproven(f: &Facts, rates: [Option<u32>; 2]) -> Option<String> {
+    let [Some(caller), Some(bot)] = rates else {
+        return None;
+    };
+    if caller != bot {
+        return Some(format!(
+            "the mono tracks disagree on the sample rate ({caller} and {bot} Hz)"
+        ));
+    }
+    let rt = f.usable(FileKind::Stereo).map(|i| i.sample_rate);
+    let fin = f.info(FileKind::FinalStereo).map(|i| i.sample_rate);
+    match (rt, fin) {
+        (Some(r), Some(x)) if r != caller && x != caller => Some(format!(
+            "the mono tracks are at {caller} Hz, stereo_recording.wav at {r} Hz and final_stereo_recording.wav at {x} Hz: which rate is right cannot be proven"
+        )),
+        _ => None,
+    }
+}
+
 /// Plan the repair of one recording from its check; with `aligned`, also
 /// the listening copy on the caller's clock, when there is none yet.
 pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPlan {
@@ -237,6 +262,8 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
     let mut add =
         |action: Action, reason: String| plan.actions.push(PlannedAction { action, reason });
     let mut skip = Vec::new();
+    // The monos' sample rates once their headers are rewritten.
+    let mut mono_rates = [None, None];
 
     // 0. Mono tracks cut short, which the final stereo still holds whole.
     let truncated: Vec<(FileKind, u16, u64)> = [FileKind::CallerAudio, FileKind::BotAudio]
@@ -274,6 +301,9 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
                     info.sample_rate
                 )),
             }
+        }
+        if k != FileKind::Stereo {
+            mono_rates[usize::from(k == FileKind::BotAudio)] = Some(rate);
         }
         if !why.is_empty() && !crate::audio::PLAUSIBLE_RATES.contains(&rate) {
             // Never write a header at a rate no recording has: it would be
@@ -370,7 +400,8 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
             None
         } else {
             monos_unproven(&f)
-        };
+        }
+        .or_else(|| rate_unproven(&f, mono_rates));
         if let Some(reason) = unproven {
             skip.push(format!("{}: {why}; not rebuilt: {reason}", fin.file_name()));
         } else if monos_ok {

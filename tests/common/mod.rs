@@ -259,3 +259,25 @@ pub fn chattr(flag: &str, path: &Path) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// Rewrite a 44-byte WAV header's RIFF and data sizes to fit its bytes.
+pub fn fit_sizes(wav: &mut [u8]) {
+    let data = (wav.len() - 44) as u32;
+    wav[4..8].copy_from_slice(&(data + 36).to_le_bytes());
+    wav[40..44].copy_from_slice(&data.to_le_bytes());
+}
+
+/// Set the sample-rate field of a WAV's header (and nothing else).
+pub fn set_rate(wav: &Path, rate: u32) {
+    let mut b = std::fs::read(wav).unwrap();
+    assert_eq!(&b[12..16], b"fmt ");
+    b[24..28].copy_from_slice(&rate.to_le_bytes());
+    std::fs::write(wav, b).unwrap();
+}
+
+/// Rewrite one JSON file of a recording through a function on its value.
+pub fn edit_json(path: &Path, f: impl FnOnce(&mut serde_json::Value)) {
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    f(&mut v);
+    std::fs::write(path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+}
