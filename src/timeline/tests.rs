@@ -305,3 +305,219 @@ fn nothing_plays_after_the_call_ends() {
     assert_eq!(tl.end(), 2000);
     assert_eq!(tl.unheard(), vec![(2000, 3000)]);
 }
+
+#[test]
+fn caller_speech_is_joined_across_gaps_shorter_than_the_utterance_gap() {
+    // At 1 kHz the gap is 600 samples: 700 - 100 joins, 1401 - 800 does not;
+    // a span inside the utterance does not shorten it.
+    let speech = [(0, 100), (700, 800), (750, 760), (1401, 1500)];
+    assert_eq!(utterances(&speech, 1000), vec![(0, 800), (1401, 1500)]);
+}
+
+#[test]
+fn answers_split_where_arrivals_pause_longer_than_the_answer_gap() {
+    // Arrivals 500 ms apart are one answer; 501 ms apart, two.
+    let mut tl = answers_at(&[(1000, 3, 100, 500), (2501, 1, 100, 0)], 10_000);
+    let bot = vec![1i16; tl.bot_len as usize];
+    tl.hear(&[], &bot, 1000, 20);
+    let got: Vec<_> = tl
+        .answers
+        .iter()
+        .map(|a| (a.segments.clone(), a.play_start, a.received_end, a.ending))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (0..3, 1000, 2100, Ending::Played),
+            (3..4, 2501, 2601, Ending::Played)
+        ]
+    );
+}
+
+#[test]
+fn a_cut_is_settled_from_the_median_step_between_arrivals() {
+    // Three chunks at once, then steps of 20, 30 and 100 ms: the typical
+    // step is 30 (the median of the non-zero steps; 20 counting the zeros,
+    // 50 as a mean). Six 200 ms chunks play from 1.0 s to 2.2 s, and the
+    // caller barges in at 1.1 s, exactly as late as the last chunk (at
+    // 1.15 s) still counts as stopping before the bridge could cancel.
+    let arrivals = [1000, 1000, 1000, 1020, 1050, 1150];
+    let mut tl = answers_at(&[(0, 6, 200, 0)], 10_000);
+    for (s, at) in tl.segments.iter_mut().zip(arrivals) {
+        s.arrival = at;
+    }
+    let bot = vec![1i16; tl.bot_len as usize];
+    tl.hear(&[(1100, 2500)], &bot, 1000, 20);
+    let a = &tl.answers[0];
+    assert_eq!(
+        a.ending,
+        Ending::Cancelled {
+            onset: 1100,
+            lo: 1150,
+            hi: 1200
+        }
+    );
+    assert_eq!(a.heard_end, 1175);
+    assert_eq!(a.barge_in(), Some(1100));
+}
+
+#[test]
+fn a_cut_never_ends_before_the_barge_in() {
+    // Chunks every 240 ms, the last at 1.0 s; the caller at 1.15 s. The
+    // middle of what the arrivals allow (1.0 s to 1.26 s) is 1.13 s,
+    // before the caller spoke: playback ran at least to the onset.
+    let mut tl = answers_at(&[(520, 3, 300, 240)], 10_000);
+    let bot = vec![1i16; tl.bot_len as usize];
+    tl.hear(&[(1150, 2500)], &bot, 1000, 20);
+    let a = &tl.answers[0];
+    assert_eq!(
+        a.ending,
+        Ending::Cancelled {
+            onset: 1150,
+            lo: 1000,
+            hi: 1260
+        }
+    );
+    assert_eq!(a.heard_end, 1150);
+}
+
+#[test]
+fn an_answer_ending_on_the_tts_silence_was_sent_whole() {
+    // As in the cut answer above, but the last 80 ms are digital silence:
+    // the bridge finished sending, so only the caller's onset is known
+    // and the end is counted to the typical cancellation.
+    let mut tl = answers_at(&[(1000, 21, 80, 60)], 10_000);
+    let mut bot = vec![1i16; tl.bot_len as usize];
+    let n = bot.len();
+    bot[n - 80..].fill(0);
+    tl.hear(&[(2000, 4000)], &bot, 1000, 20);
+    let a = &tl.answers[0];
+    assert_eq!(
+        a.ending,
+        Ending::Uncertain {
+            onset: Some(2000),
+            lo: 2200,
+            hi: 2680
+        }
+    );
+    assert_eq!(a.heard_end, 2400);
+    // 79 ms of silence is not the TTS's tail: it was cut mid-speech.
+    bot[n - 80] = 1;
+    let mut tl = answers_at(&[(1000, 21, 80, 60)], 10_000);
+    tl.hear(&[(2000, 4000)], &bot, 1000, 20);
+    assert!(
+        matches!(tl.answers[0].ending, Ending::Cancelled { .. }),
+        "{:?}",
+        tl.answers[0]
+    );
+}
+
+#[test]
+fn caller_speech_over_a_fully_received_answer_is_an_uncertain_cut() {
+    // Ten 200 ms chunks all at 1.0 s: playback to 3.0 s. A 1 s utterance
+    // from 1.5 s (exactly long enough not to be a backchannel).
+    let fresh = || answers_at(&[(1000, 10, 200, 0)], 10_000);
+    let bot = vec![1i16; 2000];
+    let mut tl = fresh();
+    tl.hear(&[(1500, 2500)], &bot, 1000, 20);
+    let a = &tl.answers[0];
+    assert_eq!(
+        a.ending,
+        Ending::Uncertain {
+            onset: Some(1500),
+            lo: 1700,
+            hi: 3000
+        }
+    );
+    assert_eq!(a.heard_end, 1900);
+    assert_eq!(tl.unheard(), vec![(1900, 3000)]);
+    // Speech beginning exactly as playback begins, or as it ends, is not
+    // over the answer; 999 ms is a backchannel.
+    for speech in [(1000, 2500), (3000, 4500), (1500, 2499)] {
+        let mut tl = fresh();
+        tl.hear(&[speech], &bot, 1000, 20);
+        assert_eq!(tl.answers[0].ending, Ending::Played, "{speech:?}");
+    }
+    // Short speech that runs to the end of the call is not a backchannel:
+    // the caller was still talking when the call ended.
+    let mut tl = answers_at(&[(1000, 10, 200, 0)], 3500);
+    tl.hear(&[(2900, 3500)], &bot, 1000, 20);
+    assert_eq!(
+        tl.answers[0].ending,
+        Ending::Uncertain {
+            onset: Some(2900),
+            lo: 3000,
+            hi: 3000
+        }
+    );
+    // An uncertain cut after the call's end stops at the end and stays
+    // uncertain.
+    let mut tl = answers_at(&[(1000, 10, 200, 0)], 1800);
+    tl.hear(&[(1500, 1800)], &bot, 1000, 20);
+    let a = &tl.answers[0];
+    assert_eq!(
+        a.ending,
+        Ending::Uncertain {
+            onset: Some(1500),
+            lo: 1700,
+            hi: 3000
+        }
+    );
+    assert_eq!(a.heard_end, 1800);
+}
+
+#[test]
+fn an_overtaken_answer_without_a_barge_in_or_with_one_too_late() {
+    let fresh = || answers_at(&[(1000, 5, 400, 20), (2500, 5, 100, 20)], 10_000);
+    let bot = vec![1i16; 2500];
+    // No caller speech: anywhere from its start to the next arrival.
+    let mut tl = fresh();
+    tl.hear(&[], &bot, 1000, 20);
+    let a = &tl.answers[0];
+    assert_eq!(
+        a.ending,
+        Ending::Uncertain {
+            onset: None,
+            lo: 1000,
+            hi: 2500
+        }
+    );
+    assert_eq!((a.heard_end, a.barge_in()), (1750, None));
+    // Speech after the next answer arrived did not cut this one.
+    let mut tl = fresh();
+    tl.hear(&[(2600, 4000)], &bot, 1000, 20);
+    assert_eq!(
+        tl.answers[0].ending,
+        Ending::Uncertain {
+            onset: None,
+            lo: 1000,
+            hi: 2500
+        }
+    );
+    // A barge-in just before the next arrival: both bounds stop at it.
+    let mut tl = fresh();
+    tl.hear(&[(2400, 4000)], &bot, 1000, 20);
+    assert_eq!(
+        tl.answers[0].ending,
+        Ending::Uncertain {
+            onset: Some(2400),
+            lo: 2500,
+            hi: 2500
+        }
+    );
+    assert_eq!(tl.answers[0].heard_end, 2500);
+}
+
+#[test]
+fn an_answer_arriving_after_the_call_ended_is_never_heard() {
+    let mut tl = answers_at(&[(3000, 1, 100, 0)], 2000);
+    let bot = vec![1i16; 100];
+    tl.hear(&[], &bot, 1000, 20);
+    let a = &tl.answers[0];
+    assert_eq!(
+        (a.ending, a.play_start, a.heard_end),
+        (Ending::CallEnded, 3000, 3000)
+    );
+    assert_eq!(tl.segments[0].heard, 0);
+    assert_eq!(tl.unheard(), vec![(3000, 3100)]);
+}
