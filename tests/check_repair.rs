@@ -1257,6 +1257,19 @@ fn repair_aligned_writes_the_call_as_it_was_heard() {
                 t.recording, c.index
             );
         }
+        // And nothing else: R is silent between the chunks.
+        let nonzero = |x: &[i16]| x.iter().filter(|s| **s != 0).count();
+        let chunks: usize = t
+            .bot_chunks
+            .iter()
+            .map(|c| nonzero(&bot[c.bot_offset..c.bot_offset + c.samples]))
+            .sum();
+        assert_eq!(
+            nonzero(&r),
+            chunks,
+            "{}: bot audio between chunks",
+            t.recording
+        );
     }
     // It is written once.
     let again = ok(&["repair", path_str(&rec), "--aligned", "--quiet"]);
