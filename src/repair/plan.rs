@@ -42,6 +42,12 @@ impl Facts<'_> {
         self.codes(k).contains(&code)
     }
 
+    /// Something that is not a regular file (a symlink, a FIFO, a device)
+    /// holds the name: it is reported, and never replaced.
+    fn occupied(&self, k: FileKind) -> bool {
+        self.rec.file(k).is_some() && !self.rec.has(k)
+    }
+
     /// A mono or stereo file whose samples can be trusted as they are.
     fn usable(&self, k: FileKind) -> Option<&WavInfo> {
         self.info(k)
@@ -343,6 +349,10 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
         if f.usable(k).is_some() {
             continue;
         }
+        if f.occupied(k) {
+            monos_ok = false;
+            continue;
+        }
         match restore_source(&f, k) {
             Ok((channel, frames)) => {
                 add(
@@ -390,6 +400,8 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
     let final_missing = !rec.has(fin);
     if !truncated.is_empty() {
         // The final stereo is the intact source of the restored track.
+    } else if f.occupied(fin) {
+        // Reported below, never replaced.
     } else if final_missing || !final_codes.is_empty() {
         let why = if final_missing {
             "missing".to_string()
@@ -420,7 +432,8 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
     }
 
     // 5. The listening copy, from the monos and the real-time file.
-    if aligned && !rec.dir.join(ALIGNED_FILE).exists() {
+    // (Anything already at its name, even a dangling link, is left alone.)
+    if aligned && rec.dir.join(ALIGNED_FILE).symlink_metadata().is_err() {
         let rt_ok = f.usable(FileKind::Stereo).is_some()
             && !f
                 .codes(FileKind::Stereo)
@@ -459,6 +472,7 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
                 "the recorder's JSON cannot be invented"
             }
             "file.symlink" => "symlinks are never followed or replaced",
+            "file.not_regular" => "it is never opened or replaced",
             "file.unreadable" => "the file cannot be read",
             _ => continue,
         };
