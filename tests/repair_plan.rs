@@ -495,6 +495,23 @@ fn a_sample_rate_is_written_only_where_the_other_files_prove_it() {
         lines[0].contains("wav.rate_mismatch: its samples are in stereo_recording.wav at 16000 Hz"),
         "{lines:#?}"
     );
+    // Its samples do not match the real-time file: the rate cannot be taken
+    // from there.
+    let root = b.case("bot-rate-rt", |d| {
+        set_rate_consistently(&d.join(BOT), 8000);
+        flip_sample(&d.join(RT), 2, 1);
+    });
+    let (actions, left) = plan(&root, &[]);
+    assert!(
+        !actions.iter().any(|a| a.starts_with("rewrite-header")),
+        "{actions:?}"
+    );
+    assert!(
+        left.iter()
+            .any(|l| l
+                .starts_with("bot_audio.wav: sample rate 8000 Hz disagrees with the other files")),
+        "{left:#?}"
+    );
     // The final alone disagrees: three files against one.
     let root = b.case("final-rate", at(&[FINAL], 8000));
     assert_eq!(
