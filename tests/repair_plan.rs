@@ -143,6 +143,46 @@ fn flip_sample(wav: &Path, channels: usize, channel: usize) {
     fs::write(wav, b).unwrap();
 }
 
+/// Silence the caller's samples in the last `frames` frames of the
+/// real-time file, and the same samples of the caller track and of the
+/// final's L: a caller who fell quiet, in every file alike. Returns the
+/// caller track's length up to its last non-zero sample.
+fn quiet_caller_tail(dir: &Path, frames: usize) -> u64 {
+    let (mut rt, mut caller, mut fin) = (
+        fs::read(dir.join(RT)).unwrap(),
+        fs::read(dir.join(CALLER)).unwrap(),
+        fs::read(dir.join(FINAL)).unwrap(),
+    );
+    let nonzero = |b: &[u8], at: usize| b[at] != 0 || b[at + 1] != 0;
+    let rt_frames = (rt.len() - 44) / 4;
+    let mut quieted = 0;
+    for i in rt_frames - frames..rt_frames {
+        if nonzero(&rt, 44 + 4 * i) {
+            rt[44 + 4 * i..46 + 4 * i].fill(0);
+            quieted += 1;
+        }
+    }
+    let samples = (caller.len() - 44) / 2;
+    for i in (0..samples).rev() {
+        if quieted == 0 {
+            break;
+        }
+        if nonzero(&caller, 44 + 2 * i) {
+            caller[44 + 2 * i..46 + 2 * i].fill(0);
+            fin[44 + 4 * i..46 + 4 * i].fill(0);
+            quieted -= 1;
+        }
+    }
+    fs::write(dir.join(RT), rt).unwrap();
+    fs::write(dir.join(FINAL), fin).unwrap();
+    let last = (0..samples)
+        .rev()
+        .find(|&i| nonzero(&caller, 44 + 2 * i))
+        .unwrap();
+    fs::write(dir.join(CALLER), caller).unwrap();
+    last as u64 + 1
+}
+
 fn metadata(dir: &Path, f: impl FnOnce(&mut serde_json::Map<String, Value>)) {
     edit_json(&dir.join("call_metadata.json"), |v| {
         f(v.as_object_mut().unwrap())
@@ -346,6 +386,17 @@ fn a_short_mono_is_restored_only_when_the_realtime_file_proves_it() {
             c / 2
         )),
         "{lines:#?}"
+    );
+    // Cut where the caller had fallen quiet: no sample of the track
+    // differs, only the real-time file's length implicates it.
+    let root = b.case("short-in-silence", |d| {
+        let keep = quiet_caller_tail(d, 16_000);
+        assert!(keep < c / 2, "the caller is quiet from {keep}");
+        cut_frames(&d.join(CALLER), keep);
+    });
+    assert_eq!(
+        plan(&root, &[]).0,
+        vec![format!("restore-mono {CALLER} channel=0 frames={c}")]
     );
     // The bot's track, cut short, is restored to its own length.
     let root = b.case("short-bot", |d| cut_frames(&d.join(BOT), bt / 2));
