@@ -387,6 +387,16 @@ fn a_short_mono_is_restored_only_when_the_realtime_file_proves_it() {
         )),
         "{lines:#?}"
     );
+    // Cut as a crash cuts it, the header still giving the whole length: the
+    // restore writes the header too, and nothing else is rewritten.
+    let root = b.case("short-header", |d| {
+        let w = fs::read(d.join(CALLER)).unwrap();
+        fs::write(d.join(CALLER), &w[..44 + c as usize]).unwrap();
+    });
+    assert_eq!(
+        plan(&root, &[]).0,
+        vec![format!("restore-mono {CALLER} channel=0 frames={c}")]
+    );
     // Cut where the caller had fallen quiet: no sample of the track
     // differs, only the real-time file's length implicates it.
     let root = b.case("short-in-silence", |d| {
