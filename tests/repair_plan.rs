@@ -573,6 +573,31 @@ fn a_sample_rate_is_written_only_where_the_other_files_prove_it() {
                 .starts_with("bot_audio.wav: sample rate 8000 Hz disagrees with the other files")),
         "{left:#?}"
     );
+    // A rate no recording has (outside 4–192 kHz), that nothing can correct: a header whose
+    // other fields agree with it is left as it is, one that also needs
+    // rewriting is not rewritten at it.
+    for (case, set, invalid) in [
+        ("consistent", set_rate_consistently as fn(&Path, u32), false),
+        ("inconsistent", set_rate as fn(&Path, u32), true),
+    ] {
+        let root = b.case(&format!("odd-rate-{case}"), |d| {
+            set(&d.join(CALLER), 1);
+            rm(d, RT);
+        });
+        let (actions, left) = plan(&root, &[]);
+        assert!(actions.is_empty(), "{case}: {actions:?}");
+        assert!(
+            left[0].starts_with("caller_audio.wav: sample rate 1 Hz disagrees"),
+            "{case}: {left:#?}"
+        );
+        assert_eq!(
+            left.iter().any(|l| l.starts_with(
+                "caller_audio.wav: sample rate 1 Hz is not a telephony rate and the right one cannot be proven (wav.rate_invalid)"
+            )),
+            invalid,
+            "{case}: {left:#?}"
+        );
+    }
     // The final alone disagrees: three files against one.
     let root = b.case("final-rate", at(&[FINAL], 8000));
     assert_eq!(
