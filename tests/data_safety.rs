@@ -574,6 +574,13 @@ fn unreadable_entries_as_an_unprivileged_user() {
         out.contains("file.unreadable") && out.contains("transcript.json: Permission denied"),
         "{out}"
     );
+    // Repair plans nothing for it, and says why.
+    let (_, out, err) = as_nobody(&["repair", r, "--dry-run"]).unwrap();
+    assert!(
+        out.contains("transcript.json: Permission denied (os error 13) (file.unreadable): the file cannot be read")
+            && out.contains(" 0 action(s) planned"),
+        "{out}{err}"
+    );
     let reports = tmp.path().join("reports");
     let (code, _, err) = as_nobody(&["run", r, "--out", path_str(&reports), "--quiet"]).unwrap();
     assert_eq!(code, 1, "{err}");
