@@ -744,6 +744,21 @@ fn what_is_never_changed_is_named_with_its_reason() {
         ("linked caller", b.case("link-caller", link(CALLER)), linked),
         ("linked final", b.case("link-final", link(FINAL)), linked),
         (
+            "linked caller in a crashed call",
+            b.case("link-crashed", |d| {
+                link(CALLER)(d);
+                for f in [
+                    "transcript.json",
+                    "call_metadata.json",
+                    "session_events.json",
+                    FINAL,
+                ] {
+                    rm(d, f);
+                }
+            }),
+            "call_metadata.json: not written without both mono tracks",
+        ),
+        (
             "caller a FIFO",
             b.case("fifo-caller", |d| {
                 rm(d, CALLER);
