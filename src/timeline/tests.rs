@@ -336,29 +336,112 @@ fn answers_split_where_arrivals_pause_longer_than_the_answer_gap() {
 
 #[test]
 fn a_cut_is_settled_from_the_median_step_between_arrivals() {
-    // Three chunks at once, then steps of 20, 30 and 100 ms: the typical
-    // step is 30 (the median of the non-zero steps; 20 counting the zeros,
-    // 50 as a mean). Six 200 ms chunks play from 1.0 s to 2.2 s, and the
-    // caller barges in at 1.1 s, exactly as late as the last chunk (at
-    // 1.15 s) still counts as stopping before the bridge could cancel.
-    let arrivals = [1000, 1000, 1000, 1020, 1050, 1150];
-    let mut tl = answers_at(&[(0, 6, 200, 0)], 10_000);
-    for (s, at) in tl.segments.iter_mut().zip(arrivals) {
-        s.arrival = at;
-    }
-    let bot = vec![1i16; tl.bot_len as usize];
-    tl.hear(&[(1100, 2500)], &bot, 1000, 20);
-    let a = &tl.answers[0];
+    // Three chunks at once, then steps of 10, 20, 30, 40 and 100 ms: the
+    // typical step is 30 (the median of the non-zero steps; 20 counting
+    // the zeros or taking the wrong middle, 40 as a mean). Eight 200 ms
+    // chunks play from 1.0 s to 2.6 s; the caller barges in at 1.15 s,
+    // exactly as late as the last chunk (at 1.2 s) still counts as
+    // stopping before the bridge could cancel.
+    let arrivals = [1000, 1000, 1000, 1010, 1030, 1060, 1100, 1200];
+    let hear = |onset: u64| {
+        let mut tl = answers_at(&[(0, 8, 200, 0)], 10_000);
+        for (s, at) in tl.segments.iter_mut().zip(arrivals) {
+            s.arrival = at;
+        }
+        let bot = vec![1i16; tl.bot_len as usize];
+        tl.hear(&[(onset, onset + 1500)], &bot, 1000, 20);
+        tl.answers.remove(0)
+    };
+    let a = hear(1150);
     assert_eq!(
         a.ending,
         Ending::Cancelled {
-            onset: 1100,
-            lo: 1150,
-            hi: 1200
+            onset: 1150,
+            lo: 1200,
+            hi: 1250
         }
     );
-    assert_eq!(a.heard_end, 1175);
-    assert_eq!(a.barge_in(), Some(1100));
+    assert_eq!(a.heard_end, 1225);
+    assert_eq!(a.barge_in(), Some(1150));
+    // A millisecond later, the arrivals had stopped before the bridge could
+    // have cancelled: the answer was sent whole, and the caller spoke over it.
+    assert_eq!(
+        hear(1151).ending,
+        Ending::Uncertain {
+            onset: Some(1151),
+            lo: 1351,
+            hi: 2600
+        }
+    );
+}
+
+#[test]
+fn arrivals_up_to_700_ms_after_the_onset_still_end_in_a_cut() {
+    // Chunks every 60 ms to 2.2 s; the caller at 1.5 s, exactly 700 ms
+    // before the last arrival: still within reach of the cancellation.
+    let hear = |onset: u64| {
+        let mut tl = answers_at(&[(1000, 21, 80, 60)], 10_000);
+        let bot = vec![1i16; tl.bot_len as usize];
+        tl.hear(&[(onset, 3500)], &bot, 1000, 20);
+        tl.answers.remove(0)
+    };
+    assert_eq!(
+        hear(1500).ending,
+        Ending::Cancelled {
+            onset: 1500,
+            lo: 2200,
+            hi: 2280
+        }
+    );
+    // A millisecond earlier, they went on arriving: talked through.
+    assert_eq!(hear(1499).ending, Ending::Played);
+}
+
+#[test]
+fn chunks_that_arrive_all_at_once_are_never_a_cut_by_their_arrivals() {
+    // Ten chunks at 1.0 s and a caller chunk of 200 ms: without a step
+    // between arrivals nothing says when the bridge stopped sending.
+    let mut tl = answers_at(&[(1000, 10, 200, 0)], 10_000);
+    let bot = vec![1i16; 2000];
+    tl.hear(&[(1050, 2500)], &bot, 1000, 200);
+    assert_eq!(
+        tl.answers[0].ending,
+        Ending::Uncertain {
+            onset: Some(1050),
+            lo: 1250,
+            hi: 3000
+        }
+    );
+}
+
+#[test]
+fn an_answer_whose_last_chunk_played_on_arrival_had_nothing_left_to_cut() {
+    // 200 ms chunks every 200 ms: each plays as it arrives, so when the
+    // arrivals stop no audio is left waiting to be played.
+    let mut tl = answers_at(&[(1000, 5, 200, 200)], 10_000);
+    let bot = vec![1i16; 1000];
+    tl.hear(&[(1700, 3000)], &bot, 1000, 20);
+    assert_eq!(
+        tl.answers[0].ending,
+        Ending::Uncertain {
+            onset: Some(1700),
+            lo: 1900,
+            hi: 2000
+        }
+    );
+}
+
+#[test]
+fn an_answer_played_exactly_to_the_next_arrival_or_the_calls_end_was_played() {
+    let bot = vec![1i16; 1100];
+    // The next answer arrives as this one ends: nothing overtook it.
+    let mut tl = answers_at(&[(1000, 10, 100, 0), (2000, 1, 100, 0)], 10_000);
+    tl.hear(&[], &bot, 1000, 20);
+    assert_eq!(tl.answers[0].ending, Ending::Played);
+    // The call ends as it ends.
+    let mut tl = answers_at(&[(1000, 10, 100, 0)], 2000);
+    tl.hear(&[], &bot, 1000, 20);
+    assert_eq!(tl.answers[0].ending, Ending::Played);
 }
 
 #[test]
@@ -430,6 +513,7 @@ fn caller_speech_over_a_fully_received_answer_is_an_uncertain_cut() {
         }
     );
     assert_eq!(a.heard_end, 1900);
+    assert_eq!(a.barge_in(), Some(1500));
     assert_eq!(tl.unheard(), vec![(1900, 3000)]);
     // Speech beginning exactly as playback begins, or as it ends, is not
     // over the answer; 999 ms is a backchannel.
@@ -483,9 +567,9 @@ fn an_overtaken_answer_without_a_barge_in_or_with_one_too_late() {
         }
     );
     assert_eq!((a.heard_end, a.barge_in()), (1750, None));
-    // Speech after the next answer arrived did not cut this one.
+    // Speech from the moment the next answer arrived did not cut this one.
     let mut tl = fresh();
-    tl.hear(&[(2600, 4000)], &bot, 1000, 20);
+    tl.hear(&[(2500, 4000)], &bot, 1000, 20);
     assert_eq!(
         tl.answers[0].ending,
         Ending::Uncertain {
@@ -520,4 +604,9 @@ fn an_answer_arriving_after_the_call_ended_is_never_heard() {
     );
     assert_eq!(tl.segments[0].heard, 0);
     assert_eq!(tl.unheard(), vec![(3000, 3100)]);
+    // Two answers cut: two unheard stretches, not one.
+    let mut tl = answers_at(&[(1000, 5, 400, 20), (2500, 5, 100, 20)], 2700);
+    let bot = vec![1i16; 2500];
+    tl.hear(&[], &bot, 1000, 20);
+    assert_eq!(tl.unheard(), vec![(1750, 3000), (2700, 3000)]);
 }
