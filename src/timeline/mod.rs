@@ -267,4 +267,6 @@ pub fn caller_chunk_frames(rec: &crate::recording::Recording) -> Option<u64> {
 }
 
 #[cfg(test)]
+mod heard_tests;
+#[cfg(test)]
 pub(crate) mod tests;
