@@ -2,6 +2,7 @@
 //! where one sample is one millisecond and every bound can be worked out
 //! by hand.
 
+use super::heard::Span;
 use super::*;
 
 /// A timeline of answers at 1 kHz (1 sample = 1 ms): each answer as
@@ -29,13 +30,32 @@ fn answers_at(answers: &[(u64, u64, u64, u64)], caller_len: u64) -> Timeline {
     }
 }
 
+/// The timeline of `answers` (as for [`answers_at`]) heard over the
+/// caller's `speech`, the bot speaking to the last sample of every chunk
+/// (no silent tail: an answer cut mid-speech), in `chunk`-sample caller
+/// chunks.
+fn heard_in(
+    answers: &[(u64, u64, u64, u64)],
+    caller_len: u64,
+    speech: &[Span],
+    chunk: u64,
+) -> Timeline {
+    let mut tl = answers_at(answers, caller_len);
+    let bot = vec![1i16; tl.bot_len as usize];
+    tl.hear(speech, &bot, 1000, chunk);
+    tl
+}
+
+/// [`heard_in`] with the recorder's 20 ms caller chunks.
+fn heard(answers: &[(u64, u64, u64, u64)], caller_len: u64, speech: &[Span]) -> Timeline {
+    heard_in(answers, caller_len, speech, 20)
+}
+
 #[test]
 fn an_answer_cut_where_its_arrivals_stop_after_a_barge_in() {
     // 30 chunks of 80 ms every 60 ms from 1 s: received playback to 3.4 s.
     // The caller barges in at 2.0 s; chunks stop after the one at 2.2 s.
-    let mut tl = answers_at(&[(1000, 21, 80, 60)], 10_000);
-    let bot = vec![1i16; tl.bot_len as usize]; // ends mid-speech
-    tl.hear(&[(2000, 4000)], &bot, 1000, 20);
+    let tl = heard(&[(1000, 21, 80, 60)], 10_000, &[(2000, 4000)]);
     let a = &tl.answers[0];
     assert_eq!(a.received_end, 1000 + 21 * 80);
     let Ending::Cancelled { onset, lo, hi } = a.ending else {
@@ -52,15 +72,11 @@ fn an_answer_cut_where_its_arrivals_stop_after_a_barge_in() {
 
 #[test]
 fn arrivals_going_on_after_a_barge_in_mean_the_bot_talked_through() {
-    let mut tl = answers_at(&[(1000, 21, 80, 60)], 10_000);
-    let bot = vec![1i16; tl.bot_len as usize];
-    // The onset at 1.2 s: chunks went on arriving for a second after it.
-    tl.hear(&[(1200, 3000)], &bot, 1000, 20);
+    let tl = heard(&[(1000, 21, 80, 60)], 10_000, &[(1200, 3000)]);
     assert_eq!(tl.answers[0].ending, Ending::Played);
     assert_eq!(tl.end(), 2680);
     // A backchannel (under 1 s) never cancels, whatever the arrivals do.
-    let mut tl = answers_at(&[(1000, 21, 80, 60)], 10_000);
-    tl.hear(&[(2000, 2400)], &bot, 1000, 20);
+    let tl = heard(&[(1000, 21, 80, 60)], 10_000, &[(2000, 2400)]);
     assert_eq!(tl.answers[0].ending, Ending::Played);
 }
 
@@ -68,9 +84,11 @@ fn arrivals_going_on_after_a_barge_in_mean_the_bot_talked_through() {
 fn an_answer_the_next_one_overtakes_was_cut_somewhere_the_file_cannot_say() {
     // Two answers received whole; the second arrives at 2.5 s, while the
     // first (1.0 s to 3.0 s) would still be playing.
-    let mut tl = answers_at(&[(1000, 5, 400, 20), (2500, 5, 100, 20)], 10_000);
-    let bot = vec![1i16; tl.bot_len as usize];
-    tl.hear(&[(1500, 2600)], &bot, 1000, 20);
+    let tl = heard(
+        &[(1000, 5, 400, 20), (2500, 5, 100, 20)],
+        10_000,
+        &[(1500, 2600)],
+    );
     let a = &tl.answers[0];
     assert_eq!(
         a.ending,
@@ -88,9 +106,7 @@ fn an_answer_the_next_one_overtakes_was_cut_somewhere_the_file_cannot_say() {
 
 #[test]
 fn nothing_plays_after_the_call_ends() {
-    let mut tl = answers_at(&[(1000, 10, 200, 20)], 2000);
-    let bot = vec![1i16; tl.bot_len as usize];
-    tl.hear(&[], &bot, 1000, 20);
+    let tl = heard(&[(1000, 10, 200, 20)], 2000, &[]);
     assert_eq!(tl.answers[0].ending, Ending::CallEnded);
     assert_eq!(tl.end(), 2000);
     assert_eq!(tl.unheard(), vec![(2000, 3000)]);
@@ -107,9 +123,7 @@ fn caller_speech_is_joined_across_gaps_shorter_than_the_utterance_gap() {
 #[test]
 fn answers_split_where_arrivals_pause_longer_than_the_answer_gap() {
     // Arrivals 500 ms apart are one answer; 501 ms apart, two.
-    let mut tl = answers_at(&[(1000, 3, 100, 500), (2501, 1, 100, 0)], 10_000);
-    let bot = vec![1i16; tl.bot_len as usize];
-    tl.hear(&[], &bot, 1000, 20);
+    let tl = heard(&[(1000, 3, 100, 500), (2501, 1, 100, 0)], 10_000, &[]);
     let got: Vec<_> = tl
         .answers
         .iter()
@@ -170,10 +184,9 @@ fn arrivals_up_to_700_ms_after_the_onset_still_end_in_a_cut() {
     // Chunks every 60 ms to 2.2 s; the caller at 1.5 s, exactly 700 ms
     // before the last arrival: still within reach of the cancellation.
     let hear = |onset: u64| {
-        let mut tl = answers_at(&[(1000, 21, 80, 60)], 10_000);
-        let bot = vec![1i16; tl.bot_len as usize];
-        tl.hear(&[(onset, 3500)], &bot, 1000, 20);
-        tl.answers.remove(0)
+        heard(&[(1000, 21, 80, 60)], 10_000, &[(onset, 3500)])
+            .answers
+            .remove(0)
     };
     assert_eq!(
         hear(1500).ending,
@@ -191,9 +204,7 @@ fn arrivals_up_to_700_ms_after_the_onset_still_end_in_a_cut() {
 fn chunks_that_arrive_all_at_once_are_never_a_cut_by_their_arrivals() {
     // Ten chunks at 1.0 s and a caller chunk of 200 ms: without a step
     // between arrivals nothing says when the bridge stopped sending.
-    let mut tl = answers_at(&[(1000, 10, 200, 0)], 10_000);
-    let bot = vec![1i16; 2000];
-    tl.hear(&[(1050, 2500)], &bot, 1000, 200);
+    let tl = heard_in(&[(1000, 10, 200, 0)], 10_000, &[(1050, 2500)], 200);
     assert_eq!(
         tl.answers[0].ending,
         Ending::Uncertain {
@@ -208,9 +219,7 @@ fn chunks_that_arrive_all_at_once_are_never_a_cut_by_their_arrivals() {
 fn an_answer_whose_last_chunk_played_on_arrival_had_nothing_left_to_cut() {
     // 200 ms chunks every 200 ms: each plays as it arrives, so when the
     // arrivals stop no audio is left waiting to be played.
-    let mut tl = answers_at(&[(1000, 5, 200, 200)], 10_000);
-    let bot = vec![1i16; 1000];
-    tl.hear(&[(1700, 3000)], &bot, 1000, 20);
+    let tl = heard(&[(1000, 5, 200, 200)], 10_000, &[(1700, 3000)]);
     assert_eq!(
         tl.answers[0].ending,
         Ending::Uncertain {
@@ -223,14 +232,11 @@ fn an_answer_whose_last_chunk_played_on_arrival_had_nothing_left_to_cut() {
 
 #[test]
 fn an_answer_played_exactly_to_the_next_arrival_or_the_calls_end_was_played() {
-    let bot = vec![1i16; 1100];
     // The next answer arrives as this one ends: nothing overtook it.
-    let mut tl = answers_at(&[(1000, 10, 100, 0), (2000, 1, 100, 0)], 10_000);
-    tl.hear(&[], &bot, 1000, 20);
+    let tl = heard(&[(1000, 10, 100, 0), (2000, 1, 100, 0)], 10_000, &[]);
     assert_eq!(tl.answers[0].ending, Ending::Played);
     // The call ends as it ends.
-    let mut tl = answers_at(&[(1000, 10, 100, 0)], 2000);
-    tl.hear(&[], &bot, 1000, 20);
+    let tl = heard(&[(1000, 10, 100, 0)], 2000, &[]);
     assert_eq!(tl.answers[0].ending, Ending::Played);
 }
 
@@ -239,9 +245,7 @@ fn a_cut_never_ends_before_the_barge_in() {
     // Chunks every 240 ms, the last at 1.0 s; the caller at 1.15 s. The
     // middle of what the arrivals allow (1.0 s to 1.26 s) is 1.13 s,
     // before the caller spoke: playback ran at least to the onset.
-    let mut tl = answers_at(&[(520, 3, 300, 240)], 10_000);
-    let bot = vec![1i16; tl.bot_len as usize];
-    tl.hear(&[(1150, 2500)], &bot, 1000, 20);
+    let tl = heard(&[(520, 3, 300, 240)], 10_000, &[(1150, 2500)]);
     let a = &tl.answers[0];
     assert_eq!(
         a.ending,
@@ -276,8 +280,7 @@ fn an_answer_ending_on_the_tts_silence_was_sent_whole() {
     assert_eq!(a.heard_end, 2400);
     // 79 ms of silence is not the TTS's tail: it was cut mid-speech.
     bot[n - 80] = 1;
-    let mut tl = answers_at(&[(1000, 21, 80, 60)], 10_000);
-    tl.hear(&[(2000, 4000)], &bot, 1000, 20);
+    let tl = heard(&[(1000, 21, 80, 60)], 10_000, &[(2000, 4000)]);
     assert!(
         matches!(tl.answers[0].ending, Ending::Cancelled { .. }),
         "{:?}",
@@ -289,10 +292,8 @@ fn an_answer_ending_on_the_tts_silence_was_sent_whole() {
 fn caller_speech_over_a_fully_received_answer_is_an_uncertain_cut() {
     // Ten 200 ms chunks all at 1.0 s: playback to 3.0 s. A 1 s utterance
     // from 1.5 s (exactly long enough not to be a backchannel).
-    let fresh = || answers_at(&[(1000, 10, 200, 0)], 10_000);
-    let bot = vec![1i16; 2000];
-    let mut tl = fresh();
-    tl.hear(&[(1500, 2500)], &bot, 1000, 20);
+    let fresh = |speech: &[Span]| heard(&[(1000, 10, 200, 0)], 10_000, speech);
+    let tl = fresh(&[(1500, 2500)]);
     let a = &tl.answers[0];
     assert_eq!(
         a.ending,
@@ -308,14 +309,12 @@ fn caller_speech_over_a_fully_received_answer_is_an_uncertain_cut() {
     // Speech beginning exactly as playback begins, or as it ends, is not
     // over the answer; 999 ms is a backchannel.
     for speech in [(1000, 2500), (3000, 4500), (1500, 2499)] {
-        let mut tl = fresh();
-        tl.hear(&[speech], &bot, 1000, 20);
+        let tl = fresh(&[speech]);
         assert_eq!(tl.answers[0].ending, Ending::Played, "{speech:?}");
     }
     // Short speech that runs to the end of the call is not a backchannel:
     // the caller was still talking when the call ended.
-    let mut tl = answers_at(&[(1000, 10, 200, 0)], 3500);
-    tl.hear(&[(2900, 3500)], &bot, 1000, 20);
+    let tl = heard(&[(1000, 10, 200, 0)], 3500, &[(2900, 3500)]);
     assert_eq!(
         tl.answers[0].ending,
         Ending::Uncertain {
@@ -326,8 +325,7 @@ fn caller_speech_over_a_fully_received_answer_is_an_uncertain_cut() {
     );
     // An uncertain cut after the call's end stops at the end and stays
     // uncertain.
-    let mut tl = answers_at(&[(1000, 10, 200, 0)], 1800);
-    tl.hear(&[(1500, 1800)], &bot, 1000, 20);
+    let tl = heard(&[(1000, 10, 200, 0)], 1800, &[(1500, 1800)]);
     let a = &tl.answers[0];
     assert_eq!(
         a.ending,
@@ -342,11 +340,9 @@ fn caller_speech_over_a_fully_received_answer_is_an_uncertain_cut() {
 
 #[test]
 fn an_overtaken_answer_without_a_barge_in_or_with_one_too_late() {
-    let fresh = || answers_at(&[(1000, 5, 400, 20), (2500, 5, 100, 20)], 10_000);
-    let bot = vec![1i16; 2500];
+    let fresh = |speech: &[Span]| heard(&[(1000, 5, 400, 20), (2500, 5, 100, 20)], 10_000, speech);
     // No caller speech: anywhere from its start to the next arrival.
-    let mut tl = fresh();
-    tl.hear(&[], &bot, 1000, 20);
+    let tl = fresh(&[]);
     let a = &tl.answers[0];
     assert_eq!(
         a.ending,
@@ -358,8 +354,7 @@ fn an_overtaken_answer_without_a_barge_in_or_with_one_too_late() {
     );
     assert_eq!((a.heard_end, a.barge_in()), (1750, None));
     // Speech from the moment the next answer arrived did not cut this one.
-    let mut tl = fresh();
-    tl.hear(&[(2500, 4000)], &bot, 1000, 20);
+    let tl = fresh(&[(2500, 4000)]);
     assert_eq!(
         tl.answers[0].ending,
         Ending::Uncertain {
@@ -369,8 +364,7 @@ fn an_overtaken_answer_without_a_barge_in_or_with_one_too_late() {
         }
     );
     // A barge-in just before the next arrival: both bounds stop at it.
-    let mut tl = fresh();
-    tl.hear(&[(2400, 4000)], &bot, 1000, 20);
+    let tl = fresh(&[(2400, 4000)]);
     assert_eq!(
         tl.answers[0].ending,
         Ending::Uncertain {
@@ -384,9 +378,7 @@ fn an_overtaken_answer_without_a_barge_in_or_with_one_too_late() {
 
 #[test]
 fn an_answer_arriving_after_the_call_ended_is_never_heard() {
-    let mut tl = answers_at(&[(3000, 1, 100, 0)], 2000);
-    let bot = vec![1i16; 100];
-    tl.hear(&[], &bot, 1000, 20);
+    let tl = heard(&[(3000, 1, 100, 0)], 2000, &[]);
     let a = &tl.answers[0];
     assert_eq!(
         (a.ending, a.play_start, a.heard_end),
@@ -395,8 +387,6 @@ fn an_answer_arriving_after_the_call_ended_is_never_heard() {
     assert_eq!(tl.segments[0].heard, 0);
     assert_eq!(tl.unheard(), vec![(3000, 3100)]);
     // Two answers cut: two unheard stretches, not one.
-    let mut tl = answers_at(&[(1000, 5, 400, 20), (2500, 5, 100, 20)], 2700);
-    let bot = vec![1i16; 2500];
-    tl.hear(&[], &bot, 1000, 20);
+    let tl = heard(&[(1000, 5, 400, 20), (2500, 5, 100, 20)], 2700, &[]);
     assert_eq!(tl.unheard(), vec![(1750, 3000), (2700, 3000)]);
 }
