@@ -213,3 +213,49 @@ fn a_muted_caller_does_not_move_a_later_burst_back() {
     assert_eq!(starts, [(0, 3, 4, 4), (3, 2, 8, 8)]);
     assert_eq!(tl.play_time(3), Some(8));
 }
+
+/// Three segments: two played back to back (one stretch on the call's
+/// clock), and a third played later and cut short after 3 of its 5 samples.
+fn three_segments() -> Timeline {
+    let seg = |bot_start, len, play_start, heard| BotSegment {
+        bot_start,
+        len,
+        arrival: play_start,
+        play_start,
+        heard,
+    };
+    Timeline {
+        segments: vec![seg(0, 6, 4, 6), seg(6, 2, 10, 2), seg(8, 5, 20, 3)],
+        caller_len: 30,
+        bot_len: 13,
+        answers: Vec::new(),
+    }
+}
+
+#[test]
+fn a_span_of_the_bot_track_maps_to_what_played_split_where_playback_jumps() {
+    let tl = three_segments();
+    // Across all three: the first two join (10 follows 10), the third is
+    // a stretch of its own and ends where it was cut (3 of 5 samples heard).
+    assert_eq!(
+        tl.map_span((2, 12)),
+        [((2, 8), (6, 12)), ((8, 11), (20, 23))]
+    );
+    // Inside one segment, and starting inside the second.
+    assert_eq!(tl.map_span((0, 3)), [((0, 3), (4, 7))]);
+    assert_eq!(tl.map_span((7, 8)), [((7, 8), (11, 12))]);
+    // A span that ends where a segment starts takes nothing of it.
+    assert_eq!(tl.map_span((1, 6)), [((1, 6), (5, 10))]);
+    // The unplayed tail of a cut answer maps to nothing.
+    assert_eq!(tl.map_span((11, 13)), []);
+    assert_eq!(tl.map_span((13, 20)), []);
+    // Sample by sample, the pieces are what play_time says.
+    for b in 0..13 {
+        let piece = tl.map_span((b, b + 1));
+        let want = tl.play_time(b).map(|t| ((b, b + 1), (t, t + 1)));
+        assert_eq!(piece.first().copied(), want, "bot sample {b}");
+    }
+    assert_eq!(tl.play_time(10), Some(22));
+    assert_eq!(tl.play_time(11), None);
+    assert_eq!(tl.end(), 23);
+}
