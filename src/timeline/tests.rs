@@ -259,3 +259,110 @@ fn a_span_of_the_bot_track_maps_to_what_played_split_where_playback_jumps() {
     assert_eq!(tl.play_time(11), None);
     assert_eq!(tl.end(), 23);
 }
+
+/// Caller chunks of 4, all with speech. Burst A (after chunk 0) ends in TTS
+/// silence; burst B (after chunk 1) starts with it; burst C (after chunk
+/// 2) arrives while B still plays. Returns (frames, caller, bot).
+fn zero_edged_bursts() -> (Vec<i16>, Vec<i16>, Vec<i16>) {
+    let caller = [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4];
+    let (a, b, c): (&[i16], &[i16], &[i16]) = (&[5, 5, 0], &[0, 0, 0, 6, 6, 6], &[7, 7]);
+    let mut frames = Vec::new();
+    let mut push = |l: &[i16], r: &[i16]| {
+        frames.extend(l.iter().flat_map(|s| [*s, 0]));
+        frames.extend(r.iter().flat_map(|s| [0, *s]));
+    };
+    push(&caller[..4], a);
+    push(&caller[4..8], b);
+    push(&caller[8..12], c);
+    push(&caller[12..], &[]);
+    (frames, caller.to_vec(), [a, b, c].concat())
+}
+
+#[test]
+fn zeros_between_bursts_go_to_the_burst_after_the_last_caller_chunk_with_speech() {
+    let (frames, caller, bot) = zero_edged_bursts();
+    let a = fast(&frames, &caller, &bot, 4, 64).unwrap();
+    assert_eq!(a.chunk_bots, [(0, 0), (1, 3), (2, 9), (3, 11)]);
+    assert_eq!(a.groups, [(4, 0, 1), (8, 6, 8), (12, 9, 10)]);
+    let tl = place(&a, 4, 16, 11);
+    let got: Vec<_> = tl
+        .segments
+        .iter()
+        .map(|s| (s.bot_start, s.len, s.arrival, s.play_start, s.heard))
+        .collect();
+    // A's silent tail is A's (it came before caller chunk 1), B's silent
+    // lead is B's: B starts at 3, not right after A's last sound (2), nor
+    // at its own first sound (6). C queues behind B, which plays 8..14.
+    assert_eq!(got, [(0, 3, 4, 4, 3), (3, 6, 8, 8, 6), (9, 2, 12, 14, 2)]);
+    assert_eq!(tl.end(), 16);
+}
+
+#[test]
+fn recovery_from_files_and_from_memory_gives_the_placement() {
+    let dir = tempfile::tempdir().unwrap();
+    let (frames, caller, bot) = zero_edged_bursts();
+    let p = |n: &str| dir.path().join(n);
+    crate::audio::write_wav(&p("stereo_recording.wav"), 2, 16000, &frames).unwrap();
+    crate::audio::write_wav(&p("caller_audio.wav"), 1, 16000, &caller).unwrap();
+    crate::audio::write_wav(&p("bot_audio.wav"), 1, 16000, &bot).unwrap();
+    let want = place(&fast(&frames, &caller, &bot, 4, 64).unwrap(), 4, 16, 11);
+    assert_eq!(want.segments.len(), 3);
+    let rt = p("stereo_recording.wav");
+    assert_eq!(recover_with(&rt, &caller, &bot, 4).unwrap(), want);
+    let tl = recover(&rt, &p("caller_audio.wav"), &p("bot_audio.wav"), 4).unwrap();
+    assert_eq!(tl, want);
+    let v = verify(&rt, &p("caller_audio.wav"), &p("bot_audio.wav")).unwrap();
+    assert_eq!(
+        (
+            v.frames,
+            v.caller_frames,
+            v.bot_frames,
+            v.caller_nonzero,
+            v.bot_nonzero
+        ),
+        (27, 16, 11, 16, 7)
+    );
+}
+
+#[test]
+fn the_caller_chunk_comes_from_the_metadata_when_it_divides_evenly() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = std::cell::Cell::new(0);
+    let chunk_of = |rate: u32, meta: Option<serde_json::Value>| {
+        n.set(n.get() + 1);
+        let rec = dir.path().join(format!("r{}", n.get()));
+        std::fs::create_dir(&rec).unwrap();
+        crate::audio::write_wav(&rec.join("caller_audio.wav"), 1, rate, &[1; 8]).unwrap();
+        if let Some(m) = meta {
+            std::fs::write(rec.join("call_metadata.json"), m.to_string()).unwrap();
+        }
+        caller_chunk_frames(&crate::recording::Recording::open(&rec).unwrap())
+    };
+    let meta = |bytes: u64, chunks: u64| {
+        Some(serde_json::json!({
+            "caller_audio_bytes": bytes,
+            "caller_audio_chunks": chunks,
+        }))
+    };
+    // 100 chunks of 160 frames (10 ms at 16 kHz) in 32,000 bytes.
+    assert_eq!(chunk_of(16000, meta(32_000, 100)), Some(160));
+    assert_eq!(chunk_of(24000, meta(48_000, 100)), Some(240));
+    // Otherwise 20 ms at the track's rate: bytes that do not divide into
+    // the chunks, no chunks, no counts, no metadata.
+    assert_eq!(chunk_of(16000, meta(32_001, 100)), Some(320));
+    assert_eq!(chunk_of(16000, meta(32_100, 100)), Some(320));
+    assert_eq!(chunk_of(24000, meta(32_000, 0)), Some(480));
+    assert_eq!(
+        chunk_of(
+            8000,
+            Some(serde_json::json!({"caller_audio_bytes": 32_000}))
+        ),
+        Some(160)
+    );
+    assert_eq!(chunk_of(16000, None), Some(320));
+    // No caller track: no clock to speak of.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let rec = crate::recording::Recording::open(&empty).unwrap();
+    assert_eq!(caller_chunk_frames(&rec), None);
+}
