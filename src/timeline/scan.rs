@@ -7,7 +7,7 @@ use std::path::Path;
 use super::TimelineError;
 use crate::audio::{frame_word as word, WavError, WavStream};
 
-const BLOCK: usize = 1 << 16;
+pub(super) const BLOCK: usize = 1 << 16;
 
 /// Where a mono track's samples come from: its file, streamed, or memory.
 pub(super) enum Source<'a> {

@@ -366,3 +366,34 @@ fn the_caller_chunk_comes_from_the_metadata_when_it_divides_evenly() {
     let rec = crate::recording::Recording::open(&empty).unwrap();
     assert_eq!(caller_chunk_frames(&rec), None);
 }
+
+#[test]
+fn tracks_longer_than_a_block_are_streamed_from_their_files_whole() {
+    // Caller chunks of 8,000 frames: several of the 65,536-frame blocks a
+    // file is streamed in, so a track read from its file has to refill.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let (frames, caller, bot) = loop {
+        let c = call(&mut rng, 8000);
+        if c.1.len() > 3 * BLOCK && c.2.len() > BLOCK {
+            break c;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    crate::audio::write_wav(&p("rt.wav"), 2, 16000, &frames).unwrap();
+    crate::audio::write_wav(&p("caller.wav"), 1, 16000, &caller).unwrap();
+    crate::audio::write_wav(&p("bot.wav"), 1, 16000, &bot).unwrap();
+    let from_memory = recover_with(&p("rt.wav"), &caller, &bot, 8000).unwrap();
+    let from_files = recover(&p("rt.wav"), &p("caller.wav"), &p("bot.wav"), 8000).unwrap();
+    assert_eq!(from_files, from_memory);
+    assert_eq!(
+        (from_files.caller_len, from_files.bot_len),
+        (caller.len() as u64, bot.len() as u64)
+    );
+    let v = verify(&p("rt.wav"), &p("caller.wav"), &p("bot.wav")).unwrap();
+    let nonzero = |t: &[i16]| t.iter().filter(|s| **s != 0).count() as u64;
+    assert_eq!(
+        (v.frames, v.caller_nonzero, v.bot_nonzero),
+        (frames.len() as u64 / 2, nonzero(&caller), nonzero(&bot))
+    );
+}
