@@ -1,0 +1,233 @@
+//! Report columns recomputed from the recording's own files with plain
+//! arithmetic, a sample or an entry at a time: the quality levels from the
+//! WAVs (on tracks made louder until they clip), the transcript's words,
+//! confidence and utterances from transcript.json, and the run's totals of
+//! both in summary.json.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use common::*;
+use serde_json::Value;
+
+fn read(path: &Path) -> (Vec<i16>, u16, u32) {
+    let mut r = hound::WavReader::open(path).unwrap();
+    let spec = r.spec();
+    let samples = r.samples::<i16>().map(Result::unwrap).collect();
+    (samples, spec.channels, spec.sample_rate)
+}
+
+/// Make one party `gain` times louder, clipping at full scale, in every
+/// file that holds its samples (its mono track and its channel of both
+/// stereo files), so the recording stays consistent.
+fn amplify(rec: &Path, party: &str, gain: i32) {
+    let loud = |s: i16| (i32::from(s) * gain).clamp(i16::MIN.into(), i16::MAX.into()) as i16;
+    let (mono, channel) = match party {
+        "caller" => ("caller_audio.wav", 0),
+        _ => ("bot_audio.wav", 1),
+    };
+    for (file, ch) in [
+        (mono, None),
+        ("stereo_recording.wav", Some(channel)),
+        ("final_stereo_recording.wav", Some(channel)),
+    ] {
+        let path = rec.join(file);
+        let (mut samples, channels, rate) = read(&path);
+        for (i, s) in samples.iter_mut().enumerate() {
+            if ch.is_none_or(|c| i % 2 == c) {
+                *s = loud(*s);
+            }
+        }
+        callscope::audio::write_wav(&path, channels, rate, &samples).unwrap();
+    }
+}
+
+/// What the quality analyzer should say of a track, sample by sample:
+/// (rms dBFS, peak dBFS, clipped %, dead air s).
+fn levels(samples: &[i16], rate: u32) -> (Option<f64>, Option<f64>, f64, f64) {
+    let n = samples.len() as f64;
+    let power: f64 = samples.iter().map(|s| f64::from(*s).powi(2)).sum();
+    let peak = samples.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+    let db = |x: f64| (x > 0.0).then(|| 20.0 * (x / 32768.0).log10());
+    let clipped = samples
+        .iter()
+        .filter(|s| **s == i16::MAX || **s == i16::MIN)
+        .count();
+    // Runs of zeros of 100 ms or more.
+    let min_run = (0.1 * f64::from(rate)) as usize;
+    let (mut dead, mut run) = (0usize, 0usize);
+    for s in samples.iter().chain([&1]) {
+        if *s == 0 {
+            run += 1;
+        } else {
+            if run >= min_run {
+                dead += run;
+            }
+            run = 0;
+        }
+    }
+    (
+        db((power / n).sqrt()),
+        db(f64::from(peak)),
+        clipped as f64 * 100.0 / n,
+        dead as f64 / f64::from(rate),
+    )
+}
+
+fn close(got: &Value, want: Option<f64>, decimals: i32, what: &str) {
+    match want {
+        None => assert!(got.is_null(), "{what}: {got} for no value"),
+        Some(w) => {
+            let g = got.as_f64().unwrap_or_else(|| panic!("{what}: {got}"));
+            let half = 0.5 * 10f64.powi(-decimals) + 1e-9;
+            assert!((g - w).abs() <= half, "{what}: {g} vs {w}");
+        }
+    }
+}
+
+fn utc(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+#[test]
+fn quality_and_transcript_columns_are_what_the_files_hold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, _) = simulate(tmp.path(), 3, 20, &["--seed", "5"]);
+    let mut recs: Vec<_> = fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    recs.sort();
+    amplify(&recs[0], "caller", 12);
+    amplify(&recs[1], "bot", 12);
+    let out = tmp.path().join("out");
+    ok(&["run", path_str(&root), "--out", path_str(&out), "--quiet"]);
+    let rows = calls(&out);
+    assert_eq!(rows.len(), 3);
+
+    let mut dead_total = [0.0, 0.0];
+    let mut clipped_calls = [0, 0];
+    let (mut entries, mut words, mut low_total) = (0, [0, 0], 0);
+    let mut utterances = csv::Reader::from_path(out.join("utterances.csv")).unwrap();
+    let mut utterances = utterances.records().map(Result::unwrap);
+    for (rec, row) in recs.iter().zip(&rows) {
+        let name = rec.file_name().unwrap().to_str().unwrap();
+        assert_eq!(row["recording"], name);
+        assert_eq!(row["status"], "ok", "{name}: made louder consistently");
+
+        for (i, (party, file)) in [("caller", "caller_audio.wav"), ("bot", "bot_audio.wav")]
+            .into_iter()
+            .enumerate()
+        {
+            let (samples, _, rate) = read(&rec.join(file));
+            let (rms, peak, clipped, dead) = levels(&samples, rate);
+            let col = |c: &str| &row[format!("quality_{party}_{c}")];
+            let what = |c: &str| format!("{name} {party} {c}");
+            close(col("rms_dbfs"), rms, 2, &what("rms"));
+            close(col("peak_dbfs"), peak, 2, &what("peak"));
+            close(col("clipped_pct"), Some(clipped), 4, &what("clipped"));
+            close(col("dead_air_s"), Some(dead), 3, &what("dead air"));
+            dead_total[i] += dead;
+            clipped_calls[i] += usize::from(clipped > 0.0);
+        }
+
+        let t: Value =
+            serde_json::from_slice(&fs::read(rec.join("transcript.json")).unwrap()).unwrap();
+        let meta: Value =
+            serde_json::from_slice(&fs::read(rec.join("call_metadata.json")).unwrap()).unwrap();
+        let start = utc(&meta["start_time"]);
+        let list = t["entries"].as_array().unwrap();
+        let count = |party: &str| -> usize {
+            list.iter()
+                .filter(|e| e["channel"] == party)
+                .map(|e| e["text"].as_str().unwrap().split_whitespace().count())
+                .sum()
+        };
+        let conf: Vec<f64> = list
+            .iter()
+            .filter_map(|e| e["confidence"].as_f64())
+            .collect();
+        let low = conf.iter().filter(|c| **c < 0.6).count();
+        assert_eq!(row["transcript_entries"], list.len(), "{name}");
+        assert_eq!(row["transcript_caller_words"], count("caller"), "{name}");
+        assert_eq!(row["transcript_bot_words"], count("bot"), "{name}");
+        assert_eq!(row["transcript_low_confidence"], low, "{name}");
+        close(
+            &row["transcript_mean_confidence"],
+            Some(conf.iter().sum::<f64>() / conf.len() as f64),
+            4,
+            &format!("{name} mean confidence"),
+        );
+        // Words per minute of the party's talk time: the caller's is the
+        // speech column's (rounded to the millisecond); the bot's is over
+        // its own track, where nothing is cut and a turn's edges are not
+        // trimmed, so at least its talk as heard and not much more.
+        let wpm = |party: &str| {
+            let talk = row[format!("speech_{party}_talk_s")].as_f64().unwrap();
+            let got = row[format!("transcript_{party}_wpm")].as_f64().unwrap();
+            (got, count(party) as f64 * 60.0 / talk)
+        };
+        let (got, want) = wpm("caller");
+        assert!(
+            (got - want).abs() < 0.1,
+            "{name} caller wpm {got} vs {want}"
+        );
+        let (got, heard) = wpm("bot");
+        assert!(
+            got <= heard + 0.05 && got > 0.9 * heard,
+            "{name} bot wpm {got} vs {heard} as heard"
+        );
+        // utterances.csv: every entry in order, on the call's clock.
+        for (i, e) in list.iter().enumerate() {
+            let u = utterances.next().unwrap();
+            assert_eq!(&u[0], name);
+            assert_eq!(u[1].parse::<usize>().unwrap(), i + 1);
+            assert_eq!(&u[2], e["channel"].as_str().unwrap());
+            let at = (utc(&e["timestamp"]) - start).num_microseconds().unwrap() as f64 / 1e6;
+            close(&u[3].parse::<f64>().unwrap().into(), Some(at), 3, "at_s");
+            let d = e["duration_ms"].as_f64().unwrap() / 1000.0;
+            close(
+                &u[4].parse::<f64>().unwrap().into(),
+                Some(d),
+                3,
+                "duration_s",
+            );
+        }
+        entries += list.len();
+        words[0] += count("caller");
+        words[1] += count("bot");
+        low_total += low;
+    }
+    assert!(utterances.next().is_none());
+    // The louder tracks clip; the simulator's own never do.
+    assert_eq!(clipped_calls, [1, 1]);
+    assert!(rows[0]["quality_caller_clipped_pct"].as_f64().unwrap() > 0.1);
+    assert!(low_total > 0, "some confidence under 0.6 is counted");
+
+    let summary: Value =
+        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let q = &summary["analyzers"]["quality"];
+    assert_eq!(q["caller_calls_clipped"], 1);
+    assert_eq!(q["bot_calls_clipped"], 1);
+    close(
+        &q["caller_dead_air_s"],
+        Some(dead_total[0]),
+        3,
+        "caller dead air",
+    );
+    close(&q["bot_dead_air_s"], Some(dead_total[1]), 3, "bot dead air");
+    assert!(
+        dead_total[1] > 1.0,
+        "the bot's TTS leaves dead air: {dead_total:?}"
+    );
+    let t = &summary["analyzers"]["transcript"];
+    assert_eq!(t["entries"], entries);
+    assert_eq!(t["caller_words"], words[0]);
+    assert_eq!(t["bot_words"], words[1]);
+    assert_eq!(t["low_confidence"], low_total);
+}
