@@ -39,7 +39,7 @@ declare -A quick=(
   [redact]='--lib --test view'
   [lock]='--lib --test concurrency'
   [timeline]='--lib --test fuzz_regressions --test simulate'
-  [analyze]='--lib --test run'
+  [analyze]='--lib --test columns --test run --test turn_taking'
   [plugin]='--lib --test plugins --test abi'
 )
 declare -A broad=(
