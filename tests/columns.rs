@@ -231,3 +231,124 @@ fn quality_and_transcript_columns_are_what_the_files_hold() {
     assert_eq!(t["bot_words"], words[1]);
     assert_eq!(t["low_confidence"], low_total);
 }
+
+/// A sample call copied to `root/name`, its files changed by `edit`.
+fn sample_call(root: &Path, name: &str, edit: impl FnOnce(&Path)) {
+    let from = sample_recordings().join("7c9e6679-7425-40de-944b-e07fc1f90ae7_20241201_143022");
+    let to = root.join(name);
+    fs::create_dir_all(root).unwrap();
+    copy_tree(&from, &to, false);
+    edit(&to);
+}
+
+/// `run --analyzers intents` over `root`: (exit code, calls.csv rows as
+/// JSON, findings.csv lines).
+fn intents_run(root: &Path, out: &Path) -> (i32, Vec<Value>, Vec<String>) {
+    let (code, _, err) = run(&[
+        "run",
+        path_str(root),
+        "--out",
+        path_str(out),
+        "--analyzers",
+        "intents",
+        "--quiet",
+    ]);
+    let findings =
+        fs::read_to_string(out.join("findings.csv")).unwrap_or_else(|e| panic!("{e}: {err}"));
+    (
+        code,
+        calls(out),
+        findings.lines().skip(1).map(str::to_string).collect(),
+    )
+}
+
+#[test]
+fn a_function_call_failed_when_its_result_says_so_either_way() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("rec");
+    sample_call(&root, "calls", |dir| {
+        edit_json(&dir.join("call_metadata.json"), |m| {
+            let call = |name: &str, result: Value| {
+                serde_json::json!({"timestamp": "2024-12-01T14:30:27+00:00",
+                    "function_name": name, "arguments": {}, "result": result,
+                    "call_id": name})
+            };
+            let calls = m["function_calls"].as_array_mut().unwrap();
+            calls.push(call(
+                "lookup_order",
+                serde_json::json!({"status": "success", "error": null}),
+            ));
+            calls.push(call(
+                "lookup_order",
+                serde_json::json!({"error": "timeout"}),
+            ));
+            calls.push(call("transfer", serde_json::json!({"status": "failed"})));
+        });
+    });
+    let out = tmp.path().join("out");
+    let (_, rows, findings) = intents_run(&root, &out);
+    // The events file logs only the first (nothing else is wrong).
+    let codes: Vec<&str> = findings
+        .iter()
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    assert_eq!(codes, ["meta.function_calls"], "{findings:?}");
+    assert_eq!(rows[0]["intents_function_calls"], 4);
+    assert_eq!(rows[0]["intents_intents"], "lost_card");
+    // An error with no status failed; a null error with success did not.
+    assert_eq!(rows[0]["intents_failed"], 2);
+    let table = fs::read_to_string(out.join("intents.csv")).unwrap();
+    assert_eq!(
+        table,
+        "kind,name,calls,recordings,failed\n\
+         function,lookup_order,2,1,1\n\
+         function,call_intent,1,1,0\n\
+         intent,lost_card,1,1,0\n\
+         function,transfer,1,1,1\n"
+    );
+}
+
+/// One problem, one finding: when neither the metadata nor the events can
+/// say what functions were called, the intents analyzer's failure is named
+/// on the finding of the file that could have said it.
+#[test]
+fn function_calls_nothing_can_read_cost_intents_on_that_files_finding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("rec");
+    // Both files broken: the metadata's parse error is named.
+    sample_call(&root, "a", |dir| {
+        fs::write(dir.join("call_metadata.json"), "{\"broken").unwrap();
+        fs::write(dir.join("session_events.json"), "[broken").unwrap();
+    });
+    // The metadata rebuilt after a crash (its function calls are not the
+    // recorder's), the events broken: the events' parse error is named.
+    sample_call(&root, "b", |dir| {
+        edit_json(&dir.join("call_metadata.json"), |m| {
+            m["recovered"] = true.into()
+        });
+        fs::write(dir.join("session_events.json"), "[broken").unwrap();
+    });
+    let (code, rows, findings) = intents_run(&root, &tmp.path().join("out"));
+    assert_eq!(code, 1);
+    assert!(
+        rows.iter().all(|r| r["intents_function_calls"].is_null()),
+        "{rows:?}"
+    );
+    let named: Vec<String> = findings
+        .iter()
+        .map(|l| {
+            let f: Vec<&str> = l.splitn(5, ',').collect();
+            let cost = l.ends_with("(not analyzed because of it: intents)\"");
+            format!("{} {} {} {cost}", f[0], f[1], f[3])
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [
+            "a json.parse call_metadata.json true",
+            "a json.parse session_events.json false",
+            "b json.parse session_events.json true",
+            "b meta.recovered call_metadata.json false",
+        ]
+    );
+}
