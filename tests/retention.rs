@@ -605,6 +605,15 @@ fn the_nightly_report_shows_what_the_next_prune_will_do() {
             callscope::recording::parse_timestamp(row["retention_due"].as_str().unwrap()).unwrap();
         assert_eq!(due - start, chrono::Duration::days(90));
     }
+    // The run's totals per action, and the policy they come from.
+    let summary: Value =
+        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let r = &summary["analyzers"]["retention"];
+    assert_eq!(
+        r["by_action"],
+        serde_json::json!({"delete-audio": 3, "held": 1})
+    );
+    assert_eq!(r["policy"], path_str(&policy));
 }
 
 #[test]
