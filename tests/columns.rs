@@ -352,3 +352,43 @@ fn function_calls_nothing_can_read_cost_intents_on_that_files_finding() {
         ]
     );
 }
+
+/// The transcript analyzer reads the audio (for words per minute), so a run
+/// of it alone checks the tracks' headers and reports the call's rate; a
+/// confidence of exactly 0.6 is not low.
+#[test]
+fn transcript_confidence_at_the_bound_and_the_audio_it_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("rec");
+    sample_call(&root, "a", |dir| {
+        edit_json(&dir.join("transcript.json"), |t| {
+            let entries = t["entries"].as_array_mut().unwrap();
+            entries[1]["confidence"] = 0.6.into();
+            entries[2]["confidence"] = 0.59.into();
+        });
+    });
+    sample_call(&root, "b", |dir| {
+        set_rate(&dir.join("caller_audio.wav"), 1000)
+    });
+    let out = tmp.path().join("out");
+    let (code, _, err) = run(&[
+        "run",
+        path_str(&root),
+        "--out",
+        path_str(&out),
+        "--analyzers",
+        "transcript",
+        "--quiet",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let rows = calls(&out);
+    assert_eq!(rows[0]["transcript_low_confidence"], 1);
+    assert_eq!(rows[0]["transcript_mean_confidence"], 0.595);
+    assert_eq!(rows[0]["sample_rate"], 16000);
+    assert_eq!(rows[0]["findings"], 0);
+    let findings = fs::read_to_string(out.join("findings.csv")).unwrap();
+    assert!(
+        findings.contains("\nb,wav.rate_invalid,error,caller_audio.wav,"),
+        "{findings}"
+    );
+}
