@@ -278,10 +278,7 @@ fn a_function_call_failed_when_its_result_says_so_either_way() {
                 "lookup_order",
                 serde_json::json!({"status": "success", "error": null}),
             ));
-            calls.push(call(
-                "lookup_order",
-                serde_json::json!({"error": "timeout"}),
-            ));
+            calls.push(call("refund", serde_json::json!({"error": "timeout"})));
             calls.push(call("transfer", serde_json::json!({"status": "failed"})));
         });
     });
@@ -295,15 +292,17 @@ fn a_function_call_failed_when_its_result_says_so_either_way() {
     assert_eq!(codes, ["meta.function_calls"], "{findings:?}");
     assert_eq!(rows[0]["intents_function_calls"], 4);
     assert_eq!(rows[0]["intents_intents"], "lost_card");
-    // An error with no status failed; a null error with success did not.
+    // An error with no status failed (refund); a null error with success
+    // did not (lookup_order).
     assert_eq!(rows[0]["intents_failed"], 2);
     let table = fs::read_to_string(out.join("intents.csv")).unwrap();
     assert_eq!(
         table,
         "kind,name,calls,recordings,failed\n\
-         function,lookup_order,2,1,1\n\
          function,call_intent,1,1,0\n\
+         function,lookup_order,1,1,0\n\
          intent,lost_card,1,1,0\n\
+         function,refund,1,1,1\n\
          function,transfer,1,1,1\n"
     );
 }
