@@ -382,3 +382,41 @@ fn transcript_confidence_at_the_bound_and_the_audio_it_reads() {
         "{findings:?}"
     );
 }
+
+/// A transcript turn is a caller entry directly followed by a bot entry:
+/// two entries of one party in a row are no turn, nor is a bot entry
+/// followed by the caller's.
+#[test]
+fn transcript_turns_are_caller_then_bot_and_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("rec");
+    sample_call(&root, "a", |dir| {
+        edit_json(&dir.join("transcript.json"), |t| {
+            let entries = t["entries"].as_array_mut().unwrap();
+            let again = |e: &Value, at: &str| {
+                let mut e = e.clone();
+                e["timestamp"] = at.into();
+                e
+            };
+            // bot, bot, caller, caller, bot
+            let (bot, caller) = (entries[0].clone(), entries[1].clone());
+            entries.insert(1, again(&bot, "2024-12-01T14:30:24.000000+00:00"));
+            entries.insert(2, again(&caller, "2024-12-01T14:30:26.000000+00:00"));
+        });
+    });
+    let out = tmp.path().join("out");
+    let (_, rows, _) = run_only("response_times", &root, &out);
+    assert_eq!(rows[0]["rt_transcript_turns"], 1);
+    // 14:30:26.838956 to 14:30:28.150481.
+    assert_eq!(rows[0]["rt_transcript_max_s"], 1.312);
+    let turns = fs::read_to_string(out.join("turns.csv")).unwrap();
+    let transcript: Vec<&str> = turns
+        .lines()
+        .filter(|l| l.contains(",transcript,"))
+        .collect();
+    assert_eq!(transcript.len(), 1, "{turns}");
+    assert!(
+        transcript[0].starts_with("a,1,4.716,6.027,1.312,transcript,"),
+        "{turns}"
+    );
+}
