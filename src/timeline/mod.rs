@@ -29,8 +29,6 @@ pub use heard::{utterances, Answer, Ending, BACKCHANNEL_MAX_S};
 
 use crate::audio::WavError;
 
-#[cfg(test)]
-use scan::BLOCK;
 use scan::{Anchors, Pass, Track};
 
 /// Bot samples that arrived between two caller chunks, placed on the call's clock.

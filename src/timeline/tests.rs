@@ -1,3 +1,4 @@
+use super::scan::BLOCK;
 use super::*;
 use rand::{Rng, SeedableRng};
 
@@ -159,20 +160,28 @@ fn files_with_the_wrong_channel_count_are_refused_by_name() {
     assert_eq!(err.to_string(), "bot_audio.wav has 2 channel(s), not 1");
 }
 
+/// The real-time frames the recorder appends for `parts`: each caller
+/// chunk (on L), then the bot samples that arrived after it (on R).
+fn recorded(parts: &[(&[i16], &[i16])]) -> Vec<i16> {
+    let mut frames = Vec::new();
+    for (l, r) in parts {
+        frames.extend(l.iter().flat_map(|s| [*s, 0]));
+        frames.extend(r.iter().flat_map(|s| [0, *s]));
+    }
+    frames
+}
+
 #[test]
 fn placement_follows_arrival_and_playback() {
     // Caller chunks of 4; a bot burst of 6 after the first chunk, and one
     // of 2 after the second that queues behind the first burst.
     let caller = [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3];
     let bot = [5, 5, 5, 5, 5, 5, 6, 6];
-    let mut frames = Vec::new();
-    let mut push = |l: &[i16], r: &[i16]| {
-        frames.extend(l.iter().flat_map(|s| [*s, 0]));
-        frames.extend(r.iter().flat_map(|s| [0, *s]));
-    };
-    push(&caller[..4], &bot[..6]);
-    push(&caller[4..8], &bot[6..]);
-    push(&caller[8..], &[]);
+    let frames = recorded(&[
+        (&caller[..4], &bot[..6]),
+        (&caller[4..8], &bot[6..]),
+        (&caller[8..], &[]),
+    ]);
     let a = fast(&frames, &caller, &bot, 4, 64).unwrap();
     let tl = place(&a, 4, 12, 8);
     let starts: Vec<_> = tl
@@ -194,15 +203,12 @@ fn a_muted_caller_does_not_move_a_later_burst_back() {
     // group's end says where it starts in the bot track.
     let caller = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3];
     let bot = [5, 5, 5, 6, 6];
-    let mut frames = Vec::new();
-    let mut push = |l: &[i16], r: &[i16]| {
-        frames.extend(l.iter().flat_map(|s| [*s, 0]));
-        frames.extend(r.iter().flat_map(|s| [0, *s]));
-    };
-    push(&caller[..4], &bot[..3]);
-    push(&caller[4..8], &bot[3..]);
-    push(&caller[8..12], &[]);
-    push(&caller[12..], &[]);
+    let frames = recorded(&[
+        (&caller[..4], &bot[..3]),
+        (&caller[4..8], &bot[3..]),
+        (&caller[8..12], &[]),
+        (&caller[12..], &[]),
+    ]);
     let a = fast(&frames, &caller, &bot, 4, 64).unwrap();
     let tl = place(&a, 4, 16, 5);
     let starts: Vec<_> = tl
@@ -266,15 +272,12 @@ fn a_span_of_the_bot_track_maps_to_what_played_split_where_playback_jumps() {
 fn zero_edged_bursts() -> (Vec<i16>, Vec<i16>, Vec<i16>) {
     let caller = [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4];
     let (a, b, c): (&[i16], &[i16], &[i16]) = (&[5, 5, 0], &[0, 0, 0, 6, 6, 6], &[7, 7]);
-    let mut frames = Vec::new();
-    let mut push = |l: &[i16], r: &[i16]| {
-        frames.extend(l.iter().flat_map(|s| [*s, 0]));
-        frames.extend(r.iter().flat_map(|s| [0, *s]));
-    };
-    push(&caller[..4], a);
-    push(&caller[4..8], b);
-    push(&caller[8..12], c);
-    push(&caller[12..], &[]);
+    let frames = recorded(&[
+        (&caller[..4], a),
+        (&caller[4..8], b),
+        (&caller[8..12], c),
+        (&caller[12..], &[]),
+    ]);
     (frames, caller.to_vec(), [a, b, c].concat())
 }
 
@@ -297,21 +300,32 @@ fn zeros_between_bursts_go_to_the_burst_after_the_last_caller_chunk_with_speech(
     assert_eq!(tl.end(), 16);
 }
 
+/// A call's three files in `dir`: (real-time, caller, bot) paths.
+fn write_call(
+    dir: &std::path::Path,
+    frames: &[i16],
+    caller: &[i16],
+    bot: &[i16],
+) -> [std::path::PathBuf; 3] {
+    let files = ["stereo_recording.wav", "caller_audio.wav", "bot_audio.wav"];
+    let paths = files.map(|f| dir.join(f));
+    for (path, (channels, samples)) in paths.iter().zip([(2, frames), (1, caller), (1, bot)]) {
+        crate::audio::write_wav(path, channels, 16000, samples).unwrap();
+    }
+    paths
+}
+
 #[test]
 fn recovery_from_files_and_from_memory_gives_the_placement() {
     let dir = tempfile::tempdir().unwrap();
     let (frames, caller, bot) = zero_edged_bursts();
-    let p = |n: &str| dir.path().join(n);
-    crate::audio::write_wav(&p("stereo_recording.wav"), 2, 16000, &frames).unwrap();
-    crate::audio::write_wav(&p("caller_audio.wav"), 1, 16000, &caller).unwrap();
-    crate::audio::write_wav(&p("bot_audio.wav"), 1, 16000, &bot).unwrap();
+    let [rt, caller_wav, bot_wav] = write_call(dir.path(), &frames, &caller, &bot);
     let want = place(&fast(&frames, &caller, &bot, 4, 64).unwrap(), 4, 16, 11);
     assert_eq!(want.segments.len(), 3);
-    let rt = p("stereo_recording.wav");
     assert_eq!(recover_with(&rt, &caller, &bot, 4).unwrap(), want);
-    let tl = recover(&rt, &p("caller_audio.wav"), &p("bot_audio.wav"), 4).unwrap();
+    let tl = recover(&rt, &caller_wav, &bot_wav, 4).unwrap();
     assert_eq!(tl, want);
-    let v = verify(&rt, &p("caller_audio.wav"), &p("bot_audio.wav")).unwrap();
+    let v = verify(&rt, &caller_wav, &bot_wav).unwrap();
     assert_eq!(
         (
             v.frames,
@@ -372,25 +386,20 @@ fn tracks_longer_than_a_block_are_streamed_from_their_files_whole() {
     // Caller chunks of 8,000 frames: several of the 65,536-frame blocks a
     // file is streamed in, so a track read from its file has to refill.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-    let (frames, caller, bot) = loop {
-        let c = call(&mut rng, 8000);
-        if c.1.len() > 3 * BLOCK && c.2.len() > BLOCK {
-            break c;
-        }
-    };
+    let (frames, caller, bot) = (0..100)
+        .map(|_| call(&mut rng, 8000))
+        .find(|c| c.1.len() > 3 * BLOCK && c.2.len() > BLOCK)
+        .expect("a call of several blocks within 100 draws");
     let dir = tempfile::tempdir().unwrap();
-    let p = |n: &str| dir.path().join(n);
-    crate::audio::write_wav(&p("rt.wav"), 2, 16000, &frames).unwrap();
-    crate::audio::write_wav(&p("caller.wav"), 1, 16000, &caller).unwrap();
-    crate::audio::write_wav(&p("bot.wav"), 1, 16000, &bot).unwrap();
-    let from_memory = recover_with(&p("rt.wav"), &caller, &bot, 8000).unwrap();
-    let from_files = recover(&p("rt.wav"), &p("caller.wav"), &p("bot.wav"), 8000).unwrap();
+    let [rt, caller_wav, bot_wav] = write_call(dir.path(), &frames, &caller, &bot);
+    let from_memory = recover_with(&rt, &caller, &bot, 8000).unwrap();
+    let from_files = recover(&rt, &caller_wav, &bot_wav, 8000).unwrap();
     assert_eq!(from_files, from_memory);
     assert_eq!(
         (from_files.caller_len, from_files.bot_len),
         (caller.len() as u64, bot.len() as u64)
     );
-    let v = verify(&p("rt.wav"), &p("caller.wav"), &p("bot.wav")).unwrap();
+    let v = verify(&rt, &caller_wav, &bot_wav).unwrap();
     let nonzero = |t: &[i16]| t.iter().filter(|s| **s != 0).count() as u64;
     assert_eq!(
         (v.frames, v.caller_nonzero, v.bot_nonzero),
