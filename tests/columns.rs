@@ -136,11 +136,8 @@ fn quality_and_transcript_columns_are_what_the_files_hold() {
             clipped_calls[i] += usize::from(clipped > 0.0);
         }
 
-        let t: Value =
-            serde_json::from_slice(&fs::read(rec.join("transcript.json")).unwrap()).unwrap();
-        let meta: Value =
-            serde_json::from_slice(&fs::read(rec.join("call_metadata.json")).unwrap()).unwrap();
-        let start = utc(&meta["start_time"]);
+        let t = read_json(&rec.join("transcript.json"));
+        let start = utc(&read_json(&rec.join("call_metadata.json"))["start_time"]);
         let list = t["entries"].as_array().unwrap();
         let count = |party: &str| -> usize {
             list.iter()
@@ -209,8 +206,7 @@ fn quality_and_transcript_columns_are_what_the_files_hold() {
     assert!(rows[0]["quality_caller_clipped_pct"].as_f64().unwrap() > 0.1);
     assert!(low_total > 0, "some confidence under 0.6 is counted");
 
-    let summary: Value =
-        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let summary = read_json(&out.join("summary.json"));
     let q = &summary["analyzers"]["quality"];
     assert_eq!(q["caller_calls_clipped"], 1);
     assert_eq!(q["bot_calls_clipped"], 1);

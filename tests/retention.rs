@@ -606,8 +606,7 @@ fn the_nightly_report_shows_what_the_next_prune_will_do() {
         assert_eq!(due - start, chrono::Duration::days(90));
     }
     // The run's totals per action, and the policy they come from.
-    let summary: Value =
-        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let summary = read_json(&out.join("summary.json"));
     let r = &summary["analyzers"]["retention"];
     assert_eq!(
         r["by_action"],

@@ -275,9 +275,15 @@ pub fn set_rate(wav: &Path, rate: u32) {
     std::fs::write(wav, b).unwrap();
 }
 
+/// A JSON file's value (a recording's file, or a report's).
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Rewrite one JSON file of a recording through a function on its value.
 pub fn edit_json(path: &Path, f: impl FnOnce(&mut serde_json::Value)) {
-    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let mut v = read_json(path);
     f(&mut v);
     std::fs::write(path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
 }
