@@ -10,6 +10,7 @@
 //!   back to back; the caller's speech counts only if it began after the
 //!   previous bot turn began (it is a reply to it, or a barge-in).
 
+use super::vad::Span;
 use super::{mean, quantile, Analyzer, CallContext, CallOutput, Cell, Needs, RunSummary, Stats};
 use crate::check::Severity;
 use crate::recording::FileKind;
@@ -83,11 +84,22 @@ fn bot_turns(call: &CallContext) -> Result<Vec<(u64, u64)>, String> {
 fn audio_turns(call: &CallContext) -> Result<Vec<Turn>, String> {
     let caller = call.caller_speech().map_err(str::to_string)?;
     let bot = call.bot_speech()?;
-    let turns = bot_turns(call)?;
+    let answers = bot_turns(call)?;
     let sec = |x: u64| call.seconds(x).unwrap_or(0.0);
+    Ok(pair_turns(caller, &bot, &answers)
+        .into_iter()
+        .map(|(caller_end, bot_start)| (sec(caller_end), sec(bot_start)))
+        .collect())
+}
+
+/// The turns in samples on the call's clock, (caller end, bot start): for
+/// each bot turn (`answers`, its playback) with speech in it, the end of the
+/// caller's last speech that began before the bot's first speech in the
+/// turn and after the previous turn's first speech.
+fn pair_turns(caller: &[Span], bot: &[Span], answers: &[(u64, u64)]) -> Vec<(u64, u64)> {
     let mut out = Vec::new();
     let mut prev_turn_start: Option<u64> = None;
-    for (start, end) in turns {
+    for &(start, end) in answers {
         // The bot's first speech in this turn.
         let Some(speech) = bot.iter().find(|s| s.0 >= start && s.0 < end).map(|s| s.0) else {
             continue;
@@ -99,11 +111,11 @@ fn audio_turns(call: &CallContext) -> Result<Vec<Turn>, String> {
             .map(|c| c.1)
             .max();
         if let Some(caller_end) = last {
-            out.push((sec(caller_end), sec(speech)));
+            out.push((caller_end, speech));
         }
         prev_turn_start = Some(speech);
     }
-    Ok(out)
+    out
 }
 
 /// What every row of `turns.csv` repeats about its call, so that "p90
@@ -261,5 +273,52 @@ impl Analyzer for ResponseTimes {
             }),
             tables: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pair_turns;
+
+    #[test]
+    fn a_turn_pairs_the_bot_s_first_speech_with_the_caller_s_last_before_it() {
+        // Bot turns at 100 and 400 (speech from 110 and 420); the caller
+        // speaks 200..300 and 320..350 between them.
+        let answers = [(100, 300), (400, 600)];
+        let bot = [(110, 250), (420, 500), (520, 580)];
+        let caller = [(200, 300), (320, 350)];
+        // The greeting has no caller speech before it: no turn.
+        assert_eq!(pair_turns(&caller, &bot, &answers), [(350, 420)]);
+    }
+
+    #[test]
+    fn a_caller_who_speaks_before_the_greeting_makes_it_a_turn() {
+        // The caller says hello (10..50) before the bot's greeting at 100.
+        let answers = [(100, 300), (400, 600)];
+        let bot = [(100, 250), (420, 500)];
+        let caller = [(10, 50), (320, 350)];
+        assert_eq!(pair_turns(&caller, &bot, &answers), [(50, 100), (350, 420)]);
+    }
+
+    #[test]
+    fn a_turn_with_no_bot_speech_is_skipped_and_bounds_nothing() {
+        // The second answer's playback (300..400) holds no speech (the VAD
+        // found none in it): the caller's speech before the third is paired
+        // with the third.
+        let answers = [(100, 200), (300, 400), (400, 600)];
+        let bot = [(110, 190), (400, 500)];
+        let caller = [(250, 280)];
+        assert_eq!(pair_turns(&caller, &bot, &answers), [(280, 400)]);
+    }
+
+    #[test]
+    fn caller_speech_starting_exactly_at_a_bot_onset_is_not_before_it() {
+        // Caller speech that starts at the bot's onset (400) is a barge-in
+        // on that turn, not what it answers; speech that starts at the
+        // previous turn's onset (100) is not a reply to that turn.
+        let answers = [(100, 300), (400, 600), (700, 900)];
+        let bot = [(100, 250), (400, 500), (700, 800)];
+        let caller = [(100, 150), (200, 260), (400, 450)];
+        assert_eq!(pair_turns(&caller, &bot, &answers), [(260, 400)]);
     }
 }
