@@ -416,3 +416,42 @@ fn transcript_turns_are_caller_then_bot_and_nothing_else() {
         "{turns}"
     );
 }
+
+/// What each built-in reads, as `callscope plugins` lists it: it decides
+/// whether a run checks the WAVs at all and which file's finding names an
+/// analyzer's failure, and the listing is how a user learns it. Speech and
+/// response times read the function calls (metadata, else events) for
+/// their tool waits and each turn's intent.
+#[test]
+fn each_built_in_lists_the_files_it_reads() {
+    let listing: Value = serde_json::from_str(&ok(&["plugins", "--json"])).unwrap();
+    let needs: Vec<(String, String)> = listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let needs: Vec<&str> = a["needs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_str().unwrap())
+                .collect();
+            (a["name"].as_str().unwrap().to_string(), needs.join(" "))
+        })
+        .collect();
+    let want = [
+        (
+            "response_times",
+            "metadata transcript events audio timeline",
+        ),
+        ("speech", "metadata events audio timeline"),
+        ("intents", "metadata events"),
+        ("quality", "audio"),
+        ("transcript", "transcript audio"),
+    ];
+    assert_eq!(
+        needs,
+        want.map(|(a, n)| (a.to_string(), n.to_string())),
+        "{listing}"
+    );
+}
