@@ -399,4 +399,30 @@ mod tests {
         assert_eq!(rows[0], (0, 100, "caller_speech", "caller"));
         assert!(rows.windows(2).all(|w| w[0].0 <= w[1].0));
     }
+
+    #[test]
+    fn touching_and_simultaneous_spans_at_the_edges() {
+        // The bot starts where the caller stops (100), and both start at
+        // 300: no overlap at a touching edge, no silence between touching
+        // spans, and starting together is nobody's interruption.
+        let caller = [(0, 100), (300, 400)];
+        let bot = [(100, 200), (300, 350)];
+        assert_eq!(intersections(&caller, &bot), vec![(300, 350)]);
+        assert_eq!(silence_spans(&caller, &bot, 400), vec![(200, 300)]);
+        assert!(interruptions(&caller, &bot).is_empty());
+        assert!(interruptions(&bot, &caller).is_empty());
+        // Starting exactly where the other's span ends interrupts nothing;
+        // one sample earlier it does, to where the two stop overlapping.
+        let caller = [(0, 100)];
+        assert!(interruptions(&[(100, 150)], &caller).is_empty());
+        assert_eq!(interruptions(&[(99, 150)], &caller), vec![(99, 100)]);
+        // Spans ending together: both overlaps found, whichever moves on.
+        let a = [(0, 100), (150, 200)];
+        let b = [(50, 100), (120, 180)];
+        assert_eq!(intersections(&a, &b), vec![(50, 100), (150, 180)]);
+        assert_eq!(intersections(&b, &a), vec![(50, 100), (150, 180)]);
+        // A call ending where the last speech ends has no silence after it.
+        assert_eq!(silence_spans(&a, &b, 200), vec![(100, 120)]);
+        assert_eq!(silence_spans(&a, &b, 250), vec![(100, 120), (200, 250)]);
+    }
 }
