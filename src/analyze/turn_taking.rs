@@ -127,3 +127,145 @@ pub fn turn_taking(
         .collect();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::Answer;
+
+    const RATE: u32 = 1000; // a sample a millisecond
+    const END: u64 = 100_000;
+
+    fn answer(play_start: u64, heard_end: u64, ending: Ending) -> Answer {
+        Answer {
+            segments: 0..0,
+            play_start,
+            received_end: heard_end,
+            heard_end,
+            ending,
+        }
+    }
+
+    /// Each rule at its edges, in one call (utterances are joined across
+    /// gaps up to 600 ms, so the caller's speech here is apart by more).
+    #[test]
+    fn each_turn_taking_rule_at_its_edges() {
+        let answers = vec![
+            answer(1000, 6000, Ending::Played),
+            answer(
+                10000,
+                12000,
+                Ending::Cancelled {
+                    onset: 11000,
+                    lo: 11900,
+                    hi: 12100,
+                },
+            ),
+            answer(20000, 30000, Ending::Played),
+            answer(
+                40000,
+                45000,
+                Ending::Uncertain {
+                    onset: None,
+                    lo: 44000,
+                    hi: 46000,
+                },
+            ),
+            answer(60000, 65000, Ending::Played),
+            answer(70000, 75000, Ending::Played),
+            answer(80000, 85000, Ending::Played),
+            answer(90500, 92000, Ending::Played),
+        ];
+        let bot = [
+            (1000, 5800),
+            (10000, 12000),
+            (20000, 29000),
+            (40000, 45000),
+            (60000, 64000),
+            (70100, 74000),
+            (80100, 84000),
+            (90500, 91500),
+        ];
+        let caller = [
+            (2000, 2999),   // 999 ms over the first answer: a backchannel
+            (4000, 5000),   // exactly 1 s over it: a barge-in
+            (11000, 11300), // short, but the onset the bot yielded to
+            (12000, 12200), // at the second answer's end: not over it
+            (20000, 20400), // at the third's start: not over it
+            (29500, 30000), // short, over it to its very end
+            (42000, 44000), // over an answer whose end is uncertain
+            (58000, 61000), // the fifth answer speaks at once, inside it: early
+            (70000, 70500), // began with the sixth answer: not early
+            (78000, 80100), // ends as the seventh's speech starts
+            (86000, 86500), // answered exactly 4 s after its end
+            (93000, 93500), // never answered
+            (95000, 96000), // its 4 s end exactly at the call's end
+            (96700, 96900), // less than 4 s before the end: not judged
+        ];
+        let tl = Timeline {
+            segments: Vec::new(),
+            caller_len: END,
+            bot_len: 0,
+            answers,
+        };
+        let calls = [5800, 10000, 12000, 40000];
+        let silences = [(5800, 10000), (12000, 20000), (30000, 40000)];
+        let tt = turn_taking(&caller, &bot, &tl, &calls, &silences, END, RATE);
+
+        let barge = |onset, quiet, uncertain| BargeIn {
+            onset,
+            quiet,
+            uncertain,
+        };
+        assert_eq!(
+            tt.barge_ins,
+            [
+                barge(4000, 6000, false),
+                barge(11000, 12000, false),
+                barge(29500, 30000, false),
+                barge(42000, 45000, true),
+            ]
+        );
+        assert_eq!(tt.backchannels, [(2000, 2999)]);
+        assert_eq!(tt.early_starts, [(60000, 61000)]);
+        assert_eq!(
+            tt.unanswered,
+            [
+                (4000, 5000),
+                (11000, 11300),
+                (12000, 12200),
+                (20000, 20400),
+                (29500, 30000),
+                (42000, 44000),
+                (93000, 93500),
+                (95000, 96000),
+            ]
+        );
+        assert_eq!(tt.uncertain, [((44000, 46000), 45000)]);
+        // A call made as the bot starts to speak waits for its next speech.
+        assert_eq!(
+            tt.tool_waits,
+            [
+                (5800, 10000),
+                (10000, 20000),
+                (12000, 20000),
+                (40000, 60000)
+            ]
+        );
+        // A silence holds a call made at its start, not one at its end.
+        assert_eq!(tt.tool_silences, [(5800, 10000), (12000, 20000)]);
+    }
+
+    #[test]
+    fn a_bot_quiet_within_one_second_of_the_onset_yielded() {
+        let b = |quiet| BargeIn {
+            onset: 5000,
+            quiet,
+            uncertain: false,
+        };
+        assert!(b(6000).yielded(RATE));
+        assert!(!b(6001).yielded(RATE));
+        assert!(b(5000 + 8000).yielded(8000));
+        assert!(!b(5000 + 8001).yielded(8000));
+    }
+}
