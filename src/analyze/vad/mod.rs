@@ -135,11 +135,11 @@ fn refine_edges(spans: &mut [Span], samples: &[i16], rate: u32) {
         let end = (eb.saturating_sub(w)..hi)
             .rev()
             .find(|i| energy[*i] > threshold);
+        // The first hot block of the start's window is never after the
+        // last of the end's (the windows overlap, or the end's is later),
+        // so the span stays at least a block long.
         if let (Some(a), Some(b)) = (start, end) {
-            let (a, b) = ((a * block) as u64, (((b + 1) * block) as u64).min(total));
-            if a < b {
-                *span = (a, b);
-            }
+            *span = ((a * block) as u64, (((b + 1) * block) as u64).min(total));
         }
     }
 }
@@ -267,3 +267,6 @@ fn tidy(spans: Vec<Span>, rate: u32) -> Vec<Span> {
 pub fn total(spans: &[Span]) -> u64 {
     spans.iter().map(|s| s.1 - s.0).sum()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,211 @@
+//! The energy detector's steps on hand-made tracks, at their edges.
+
+use super::*;
+
+/// dBFS of a constant sample value (its mean square is its square).
+fn dbfs(v: i16) -> f64 {
+    20.0 * (f64::from(v.unsigned_abs()) / 32768.0).log10()
+}
+
+/// A constant `v` for `n` samples.
+fn level(v: i16, n: usize) -> Vec<i16> {
+    vec![v; n]
+}
+
+#[test]
+fn raw_spans_are_runs_of_speech_frames_on_the_sample_clock() {
+    let (f, t) = (false, true);
+    assert_eq!(
+        raw_spans(&[f, t, t, f, t], 10.0, 45),
+        [(10, 30), (40, 45)],
+        "the last run is cut at the track's end"
+    );
+    assert_eq!(raw_spans(&[t, f, f, t, t], 10.0, 100), [(0, 10), (30, 50)]);
+    assert!(raw_spans(&[f, f, f], 10.0, 30).is_empty());
+    // Frames of a fractional length: edges rounded to the nearest sample.
+    assert_eq!(raw_spans(&[t, f, t], 2.5, 100), [(0, 3), (5, 8)]);
+}
+
+#[test]
+fn only_runs_of_zeros_of_10_ms_or_more_are_cut_out() {
+    // 1000 Hz: a run of 10 zeros is 10 ms.
+    let mut s = Vec::new();
+    s.extend(level(7, 5)); // 0..5
+    s.extend(level(0, 10)); // 5..15: cut
+    s.extend(level(7, 5)); // 15..20
+    s.extend(level(0, 9)); // 20..29: kept, too short
+    s.extend(level(7, 5)); // 29..34
+    assert_eq!(
+        without_digital_silence(&[(0, 34)], &s, 1000),
+        [(0, 5), (15, 34)]
+    );
+    // A span that starts or ends on a cut run leaves no empty piece.
+    assert_eq!(without_digital_silence(&[(5, 20)], &s, 1000), [(15, 20)]);
+    assert_eq!(without_digital_silence(&[(0, 15)], &s, 1000), [(0, 5)]);
+    assert!(without_digital_silence(&[(5, 15)], &s, 1000).is_empty());
+    // Each span on its own, from where it starts.
+    assert_eq!(
+        without_digital_silence(&[(1, 4), (16, 30)], &s, 1000),
+        [(1, 4), (16, 30)]
+    );
+    // At 8 kHz a 10 ms run is 80 zeros: 79 stay.
+    let mut s = level(3, 100);
+    s.extend(level(0, 79));
+    s.extend(level(3, 100));
+    assert_eq!(without_digital_silence(&[(0, 279)], &s, 8000), [(0, 279)]);
+    s.insert(100, 0);
+    assert_eq!(
+        without_digital_silence(&[(0, 280)], &s, 8000),
+        [(0, 100), (180, 280)]
+    );
+}
+
+#[test]
+fn tidy_bridges_pauses_up_to_200_ms_and_drops_bursts_under_60_ms() {
+    // 1000 Hz: 200 samples of pause, 60 of speech.
+    assert_eq!(tidy(vec![(0, 100), (300, 400)], 1000), [(0, 400)]);
+    assert_eq!(
+        tidy(vec![(0, 100), (301, 400)], 1000),
+        [(0, 100), (301, 400)]
+    );
+    // A span inside the last one does not shorten it.
+    assert_eq!(tidy(vec![(0, 500), (100, 200)], 1000), [(0, 500)]);
+    assert_eq!(
+        tidy(vec![(0, 60), (1000, 1059)], 1000),
+        [(0, 60)],
+        "60 ms is speech, 59 ms is not"
+    );
+    // Bursts are judged after bridging: two short ones joined are speech.
+    assert_eq!(tidy(vec![(0, 30), (200, 230)], 1000), [(0, 230)]);
+    assert_eq!(tidy(vec![(0, 800), (1000, 1800)], 8000), [(0, 1800)]);
+    assert_eq!(
+        tidy(vec![(0, 800), (2601, 3400)], 8000),
+        [(0, 800), (2601, 3400)]
+    );
+}
+
+#[test]
+fn the_tenth_percentile_and_the_noise_floor() {
+    let v: Vec<f64> = (0..20).rev().map(f64::from).collect();
+    assert_eq!(tenth_percentile(v), Some(2.0));
+    assert_eq!(tenth_percentile(vec![5.0, 1.0, 3.0]), Some(1.0));
+    assert_eq!(tenth_percentile(Vec::new()), None);
+    // Digital silence (-100 dBFS and below) is not the floor.
+    let mut db = vec![-120.0, -100.0, -100.0];
+    db.extend((0..10).map(|i| -70.0 + f64::from(i)));
+    assert_eq!(noise_floor(&db), -69.0);
+    assert_eq!(noise_floor(&[-120.0, -100.0]), -100.0);
+}
+
+#[test]
+fn frame_levels_in_dbfs() {
+    // Whole frames only: 10 samples in frames of 4 are 2 frames.
+    let mut s = level(3277, 4);
+    s.extend(level(0, 4));
+    s.extend(level(i16::MIN, 2));
+    let db = frame_dbfs(&s, 4);
+    assert_eq!(db.len(), 2);
+    assert!((db[0] - dbfs(3277)).abs() < 1e-9, "{db:?}");
+    assert!((db[0] + 20.0).abs() < 0.001, "{db:?}");
+    // Exact zeros: the power's floor of 1e-3, about -123 dBFS.
+    let zero = 10.0 * (1e-3 / (32768.0f64 * 32768.0)).log10();
+    assert!((db[1] - zero).abs() < 1e-9, "{db:?}");
+    assert!(db[1] < DIGITAL_SILENCE_DBFS);
+    assert!(frame_dbfs(&level(1, 3), 4).is_empty());
+}
+
+/// A track of 16 ms frames at 1000 Hz, one constant level a frame.
+fn frames(levels: &[i16]) -> Vec<i16> {
+    levels.iter().flat_map(|&v| level(v, 16)).collect()
+}
+
+/// Which 16 ms frames of a 1000 Hz track frame energy takes for speech.
+fn speech_flags(samples: &[i16], track: Track) -> Vec<bool> {
+    let (flags, frame) = energy_frames(samples, 1000, track);
+    assert_eq!(frame, 16.0);
+    flags
+}
+
+#[test]
+fn speech_is_15_db_over_the_floor_within_the_caps() {
+    // A quiet floor (about -80 dBFS): the threshold is raised to -55.
+    let quiet = 3; // -80.8 dBFS
+    let (over, under) = (60, 55); // -54.7 and -55.5 dBFS
+    assert!(dbfs(over) > ENERGY_FLOOR_DBFS && dbfs(under) < ENERGY_FLOOR_DBFS);
+    let mut levels = vec![quiet; 20];
+    levels[5] = over;
+    levels[10] = under;
+    let flags = speech_flags(&frames(&levels), Track::Line);
+    assert_eq!(flags.iter().filter(|f| **f).count(), 1);
+    assert!(flags[5]);
+    // A loud floor (about -40 dBFS) on a line: capped at -45, so quiet
+    // speech is still found (the near-end gate tells the caller from it).
+    let loud = 330; // -39.9 dBFS
+    let mut levels = vec![loud; 20];
+    levels[3] = 170; // -45.7 dBFS: under the cap
+    let flags = speech_flags(&frames(&levels), Track::Line);
+    assert_eq!(flags.iter().filter(|f| !**f).count(), 1, "{flags:?}");
+    assert!(!flags[3]);
+    // The same on a TTS track with no digital silence is noise: its floor
+    // is the noise, and speech stands 15 dB above it (-24.9 dBFS).
+    let flags = speech_flags(&frames(&levels), Track::Tts);
+    assert!(flags.iter().all(|f| !*f), "{flags:?}");
+    levels[7] = 2000; // -24.3 dBFS
+    levels[8] = 1800; // -25.2 dBFS
+    let flags = speech_flags(&frames(&levels), Track::Tts);
+    assert_eq!(flags.iter().filter(|f| **f).count(), 1, "{flags:?}");
+    assert!(flags[7]);
+    // Nor is it ever under -55 dBFS: on a TTS track with faint hiss
+    // (-80.8 dBFS) and no digital silence, -59.9 dBFS is not speech.
+    let mut faint = vec![3; 20];
+    faint[4] = 33;
+    faint[9] = 60; // -54.7 dBFS
+    let flags = speech_flags(&frames(&faint), Track::Tts);
+    assert_eq!(flags.iter().filter(|f| **f).count(), 1, "{flags:?}");
+    assert!(flags[9]);
+    // A TTS track with digital silence in it keeps the cap.
+    levels[0] = 0;
+    let flags = speech_flags(&frames(&levels), Track::Tts);
+    assert_eq!(flags.iter().filter(|f| !**f).count(), 2, "{flags:?}");
+    assert!(!flags[0] && !flags[3]);
+}
+
+#[test]
+fn edges_move_to_where_the_signal_rises_and_falls_within_80_ms() {
+    // 1000 Hz: 2-sample blocks, a window of 40 blocks (80 samples).
+    // A TTS-like track, mostly exact zeros: any non-zero block counts.
+    let mut s = level(0, 300);
+    s.extend(level(500, 300)); // 300..600
+    s.extend(level(0, 400));
+    let refined = |span: Span, s: &[i16]| {
+        let mut spans = [span];
+        refine_edges(&mut spans, s, 1000);
+        spans[0]
+    };
+    assert_eq!(refined((320, 580), &s), (300, 600));
+    assert_eq!(refined((250, 650), &s), (300, 600));
+    // No further than the window: from 400 back to 320 at most.
+    assert_eq!(refined((400, 500), &s), (320, 580));
+    // A span with nothing over the threshold near it is left alone.
+    assert_eq!(refined((850, 950), &s), (850, 950));
+    // On a line with noise everywhere, blocks 12 dB over its floor count.
+    let mut s = level(100, 300);
+    s.extend(level(390, 300)); // 11.8 dB over 100: not enough
+    s.extend(level(100, 100));
+    s.extend(level(410, 100)); // 12.3 dB over: speech
+    s.extend(level(100, 200));
+    assert_eq!(refined((720, 780), &s), (700, 800));
+    assert_eq!(refined((320, 580), &s), (320, 580));
+    // A span at the track's end ends there (its last block is 1 sample).
+    let mut s = level(100, 50);
+    s.extend(level(500, 51));
+    assert_eq!(refined((60, 101), &s), (50, 101));
+    let mut empty: [Span; 0] = [];
+    refine_edges(&mut empty, &[], 1000);
+}
+
+#[test]
+fn total_adds_the_spans_lengths() {
+    assert_eq!(total(&[(0, 10), (20, 25)]), 15);
+    assert_eq!(total(&[]), 0);
+}
