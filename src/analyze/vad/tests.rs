@@ -209,3 +209,74 @@ fn total_adds_the_spans_lengths() {
     assert_eq!(total(&[(0, 10), (20, 25)]), 15);
     assert_eq!(total(&[]), 0);
 }
+
+/// A 1000 Hz line in 20 ms frames (the near-end gate's), one level each:
+/// (first frame, frames, level), noise at `noise` elsewhere.
+fn line(parts: &[(usize, usize, i16)], noise: i16, frames: usize) -> Vec<i16> {
+    let mut s = level(noise, frames * 20);
+    for &(at, n, v) in parts {
+        s[at * 20..(at + n) * 20].fill(v);
+    }
+    s
+}
+
+#[test]
+fn the_near_end_gate_keeps_what_is_within_8_db_of_the_caller() {
+    // The caller at -10.3 dBFS; a voice behind them at -20.8 (10.5 dB
+    // under: cut), another at -17.2 (6.9 dB under: kept); line noise at
+    // -40.8, so the background is within 40 dB of the caller.
+    let (caller, far, near, noise) = (10000, 3000, 4500, 300);
+    let s = line(
+        &[
+            (10, 60, caller),
+            (20, 3, 30000), // a cough: the loudest 5 % are not the level
+            (70, 10, far),  // right after the caller: held 80 ms
+            (100, 30, far),
+            (140, 20, near),
+            (172, 8, far), // right before the caller again
+            (180, 10, caller),
+        ],
+        noise,
+        200,
+    );
+    let spans = vec![
+        (200, 1400),
+        (1400, 1600),
+        (2000, 2600),
+        (2805, 3190),
+        (3440, 3600),
+        (3600, 3800),
+    ];
+    assert_eq!(
+        near_end::near_end_only(spans.clone(), &s, 1000),
+        [
+            (200, 1400),
+            (1400, 1480),
+            (2805, 3190),
+            (3520, 3600),
+            (3600, 3800)
+        ]
+    );
+    // On a quiet line (-84 dBFS, 74 dB under the caller) nothing is cut.
+    let quiet = line(
+        &[(10, 60, caller), (100, 30, far), (180, 10, caller)],
+        2,
+        200,
+    );
+    let spans = vec![(200, 1400), (2000, 2600), (3600, 3800)];
+    assert_eq!(near_end::near_end_only(spans.clone(), &quiet, 1000), spans);
+}
+
+#[test]
+fn the_near_end_gate_needs_a_second_of_speech_to_judge() {
+    let s = line(&[(10, 30, 10000), (100, 20, 3000)], 300, 200);
+    // 30 + 20 frames of 20 ms: a second; the far voice is cut.
+    assert_eq!(
+        near_end::near_end_only(vec![(200, 800), (2000, 2400)], &s, 1000),
+        [(200, 800)]
+    );
+    // 30 + 19: under a second, nothing is judged.
+    let spans = vec![(200, 800), (2000, 2380)];
+    assert_eq!(near_end::near_end_only(spans.clone(), &s, 1000), spans);
+    assert!(near_end::near_end_only(Vec::new(), &s, 1000).is_empty());
+}
