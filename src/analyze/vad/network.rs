@@ -232,4 +232,67 @@ mod tests {
         assert!(skip[60..90].iter().all(|s| *s));
         assert!(skip[90..].iter().all(|s| !s));
     }
+
+    #[test]
+    fn a_quiet_stretch_is_skipped_only_past_its_two_guards() {
+        // 21 quiet frames: the one between the guards is skipped; 20: none.
+        for (quiet, skipped) in [(21, vec![40]), (20, vec![])] {
+            let mut db = vec![-20.0; 30];
+            db.extend(vec![-80.0; quiet]);
+            db.extend([-20.0; 30]);
+            db.extend([-80.0; 5]); // the floor: a tenth of the frames
+            let skip: Vec<usize> = (0..db.len()).filter(|i| quiet_interiors(&db)[*i]).collect();
+            assert_eq!(skip, skipped, "{quiet} quiet frames");
+        }
+    }
+
+    #[test]
+    fn spans_move_back_by_the_network_s_lag() {
+        // 16 kHz: a frame is 256 samples; onsets lag 3 frames, offsets 5.
+        assert_eq!(frame_len(16000), 256.0);
+        assert_eq!(frame_len(8000), 128.0);
+        assert_eq!(frame_len(44100), 705.6);
+        assert_eq!(
+            lag_shifted(vec![(1000, 5000), (6000, 9000)], 256.0),
+            [(1000 - 768, 5000 - 1280), (6000 - 768, 9000 - 1280)]
+        );
+        // Near the start nothing goes below 0; a span shorter than the
+        // lags keeps one sample.
+        assert_eq!(lag_shifted(vec![(100, 1000)], 256.0), [(0, 1)]);
+        assert_eq!(lag_shifted(vec![(900, 1400)], 256.0), [(132, 133)]);
+        // At 8 kHz (128-sample frames, as the track counts them).
+        assert_eq!(lag_shifted(vec![(1000, 2000)], 128.0), [(616, 1360)]);
+        // A fractional frame: whole samples, rounded down.
+        assert_eq!(lag_shifted(vec![(10000, 20000)], 705.6), [(7884, 16472)]);
+    }
+
+    #[test]
+    fn other_rates_reach_the_network_at_16_khz() {
+        let tone = |rate: u32, n: usize| -> Vec<i16> {
+            (0..n)
+                .map(|i| {
+                    let t = i as f64 / f64::from(rate);
+                    (8000.0 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as i16
+                })
+                .collect()
+        };
+        let s = tone(16000, 1600);
+        assert!(matches!(at_16k(&s, 16000), Cow::Borrowed(_)));
+        // A second at 8 kHz is a second at 16 kHz, the tone's level kept.
+        let up = at_16k(&tone(8000, 8000), 8000).into_owned();
+        assert!((15900..=16100).contains(&up.len()), "{}", up.len());
+        let rms = |s: &[i16]| {
+            (s.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>() / s.len() as f64).sqrt()
+        };
+        let mid = &up[2000..14000];
+        assert!(
+            (rms(mid) - 8000.0 / 2f64.sqrt()).abs() < 100.0,
+            "{}",
+            rms(mid)
+        );
+        let down = at_16k(&tone(48000, 48000), 48000).into_owned();
+        assert!((15900..=16100).contains(&down.len()), "{}", down.len());
+        // Nothing to check: no work and no spans.
+        assert!(confirm(&[], &s, 16000).is_empty());
+    }
 }
