@@ -455,3 +455,79 @@ fn each_built_in_lists_the_files_it_reads() {
         "{listing}"
     );
 }
+
+/// Each row of `turns.csv` against the files: its latency is the bot's start
+/// minus the caller's end, its intent is that of the last function call
+/// with one that call_metadata.json says was made at or before the bot
+/// started to answer (none before the first), and summary.json's
+/// distributions are over exactly these rows.
+#[test]
+fn each_turn_carries_the_intent_in_force_and_the_summary_is_over_the_turns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 6, 60, &["--seed", "11"]);
+    let out = tmp.path().join("out");
+    let (code, _, _) = run_only("response_times", &rec, &out);
+    assert_eq!(code, 0);
+    let mut r = csv::Reader::from_path(out.join("turns.csv")).unwrap();
+    let (mut before_any, mut with_intent) = (0, 0);
+    let mut latencies: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for row in r.deserialize::<std::collections::HashMap<String, String>>() {
+        let row = row.unwrap();
+        let f = |c: &str| row[c].parse::<f64>().unwrap();
+        let latency = f("bot_start_s") - f("caller_end_s");
+        assert!((f("latency_s") - latency).abs() < 0.0011, "{row:?}");
+        latencies
+            .entry(row["source"].clone())
+            .or_default()
+            .push(f("latency_s"));
+        let meta = read_json(&rec.join(&row["recording"]).join("call_metadata.json"));
+        let start = utc(&meta["start_time"]);
+        assert_eq!(utc(&row["start_time"].as_str().into()), start, "{row:?}");
+        let mut calls: Vec<(f64, &str)> = meta["function_calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| {
+                let at = utc(&c["timestamp"]) - start;
+                Some((
+                    at.num_microseconds()? as f64 / 1e6,
+                    c["arguments"]["intent"].as_str()?,
+                ))
+            })
+            .collect();
+        calls.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let bot = f("bot_start_s");
+        // bot_start_s is rounded to the millisecond: a call within one of
+        // it could be on either side.
+        if calls.iter().any(|c| (c.0 - bot).abs() < 0.001) {
+            continue;
+        }
+        let want = calls.iter().rev().find(|c| c.0 <= bot).map_or("", |c| c.1);
+        assert_eq!(row["intent"], want, "{row:?} {calls:?}");
+        if want.is_empty() {
+            before_any += 1;
+        } else {
+            with_intent += 1;
+        }
+    }
+    assert!(
+        before_any > 0 && with_intent > 0,
+        "{before_any} {with_intent}"
+    );
+    let summary = read_json(&out.join("summary.json"));
+    for (source, lat) in &latencies {
+        let d = &summary["analyzers"]["response_times"][source];
+        assert_eq!(d["count"], lat.len(), "{source}");
+        let mean = lat.iter().sum::<f64>() / lat.len() as f64;
+        assert!(
+            (d["mean_s"].as_f64().unwrap() - mean).abs() < 0.0011,
+            "{source}: {d} {mean}"
+        );
+        let max = lat.iter().copied().fold(f64::MIN, f64::max);
+        assert!(
+            (d["max_s"].as_f64().unwrap() - max).abs() < 0.0011,
+            "{source}: {d} {max}"
+        );
+    }
+    assert_eq!(latencies.len(), 2);
+}
