@@ -226,7 +226,6 @@ pub trait Analyzer: Send + Sync {
     fn summarize(&self, stats: &Stats, calls: usize) -> RunSummary;
 }
 
-/// The built-in analyzers, in report order.
 /// What the built-in analyzers can be told (the run's options).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Options {
@@ -245,6 +244,7 @@ pub fn builtins() -> Vec<Box<dyn Analyzer>> {
     builtins_with(&Options::default())
 }
 
+/// The built-in analyzers, in report order.
 pub fn builtins_with(options: &Options) -> Vec<Box<dyn Analyzer>> {
     vec![
         Box::new(response_times::ResponseTimes),
@@ -311,4 +311,151 @@ pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
 
 pub fn mean(v: &[f64]) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needs_join_and_name_what_they_read() {
+        let audio = Needs {
+            audio: true,
+            ..Needs::default()
+        };
+        let timeline = Needs {
+            timeline: true,
+            ..Needs::default()
+        };
+        let files = Needs {
+            metadata: true,
+            transcript: true,
+            events: true,
+            ..Needs::default()
+        };
+        assert!(audio.reads_audio() && timeline.reads_audio());
+        assert!(!files.reads_audio() && !Needs::default().reads_audio());
+        let all = files.union(audio).union(timeline);
+        assert_eq!(
+            all.names(),
+            ["metadata", "transcript", "events", "audio", "timeline"]
+        );
+        // Each field of a union comes from either side.
+        for (one, name) in [
+            (
+                Needs {
+                    metadata: true,
+                    ..Needs::default()
+                },
+                "metadata",
+            ),
+            (
+                Needs {
+                    transcript: true,
+                    ..Needs::default()
+                },
+                "transcript",
+            ),
+            (
+                Needs {
+                    events: true,
+                    ..Needs::default()
+                },
+                "events",
+            ),
+            (audio, "audio"),
+            (timeline, "timeline"),
+        ] {
+            assert_eq!(one.union(Needs::default()).names(), [name]);
+            assert_eq!(Needs::default().union(one).names(), [name]);
+        }
+        assert!(Needs::default().names().is_empty());
+    }
+
+    #[test]
+    fn a_cell_rounds_reads_back_and_is_null_when_not_known() {
+        assert_eq!(Cell::num(Some(1.23456), 3), Cell::Num(1.235));
+        assert_eq!(Cell::num(Some(-0.98765), 2), Cell::Num(-0.99));
+        assert_eq!(Cell::num(Some(1234.5), 0), Cell::Num(1235.0));
+        for not_known in [None, Some(f64::NAN), Some(f64::INFINITY)] {
+            assert_eq!(Cell::num(not_known, 3), Cell::Null);
+        }
+        assert_eq!(Cell::int(Some(7)), Cell::Int(7));
+        assert_eq!(Cell::int(None), Cell::Null);
+        let cells = [
+            Cell::Null,
+            Cell::Int(-3),
+            Cell::Num(2.0),
+            Cell::Num(0.125),
+            Cell::Text("a;b".into()),
+        ];
+        let csv: Vec<String> = cells.iter().map(Cell::to_csv).collect();
+        assert_eq!(csv, ["", "-3", "2", "0.125", "a;b"]);
+        let json: Vec<String> = cells.iter().map(|c| c.to_json().to_string()).collect();
+        assert_eq!(json, ["null", "-3", "2.0", "0.125", "\"a;b\""]);
+        assert_eq!(Cell::Num(f64::NAN).to_json(), serde_json::Value::Null);
+        // Serialized and read back: the same cells, a whole Num still a Num.
+        let text = serde_json::to_string(&cells).unwrap();
+        assert_eq!(text, r#"[null,-3,2.0,0.125,"a;b"]"#);
+        let back: Vec<Cell> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, cells);
+        let err = serde_json::from_str::<Cell>("true")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("a cell is null, a number or a string, not true"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn analyzers_are_chosen_by_name_in_the_order_asked() {
+        let names = |v: &[Box<dyn Analyzer>]| -> Vec<String> {
+            v.iter().map(|a| a.name().to_string()).collect()
+        };
+        assert_eq!(
+            names(&builtins()),
+            [
+                "response_times",
+                "speech",
+                "intents",
+                "quality",
+                "transcript"
+            ]
+        );
+        assert_eq!(names(&select(builtins(), &[]).unwrap()), names(&builtins()));
+        let asked = ["quality".to_string(), "response_times".to_string()];
+        assert_eq!(names(&select(builtins(), &asked).unwrap()), asked);
+        let err = |asked: &[&str]| {
+            let asked: Vec<String> = asked.iter().map(|s| s.to_string()).collect();
+            select(builtins(), &asked).err().unwrap()
+        };
+        assert_eq!(
+            err(&["speech", "speech"]),
+            "--analyzers: 'speech' is named twice"
+        );
+        assert_eq!(
+            err(&["qualty"]),
+            "--analyzers: no analyzer 'qualty' (did you mean 'quality'?); the analyzers are: \
+             response_times, speech, intents, quality, transcript"
+        );
+        // Nothing near enough: no suggestion.
+        assert!(!err(&["zzz"]).contains("did you mean"));
+        let with = builtins_with(&Options { silence_min_s: 5.0 });
+        assert_eq!(with[1].settings().as_deref(), Some("silence_min_s=5"));
+        assert_eq!(builtins()[1].settings().as_deref(), Some("silence_min_s=3"));
+    }
+
+    #[test]
+    fn quantiles_are_linear_between_ranks() {
+        let v = [1.0, 2.0, 4.0, 8.0, 16.0];
+        assert_eq!(quantile(&v, 0.0), Some(1.0));
+        assert_eq!(quantile(&v, 0.5), Some(4.0));
+        assert_eq!(quantile(&v, 0.9), Some(8.0 + 8.0 * 0.6));
+        assert_eq!(quantile(&v, 1.0), Some(16.0));
+        assert_eq!(quantile(&[3.0], 0.9), Some(3.0));
+        assert_eq!(quantile(&[], 0.5), None);
+        assert_eq!(mean(&v), Some(6.2));
+        assert_eq!(mean(&[]), None);
+    }
 }
