@@ -137,20 +137,65 @@ impl<'a> CallContext<'a> {
         let spans = self.bot_speech_track().map_err(str::to_string)?;
         let tl = self.timeline().map_err(str::to_string)?;
         let bot = &self.bot().map_err(str::to_string)?.samples;
-        let mut out = Vec::new();
-        for ((a, b), (call_a, _)) in spans.iter().flat_map(|s| tl.map_span(*s)) {
-            let piece = &bot[a as usize..b as usize];
-            let Some(first) = piece.iter().position(|x| *x != 0) else {
-                continue;
-            };
-            let last = piece.iter().rposition(|x| *x != 0).unwrap_or(first);
-            out.push((call_a + first as u64, call_a + last as u64 + 1));
-        }
-        Ok(out)
+        Ok(on_call_clock(spans, tl, bot))
     }
 
     /// Seconds from a count of samples at the call's rate.
     pub fn seconds(&self, samples: u64) -> Option<f64> {
         self.rate().map(|r| samples as f64 / f64::from(r))
+    }
+}
+
+/// The bot track's speech `spans` where they played on the call's clock,
+/// each piece without the digital silence at its edges.
+fn on_call_clock(spans: &[Span], tl: &Timeline, bot: &[i16]) -> Vec<Span> {
+    let mut out = Vec::new();
+    for ((a, b), (call_a, _)) in spans.iter().flat_map(|s| tl.map_span(*s)) {
+        let piece = &bot[a as usize..b as usize];
+        let Some(first) = piece.iter().position(|x| *x != 0) else {
+            continue;
+        };
+        let last = piece.iter().rposition(|x| *x != 0).unwrap_or(first);
+        out.push((call_a + first as u64, call_a + last as u64 + 1));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::BotSegment;
+
+    #[test]
+    fn bot_speech_is_placed_where_it_played_without_its_silent_edges() {
+        // Two answers: bot samples 0..100 played from 1000, 100..200 from
+        // 5000 but cut after 60; 200..300 from 9000.
+        let seg = |bot_start, play_start, heard| BotSegment {
+            bot_start,
+            len: 100,
+            arrival: 0,
+            play_start,
+            heard,
+        };
+        let tl = Timeline {
+            segments: vec![seg(0, 1000, 100), seg(100, 5000, 60), seg(200, 9000, 100)],
+            caller_len: 10_000,
+            bot_len: 300,
+            answers: Vec::new(),
+        };
+        let mut bot = vec![0i16; 300];
+        bot[10..90].fill(500); // the first answer's speech
+        bot[110..190].fill(500); // the second's, cut at 160
+        bot[210..300].fill(500); // the third's, after 10 zeros
+                                 // One VAD span across the first two (adjacent on the track), one
+                                 // over the unplayed rest and the third's silent lead.
+        let spans = [(0, 200), (190, 205)];
+        assert_eq!(
+            on_call_clock(&spans, &tl, &bot),
+            [(1010, 1090), (5010, 5060)]
+        );
+        // A piece whose speech is one sample.
+        bot[205] = 1;
+        assert_eq!(on_call_clock(&[(200, 207)], &tl, &bot), [(9005, 9006)]);
     }
 }
