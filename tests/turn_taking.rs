@@ -78,7 +78,7 @@ fn what_the_caller_heard_and_turn_taking_agree_with_the_truth() {
     assert!(sum(&|t| t.early_starts) >= 3);
     assert!(sum(&|t| t.unanswered_turns.len()) >= 2);
     assert!(sum(&|t| usize::from(t.ended_mid_answer)) >= 1);
-    let (mut settled, mut tool_waits, mut yielded) = (0, 0, 0);
+    let (mut settled, mut tool_waits, mut yielded, mut all_waits) = (0, 0, 0, Vec::new());
 
     for (row, t) in rows.iter().zip(&truths) {
         let ctx = t.recording.as_str();
@@ -251,6 +251,18 @@ fn what_the_caller_heard_and_turn_taking_agree_with_the_truth() {
             );
             tool_waits += 1;
         }
+        // The column is the mean of the call's tool waits, in segments.csv.
+        if waits.is_empty() {
+            assert!(row["speech_tool_wait_s"].is_null(), "{ctx}");
+        } else {
+            let mean = waits.iter().map(|w| w.1 - w.0).sum::<f64>() / waits.len() as f64;
+            assert!(
+                (get("speech_tool_wait_s") - mean).abs() < 0.0011,
+                "{ctx}: mean tool wait {} vs {mean}",
+                get("speech_tool_wait_s")
+            );
+        }
+        all_waits.extend(waits.iter().map(|w| w.1 - w.0));
         // Dead air blamed on a tool: the silences a function call falls in.
         let calls: Vec<f64> = of("function_call").map(|s| s.1).collect();
         let blamed: f64 = of("silence")
@@ -269,4 +281,12 @@ fn what_the_caller_heard_and_turn_taking_agree_with_the_truth() {
     let speech = &summary["analyzers"]["speech"];
     assert_eq!(speech["barge_ins"], barge_ins, "{speech}");
     assert_eq!(speech["time_to_yield"]["count"], yielded, "{speech}");
+    // The run's distribution of tool waits is over the same waits.
+    let d = &speech["tool_wait"];
+    assert_eq!(d["count"], all_waits.len(), "{speech}");
+    let mean = all_waits.iter().sum::<f64>() / all_waits.len() as f64;
+    assert!(
+        (d["mean_s"].as_f64().unwrap() - mean).abs() < 0.0011,
+        "{d} vs {mean}"
+    );
 }
