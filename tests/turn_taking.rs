@@ -281,6 +281,45 @@ fn what_the_caller_heard_and_turn_taking_agree_with_the_truth() {
     let speech = &summary["analyzers"]["speech"];
     assert_eq!(speech["barge_ins"], barge_ins, "{speech}");
     assert_eq!(speech["time_to_yield"]["count"], yielded, "{speech}");
+    // The run's totals are the calls' columns added up (each column is
+    // rounded to the millisecond, so within half of one a call).
+    let sum_of = |c: &str| rows.iter().filter_map(|r| r[c].as_f64()).sum::<f64>();
+    let near = rows.len() as f64 * 0.0005 + 1e-9;
+    for (key, column) in [
+        ("caller_talk_s", "speech_caller_talk_s"),
+        ("bot_talk_s", "speech_bot_talk_s"),
+        ("overlap_s", "speech_overlap_s"),
+        ("silence_s", "speech_silence_s"),
+        ("bot_unplayed_s", "speech_bot_unplayed_s"),
+    ] {
+        let total = speech[key].as_f64().unwrap();
+        assert!(
+            (total - sum_of(column)).abs() <= near,
+            "{key}: {total} vs {}",
+            sum_of(column)
+        );
+        assert_eq!(
+            total,
+            (total * 1000.0).round() / 1000.0,
+            "{key} to the millisecond"
+        );
+    }
+    let (c, b) = (sum_of("speech_caller_talk_s"), sum_of("speech_bot_talk_s"));
+    assert!((speech["caller_ratio"].as_f64().unwrap() - c / (c + b)).abs() < 0.0001);
+    for key in [
+        "barge_ins_unyielded",
+        "backchannels",
+        "early_starts",
+        "unanswered_turns",
+        "playback_uncertain",
+    ] {
+        assert_eq!(
+            speech[key],
+            sum_of(&format!("speech_{key}")) as u64,
+            "{key}"
+        );
+    }
+    assert_eq!(speech["calls_on_timeline"], rows.len());
     // The run's distribution of tool waits is over the same waits.
     let d = &speech["tool_wait"];
     assert_eq!(d["count"], all_waits.len(), "{speech}");
