@@ -531,3 +531,51 @@ fn each_turn_carries_the_intent_in_force_and_the_summary_is_over_the_turns() {
     }
     assert_eq!(latencies.len(), 2);
 }
+
+/// A caller track the analyzers cannot use as the call's mono track — two
+/// channels, no samples, or a rate no phone line has — leaves the audio
+/// columns unknown (null), never measured on the wrong samples or as zero.
+#[test]
+fn a_caller_track_that_is_not_one_usable_mono_track_is_not_measured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("rec");
+    let rewrite = |dir: &Path, channels: u16, rate: Option<u32>, keep: bool| {
+        let path = dir.join("caller_audio.wav");
+        let (samples, _, old_rate) = read(&path);
+        let spec = hound::WavSpec {
+            channels,
+            sample_rate: rate.unwrap_or(old_rate),
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&path, spec).unwrap();
+        for s in samples.iter().filter(|_| keep) {
+            for _ in 0..channels {
+                w.write_sample(*s).unwrap();
+            }
+        }
+        w.finalize().unwrap();
+    };
+    sample_call(&root, "a-stereo", |d| rewrite(d, 2, None, true));
+    sample_call(&root, "b-empty", |d| rewrite(d, 1, None, false));
+    sample_call(&root, "c-rate", |d| rewrite(d, 1, Some(3), true));
+    sample_call(&root, "d-fine", |_| ());
+    let (_, rows, _) = run_only("speech,quality", &root, &tmp.path().join("out"));
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["recording"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a-stereo", "b-empty", "c-rate", "d-fine"]);
+    for r in &rows[..3] {
+        for c in [
+            "speech_caller_talk_s",
+            "quality_caller_rms_dbfs",
+            "quality_caller_peak_dbfs",
+        ] {
+            assert!(r[c].is_null(), "{}: {c} {}", r["recording"], r[c]);
+        }
+    }
+    for c in ["speech_caller_talk_s", "quality_caller_rms_dbfs"] {
+        assert!(rows[3][c].as_f64().is_some(), "{c}: {}", rows[3]);
+    }
+}
