@@ -171,6 +171,8 @@ mod tests {
                     hi: 46000,
                 },
             ),
+            // Playback with no speech found in it, up to the next answer's.
+            answer(58500, 60000, Ending::Played),
             answer(60000, 65000, Ending::Played),
             answer(70000, 75000, Ending::Played),
             answer(80000, 85000, Ending::Played),
@@ -227,6 +229,7 @@ mod tests {
             ]
         );
         assert_eq!(tt.backchannels, [(2000, 2999)]);
+        // Once: the speech at 60000 is the next answer's, not the silent one's.
         assert_eq!(tt.early_starts, [(60000, 61000)]);
         assert_eq!(
             tt.unanswered,
