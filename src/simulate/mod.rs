@@ -7,7 +7,7 @@ mod call;
 mod faults;
 mod line;
 mod network;
-mod speech;
+pub(crate) mod speech;
 mod text;
 mod truth;
 

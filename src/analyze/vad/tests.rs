@@ -280,3 +280,59 @@ fn the_near_end_gate_needs_a_second_of_speech_to_judge() {
     assert_eq!(near_end::near_end_only(spans.clone(), &s, 1000), spans);
     assert!(near_end::near_end_only(Vec::new(), &s, 1000).is_empty());
 }
+
+/// A phone line with a synthetic voice on it and, a second after, a burst
+/// of broadband noise as loud as the voice (a door, wind on the mic):
+/// frame energy takes both for speech; the network keeps the voice and
+/// drops the burst.
+#[test]
+fn the_network_keeps_the_voice_and_drops_a_noise_burst() {
+    use crate::simulate::speech::{line_noise, quantise, utterance, Voice};
+    use rand::{Rng, SeedableRng};
+    let rate = 16000;
+    let sec = rate as usize;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let voice = utterance(
+        &mut rng,
+        Voice {
+            f0: 120.0,
+            level: 0.1,
+        },
+        2.0,
+        rate,
+    );
+    let mut track = line_noise(&mut rng, 5 * sec + voice.samples.len(), 30.0);
+    let at = sec / 2;
+    for (i, x) in voice.samples.iter().enumerate() {
+        track[at + i] += x;
+    }
+    let burst = at + voice.samples.len() + sec;
+    let loud = 0.1 * 32767.0 * 3f32.sqrt(); // a uniform's RMS is 1/sqrt(3)
+    for x in &mut track[burst..burst + sec / 2] {
+        *x += rng.random_range(-1.0f32..1.0) * loud;
+    }
+    let samples: Vec<i16> = track.iter().map(|x| quantise(*x)).collect();
+    // How much of [a, b) the spans cover.
+    let covered = |spans: &[Span], a: usize, b: usize| -> f64 {
+        let (a, b) = (a as u64, b as u64);
+        let n: u64 = spans
+            .iter()
+            .map(|s| s.1.min(b).saturating_sub(s.0.max(a)))
+            .sum();
+        n as f64 / (b - a) as f64
+    };
+    let energy = detect(&samples, rate, VadKind::Energy);
+    let neural = detect(&samples, rate, VadKind::Neural);
+    let burst_end = burst + sec / 2;
+    assert!(covered(&energy, burst, burst_end) > 0.8, "{energy:?}");
+    assert!(covered(&neural, burst, burst_end) < 0.1, "{neural:?}");
+    for p in &voice.phrases {
+        let (a, b) = (at + p.start, at + p.end);
+        for (name, spans) in [("energy", &energy), ("earshot", &neural)] {
+            assert!(
+                covered(spans, a, b) > 0.8,
+                "{name}: phrase {a}..{b} in {spans:?}"
+            );
+        }
+    }
+}
