@@ -454,6 +454,49 @@ fn each_built_in_lists_the_files_it_reads() {
         want.map(|(a, n)| (a.to_string(), n.to_string())),
         "{listing}"
     );
+    for a in listing.as_array().unwrap() {
+        assert_eq!(a["version"], env!("CARGO_PKG_VERSION"), "{a}");
+        assert_eq!(a["source"], "built-in", "{a}");
+        assert!(a["abi_version"].is_null(), "{a}");
+    }
+}
+
+/// The report's manifest records each analyzer as it ran: its version, and
+/// the options that change its numbers (only speech has one, the long
+/// silence), which `merge` compares before joining reports.
+#[test]
+fn the_manifest_records_each_analyzer_s_version_and_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("rec");
+    sample_call(&root, "a", |_| ());
+    let out = tmp.path().join("out");
+    let (code, _, err) = run(&["run", path_str(&root), "--out", path_str(&out), "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    let manifest = read_json(&out.join("callscope-report.json"));
+    let got: Vec<(String, String, Value)> = manifest["analyzers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_string(),
+                a["version"].as_str().unwrap().to_string(),
+                a.get("settings").cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    let v = env!("CARGO_PKG_VERSION").to_string();
+    let none = Value::Null;
+    assert_eq!(
+        got,
+        [
+            ("response_times".into(), v.clone(), none.clone()),
+            ("speech".into(), v.clone(), "silence_min_s=3".into()),
+            ("intents".into(), v.clone(), none.clone()),
+            ("quality".into(), v.clone(), none.clone()),
+            ("transcript".into(), v, none),
+        ]
+    );
 }
 
 /// Each row of `turns.csv` against the files: its latency is the bot's start
