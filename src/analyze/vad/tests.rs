@@ -336,3 +336,18 @@ fn the_network_keeps_the_voice_and_drops_a_noise_burst() {
         }
     }
 }
+
+/// The caller's loud level is the 95th percentile of the speech frames,
+/// the lower rank where it falls between two: with 100 frames, the 95th
+/// from the bottom, so 5 frames of a shout do not set it.
+#[test]
+fn the_caller_s_level_is_the_95th_percentile_of_the_speech_frames() {
+    // 95 frames at -10.3 dBFS and 5 at -0.8 in one span of 100 frames.
+    let s = line(&[(10, 100, 10000), (60, 5, 30000)], 300, 200);
+    let spans = vec![(200, 2200)];
+    assert_eq!(near_end::near_end_only(spans.clone(), &s, 1000), spans);
+    // With 6 frames at -0.8 the level is theirs, and the voice 9.5 dB
+    // under it is kept only within 80 ms of them.
+    let s = line(&[(10, 100, 10000), (60, 6, 30000)], 300, 200);
+    assert_eq!(near_end::near_end_only(spans, &s, 1000), [(1120, 1400)]);
+}
