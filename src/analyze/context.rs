@@ -187,8 +187,9 @@ mod tests {
         bot[10..90].fill(500); // the first answer's speech
         bot[110..190].fill(500); // the second's, cut at 160
         bot[210..300].fill(500); // the third's, after 10 zeros
-                                 // One VAD span across the first two (adjacent on the track), one
-                                 // over the unplayed rest and the third's silent lead.
+
+        // One VAD span across the first two (adjacent on the track), one
+        // over the unplayed rest and the third's silent lead.
         let spans = [(0, 200), (190, 205)];
         assert_eq!(
             on_call_clock(&spans, &tl, &bot),
