@@ -281,16 +281,22 @@ fn the_near_end_gate_needs_a_second_of_speech_to_judge() {
     assert!(near_end::near_end_only(Vec::new(), &s, 1000).is_empty());
 }
 
-/// A phone line with a synthetic voice on it and, a second after, a burst
-/// of broadband noise as loud as the voice (a door, wind on the mic):
-/// frame energy takes both for speech; the network keeps the voice and
-/// drops the burst.
-#[test]
-fn the_network_keeps_the_voice_and_drops_a_noise_burst() {
+/// A 16 kHz phone line with a two-second synthetic voice on it from 0.5 s
+/// and, a second after the voice, half a second of broadband noise as loud
+/// as the voice (a door, wind on the mic).
+struct VoiceAndBurst {
+    samples: Vec<i16>,
+    /// The voice's phrases, on the track's clock.
+    phrases: Vec<Span>,
+    burst: Span,
+}
+
+const RATE: u32 = 16000;
+
+fn voice_and_burst() -> VoiceAndBurst {
     use crate::simulate::speech::{line_noise, quantise, utterance, Voice};
     use rand::{Rng, SeedableRng};
-    let rate = 16000;
-    let sec = rate as usize;
+    let sec = RATE as usize;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let voice = utterance(
         &mut rng,
@@ -299,7 +305,7 @@ fn the_network_keeps_the_voice_and_drops_a_noise_burst() {
             level: 0.1,
         },
         2.0,
-        rate,
+        RATE,
     );
     let mut track = line_noise(&mut rng, 5 * sec + voice.samples.len(), 30.0);
     let at = sec / 2;
@@ -311,30 +317,111 @@ fn the_network_keeps_the_voice_and_drops_a_noise_burst() {
     for x in &mut track[burst..burst + sec / 2] {
         *x += rng.random_range(-1.0f32..1.0) * loud;
     }
-    let samples: Vec<i16> = track.iter().map(|x| quantise(*x)).collect();
-    // How much of [a, b) the spans cover.
-    let covered = |spans: &[Span], a: usize, b: usize| -> f64 {
-        let (a, b) = (a as u64, b as u64);
-        let n: u64 = spans
-            .iter()
-            .map(|s| s.1.min(b).saturating_sub(s.0.max(a)))
-            .sum();
-        n as f64 / (b - a) as f64
-    };
-    let energy = detect(&samples, rate, VadKind::Energy);
-    let neural = detect(&samples, rate, VadKind::Neural);
-    let burst_end = burst + sec / 2;
-    assert!(covered(&energy, burst, burst_end) > 0.8, "{energy:?}");
-    assert!(covered(&neural, burst, burst_end) < 0.1, "{neural:?}");
-    for p in &voice.phrases {
-        let (a, b) = (at + p.start, at + p.end);
-        for (name, spans) in [("energy", &energy), ("earshot", &neural)] {
+    VoiceAndBurst {
+        samples: track.iter().map(|x| quantise(*x)).collect(),
+        phrases: (voice.phrases.iter())
+            .map(|p| ((at + p.start) as u64, (at + p.end) as u64))
+            .collect(),
+        burst: (burst as u64, (burst + sec / 2) as u64),
+    }
+}
+
+/// How much of `[a, b)` the spans cover.
+fn covered(spans: &[Span], (a, b): Span) -> f64 {
+    let n: u64 = spans
+        .iter()
+        .map(|s| s.1.min(b).saturating_sub(s.0.max(a)))
+        .sum();
+    n as f64 / (b - a) as f64
+}
+
+/// Frame energy takes both the voice and the burst for speech; the network
+/// keeps the voice and drops the burst.
+#[test]
+fn the_network_keeps_the_voice_and_drops_a_noise_burst() {
+    let line = voice_and_burst();
+    let energy = detect(&line.samples, RATE, VadKind::Energy);
+    let neural = detect(&line.samples, RATE, VadKind::Neural);
+    let full = detect(&line.samples, RATE, VadKind::NeuralFull);
+    assert!(covered(&energy, line.burst) > 0.8, "{energy:?}");
+    assert!(covered(&neural, line.burst) < 0.1, "{neural:?}");
+    assert!(covered(&full, line.burst) < 0.1, "{full:?}");
+    for p in &line.phrases {
+        let all = [("energy", &energy), ("earshot", &neural), ("full", &full)];
+        for (name, spans) in all {
             assert!(
-                covered(spans, a, b) > 0.8,
-                "{name}: phrase {a}..{b} in {spans:?}"
+                covered(spans, *p) > 0.8,
+                "{name}: phrase {p:?} in {spans:?}"
             );
         }
     }
+}
+
+/// The network over the whole track, moved back by its lag, puts each
+/// phrase's edges where the voice's are, within 40 ms, and hears nothing
+/// in the burst.
+#[test]
+fn the_network_over_the_whole_track_finds_the_phrases_edges() {
+    let line = voice_and_burst();
+    let found = network::whole_track(&line.samples, RATE);
+    assert_eq!(found.len(), line.phrases.len(), "{found:?}");
+    for (f, p) in found.iter().zip(&line.phrases) {
+        assert!(f.0.abs_diff(p.0) <= 640, "{found:?} vs {:?}", line.phrases);
+        assert!(f.1.abs_diff(p.1) <= 640, "{found:?} vs {:?}", line.phrases);
+    }
+}
+
+/// Energy's spans that the network hears at both ends (their first and
+/// last 160 ms) are kept exactly as energy found them; the burst, which it
+/// does not hear, is decided frame by frame, and nothing of it is speech.
+#[test]
+fn the_network_takes_a_span_it_hears_at_both_ends_whole() {
+    let line = voice_and_burst();
+    let confirm = |spans: &[Span]| network::confirm(spans, &line.samples, RATE);
+    let found = energy_spans(&line.samples, RATE);
+    assert_eq!(found.len(), 3, "two phrases and the burst: {found:?}");
+    assert!(covered(&found[2..], line.burst) > 0.9, "{found:?}");
+    assert_eq!(confirm(&found), found[..2]);
+    // 20 frames (320 ms) of 16 ms, the last 80 ms after the phrase ends:
+    // both checked parts are heard, so the span is kept whole.
+    let end = line.phrases[0].1;
+    let span = (end - 15 * 256, end + 5 * 256);
+    assert_eq!(confirm(&[span]), [span]);
+}
+
+/// A span the network does not hear at one end, or shorter than its two
+/// checked parts, keeps only the frames the network hears as speech, moved
+/// back by the network's lag: its edges land on the voice's, within 40 ms.
+#[test]
+fn other_spans_keep_only_what_the_network_hears() {
+    let line = voice_and_burst();
+    let confirm = |spans: &[Span]| network::confirm(spans, &line.samples, RATE);
+    let near = |found: u64, truth: u64| found.abs_diff(truth) <= 640;
+    let ([p0, p1], burst) = ([line.phrases[0], line.phrases[1]], line.burst);
+    // 20 frames centred on the first phrase's end: the last 160 ms are
+    // not heard; what is kept ends where the phrase does.
+    let span = (p0.1 - 10 * 256, p0.1 + 10 * 256);
+    let kept = confirm(&[span]);
+    assert!(kept.len() == 1 && kept[0].0 == span.0, "{kept:?}");
+    assert!(near(kept[0].1, p0.1), "{kept:?} vs {p0:?}");
+    // 12.5 frames across it, too short to check: the same.
+    let span = (p0.1 - 1600, p0.1 + 1600);
+    let kept = confirm(&[span]);
+    assert!(kept.len() == 1 && kept[0].0 == span.0, "{kept:?}");
+    assert!(near(kept[0].1, p0.1), "{kept:?} vs {p0:?}");
+    // From the second phrase's start through the burst: the phrase is
+    // kept, its end where the voice's is, and nothing of the burst.
+    let kept = confirm(&[(p1.0, burst.1)]);
+    assert!(kept.len() == 1, "{kept:?}");
+    assert!(
+        near(kept[0].0, p1.0) && near(kept[0].1, p1.1),
+        "{kept:?} vs {p1:?}"
+    );
+    // From 125 ms before the phrase: its start is found where the voice's is.
+    let span = (p1.0 - 2000, p1.0 + 2000);
+    let kept = confirm(&[span]);
+    assert!(kept.len() == 1 && kept[0].1 == span.1, "{kept:?}");
+    assert!(near(kept[0].0, p1.0), "{kept:?} vs {p1:?}");
 }
 
 /// The caller's loud level is the 95th percentile of the speech frames,
