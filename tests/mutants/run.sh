@@ -50,7 +50,7 @@ declare -A broad=(
   [redact]=''
   [lock]='--test retention --test check_repair'
   [timeline]='--test run --test promises'
-  [analyze]='--test retention --test promises --test sql --test nightly'
+  [analyze]='--test line_conditions --test retention --test promises --test sql --test nightly'
   [plugin]='--test run --test cli'
 )
 order=(check retention safe_fs redact lock repair timeline analyze plugin)

@@ -200,8 +200,33 @@ fn edges_move_to_where_the_signal_rises_and_falls_within_80_ms() {
     let mut s = level(100, 50);
     s.extend(level(500, 51));
     assert_eq!(refined((60, 101), &s), (50, 101));
+    // Only an edge with a block over the threshold in its own window moves,
+    // and a span moves only when both do: a signal in the end's window
+    // but 200 ms after the start leaves the span as it was.
+    let mut s = level(0, 560);
+    s.extend(level(500, 40)); // 560..600
+    s.extend(level(0, 400));
+    assert_eq!(refined((300, 600), &s), (300, 600));
     let mut empty: [Span; 0] = [];
     refine_edges(&mut empty, &[], 1000);
+}
+
+/// A track whose 2 ms blocks are more than a fifth digital silence is TTS:
+/// any non-zero block is signal. Up to a fifth, it is a line whose noise
+/// floor counts.
+#[test]
+fn a_fifth_of_digital_silence_is_still_a_line() {
+    // 1000 Hz: 100 blocks of 2 samples; the first `zeros` are silence,
+    // then noise at 100, a voice at 500 on samples 120..160, noise again.
+    for (zeros, want) in [(20, (120, 160)), (21, (50, 200))] {
+        let mut s = level(0, 2 * zeros);
+        s.extend(level(100, 120 - 2 * zeros));
+        s.extend(level(500, 40));
+        s.extend(level(100, 40));
+        let mut spans = [(130, 150)];
+        refine_edges(&mut spans, &s, 1000);
+        assert_eq!(spans[0], want, "{zeros} blocks of zeros");
+    }
 }
 
 #[test]
