@@ -48,6 +48,12 @@ fn only_runs_of_zeros_of_10_ms_or_more_are_cut_out() {
         without_digital_silence(&[(1, 4), (16, 30)], &s, 1000),
         [(1, 4), (16, 30)]
     );
+    // Only the span's own zeros count: 9 at its end stay, though the run
+    // goes on after it.
+    let mut t = level(7, 5);
+    t.extend(level(0, 20));
+    assert_eq!(without_digital_silence(&[(0, 14)], &t, 1000), [(0, 14)]);
+    assert_eq!(without_digital_silence(&[(0, 15)], &t, 1000), [(0, 5)]);
     // At 8 kHz a 10 ms run is 80 zeros: 79 stay.
     let mut s = level(3, 100);
     s.extend(level(0, 79));
