@@ -418,6 +418,17 @@ fn the_network_takes_a_span_it_hears_at_both_ends_whole() {
     let end = line.phrases[0].1;
     let span = (end - 15 * 256, end + 5 * 256);
     assert_eq!(confirm(&[span]), [span]);
+    // Over the pause between the phrases, its last 64 ms the second's
+    // start: the network's decisions trail the audio, so the frames after
+    // the span count, the end is heard, and the span is kept whole.
+    let (p0, p1) = (line.phrases[0], line.phrases[1]);
+    let span = (p0.1 - 12 * 256, p1.0 + 4 * 256);
+    assert_eq!(confirm(&[span]), [span]);
+    // Up to the track's end, in no whole frame: the network runs to its
+    // last whole frame and hears nothing of the burst.
+    let span = (line.burst.0, line.samples.len() as u64);
+    assert!(line.samples.len() % 256 != 0);
+    assert!(confirm(&[span]).is_empty());
 }
 
 /// A span the network does not hear at one end, or shorter than its two
