@@ -464,6 +464,9 @@ fn other_spans_keep_only_what_the_network_hears() {
     let kept = confirm(&[span]);
     assert!(kept.len() == 1 && kept[0].1 == span.1, "{kept:?}");
     assert!(near(kept[0].0, p1.0), "{kept:?} vs {p1:?}");
+    // Ending exactly where that speech starts, it keeps nothing, not even
+    // an empty piece (which bridging would join to speech before it).
+    assert_eq!(confirm(&[(span.0, kept[0].0)]), []);
 }
 
 /// The caller's loud level is the 95th percentile of the speech frames,
