@@ -235,8 +235,9 @@ mod tests {
 
     #[test]
     fn a_quiet_stretch_is_skipped_only_past_its_two_guards() {
-        // 21 quiet frames: the one between the guards is skipped; 20: none.
-        for (quiet, skipped) in [(21, vec![40]), (20, vec![])] {
+        // 21 quiet frames: the one between the guards is skipped; 20 or
+        // 15 (the guards overlap): none.
+        for (quiet, skipped) in [(21, vec![40]), (20, vec![]), (15, vec![])] {
             let mut db = vec![-20.0; 30];
             db.extend(vec![-80.0; quiet]);
             db.extend([-20.0; 30]);
@@ -244,6 +245,14 @@ mod tests {
             let skip: Vec<usize> = (0..db.len()).filter(|i| quiet_interiors(&db)[*i]).collect();
             assert_eq!(skip, skipped, "{quiet} quiet frames");
         }
+        // A frame exactly at the gate (6 dB over the -80 floor) is not
+        // quiet: it splits 21 quiet frames into two too short to skip.
+        let mut db = vec![-20.0; 30];
+        db.extend(vec![-80.0; 21]);
+        db[40] = -74.0;
+        db.extend([-20.0; 30]);
+        db.extend([-80.0; 5]);
+        assert!(quiet_interiors(&db).iter().all(|s| !s));
     }
 
     #[test]
