@@ -427,7 +427,7 @@ fn the_network_takes_a_span_it_hears_at_both_ends_whole() {
     // Up to the track's end, in no whole frame: the network runs to its
     // last whole frame and hears nothing of the burst.
     let span = (line.burst.0, line.samples.len() as u64);
-    assert!(line.samples.len() % 256 != 0);
+    assert!(!line.samples.len().is_multiple_of(256));
     assert!(confirm(&[span]).is_empty());
 }
 
