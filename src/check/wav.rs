@@ -282,3 +282,53 @@ pub fn check_content(rec: &Recording, usable: &[(FileKind, &WavInfo)], out: &mut
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(sample_rate: u32) -> WavInfo {
+        WavInfo {
+            channels: 1,
+            sample_rate,
+            data_offset: 44,
+            data_len: 0,
+            declared_data_len: 0,
+            file_len: 44,
+            anomalies: Vec::new(),
+        }
+    }
+
+    /// The files `check_rates` names, for the four tracks' rates in order:
+    /// caller, bot, real-time stereo, final stereo.
+    fn odd_ones_out(rates: [u32; 4]) -> Vec<String> {
+        let infos = rates.map(info);
+        let kinds = [
+            FileKind::CallerAudio,
+            FileKind::BotAudio,
+            FileKind::Stereo,
+            FileKind::FinalStereo,
+        ];
+        let pairs: Vec<(FileKind, &WavInfo)> = kinds.into_iter().zip(&infos).collect();
+        let mut out = Vec::new();
+        check_rates(&pairs, &mut out);
+        assert!(out.iter().all(|f| f.code == "wav.rate_mismatch"));
+        out.into_iter().map(|f| f.message).collect()
+    }
+
+    #[test]
+    fn the_rate_most_files_share_is_right_and_a_tie_goes_to_the_caller_s() {
+        assert!(odd_ones_out([16000; 4]).is_empty());
+        assert_eq!(
+            odd_ones_out([16000, 8000, 16000, 16000]),
+            ["bot_audio.wav: 8000 Hz where the other files are 16000 Hz (caller_audio.wav 16000 Hz, bot_audio.wav 8000 Hz, stereo_recording.wav 16000 Hz, final_stereo_recording.wav 16000 Hz)"]
+        );
+        // Two and two: the caller track's rate is the call's clock.
+        let named = odd_ones_out([8000, 16000, 8000, 16000]);
+        assert_eq!(named.len(), 2, "{named:?}");
+        assert!(named[0].starts_with("bot_audio.wav: 16000 Hz where the other files are 8000 Hz"));
+        assert!(named[1].starts_with("final_stereo_recording.wav: 16000 Hz"));
+        let named = odd_ones_out([16000, 8000, 16000, 8000]);
+        assert!(named[0].starts_with("bot_audio.wav: 8000 Hz where the other files are 16000 Hz"));
+    }
+}
