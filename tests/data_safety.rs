@@ -552,6 +552,8 @@ fn unreadable_entries_as_an_unprivileged_user() {
     let closed_file = dirs[1].join("transcript.json");
     fs::set_permissions(closed_dir, fs::Permissions::from_mode(0o000)).unwrap();
     fs::set_permissions(&closed_file, fs::Permissions::from_mode(0o000)).unwrap();
+    let closed_wav = dirs[1].join("final_stereo_recording.wav");
+    fs::set_permissions(&closed_wav, fs::Permissions::from_mode(0o000)).unwrap();
     let r = path_str(&rec);
 
     let (code, out, err) = as_nobody(&["list", r]).unwrap();
@@ -574,10 +576,19 @@ fn unreadable_entries_as_an_unprivileged_user() {
         out.contains("file.unreadable") && out.contains("transcript.json: Permission denied"),
         "{out}"
     );
+    // A WAV that cannot be read is not called a bad WAV (which repair
+    // would rebuild): it is a file that cannot be read.
+    let wav_line = out
+        .lines()
+        .find(|l| l.contains("final_stereo_recording.wav") && l.contains("Permission denied"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(wav_line.contains("file.unreadable"), "{out}");
+    assert!(!out.contains("wav.unreadable"), "{out}");
     // Repair plans nothing for it, and says why.
     let (_, out, err) = as_nobody(&["repair", r, "--dry-run"]).unwrap();
     assert!(
         out.contains("transcript.json: Permission denied (os error 13) (file.unreadable): the file cannot be read")
+            && out.contains("final_stereo_recording.wav: read error: Permission denied (os error 13) (file.unreadable): the file cannot be read")
             && out.contains(" 0 action(s) planned"),
         "{out}{err}"
     );
@@ -598,8 +609,10 @@ fn unreadable_entries_as_an_unprivileged_user() {
     ])
     .unwrap();
     assert_eq!(code, 1, "{out}{err}");
+    let closed = dirs[1].file_name().unwrap().to_string_lossy();
     assert!(
-        err.contains("transcript.json: cannot be read; original kept"),
+        err.lines()
+            .any(|l| l.contains(&*closed) && l.ends_with(": cannot be read; original kept")),
         "{err}"
     );
     assert!(dirs[1].join("caller_audio.wav").exists());

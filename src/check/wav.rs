@@ -16,15 +16,11 @@ pub fn check_header<'r>(
         Ok(Some(info)) => info,
         Ok(None) => return None,
         Err(e) => {
-            let code = match e {
-                crate::Error::Wav {
-                    source: WavError::Unsupported(_),
-                    ..
-                } => "wav.format",
-                crate::Error::Io { .. } => "file.unreadable",
-                _ => "wav.unreadable",
-            };
-            out.push(Finding::new(code, Some(kind), e.to_string()));
+            out.push(Finding::new(
+                header_error_code(e),
+                Some(kind),
+                e.to_string(),
+            ));
             return None;
         }
     };
@@ -101,6 +97,20 @@ pub fn check_logged_rate(rec: &Recording, infos: &[(FileKind, &WavInfo)], out: &
                 ),
             ));
         }
+    }
+}
+
+/// The finding code of a WAV header that could not be read: a failed read
+/// (permissions, an I/O error, the file gone since the scan) says nothing
+/// about what the file holds, so it is not called a bad WAV.
+fn header_error_code(e: &crate::Error) -> &'static str {
+    match e {
+        crate::Error::Wav { source, .. } => match source {
+            WavError::Unsupported(_) => "wav.format",
+            WavError::Io(_) => "file.unreadable",
+            _ => "wav.unreadable",
+        },
+        _ => "file.unreadable",
     }
 }
 
@@ -286,6 +296,7 @@ pub fn check_content(rec: &Recording, usable: &[(FileKind, &WavInfo)], out: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn info(sample_rate: u32) -> WavInfo {
         WavInfo {
@@ -314,6 +325,18 @@ mod tests {
         check_rates(&pairs, &mut out);
         assert!(out.iter().all(|f| f.code == "wav.rate_mismatch"));
         out.into_iter().map(|f| f.message).collect()
+    }
+
+    #[test]
+    fn a_header_that_cannot_be_read_is_not_called_a_bad_wav() {
+        let code = |source| header_error_code(&crate::Error::wav(Path::new("x.wav"), source));
+        assert_eq!(
+            code(WavError::Io("Permission denied".into())),
+            "file.unreadable"
+        );
+        assert_eq!(code(WavError::Truncated("cut")), "wav.unreadable");
+        assert_eq!(code(WavError::NoData), "wav.unreadable");
+        assert_eq!(code(WavError::Unsupported("8-bit".into())), "wav.format");
     }
 
     #[test]

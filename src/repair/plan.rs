@@ -43,9 +43,10 @@ impl Facts<'_> {
     }
 
     /// Something that is not a regular file (a symlink, a FIFO, a device)
-    /// holds the name: it is reported, and never replaced.
+    /// holds the name, or a file that cannot be read (it could not be kept
+    /// as a backup first): it is reported, and never replaced.
     fn occupied(&self, k: FileKind) -> bool {
-        self.rec.file(k).is_some() && !self.rec.has(k)
+        (self.rec.file(k).is_some() && !self.rec.has(k)) || self.has("file.unreadable", k)
     }
 
     /// A mono or stereo file whose samples can be trusted as they are.
