@@ -433,6 +433,56 @@ fn timeline_metrics_are_empty_when_the_realtime_file_is_missing() {
     );
 }
 
+/// A broken mono costs the timeline too: that is said on the mono's own
+/// finding, not as a second finding filed under the real-time file, which
+/// is sound. Messages name files relative to the recording, in `check` and
+/// in the run alike.
+#[test]
+fn a_broken_track_is_one_finding_filed_under_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, truth) = simulate(tmp.path(), 2, 20, &[]);
+    let t = truths(&truth);
+    let cut = |call: usize, file: &str| {
+        let wav = rec.join(&t[call].recording).join(file);
+        let bytes = fs::read(&wav).unwrap();
+        fs::write(&wav, &bytes[..20]).unwrap();
+    };
+    cut(0, "bot_audio.wav");
+    cut(1, "stereo_recording.wav");
+    let out = tmp.path().join("out");
+    let (code, _, _) = run(&["run", path_str(&rec), "--out", path_str(&out), "--quiet"]);
+    assert_eq!(code, 1);
+    let rows = calls(&out);
+    for (row, t) in rows.iter().zip(&t) {
+        assert!(row["rt_audio_turns"].is_null(), "{row}");
+        assert_eq!(row["rt_transcript_turns"], t.transcript_turns.len());
+    }
+    assert!(rows[0]["quality_bot_rms_dbfs"].is_null());
+    assert!(rows[0]["speech_caller_talk_s"].is_null());
+    assert!(rows[1]["speech_caller_talk_s"].as_f64().unwrap() > 0.0);
+    let findings = fs::read_to_string(out.join("findings.csv")).unwrap();
+    let expect = [
+        format!(
+            "{},wav.unreadable,error,bot_audio.wav,\"bot_audio.wav: header cut short: 'fmt ' chunk cut short (not analyzed because of it: quality, response_times, speech)\"",
+            t[0].recording
+        ),
+        format!(
+            "{},wav.unreadable,error,stereo_recording.wav,\"stereo_recording.wav: header cut short: 'fmt ' chunk cut short (not analyzed because of it: response_times, speech)\"",
+            t[1].recording
+        ),
+    ];
+    let mut lines: Vec<&str> = findings.lines().skip(1).collect();
+    lines.sort_unstable();
+    let mut expect: Vec<&str> = expect.iter().map(String::as_str).collect();
+    expect.sort_unstable();
+    assert_eq!(lines, expect, "{findings}");
+    let (_, check, _) = run(&["check", path_str(&rec)]);
+    assert!(
+        check.contains(" bot_audio.wav: header cut short") && !check.contains(path_str(&rec)),
+        "{check}"
+    );
+}
+
 #[test]
 fn filters_and_usage_errors() {
     let tmp = tempfile::tempdir().unwrap();

@@ -165,6 +165,21 @@ impl CallOutput {
         self.cells.insert(column.to_string(), cell);
     }
 
+    /// The bot's speech could not be placed on the call's clock: the
+    /// columns that need it stay null. The finding is filed under the file
+    /// `why` names first (a broken mono, not only the real-time file), so
+    /// that it joins that file's own finding.
+    pub fn timeline_unavailable(&mut self, why: impl Into<String>) {
+        let why = why.into();
+        let file = FileKind::named_first(&why).unwrap_or(FileKind::Stereo);
+        self.finding(
+            "timeline.unavailable",
+            crate::check::Severity::Warning,
+            Some(file),
+            why,
+        );
+    }
+
     pub fn finding(
         &mut self,
         code: &'static str,

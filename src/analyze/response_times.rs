@@ -255,12 +255,7 @@ impl Analyzer for ResponseTimes {
         }
         match audio_turns(call) {
             Ok(turns) => put_stats(&mut out, "audio", &turns, true, &facts),
-            Err(e) => out.finding(
-                "timeline.unavailable",
-                Severity::Warning,
-                Some(FileKind::Stereo),
-                e,
-            ),
+            Err(e) => out.timeline_unavailable(e),
         }
         Ok(out)
     }

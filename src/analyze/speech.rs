@@ -240,12 +240,7 @@ impl Analyzer for Speech {
         let bot = match bot_aligned {
             Ok(b) => b,
             Err(e) => {
-                out.finding(
-                    "timeline.unavailable",
-                    Severity::Warning,
-                    Some(FileKind::Stereo),
-                    e,
-                );
+                out.timeline_unavailable(e);
                 return Ok(out);
             }
         };

@@ -95,6 +95,9 @@ pub fn check_recording_at(
         ));
     } else {
         check_files(rec, state, level, &mut findings);
+        for f in &mut findings {
+            f.message = rec.relative(&f.message);
+        }
     }
     RecordingCheck {
         recording: rec.rel.clone(),

@@ -53,6 +53,18 @@ impl FileKind {
         FileKind::ALL.into_iter().find(|k| k.file_name() == name)
     }
 
+    /// The file a message is about, when the message begins with its name
+    /// (`caller_audio.wav: header cut short`, `stereo_recording.wav frame
+    /// 12 …`): every message about one file is written that way, so that
+    /// a failure can be filed under the file it comes from.
+    pub fn named_first(message: &str) -> Option<FileKind> {
+        FileKind::ALL.into_iter().find(|k| {
+            message
+                .strip_prefix(k.file_name())
+                .is_some_and(|rest| rest.starts_with([':', ' ']))
+        })
+    }
+
     pub fn is_wav(self) -> bool {
         FileKind::WAVS.contains(&self)
     }
@@ -134,5 +146,28 @@ impl State {
             State::AudioRemoved => "audio-removed",
             State::Missing => "missing",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FileKind;
+
+    #[test]
+    fn a_message_is_filed_under_the_file_it_begins_with() {
+        let named = FileKind::named_first;
+        assert_eq!(
+            named("bot_audio.wav: header cut short"),
+            Some(FileKind::BotAudio)
+        );
+        assert_eq!(
+            named("stereo_recording.wav frame 12 has both channels non-zero"),
+            Some(FileKind::Stereo)
+        );
+        // A name inside the message, or a longer name it starts, is not it.
+        assert_eq!(named("speech: caller_audio.wav: missing"), None);
+        assert_eq!(named("bot_audio.wav.bak: gone"), None);
+        assert_eq!(named("caller_audio.wav"), None);
+        assert_eq!(named("interrupted"), None);
     }
 }

@@ -147,6 +147,13 @@ impl Recording {
         self.dir.join(kind.file_name())
     }
 
+    /// `message` with this recording's directory taken out of the paths it
+    /// names: findings name files relative to the recording, whose own
+    /// column already says which one it is.
+    pub fn relative(&self, message: &str) -> String {
+        message.replace(&format!("{}/", self.dir.display()), "")
+    }
+
     pub fn file(&self, kind: FileKind) -> Option<&FileEntry> {
         self.files.iter().find(|f| f.kind == kind)
     }

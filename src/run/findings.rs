@@ -88,11 +88,10 @@ pub fn combine(
     mut check: Vec<Finding>,
     analyzers: AnalyzerFindings,
 ) -> Vec<Finding> {
-    let dir = format!("{}/", rec.dir.display());
     let mut cost: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
     let mut own = Vec::new();
     for (name, mut f, files) in analyzers.0 {
-        f.message = f.message.replace(&dir, "");
+        f.message = rec.relative(&f.message);
         match root_cause(&check, rec, state, &f, &files) {
             Some(i) => {
                 cost.entry(i).or_default().insert(name);

@@ -87,11 +87,14 @@ pub fn process(
                         State::AudioRemoved => Severity::Info,
                         _ => Severity::Error,
                     };
+                    // Filed under the file the error names, so that it
+                    // joins that file's finding and no other.
+                    let file = FileKind::named_first(&e);
                     let message = format!("{}: {e}", a.name());
                     found.push(
                         a.name(),
                         a.needs(),
-                        Finding::other(a.finding_code(), severity, None, message),
+                        Finding::other(a.finding_code(), severity, file, message),
                     );
                 }
             }
