@@ -492,10 +492,13 @@ fn the_readme_plugin_is_the_example_that_compiles_and_counts_words() {
         "README's plugin must be plugins/words-example/src/lib.rs verbatim"
     );
     let tmp = tempfile::tempdir().unwrap();
-    let (rec, _) = simulate(tmp.path(), 2, 20, &[]);
+    let (rec, truth) = simulate(tmp.path(), 3, 20, &[]);
+    // One call's transcript does not parse: no count, not zero words.
+    let broken = &truths(&truth)[1].recording;
+    fs::write(rec.join(broken).join("transcript.json"), "{").unwrap();
     let out = tmp.path().join("out");
     let words = rust_plugin("words_example");
-    ok(&[
+    let (code, _, err) = run(&[
         "run",
         path_str(&rec),
         "--out",
@@ -506,10 +509,21 @@ fn the_readme_plugin_is_the_example_that_compiles_and_counts_words() {
         "--plugin",
         path_str(&words),
     ]);
-    for row in calls(&out) {
+    assert_eq!(code, 1, "{err}");
+    let rows = calls(&out);
+    for row in &rows {
         assert_eq!(row["words_caller"], row["transcript_caller_words"]);
         assert_eq!(row["words_bot"], row["transcript_bot_words"]);
     }
+    assert!(rows[1]["words_caller"].is_null() && rows[0]["words_caller"].as_u64() > Some(0));
+    // The plugin's error named the file: it is said on the check's finding.
+    let findings = fs::read_to_string(out.join("findings.csv")).unwrap();
+    assert_eq!(findings.lines().count(), 2, "{findings}");
+    assert!(
+        findings.contains(&format!("{broken},json.parse,error,transcript.json,"))
+            && findings.contains("(not analyzed because of it: transcript, words)"),
+        "{findings}"
+    );
 }
 
 /// With --plugin-isolation process, a plugin that crashes, hangs, exits or

@@ -147,7 +147,11 @@ pub trait Plugin: Sized + Send + Sync + 'static {
     fn needs() -> Needs;
     /// Build the plugin from its config (`{}` when none was given).
     fn init(config: Value) -> Result<Self, String>;
-    /// One call: column → number, string, bool or null.
+    /// One call: column → number, string, bool or null. An error leaves
+    /// the plugin's cells empty and becomes an `analyzer.<name>` finding,
+    /// filed under the recording file its message begins with
+    /// (`transcript.json: not available`); when the check already found
+    /// that file broken, its finding names the plugin instead.
     fn analyze(&self, call: &Call) -> Result<Map<String, Value>, String>;
     /// The run's summary from the merged per-column counts.
     fn summarize(&self, merged: &Value) -> Result<Value, String> {

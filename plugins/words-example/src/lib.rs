@@ -21,6 +21,12 @@ impl Plugin for Words {
     }
 
     fn analyze(&self, call: &Call) -> Result<Map<String, Value>, String> {
+        // No transcript is no count, not zero words. An error leaves the
+        // cells empty; its message names the file it is about, so the run
+        // files it under that file's finding.
+        if call.json["transcript"].is_null() {
+            return Err("transcript.json: not available".into());
+        }
         let count = |who: &str| -> usize {
             call.entries()
                 .filter(|e| e["channel"] == who)
