@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use super::vad::{self, Span, VadKind};
 use crate::audio::{self, Wav};
 use crate::recording::{FileKind, NameTz, Recording, State};
-use crate::timeline::{self, Timeline, TimelineError};
+use crate::timeline::{self, Timeline};
 
 pub struct CallContext<'a> {
     pub rec: &'a Recording,
@@ -96,11 +96,7 @@ impl<'a> CallContext<'a> {
                 let caller = self.caller().map_err(str::to_string)?;
                 let bot = self.bot().map_err(str::to_string)?;
                 let mut tl = timeline::recover_with(&self.rec.path(FileKind::Stereo), &caller.samples, &bot.samples, chunk)
-                    .map_err(|e| match e {
-                        // The monos are in memory: a WAV error is the real-time file's.
-                        TimelineError::Wav(e) => format!("stereo_recording.wav: {e}: bot speech cannot be placed on the call's clock"),
-                        e => format!("{e}: bot speech cannot be placed on the call's clock"),
-                    })?;
+                    .map_err(|e| format!("{e}: bot speech cannot be placed on the call's clock"))?;
                 let speech = self.caller_speech().map_err(str::to_string)?;
                 tl.hear(speech, &bot.samples, caller.info.sample_rate, chunk);
                 Ok(tl)

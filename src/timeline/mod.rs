@@ -114,8 +114,13 @@ impl Timeline {
 /// Why the real-time file could not be taken apart.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TimelineError {
-    #[error("{0}")]
-    Wav(#[from] WavError),
+    /// A WAV that could not be read, named: the message says which of
+    /// the three files failed.
+    #[error("{file}: {source}")]
+    Wav {
+        file: &'static str,
+        source: WavError,
+    },
     #[error("stereo_recording.wav frame {frame} has both channels non-zero")]
     BothChannels { frame: u64 },
     #[error("stereo_recording.wav frame {frame}: its {channel} sample does not continue {track} in order")]

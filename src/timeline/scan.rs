@@ -29,7 +29,7 @@ pub(super) struct Track<'a> {
 
 impl<'a> Track<'a> {
     pub(super) fn open(path: &Path, file: &'static str) -> Result<Track<'static>, TimelineError> {
-        let stream = WavStream::open(path)?;
+        let stream = WavStream::open(path).map_err(wav_error(file))?;
         expect_channels(stream.info().channels, 1, file)?;
         let total = stream.info().frames();
         Ok(Track::new(Source::File(stream), total))
@@ -226,10 +226,10 @@ impl<'a> Pass<'a> {
 
     /// Read the whole real-time file.
     pub(super) fn read(mut self, rt_path: &Path) -> Result<Pass<'a>, TimelineError> {
-        let mut rt = WavStream::open(rt_path)?;
-        expect_channels(rt.info().channels, 2, "stereo_recording.wav")?;
+        let mut rt = WavStream::open(rt_path).map_err(wav_error(RT))?;
+        expect_channels(rt.info().channels, 2, RT)?;
         let mut block = Vec::new();
-        while rt.read_block(&mut block, BLOCK)? > 0 {
+        while rt.read_block(&mut block, BLOCK).map_err(wav_error(RT))? > 0 {
             // A two-hour call is many blocks: a stop asked for is not
             // kept waiting for the end of the file.
             if crate::interrupt::requested() {
@@ -244,15 +244,16 @@ impl<'a> Pass<'a> {
     /// After the last frame: neither track may hold a non-zero sample the
     /// real-time file never had.
     pub(super) fn ended(&mut self) -> Result<(), TimelineError> {
-        if self.caller.next_nonzero()?.is_some() {
-            return Err(TimelineError::Short {
-                track: "caller_audio.wav",
-            });
+        if self
+            .caller
+            .next_nonzero()
+            .map_err(wav_error(CALLER))?
+            .is_some()
+        {
+            return Err(TimelineError::Short { track: CALLER });
         }
-        if self.bot.next_nonzero()?.is_some() {
-            return Err(TimelineError::Short {
-                track: "bot_audio.wav",
-            });
+        if self.bot.next_nonzero().map_err(wav_error(BOT))?.is_some() {
+            return Err(TimelineError::Short { track: BOT });
         }
         Ok(())
     }
@@ -307,8 +308,9 @@ impl<'a> Pass<'a> {
                 (_, 0) => {
                     let run = self
                         .caller
-                        .run::<0>(p, at)?
-                        .ok_or(mismatch("L", "caller_audio.wav"))?;
+                        .run::<0>(p, at)
+                        .map_err(wav_error(CALLER))?
+                        .ok_or(mismatch("L", CALLER))?;
                     self.anchors.caller_run(&run, p, self.chunk);
                     let len = run.len;
                     (&mut self.caller, len)
@@ -316,8 +318,9 @@ impl<'a> Pass<'a> {
                 (0, _) => {
                     let run = self
                         .bot
-                        .run::<1>(p, at)?
-                        .ok_or(mismatch("R", "bot_audio.wav"))?;
+                        .run::<1>(p, at)
+                        .map_err(wav_error(BOT))?
+                        .ok_or(mismatch("R", BOT))?;
                     self.anchors.bot_run(&run, p);
                     let len = run.len;
                     (&mut self.bot, len)
@@ -330,6 +333,15 @@ impl<'a> Pass<'a> {
         self.frames += n as u64;
         Ok(())
     }
+}
+
+const RT: &str = "stereo_recording.wav";
+const CALLER: &str = "caller_audio.wav";
+const BOT: &str = "bot_audio.wav";
+
+/// A read error of `file`, named.
+fn wav_error(file: &'static str) -> impl Fn(WavError) -> TimelineError {
+    move |source| TimelineError::Wav { file, source }
 }
 
 pub(super) fn expect_channels(

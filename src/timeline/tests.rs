@@ -160,6 +160,24 @@ fn files_with_the_wrong_channel_count_are_refused_by_name() {
     assert_eq!(err.to_string(), "bot_audio.wav has 2 channel(s), not 1");
 }
 
+#[test]
+fn a_file_that_is_not_a_wav_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (frames, caller, bot) = zero_edged_bursts();
+    let paths = write_call(dir.path(), &frames, &caller, &bot);
+    for (i, name) in ["stereo_recording.wav", "caller_audio.wav", "bot_audio.wav"]
+        .into_iter()
+        .enumerate()
+    {
+        let good = std::fs::read(&paths[i]).unwrap();
+        std::fs::write(&paths[i], b"not a wav").unwrap();
+        let err = recover(&paths[0], &paths[1], &paths[2], 4).unwrap_err();
+        assert!(err.to_string().starts_with(&format!("{name}: ")), "{err}");
+        std::fs::write(&paths[i], good).unwrap();
+    }
+    assert!(recover(&paths[0], &paths[1], &paths[2], 4).is_ok());
+}
+
 /// The real-time frames the recorder appends for `parts`: each caller
 /// chunk (on L), then the bot samples that arrived after it (on R).
 fn recorded(parts: &[(&[i16], &[i16])]) -> Vec<i16> {
