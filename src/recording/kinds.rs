@@ -37,7 +37,7 @@ impl FileKind {
         FileKind::FinalStereo,
     ];
 
-    pub fn file_name(self) -> &'static str {
+    pub const fn file_name(self) -> &'static str {
         match self {
             FileKind::CallerAudio => "caller_audio.wav",
             FileKind::BotAudio => "bot_audio.wav",

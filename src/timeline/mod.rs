@@ -151,8 +151,8 @@ pub fn recover(
 ) -> Result<Timeline, TimelineError> {
     recover_from(
         rt_path,
-        Track::open(caller_path, "caller_audio.wav")?,
-        Track::open(bot_path, "bot_audio.wav")?,
+        Track::open(caller_path, scan::CALLER)?,
+        Track::open(bot_path, scan::BOT)?,
         chunk,
     )
 }
@@ -200,8 +200,8 @@ pub fn verify(
     caller_path: &Path,
     bot_path: &Path,
 ) -> Result<Verified, TimelineError> {
-    let caller = Track::open(caller_path, "caller_audio.wav")?;
-    let bot = Track::open(bot_path, "bot_audio.wav")?;
+    let caller = Track::open(caller_path, scan::CALLER)?;
+    let bot = Track::open(bot_path, scan::BOT)?;
     // No placement: one chunk as long as anything, so no anchors to speak of.
     let pass = Pass::new(caller, bot, u64::from(u32::MAX)).read(rt_path)?;
     Ok(Verified {

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::TimelineError;
 use crate::audio::{frame_word as word, WavError, WavStream};
+use crate::recording::FileKind;
 
 pub(super) const BLOCK: usize = 1 << 16;
 
@@ -335,9 +336,10 @@ impl<'a> Pass<'a> {
     }
 }
 
-const RT: &str = "stereo_recording.wav";
-const CALLER: &str = "caller_audio.wav";
-const BOT: &str = "bot_audio.wav";
+/// The three files a pass reads, as its errors name them.
+pub(super) const RT: &str = FileKind::Stereo.file_name();
+pub(super) const CALLER: &str = FileKind::CallerAudio.file_name();
+pub(super) const BOT: &str = FileKind::BotAudio.file_name();
 
 /// A read error of `file`, named.
 fn wav_error(file: &'static str) -> impl Fn(WavError) -> TimelineError {
