@@ -101,7 +101,7 @@ fn bench_repair() {
     let opts = ModelOptions::default();
     let log_dir = tempfile::tempdir().unwrap();
     let apply = ApplyOptions {
-        log: log_dir.path().join("repair.jsonl"),
+        log: callscope::safe_fs::OwnPath::user(&log_dir.path().join("repair.jsonl")),
         backup_dir: None,
         now: chrono::Utc::now(),
         name_tz: Default::default(),

@@ -6,7 +6,7 @@
 //! never blocks anyone. The file also says who holds it, for the message
 //! the second command prints.
 
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -55,11 +55,17 @@ pub fn host_name() -> String {
 pub fn acquire(root: &Path, command: &str, wait: Option<Duration>) -> Result<RootLock> {
     // Never create the root: a mistyped or unmounted one is an error.
     crate::recording::check_root(root)?;
-    let path = lock_path(root);
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    acquire_file(&path, "this root", command, wait)
+    // `.callscope` is reached without following a link (a link there is an
+    // error), and the lock is taken through that handle.
+    let state = crate::safe_fs::state_dir(root, ".callscope", true)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    acquire_at(
+        &state.join("lock"),
+        &lock_path(root),
+        "this root",
+        command,
+        wait,
+    )
 }
 
 /// Take the lock file `path` (created if needed) that guards `what` (for
@@ -70,14 +76,27 @@ pub fn acquire_file(
     command: &str,
     wait: Option<Duration>,
 ) -> Result<RootLock> {
+    acquire_at(path, path, what, command, wait)
+}
+
+/// Take the lock file at `open` (a path for the operation), named `path`
+/// in messages. A symlink, FIFO or anything but a regular file there is
+/// refused: the lock file is written to, and must be callscope's own.
+fn acquire_at(
+    open: &Path,
+    path: &Path,
+    what: &str,
+    command: &str,
+    wait: Option<Duration>,
+) -> Result<RootLock> {
     let path = path.to_path_buf();
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
+    let mut file = crate::safe_fs::open_own_file(open, false).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::Other {
+            Error::Usage(format!("{}: {e}; nothing was done", path.display()))
+        } else {
+            Error::io(&path, e)
+        }
+    })?;
     let deadline = wait.map(|w| Instant::now() + w);
     loop {
         match file.try_lock() {

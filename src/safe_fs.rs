@@ -10,10 +10,39 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-/// The suffix of callscope's temporary files. Each carries the writer's
-/// process id (`.{name}.{pid}-{random}.callscope-tmp`), so a leftover one is
-/// recognised as a dead run's and removed, while a live run's is left alone.
+mod beneath;
+pub use beneath::{state_dir, Beneath, OwnPath};
+
+/// The suffix of callscope's temporary files. Each carries its writer's
+/// owner tag (`.{name}.{pid}-{machine}-{random}.callscope-tmp`, see
+/// [`owner_tag`]), so a leftover one is recognised as a dead run's and
+/// removed, while a live run's, or one written from another machine, boot
+/// or PID namespace sharing the directory, is left alone.
 pub const TEMP_SUFFIX: &str = ".callscope-tmp";
+
+/// Who writes a temporary file: this process id and a short digest of the
+/// host name, the boot and the PID namespace. A process id means something
+/// only on its own machine, boot and namespace; a shard on another node
+/// sharing `parts/` may well have a pid that is free here.
+pub fn owner_tag() -> String {
+    format!("{}-{}", std::process::id(), machine_tag())
+}
+
+/// Eight hex digits naming this host, boot and PID namespace.
+fn machine_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+        let pidns = fs::read_link("/proc/self/ns/pid").unwrap_or_default();
+        let mut h = Sha256::new();
+        h.update(crate::lock::host_name().as_bytes());
+        h.update(b"\0");
+        h.update(boot.trim().as_bytes());
+        h.update(b"\0");
+        h.update(pidns.as_os_str().as_encoded_bytes());
+        hex(&h.finalize()[..4])
+    })
+}
 
 /// Open a recording's file for reading only if it is a regular file: a
 /// FIFO, a device or a socket named like a recording file would block or
@@ -115,11 +144,32 @@ pub fn describe_type(ft: &fs::FileType) -> &'static str {
     }
 }
 
-/// The process id a temporary file's name carries, if it has one.
-fn temp_owner(name: &str) -> Option<i32> {
-    let stem = name.strip_suffix(TEMP_SUFFIX)?;
-    let tag = stem.rsplit('.').next()?;
-    tag.split('-').next()?.parse().ok()
+/// Whose a temporary file is, by its name.
+#[derive(Debug, PartialEq, Eq)]
+enum TempOwner {
+    /// Written on this machine, boot and namespace by this process id.
+    Here(i32),
+    /// Written elsewhere: never ours to judge.
+    Elsewhere,
+    /// A name with no owner tag (or an older one with a bare pid): judged
+    /// by the pid alone, as before tags carried the machine.
+    Unknown(Option<i32>),
+}
+
+fn temp_owner(name: &str) -> TempOwner {
+    let Some(tag) = name
+        .strip_suffix(TEMP_SUFFIX)
+        .and_then(|stem| stem.rsplit('.').next())
+    else {
+        return TempOwner::Unknown(None);
+    };
+    let parts: Vec<&str> = tag.split('-').collect();
+    let pid = parts.first().and_then(|p| p.parse().ok());
+    match (parts.len(), pid) {
+        (3, Some(pid)) if parts[1] == machine_tag() => TempOwner::Here(pid),
+        (3, Some(_)) => TempOwner::Elsewhere,
+        _ => TempOwner::Unknown(pid),
+    }
 }
 
 /// Whether a process with this id is running (a zombie counts as running).
@@ -134,7 +184,11 @@ fn process_alive(pid: i32) -> bool {
 pub fn is_stale_temp(name: &str) -> bool {
     name.starts_with('.')
         && name.ends_with(TEMP_SUFFIX)
-        && temp_owner(name).is_none_or(|pid| pid <= 0 || !process_alive(pid))
+        && match temp_owner(name) {
+            TempOwner::Here(pid) | TempOwner::Unknown(Some(pid)) => pid <= 0 || !process_alive(pid),
+            TempOwner::Elsewhere => false,
+            TempOwner::Unknown(None) => true,
+        }
 }
 
 /// The temporary files (and archive copies, which are directories) a dead
@@ -190,6 +244,7 @@ impl AtomicFile {
             .unwrap_or_default();
         // A bare file name's parent is "", which tempfile takes as ".".
         let dir = target.parent().unwrap_or(Path::new(""));
+        refuse_non_regular(target)?;
         // The new file keeps the mode of the one it replaces; a new one gets
         // the usual 0666 less the umask (tempfile's default would be 0600).
         let mode = fs::symlink_metadata(target)
@@ -198,7 +253,7 @@ impl AtomicFile {
             .map_or(0o666, |m| m.mode() & 0o7777);
         let (file, temp) = tempfile::Builder::new()
             .permissions(fs::Permissions::from_mode(mode))
-            .prefix(&format!(".{name}.{}-", std::process::id()))
+            .prefix(&format!(".{name}.{}-", owner_tag()))
             .suffix(TEMP_SUFFIX)
             .rand_bytes(6)
             .tempfile_in(dir)?
@@ -230,6 +285,8 @@ impl AtomicFile {
     /// `backup` (see [`keep_backup`]); returns where.
     pub fn commit(mut self, backup: Option<&Path>) -> io::Result<Option<PathBuf>> {
         self.finish()?;
+        // Checked again: something may have been put there since.
+        refuse_non_regular(&self.target)?;
         let kept = match backup {
             Some(b) if self.target.symlink_metadata().is_ok() => {
                 Some(keep_backup(&self.target, b)?)
@@ -261,6 +318,52 @@ impl Write for AtomicFile {
 
 // Not committed: dropping the `TempPath` removes the temporary file, and the
 // target is untouched.
+
+/// Whatever is at `target` must be a regular file (or nothing) to be
+/// replaced: a symlink, FIFO, device, socket or directory there is never
+/// renamed over (the link's target, the device, the directory's files are
+/// someone else's).
+pub fn refuse_non_regular(target: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(target) {
+        Ok(m) if !m.is_file() => Err(io::Error::other(format!(
+            "{} is {}; callscope replaces only regular files",
+            target.display(),
+            describe_type(&m.file_type())
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Open (creating it if missing) a file callscope appends to or locks,
+/// never through a symlink at its name, and only if it is a regular file:
+/// a link there would make callscope write into its target.
+pub fn open_own_file(path: &Path, append: bool) -> io::Result<File> {
+    let mut o = OpenOptions::new();
+    if append {
+        o.append(true);
+    } else {
+        o.read(true).write(true);
+    }
+    let file = o
+        .create(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                io::Error::other("a symlink; callscope never writes through a link")
+            } else {
+                e
+            }
+        })?;
+    let ft = file.metadata()?.file_type();
+    if !ft.is_file() {
+        return Err(io::Error::other(format!(
+            "{}, not a regular file; callscope writes only to its own files",
+            describe_type(&ft)
+        )));
+    }
+    Ok(file)
+}
 
 /// `path` with `.n` appended (n = 0: `path` itself).
 fn numbered(path: &Path, n: usize) -> PathBuf {
@@ -412,10 +515,7 @@ pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
     }
-    let mut f = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
+    let mut f = open_own_file(path, true)?;
     let mut text = String::with_capacity(line.len() + 1);
     text.push_str(line);
     text.push('\n');

@@ -106,18 +106,26 @@ pub struct RepairArgs {
 
 pub fn repair(args: &RepairArgs) -> Result<i32> {
     let pool = args.work.jobs.pool()?;
-    let apply_opts = ApplyOptions {
-        log: args.root.join(".callscope").join("repair.jsonl"),
-        backup_dir: args.backup_dir.clone(),
-        now: Utc::now(),
-        name_tz: args.work.model.name_tz,
-    };
     // One command changes a root at a time (a dry run changes nothing).
-    let _lock = if args.dry_run {
+    let lock = if args.dry_run {
         None
     } else {
         Some(crate::lock::acquire(&args.root, "repair", args.wait)?)
     };
+    // The log is reached as the lock was, never through a link.
+    let log = if args.dry_run {
+        crate::safe_fs::OwnPath::user(&args.root.join(".callscope").join("repair.jsonl"))
+    } else {
+        crate::safe_fs::OwnPath::state(&args.root, ".callscope", "repair.jsonl")
+            .map_err(|e| crate::Error::Usage(e.to_string()))?
+    };
+    let apply_opts = ApplyOptions {
+        log,
+        backup_dir: args.backup_dir.clone(),
+        now: Utc::now(),
+        name_tz: args.work.model.name_tz,
+    };
+    let _lock = lock;
     let found = discover(&args.root)?;
     output::warn_skipped(&found);
     let model = args.work.model.options();

@@ -13,7 +13,7 @@ use super::output;
 use crate::error::{Error, Result};
 use crate::recording::{discover, TimeSpec};
 use crate::retention::{self, apply, Decision, Policy};
-use crate::{exit, interrupt};
+use crate::{exit, interrupt, safe_fs};
 
 /// What prune and erase share.
 #[derive(Debug, Args)]
@@ -160,10 +160,13 @@ fn execute(
     };
     let forced = erase.map(|_| ("erase", retention::Action::Delete));
     let decisions = retention::plan(&recordings, policy, forced, &model, now);
-    let audit = args
-        .audit
-        .clone()
-        .unwrap_or_else(|| root.join(".callscope").join("audit.jsonl"));
+    let audit = match &args.audit {
+        Some(a) => safe_fs::OwnPath::user(a),
+        None if args.apply => safe_fs::OwnPath::state(root, ".callscope", "audit.jsonl")
+            .map_err(|e| Error::Usage(e.to_string()))?,
+        // A dry run creates nothing: the log is only read, if it is there.
+        None => safe_fs::OwnPath::user(&root.join(".callscope").join("audit.jsonl")),
+    };
     // An erasure done before, or killed after its recordings went to the
     // trash (this run finishes it): matching nothing now is no surprise.
     let erased_before =
@@ -216,7 +219,7 @@ fn execute(
         Some(id) if decisions.is_empty() => {
             output::note(format_args!(
                 "no recording of session {id} is left; {} records its erasure",
-                audit.display()
+                audit.shown().display()
             ));
             false
         }

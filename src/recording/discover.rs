@@ -137,7 +137,7 @@ fn rel_path(root: &Path, dir: &Path) -> String {
 fn walk(
     root: &Path,
     dir: &Path,
-    found: &mut impl FnMut(Recording),
+    found: &mut dyn FnMut(Recording),
     skipped: &mut Vec<SkippedPath>,
 ) -> Result<()> {
     let entries = match fs::read_dir(dir) {
@@ -196,17 +196,36 @@ fn walk(
             });
         }
     }
+    subdirs.sort();
     if !files.is_empty() || marker {
-        // A recording's own subdirectories hold no recordings.
-        found(Recording::new(
-            dir.to_path_buf(),
-            rel_path(root, dir),
-            files,
-            marker,
-        ));
+        // The recorder makes one directory per call and nothing below it.
+        // A recorder file in a directory that has recordings beneath it is
+        // a stray (copied or left there by hand): taking the directory for
+        // one recording would make every recording below it part of that
+        // one, to be listed, erased or archived with it.
+        let mut below = Vec::new();
+        for sub in &subdirs {
+            walk(root, sub, &mut |r| below.push(r), skipped)?;
+        }
+        if below.is_empty() {
+            found(Recording::new(
+                dir.to_path_buf(),
+                rel_path(root, dir),
+                files,
+                marker,
+            ));
+        } else {
+            skipped.push(SkippedPath {
+                path: dir.to_path_buf(),
+                reason: format!(
+                    "recorder files beside {} recording(s) in its subdirectories: not taken for a recording (its files are left alone)",
+                    below.len()
+                ),
+            });
+            below.into_iter().for_each(found);
+        }
         return Ok(());
     }
-    subdirs.sort();
     for sub in subdirs {
         walk(root, &sub, found, skipped)?;
     }

@@ -23,7 +23,7 @@ const BLOCK: usize = 1 << 16;
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
     /// The log every action is appended to.
-    pub log: PathBuf,
+    pub log: safe_fs::OwnPath,
     /// `Some(dir)`: backups under `dir/{recording}/{stamp}/`; else `{recording}/.callscope/backup/{stamp}/`.
     pub backup_dir: Option<PathBuf>,
     /// The run's time, named in backups and the log.
@@ -292,16 +292,41 @@ fn write_action(
     }
 }
 
-fn backup_path(rec: &Recording, file: &str, opts: &ApplyOptions) -> PathBuf {
+/// Where a recording's replaced originals are kept: the directory to
+/// write them through, and its name for the log.
+struct BackupDir {
+    open: PathBuf,
+    shown: PathBuf,
+    /// The handle `open` names, when the backup is in the recording.
+    _held: Option<safe_fs::Beneath>,
+}
+
+fn backup_dir(rec: &Recording, opts: &ApplyOptions) -> std::io::Result<BackupDir> {
     let stamp = opts.now.format("%Y%m%dT%H%M%SZ").to_string();
     match &opts.backup_dir {
-        Some(dir) => dir.join(&rec.rel).join(stamp).join(file),
-        None => rec
-            .dir
-            .join(".callscope")
-            .join("backup")
-            .join(stamp)
-            .join(file),
+        Some(dir) => {
+            let d = dir.join(&rec.rel).join(stamp);
+            Ok(BackupDir {
+                open: d.clone(),
+                shown: d,
+                _held: None,
+            })
+        }
+        // In the recording: reached without following a link, so a link
+        // planted at `.callscope` or `backup` never sends an original
+        // outside the store.
+        None => {
+            let held = safe_fs::Beneath::open(
+                &rec.dir,
+                &Path::new(".callscope/backup").join(stamp),
+                true,
+            )?;
+            Ok(BackupDir {
+                open: held.path(),
+                shown: held.shown().to_path_buf(),
+                _held: Some(held),
+            })
+        }
     }
 }
 
@@ -333,8 +358,12 @@ fn apply_one(
         "reason": planned.reason,
         "sha256_before": sha256_before,
     });
-    safe_fs::append_line(&opts.log, &intent.to_string())
-        .map_err(|e| format!("{}: cannot write the repair log: {e}", opts.log.display()))?;
+    safe_fs::append_line(&opts.log.path(), &intent.to_string()).map_err(|e| {
+        format!(
+            "{}: cannot write the repair log: {e}",
+            opts.log.shown().display()
+        )
+    })?;
     let mut outcome = Outcome {
         event: "done",
         time: format_utc(&Utc::now()),
@@ -354,8 +383,11 @@ fn apply_one(
         .map_err(io_err(&target))
         .and_then(|mut out| {
             write_action(rec, &planned.action, &mut out, opts)?;
-            out.commit(Some(&backup_path(rec, file, opts)))
-                .map_err(io_err(&target))
+            let dir = backup_dir(rec, opts).map_err(io_err(&target))?;
+            let kept = out
+                .commit(Some(&dir.open.join(file)))
+                .map_err(io_err(&target))?;
+            Ok(kept.map(|k| dir.shown.join(k.file_name().unwrap_or_default())))
         });
     match result {
         Ok(backup) => {
@@ -391,10 +423,10 @@ pub fn apply(
                     "event": "temp-removed",
                     "file": path.file_name().map(|n| n.to_string_lossy().into_owned()),
                 });
-                if let Err(e) = safe_fs::append_line(&opts.log, &line.to_string()) {
+                if let Err(e) = safe_fs::append_line(&opts.log.path(), &line.to_string()) {
                     warnings.push(format!(
                         "{}: cannot write the repair log: {e}",
-                        opts.log.display()
+                        opts.log.shown().display()
                     ));
                 }
             }
@@ -414,10 +446,10 @@ pub fn apply(
             }
         };
         let line = serde_json::to_string(&outcome).unwrap_or_default();
-        if let Err(e) = safe_fs::append_line(&opts.log, &line) {
+        if let Err(e) = safe_fs::append_line(&opts.log.path(), &line) {
             warnings.push(format!(
                 "{}: cannot write the repair log: {e}",
-                opts.log.display()
+                opts.log.shown().display()
             ));
         }
         let failed = outcome.result == ActionResult::Failed;

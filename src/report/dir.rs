@@ -121,12 +121,16 @@ impl ReportDir {
         wait: Option<Duration>,
     ) -> Result<ReportDir> {
         let usage = |why: String| Error::Usage(format!("--out {}: {why}", out.display()));
-        let name = out
+        out.file_name()
+            .ok_or_else(|| usage("name a directory".into()))?;
+        let resolved = safe_fs::resolve(out).map_err(|e| usage(e.to_string()))?;
+        // Named by where the report really goes: two commands reaching one
+        // directory through different links take the same lock.
+        let name = resolved
             .file_name()
             .ok_or_else(|| usage("name a directory".into()))?
             .to_string_lossy()
             .into_owned();
-        let resolved = safe_fs::resolve(out).map_err(|e| usage(e.to_string()))?;
         for root in roots {
             let root_r = safe_fs::resolve(root).map_err(|e| usage(e.to_string()))?;
             if resolved.starts_with(&root_r) {
@@ -188,7 +192,7 @@ impl ReportDir {
         // As a directory made with mkdir would be (the umask applies), not
         // private as temporary directories are: people read reports.
         let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}.{}-", std::process::id()))
+            .prefix(&format!(".{name}.{}-", safe_fs::owner_tag()))
             .suffix(".callscope-tmp")
             .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o777))
             .tempdir_in(&parent)

@@ -17,7 +17,7 @@ use crate::safe_fs::{self, AtomicFile};
 /// Where things go.
 pub struct ApplyOptions {
     pub root: PathBuf,
-    pub audit: PathBuf,
+    pub audit: safe_fs::OwnPath,
     pub archive_root: Option<PathBuf>,
     pub archive_format: ArchiveFormat,
     /// The policy file, named in markers.
@@ -59,7 +59,20 @@ impl RunInfo {
 
 /// The trash inside ROOT where whole recordings go before they are removed.
 pub fn trash_dir(root: &Path) -> PathBuf {
-    root.join(".callscope").join("trash")
+    root.join(TRASH)
+}
+
+const TRASH: &str = ".callscope/trash";
+
+/// The trash, reached without following a link (a link or file at
+/// `.callscope` or `trash` is an error, and nothing is done); `None` when
+/// it does not exist and `create` is false.
+fn open_trash(root: &Path, create: bool) -> Result<Option<safe_fs::Beneath>, String> {
+    match safe_fs::state_dir(root, TRASH, create) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !create => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Append one audit line: the time first, then the event, then what every
@@ -73,8 +86,11 @@ fn audit(opts: &ApplyOptions, event: serde_json::Value) -> Result<(), String> {
     if let Ok(serde_json::Value::Object(run)) = serde_json::to_value(&opts.run) {
         line.extend(run);
     }
-    safe_fs::append_line(&opts.audit, &serde_json::Value::Object(line).to_string())
-        .map_err(|e| format!("{}: {e}", opts.audit.display()))
+    safe_fs::append_line(
+        &opts.audit.path(),
+        &serde_json::Value::Object(line).to_string(),
+    )
+    .map_err(|e| format!("{}: {e}", opts.audit.shown().display()))
 }
 
 /// A recording's file as the intent line records it: its SHA-256 is `None`
@@ -100,7 +116,10 @@ fn file_sums(d: &Decision) -> Vec<FileSum<'_>> {
 /// Whether the trash holds a recording whose name contains `text` (an
 /// erasure killed after moving it there, which the next run finishes).
 pub fn trash_holds(root: &Path, text: &str) -> bool {
-    fs::read_dir(trash_dir(root)).is_ok_and(|entries| {
+    let Ok(Some(trash)) = open_trash(root, false) else {
+        return false;
+    };
+    fs::read_dir(trash.path()).is_ok_and(|entries| {
         entries
             .filter_map(Result::ok)
             .any(|e| e.file_name().to_string_lossy().contains(text))
@@ -109,9 +128,9 @@ pub fn trash_holds(root: &Path, text: &str) -> bool {
 
 /// Whether the audit log records an intent to delete a recording of this
 /// session (an earlier erasure, finished or killed after its last step).
-pub fn audit_erased(audit: &Path, session_id: &str) -> bool {
+pub fn audit_erased(audit: &safe_fs::OwnPath, session_id: &str) -> bool {
     use std::io::BufRead;
-    let Ok(file) = fs::File::open(audit) else {
+    let Ok(file) = safe_fs::open_regular(&audit.path()) else {
         return false;
     };
     std::io::BufReader::new(file)
@@ -122,51 +141,56 @@ pub fn audit_erased(audit: &Path, session_id: &str) -> bool {
         .any(|l| l["event"] == "intent" && l["action"] == "delete" && l["session_id"] == session_id)
 }
 
-/// Finish what a killed prune left in the trash.
-pub fn finish_trash(opts: &ApplyOptions) -> Vec<String> {
+/// Finish what a killed prune left in the trash. A trash that is not
+/// callscope's own directory (a link, a file) is an error, and then nothing
+/// at all is done: the caller stops before any decision is carried out.
+pub fn finish_trash(opts: &ApplyOptions) -> Result<Vec<String>, String> {
     let mut errors = Vec::new();
-    let trash = trash_dir(&opts.root);
-    let Ok(entries) = fs::read_dir(&trash) else {
-        return errors;
+    let Some(trash) = open_trash(&opts.root, false)? else {
+        return Ok(errors);
     };
-    let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let entries =
+        fs::read_dir(trash.path()).map_err(|e| format!("{}: {e}", trash.shown().display()))?;
+    let mut names: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
     names.sort();
-    for entry in names {
-        let result = if entry.is_dir() {
-            fs::remove_dir_all(&entry)
-        } else {
-            fs::remove_file(&entry)
+    for name in names {
+        let entry = trash.join(&name);
+        let shown = trash.shown().join(&name);
+        // Never followed: a link in the trash is removed as a link.
+        let result = match fs::symlink_metadata(&entry) {
+            Ok(m) if m.is_dir() => fs::remove_dir_all(&entry),
+            _ => fs::remove_file(&entry),
         };
         let line = json!({
             "event": "trash-finished",
-            "trash": entry.display().to_string(),
+            "trash": shown.display().to_string(),
             "result": if result.is_ok() { "ok" } else { "failed" },
             "error": result.as_ref().err().map(ToString::to_string),
         });
         if let Err(e) =
-            audit(opts, line).and(result.map_err(|e| format!("{}: {e}", entry.display())))
+            audit(opts, line).and(result.map_err(|e| format!("{}: {e}", shown.display())))
         {
             errors.push(e);
         }
     }
-    errors
+    Ok(errors)
 }
 
 pub(super) fn delete(d: &Decision, opts: &ApplyOptions) -> Result<serde_json::Value, String> {
-    let trash = trash_dir(&opts.root);
-    fs::create_dir_all(&trash).map_err(|e| format!("{}: {e}", trash.display()))?;
+    let trash = open_trash(&opts.root, true)?.expect("made when missing");
     let leaf = d.recording.replace('/', "__");
-    let target = safe_fs::free_name(&trash.join(format!(
-        "{}-{leaf}",
-        Utc::now().format("%Y%m%dT%H%M%S%.6fZ")
-    )));
+    let name = format!("{}-{leaf}", Utc::now().format("%Y%m%dT%H%M%S%.6fZ"));
+    let target = safe_fs::free_name(&trash.join(&name));
+    let shown = trash.shown().join(target.file_name().unwrap_or_default());
     // One rename: the recording is whole where it was, or whole in the trash.
     fs::rename(&d.dir, &target).map_err(|e| format!("{}: {e}", d.dir.display()))?;
     if let Some(parent) = d.dir.parent() {
         let _ = safe_fs::fsync_dir(parent);
     }
-    let _ = safe_fs::fsync_dir(&trash);
-    fs::remove_dir_all(&target).map_err(|e| format!("{}: {e}", target.display()))?;
+    let _ = trash.sync();
+    fs::remove_dir_all(&target).map_err(|e| format!("{}: {e}", shown.display()))?;
     Ok(json!({}))
 }
 
@@ -214,7 +238,10 @@ fn delete_audio(
 
 /// Carry out every decision that acts; returns the errors (the rest go on).
 pub fn apply(decisions: &[Decision], opts: &ApplyOptions) -> Vec<String> {
-    let mut errors = finish_trash(opts);
+    let mut errors = match finish_trash(opts) {
+        Ok(errors) => errors,
+        Err(e) => return vec![format!("{e}; no recording was touched")],
+    };
     // A hold is a decision too: the log shows what was spared, and why.
     for d in decisions.iter().filter(|d| d.action == Verdict::Held) {
         let line = json!({

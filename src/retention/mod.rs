@@ -119,8 +119,37 @@ impl Decision {
     }
 }
 
+/// Whether a file name says "legal hold" in any of the ways people write
+/// it: `LEGAL_HOLD`, `legal_hold`, `Legal-Hold.txt`, `LEGALHOLD.md`. Only
+/// `LEGAL_HOLD` is documented; the rest are honoured rather than ignored
+/// beside a recording someone meant to keep.
+pub fn is_hold_name(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or(name);
+    let squashed: String = stem
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect();
+    squashed == "legalhold"
+}
+
+/// Whether the recording directory holds a hold file (of any type: even a
+/// link or a directory named so is someone's wish to keep it), or cannot
+/// be read to tell (then it is held: nothing is deleted on a guess).
+fn hold_file_in(dir: &Path) -> bool {
+    match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .into_iter()
+            .any(|e| e.map_or(true, |e| is_hold_name(&e.file_name().to_string_lossy()))),
+        Err(_) => true,
+    }
+}
+
 /// Every file under `dir` (relative path, size), or the first symlink or
-/// special file (FIFO, device, socket) found.
+/// special file (FIFO, device, socket) found, or the first file below it
+/// that belongs to something else: a recorder's file or a hold in a
+/// subdirectory (callscope's own `.callscope/` aside) is another
+/// recording's, and is never removed as part of this one.
 pub(super) fn files_under(dir: &Path) -> Result<Vec<(String, u64)>, String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -138,6 +167,14 @@ pub(super) fn files_under(dir: &Path) -> Result<Vec<(String, u64)>, String> {
                 .display()
                 .to_string();
             let ft = meta.file_type();
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let nested = d != dir && !rel.starts_with(".callscope/");
+            if nested && (FileKind::from_file_name(&name).is_some() || is_hold_name(&name)) {
+                return Err(format!(
+                    "{rel} is another recording's file or a hold, below this one: nothing here is touched"
+                ));
+            }
             if ft.is_symlink() {
                 return Err(format!("{rel} is a symlink (never followed)"));
             } else if ft.is_dir() {
@@ -187,7 +224,7 @@ impl RecordingFacts {
             state: rec.state(model),
             status,
             session_id: rec.session_id(),
-            held_by_file: rec.dir.join(LEGAL_HOLD_FILE).symlink_metadata().is_ok(),
+            held_by_file: hold_file_in(&rec.dir),
         }
     }
 
@@ -206,7 +243,10 @@ impl RecordingFacts {
     pub fn hold(&self, policy_holds: &[String]) -> Option<String> {
         if self.held_by_file {
             Some(format!("a {LEGAL_HOLD_FILE} file is in the recording"))
-        } else if policy_holds.contains(&self.session_id) {
+        } else if policy_holds
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(&self.session_id))
+        {
             Some("its session id is on the policy's hold list".to_string())
         } else {
             None

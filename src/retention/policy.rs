@@ -281,11 +281,48 @@ pub fn parse_period(text: &str) -> Result<Period, String> {
 
 /// The hold list: a regular file of at most 16 MiB of UTF-8 text (a FIFO
 /// or a device named there would never finish reading).
+/// It is read leniently (a byte-order mark, UTF-16 as Windows editors save
+/// "Unicode" text, CRLF line ends) and fails closed: a list that cannot be
+/// read whole is an error, and then the policy is refused and nothing is
+/// deleted.
 fn read_hold_list(p: &Path) -> std::io::Result<String> {
+    const MAX: u64 = 16 << 20;
     let file = crate::safe_fs::open_regular_followed(p)?;
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut std::io::Read::take(file, 16 << 20), &mut text)?;
-    Ok(text)
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX + 1), &mut bytes)?;
+    if bytes.len() as u64 > MAX {
+        return Err(std::io::Error::other("longer than 16 MiB; not read"));
+    }
+    decode_text(&bytes).ok_or_else(|| {
+        std::io::Error::other("not UTF-8 or UTF-16 text; not read (nothing is deleted on a guess)")
+    })
+}
+
+/// Text as editors save it: UTF-8 with or without a byte-order mark, or
+/// UTF-16 (little or big endian) with one.
+pub(crate) fn decode_text(bytes: &[u8]) -> Option<String> {
+    let utf16 = |rest: &[u8], le: bool| {
+        if rest.len() % 2 != 0 {
+            return None;
+        }
+        let units: Vec<u16> = rest
+            .chunks_exact(2)
+            .map(|c| {
+                if le {
+                    u16::from_le_bytes([c[0], c[1]])
+                } else {
+                    u16::from_be_bytes([c[0], c[1]])
+                }
+            })
+            .collect();
+        String::from_utf16(&units).ok()
+    };
+    match bytes {
+        [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8(rest.to_vec()).ok(),
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, true),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, false),
+        _ => String::from_utf8(bytes.to_vec()).ok(),
+    }
 }
 
 /// Line and column (1-based) of a byte offset.

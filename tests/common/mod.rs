@@ -6,8 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::SystemTime;
 
+/// The binary under test; `CALLSCOPE_BIN` runs the suite against another
+/// build (an older one, to see a new test fail on the code it guards).
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_callscope"))
+    Command::new(
+        std::env::var_os("CALLSCOPE_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_callscope").into()),
+    )
 }
 
 /// Run callscope with arguments; returns (exit code, stdout, stderr).

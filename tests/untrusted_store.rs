@@ -1,0 +1,305 @@
+//! What callscope finds in a store (or at an output path) it does not
+//! trust: links, FIFOs and directories where it keeps its own state, stray
+//! recorder files, hold lists as editors save them, far-off timestamps.
+//! Each test plants the thing end to end and checks nothing outside the
+//! store changed and nothing held was deleted.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+const NOW: &str = "2030-01-01T00:00:00Z";
+const NORMAL: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7_20241201_143022";
+const SESSION: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+const BROKEN_FINAL: &str = "session_123_20241205_080001";
+
+/// A directory outside the store with a file in it, and its contents.
+fn outside(dir: &Path) -> (PathBuf, PathBuf) {
+    let out = dir.join("outside");
+    fs::create_dir_all(out.join("sub")).unwrap();
+    let file = out.join("precious.txt");
+    fs::write(&file, b"someone else's data\n").unwrap();
+    fs::write(out.join("sub/more.txt"), b"more\n").unwrap();
+    (out, file)
+}
+
+fn assert_outside_untouched(out: &Path) {
+    assert_eq!(
+        fs::read(out.join("precious.txt")).unwrap(),
+        b"someone else's data\n",
+        "a file outside the store was changed"
+    );
+    assert_eq!(fs::read(out.join("sub/more.txt")).unwrap(), b"more\n");
+    assert_eq!(
+        fs::read_dir(out).unwrap().count(),
+        2,
+        "something was added to or removed from a directory outside the store"
+    );
+}
+
+fn policy(dir: &Path, body: &str) -> PathBuf {
+    let p = dir.join("policy.toml");
+    fs::write(&p, body).unwrap();
+    p
+}
+
+const KEEP_ALL: &str = "[[rule]]\nname = \"default\"\ndefault = true\naction = \"keep\"\n";
+const DELETE_ALL: &str = "[[rule]]\nname = \"all\"\nolder_than = \"1d\"\naction = \"delete\"\n\n[[rule]]\nname = \"default\"\ndefault = true\naction = \"keep\"\n";
+
+#[test]
+fn a_linked_trash_or_state_directory_stops_prune_and_erase_before_anything() {
+    let t = tempfile::tempdir().unwrap();
+    let root = copy_samples(t.path());
+    let (out, _) = outside(t.path());
+    fs::create_dir(root.join(".callscope")).unwrap();
+    symlink(&out, root.join(".callscope/trash")).unwrap();
+    let keep = policy(t.path(), KEEP_ALL);
+    let before = snapshot(&root);
+    let (code, _, err) = prune_at(&root, &keep, NOW, &["--apply"]);
+    assert_ne!(code, 0, "a linked trash must fail the prune: {err}");
+    assert!(
+        err.contains(".callscope/trash") && err.contains("symlink"),
+        "{err}"
+    );
+    assert_outside_untouched(&out);
+    let (code, _, err) = run(&[
+        "erase",
+        path_str(&root),
+        "no-such-session",
+        "--no-hold-list",
+        "--apply",
+    ]);
+    assert_ne!(code, 0, "{err}");
+    assert_outside_untouched(&out);
+    // A delete-everything policy with the trash linked deletes nothing.
+    let delete = policy(t.path(), DELETE_ALL);
+    let (code, _, err) = prune_at(&root, &delete, NOW, &["--apply"]);
+    assert_ne!(code, 0, "{err}");
+    assert_outside_untouched(&out);
+    let now: Vec<_> = snapshot(&root)
+        .into_keys()
+        .filter(|p| !p.starts_with(".callscope"))
+        .collect();
+    let was: Vec<_> = before.into_keys().collect();
+    assert_eq!(
+        now, was,
+        "no recording may go while the trash is not callscope's own"
+    );
+
+    // `.callscope` itself a link: refused the same way.
+    fs::remove_file(root.join(".callscope/trash")).unwrap();
+    fs::remove_dir_all(root.join(".callscope")).unwrap();
+    symlink(&out, root.join(".callscope")).unwrap();
+    let (code, _, err) = prune_at(&root, &delete, NOW, &["--apply"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains(".callscope") && err.contains("symlink"),
+        "{err}"
+    );
+    assert_outside_untouched(&out);
+    assert!(root.join(NORMAL).join("caller_audio.wav").exists());
+}
+
+#[test]
+fn locks_and_logs_are_never_written_through_a_link() {
+    let t = tempfile::tempdir().unwrap();
+    let root = copy_samples(t.path());
+    let (out, precious) = outside(t.path());
+    fs::create_dir(root.join(".callscope")).unwrap();
+    for name in ["lock", "audit.jsonl", "repair.jsonl"] {
+        symlink(&precious, root.join(".callscope").join(name)).unwrap();
+        let (code, _, err) = match name {
+            "audit.jsonl" => prune_at(&root, &policy(t.path(), DELETE_ALL), NOW, &["--apply"]),
+            _ => run(&["repair", path_str(&root), "--quiet"]),
+        };
+        assert_ne!(code, 0, "{name} linked outside: {err}");
+        assert!(err.contains(name), "the error names {name}: {err}");
+        assert_outside_untouched(&out);
+        fs::remove_file(root.join(".callscope").join(name)).unwrap();
+    }
+    // A FIFO at the lock: refused at once, not opened and waited on.
+    let fifo = root.join(".callscope/lock");
+    let _ = fs::remove_file(&fifo);
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let (code, _, err) = run(&["repair", path_str(&root), "--quiet"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("FIFO"), "{err}");
+    fs::remove_file(&fifo).unwrap();
+
+    // The lock beside a report directory.
+    let reports = t.path().join("reports");
+    fs::create_dir(&reports).unwrap();
+    symlink(&precious, reports.join(".night.callscope-lock")).unwrap();
+    let (code, _, err) = run(&[
+        "run",
+        path_str(&root),
+        "-o",
+        path_str(&reports.join("night")),
+        "-a",
+        "intents",
+        "--quiet",
+    ]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains(".night.callscope-lock"), "{err}");
+    assert_outside_untouched(&out);
+    assert!(!reports.join("night").exists());
+}
+
+#[test]
+fn a_linked_backup_folder_in_a_recording_keeps_no_original_outside() {
+    let t = tempfile::tempdir().unwrap();
+    let root = copy_samples(t.path());
+    let (out, _) = outside(t.path());
+    let rec = root.join(BROKEN_FINAL);
+    symlink(&out, rec.join(".callscope")).unwrap();
+    let final_before = fs::read(rec.join("final_stereo_recording.wav")).unwrap();
+    let (code, _, err) = run(&["repair", path_str(&root), "--quiet"]);
+    assert_ne!(code, 0, "the repair of that recording fails: {err}");
+    assert!(
+        err.contains(".callscope") && err.contains("symlink"),
+        "{err}"
+    );
+    assert_outside_untouched(&out);
+    // Not backed up means not replaced.
+    assert_eq!(
+        fs::read(rec.join("final_stereo_recording.wav")).unwrap(),
+        final_before
+    );
+}
+
+/// Six simulated recordings in `root/2024/12/`, the second holding a
+/// LEGAL_HOLD file, and a stray `transcript.json` beside them.
+fn store_with_a_stray_file(t: &Path) -> (PathBuf, Vec<String>) {
+    let (rec, _) = simulate(t, 6, 6, &[]);
+    let root = t.join("store");
+    let month = root.join("2024/12");
+    fs::create_dir_all(&month).unwrap();
+    let mut names: Vec<String> = fs::read_dir(&rec)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for n in &names {
+        fs::rename(rec.join(n), month.join(n)).unwrap();
+    }
+    fs::write(month.join(&names[1]).join("LEGAL_HOLD"), b"matter 117\n").unwrap();
+    fs::copy(
+        month.join(&names[0]).join("transcript.json"),
+        month.join("transcript.json"),
+    )
+    .unwrap();
+    (root, names)
+}
+
+#[test]
+fn a_stray_recorder_file_never_swallows_the_recordings_below_it() {
+    let t = tempfile::tempdir().unwrap();
+    let (root, names) = store_with_a_stray_file(t.path());
+    let listed = ok(&["list", path_str(&root), "--json"]);
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let listed = listed.as_array().expect("list --json is an array");
+    assert_eq!(listed.len(), 6, "{listed:?}");
+    // Erasing the stray file's "session" (its directory's name) erases nothing.
+    let (_, _, err) = run(&["erase", path_str(&root), "12", "--no-hold-list", "--apply"]);
+    for n in &names {
+        assert!(
+            root.join("2024/12")
+                .join(n)
+                .join("caller_audio.wav")
+                .exists(),
+            "{n}: {err}"
+        );
+    }
+    // A rule that matches everything deletes the five, never the held one,
+    // and never the stray file's directory as a whole.
+    let delete = policy(t.path(), DELETE_ALL);
+    let (_, _, err) = prune_at(&root, &delete, NOW, &["--apply"]);
+    let month = root.join("2024/12");
+    assert!(month.join("transcript.json").exists(), "{err}");
+    assert!(month.join(&names[1]).join("LEGAL_HOLD").exists(), "{err}");
+    assert!(
+        month.join(&names[1]).join("caller_audio.wav").exists(),
+        "{err}"
+    );
+    for n in names.iter().filter(|n| **n != names[1]) {
+        assert!(!month.join(n).exists(), "{n} was due: {err}");
+    }
+}
+
+#[test]
+fn hold_lists_are_read_as_editors_write_them_and_near_miss_holds_hold() {
+    let t = tempfile::tempdir().unwrap();
+    let delete_with_list = |list: &[u8]| {
+        let root = t.path().join("root");
+        let _ = fs::remove_dir_all(&root);
+        let root = copy_samples(t.path());
+        fs::write(t.path().join("holds.txt"), list).unwrap();
+        let p = policy(
+            t.path(),
+            &format!("hold_list = \"holds.txt\"\n{DELETE_ALL}"),
+        );
+        let (code, _, err) = prune_at(&root, &p, NOW, &["--apply"]);
+        (code, root, err)
+    };
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(
+            format!("{SESSION}\r\n")
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        )
+        .collect();
+    for (what, list) in [
+        (
+            "a UTF-8 byte-order mark",
+            format!("\u{feff}{SESSION}\n").into_bytes(),
+        ),
+        (
+            "spaces and a comment",
+            format!("  {SESSION}   # matter 117\n").into_bytes(),
+        ),
+        (
+            "CRLF line ends",
+            format!("# holds\r\n{SESSION}\r\n").into_bytes(),
+        ),
+        ("upper case", SESSION.to_uppercase().into_bytes()),
+        ("UTF-16 with a byte-order mark", utf16),
+    ] {
+        let (_, root, err) = delete_with_list(&list);
+        assert!(
+            root.join(NORMAL).join("caller_audio.wav").exists(),
+            "hold list with {what}: the held recording was deleted: {err}"
+        );
+        assert!(
+            !root.join(BROKEN_FINAL).exists(),
+            "{what}: the others were due"
+        );
+    }
+    // A list that is not text fails closed: the policy is refused, nothing goes.
+    let (code, root, err) = delete_with_list(&[0xC3, 0x28, b'\n']);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("holds.txt"), "{err}");
+    assert!(root.join(BROKEN_FINAL).exists());
+
+    // Hold files as people name them.
+    for name in ["LEGAL_HOLD.txt", "legal_hold", "Legal-Hold.md"] {
+        let root = t.path().join("root");
+        let _ = fs::remove_dir_all(&root);
+        let root = copy_samples(t.path());
+        fs::write(root.join(NORMAL).join(name), b"keep\n").unwrap();
+        let (_, _, err) = prune_at(&root, &policy(t.path(), DELETE_ALL), NOW, &["--apply"]);
+        assert!(
+            root.join(NORMAL).join("caller_audio.wav").exists(),
+            "{name}: {err}"
+        );
+        assert!(!root.join(BROKEN_FINAL).exists(), "{name}");
+    }
+}
