@@ -142,8 +142,11 @@ fn acquire_at(
     Ok(RootLock { _file: file })
 }
 
-/// `30s`, `5m`, `2h`, or a plain number of seconds: how long `--wait` waits.
+/// `30s`, `5m`, `2h`, `1d`, or a plain number of seconds: how long
+/// `--wait` waits; at most a week (a longer wait is a mistake, and a clock
+/// far off would overflow).
 pub fn parse_wait(s: &str) -> std::result::Result<Duration, String> {
+    const WEEK: u64 = 7 * 86_400;
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(split);
@@ -154,8 +157,12 @@ pub fn parse_wait(s: &str) -> std::result::Result<Duration, String> {
         "" | "s" => n,
         "m" => n.saturating_mul(60),
         "h" => n.saturating_mul(3600),
-        _ => return Err(format!("'{s}' is not a duration like 30s, 5m or 2h")),
+        "d" => n.saturating_mul(86_400),
+        _ => return Err(format!("'{s}' is not a duration like 30s, 5m, 2h or 1d")),
     };
+    if secs > WEEK {
+        return Err(format!("'{s}' is longer than a week; give at most 7d"));
+    }
     Ok(Duration::from_secs(secs))
 }
 
@@ -206,6 +213,9 @@ mod tests {
         assert_eq!(parse_wait("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_wait("2h"), Ok(Duration::from_secs(7200)));
         assert!(parse_wait("soon").is_err());
-        assert!(parse_wait("5d").is_err());
+        assert_eq!(parse_wait("1d"), Ok(Duration::from_secs(86_400)));
+        assert!(parse_wait("8d").is_err());
+        assert!(parse_wait("99999999999999999999h").is_err());
+        assert!(parse_wait("5w").is_err());
     }
 }

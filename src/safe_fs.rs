@@ -35,7 +35,8 @@ fn machine_tag() -> &'static str {
         let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
         let pidns = fs::read_link("/proc/self/ns/pid").unwrap_or_default();
         let mut h = Sha256::new();
-        h.update(crate::lock::host_name().as_bytes());
+        let host = fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        h.update(host.trim().as_bytes());
         h.update(b"\0");
         h.update(boot.trim().as_bytes());
         h.update(b"\0");
@@ -234,6 +235,7 @@ pub struct AtomicFile {
     target: PathBuf,
     temp: tempfile::TempPath,
     writer: Option<BufWriter<File>>,
+    _abandon: crate::interrupt::AbandonOnStop,
 }
 
 impl AtomicFile {
@@ -260,6 +262,7 @@ impl AtomicFile {
             .into_parts();
         Ok(AtomicFile {
             target: target.to_path_buf(),
+            _abandon: crate::interrupt::AbandonOnStop::new(&temp),
             temp,
             writer: Some(BufWriter::with_capacity(1 << 16, file)),
         })

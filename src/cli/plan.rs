@@ -47,6 +47,7 @@ pub fn execute(args: &PlanArgs) -> Result<i32> {
         .collect::<Result<Vec<_>>>()?;
     let filter = args.window.filter(sessions)?;
     let model = args.model.options();
+    crate::recording::check_output_path(&args.out, "-o", &[&args.root])?;
     let found = discover(&args.root)?;
     output::warn_skipped(&found);
     let mut live = 0;

@@ -161,7 +161,10 @@ fn execute(
     let forced = erase.map(|_| ("erase", retention::Action::Delete));
     let decisions = retention::plan(&recordings, policy, forced, &model, now);
     let audit = match &args.audit {
-        Some(a) => safe_fs::OwnPath::user(a),
+        Some(a) => {
+            crate::recording::check_output_path(a, "--audit", &[root])?;
+            safe_fs::OwnPath::user(a)
+        }
         None if args.apply => safe_fs::OwnPath::state(root, ".callscope", "audit.jsonl")
             .map_err(|e| Error::Usage(e.to_string()))?,
         // A dry run creates nothing: the log is only read, if it is there.

@@ -273,6 +273,9 @@ pub fn execute(args: &RunArgs) -> Result<i32> {
         }
     }
     let opts = args.options()?;
+    if let Some(path) = &args.metrics {
+        crate::recording::check_output_path(path, "--metrics", &[&opts.root])?;
+    }
     let bar = crate::progress::bar(0, "calls", args.work.quiet);
     let outcome = run::run(&opts, &|done, total| {
         bar.set_length(total);

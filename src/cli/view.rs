@@ -2,7 +2,7 @@
 //! `browse`.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -128,6 +128,13 @@ fn show_html(
         crate::analyze::VadKind::Neural,
         model,
     );
+    if file.as_os_str() == "-" {
+        // Links to the audio are relative to the working directory.
+        let page = crate::report::html::standalone_page(&r, Path::new("call.html"), &rec.dir, 3.0);
+        output::stdout(&page)?;
+        return Ok(exit::OK);
+    }
+    recording::check_output_path(file, "--html", &[])?;
     let page = crate::report::html::standalone_page(&r, file, &rec.dir, 3.0);
     write_file(file, &page)?;
     output::note(format_args!("{}: the page of {}", file.display(), rec.rel));
@@ -189,8 +196,11 @@ pub fn export(args: &ExportArgs) -> Result<i32> {
     let text =
         transcript::export(&rec, model.name_tz, args.format, args.redact).map_err(Error::Usage)?;
     match &args.out {
-        Some(path) => write_file(path, &text)?,
-        None => output::stdout(&text)?,
+        Some(path) if path.as_os_str() != "-" => {
+            recording::check_output_path(path, "-o", &[])?;
+            write_file(path, &text)?
+        }
+        _ => output::stdout(&text)?,
     }
     Ok(exit::OK)
 }
@@ -244,5 +254,6 @@ pub fn browse(args: &BrowseArgs) -> Result<i32> {
     let model = args.model.options();
     let rows = list::rows(&found.recordings, &model);
     browse::browse(found.recordings, rows, model)?;
+    crate::interrupt::check()?;
     Ok(exit::OK)
 }

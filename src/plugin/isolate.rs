@@ -188,12 +188,34 @@ const DEINIT_GRACE: Duration = Duration::from_secs(5);
 
 impl Host {
     fn spawn(exe: &Path, path: &Path, configs: &[u8]) -> Result<(Host, Vec<u8>), String> {
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        command
             .arg("plugin-host")
             .arg(path)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::inherit());
+        // The host dies with the run, however the run ends (a SIGKILL
+        // included): a plugin spinning in a host nobody waits for would
+        // hold a core for good.
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: the closure runs in the child between fork and exec and
+        // calls only prctl and getppid, both async-signal-safe.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent may have died before prctl took effect.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::other(
+                        "the run ended before its plugin host started",
+                    ));
+                }
+                Ok(())
+            });
+        }
+        let mut child = command
             .spawn()
             .map_err(|e| format!("{}: cannot start its host process: {e}", path.display()))?;
         let stdin = BufWriter::new(child.stdin.take().expect("piped"));

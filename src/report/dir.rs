@@ -97,16 +97,10 @@ impl Manifest {
 pub struct ReportDir {
     out: PathBuf,
     temp: tempfile::TempDir,
+    _abandon: crate::interrupt::AbandonOnStop,
     /// An earlier report is at `out` and is to be swapped out.
     replaces: bool,
     _lock: RootLock,
-}
-
-/// Whether `dir` holds any of a recording's files.
-fn is_recording(dir: &Path) -> bool {
-    crate::recording::FileKind::ALL
-        .iter()
-        .any(|k| dir.join(k.file_name()).exists())
 }
 
 impl ReportDir {
@@ -164,7 +158,9 @@ impl ReportDir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(out, e)),
             Ok(m) if !m.is_dir() => return Err(usage("exists and is not a directory".into())),
-            Ok(_) if is_recording(&resolved) => return Err(usage("is a recording".into())),
+            Ok(_) if crate::recording::is_recording_dir(&resolved) => {
+                return Err(usage("is a recording".into()))
+            }
             Ok(_) => {
                 let empty = fs::read_dir(&resolved)
                     .map_err(|e| Error::io(out, e))?
@@ -199,6 +195,7 @@ impl ReportDir {
             .map_err(|e| Error::write(&parent, e))?;
         Ok(ReportDir {
             out: resolved,
+            _abandon: crate::interrupt::AbandonOnStop::new(temp.path()),
             temp,
             replaces,
             _lock: lock,

@@ -70,6 +70,16 @@ fn check_shards(inputs: &[PathBuf], manifests: &[Manifest]) -> Result<()> {
         return Ok(());
     };
     let refuse = |why: String| Err(Error::Usage(format!("merge: {why}")));
+    // A manifest is a file anyone may have edited: a shard count the
+    // inputs cannot cover is refused before anything is sized by it.
+    if first.shards == 0 || first.shards > inputs.len() {
+        return refuse(format!(
+            "plan {} has {} shards and {} report(s) are given; every shard is needed",
+            first.id,
+            first.shards,
+            inputs.len()
+        ));
+    }
     let mut seen: Vec<Option<&PathBuf>> = vec![None; first.shards];
     for (dir, m) in inputs.iter().zip(manifests) {
         let Some(p) = &m.plan else {
@@ -184,6 +194,39 @@ pub fn analyzers_differ(a: &[AnalyzerInfo], b: &[AnalyzerInfo]) -> String {
     }
 }
 
+/// A part is taken whole or not at all: as many calls as its manifest says
+/// (a short `partial.jsonl` is what an interrupted copy leaves), each
+/// recording once, each named by a path inside its root.
+fn check_part(dir: &Path, m: &Manifest, calls: &[PartialCall]) -> Result<()> {
+    let refuse = |why: String| {
+        Err(Error::Usage(format!(
+            "{}: {why}; the report is not whole, nothing was merged",
+            dir.join(partial::PARTIAL).display()
+        )))
+    };
+    if calls.len() != m.calls {
+        return refuse(format!(
+            "{} call(s), its manifest says {}",
+            calls.len(),
+            m.calls
+        ));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for c in calls {
+        let p = Path::new(&c.recording);
+        let inside = p
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside || c.recording.is_empty() {
+            return refuse(format!("{} is not a path inside the root", c.recording));
+        }
+        if !names.insert(c.recording.as_str()) {
+            return refuse(format!("{} is there twice", c.recording));
+        }
+    }
+    Ok(())
+}
+
 /// Calls written together (their HTML pages in parallel).
 const BATCH: usize = 256;
 
@@ -197,7 +240,9 @@ pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome
     let mut superseded = 0;
     for (i, (dir, m)) in opts.inputs.iter().zip(manifests).enumerate() {
         let key = (m.finished.clone(), i);
-        for call in partial::read(dir)? {
+        let calls = partial::read(dir)?;
+        check_part(dir, m, &calls)?;
+        for call in calls {
             if call.stats.len() != opts.analyzers.len() {
                 return Err(Error::Usage(format!(
                     "{}: {} has {} summary parts, the analyzers are {}",

@@ -302,7 +302,7 @@ fn read_hold_list(p: &Path) -> std::io::Result<String> {
 /// UTF-16 (little or big endian) with one.
 pub(crate) fn decode_text(bytes: &[u8]) -> Option<String> {
     let utf16 = |rest: &[u8], le: bool| {
-        if rest.len() % 2 != 0 {
+        if !rest.len().is_multiple_of(2) {
             return None;
         }
         let units: Vec<u16> = rest

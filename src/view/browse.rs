@@ -203,6 +203,15 @@ fn draw(f: &mut Frame, app: &mut App) {
 fn event_loop(terminal: &mut DefaultTerminal, app: &mut App) -> io::Result<()> {
     loop {
         terminal.draw(|f| draw(f, app))?;
+        // Polled, so a stop (SIGTERM, or SIGHUP when the terminal goes) is
+        // seen within a fraction of a second; a terminal that is gone
+        // makes read fail, which ends the loop instead of spinning.
+        if crate::interrupt::requested() {
+            return Ok(());
+        }
+        if !event::poll(std::time::Duration::from_millis(250))? {
+            continue;
+        }
         let Event::Key(key) = event::read()? else {
             continue;
         };

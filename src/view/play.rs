@@ -86,9 +86,16 @@ pub fn play(file: &Path, player: Option<&str>) -> Result<i32> {
             tried.join(", ")
         )));
     };
+    // A relative path starting with `-` would be taken for an option: the
+    // player is given `./-name/…`, which names the same file.
+    let file = if file.is_relative() && file.as_os_str().as_encoded_bytes().starts_with(b"-") {
+        Path::new(".").join(file)
+    } else {
+        file.to_path_buf()
+    };
     let status = Command::new(&cmd[0])
         .args(&cmd[1..])
-        .arg(file)
+        .arg(&file)
         .status()
         .map_err(|e| Error::Usage(format!("{}: {e}", cmd[0])))?;
     Ok(status.code().unwrap_or(1))

@@ -86,6 +86,51 @@ fn label(kind: &str) -> &str {
     }
 }
 
+/// The longest call a page draws (12 hours: 720 rows). Past it, a page
+/// would grow with a number someone wrote, not with the call.
+const MAX_DRAWN_S: f64 = 12.0 * 3600.0;
+
+/// How much of the call the timeline draws: as long as its audio (what
+/// the analyzers heard), else as its metadata says, never more than
+/// [`MAX_DRAWN_S`]. A timestamp in the JSON files (a function call a year
+/// late, a `duration_seconds` of 1e308) never stretches the page: marks
+/// outside it are left out, and say so.
+fn drawn_length(duration: Option<f64>, segments: &[Seg]) -> f64 {
+    let heard = segments
+        .iter()
+        .filter(|s| s.kind != "function_call")
+        .map(|s| s.end)
+        .filter(|e| e.is_finite())
+        .fold(0.0, f64::max);
+    let length = if heard > 0.0 {
+        heard
+    } else {
+        duration.filter(|d| d.is_finite()).unwrap_or(0.0)
+    };
+    length.clamp(0.0, MAX_DRAWN_S)
+}
+
+/// How many instants (function calls, transcript entries) fall off it.
+fn off_timeline(c: &CallRows, length: f64) -> usize {
+    let calls = c
+        .segments
+        .iter()
+        .filter(|s| s.kind == "function_call" && !on_timeline(s.start, length))
+        .count();
+    let said = c
+        .utterances
+        .iter()
+        .filter_map(|u| u.at)
+        .filter(|t| !on_timeline(*t, length))
+        .count();
+    calls + said
+}
+
+/// Whether a time is on the drawn timeline.
+fn on_timeline(t: f64, length: f64) -> bool {
+    (0.0..=length.max(1.0)).contains(&t)
+}
+
 /// x of call time `t` within row `row`, at `span` seconds a row.
 fn x_of(t: f64, row: usize, span: f64) -> f64 {
     LEFT + (t - row as f64 * span) / span * ROW_W
@@ -106,15 +151,19 @@ fn pieces(start: f64, end: f64, span: f64) -> Vec<(usize, f64, f64)> {
 
 /// One segment: a group (its class says the kind, so a page's segments can
 /// be counted) of one rectangle per timeline row it crosses.
-fn segment(s: &Seg, span: f64) -> Markup {
+fn segment(s: &Seg, span: f64, length: f64) -> Markup {
     let Some(lane_name) = lane_of(&s.kind) else {
         return html! {};
     };
+    let (start, end) = (s.start.max(0.0), s.end.min(length.max(span)));
+    if start.partial_cmp(&end).is_none_or(|o| o.is_gt()) {
+        return html! {};
+    }
     let (top, h) = lane(lane_name);
     html! {
         g class={"seg " (s.kind)} data-start=(num(s.start)) data-end=(num(s.end)) {
             title { (label(&s.kind)) ": " (num(s.start)) "–" (num(s.end)) " s (" (num(s.end - s.start)) " s)" }
-            @for (row, a, b) in pieces(s.start, s.end, span) {
+            @for (row, a, b) in pieces(start, end, span) {
                 rect x=(px(x_of(a, row, span))) y=(px(row as f64 * ROW_H + top)) width=(px(((b - a) / span * ROW_W).max(1.0))) height=(px(h)) {}
             }
         }
@@ -150,10 +199,10 @@ fn timeline(c: &CallRows, length: f64, silence_min: f64) -> Markup {
             // Filled kinds first, outlines over them.
             @for outline in [false, true] {
                 @for s in c.segments.iter().filter(|s| is_outline(&s.kind) == outline && (s.kind != "silence" || s.end - s.start >= silence_min)) {
-                    (segment(s, span))
+                    (segment(s, span, length))
                 }
             }
-            @for f in c.segments.iter().filter(|s| s.kind == "function_call") {
+            @for f in c.segments.iter().filter(|s| s.kind == "function_call" && on_timeline(s.start, length)) {
                 @let (row, x) = instant(f.start);
                 g.seg.function_call data-start=(num(f.start)) {
                     title { "function call at " (num(f.start)) " s" }
@@ -161,7 +210,7 @@ fn timeline(c: &CallRows, length: f64, silence_min: f64) -> Markup {
                     circle cx=(px(x)) cy=(px(row as f64 * ROW_H + 63.0)) r="3.5" {}
                 }
             }
-            @for (caller_end, bot_start, latency) in &c.latencies {
+            @for (caller_end, bot_start, latency) in c.latencies.iter().filter(|l| on_timeline(l.0, length) && on_timeline(l.1, length)) {
                 @let (row, x) = instant(*caller_end);
                 @let x2 = x + (bot_start - caller_end) / span * ROW_W;
                 @let y = row as f64 * ROW_H + 27.0;
@@ -173,7 +222,7 @@ fn timeline(c: &CallRows, length: f64, silence_min: f64) -> Markup {
                 }
             }
             @for u in &c.utterances {
-                @if let Some(at) = u.at {
+                @if let Some(at) = u.at.filter(|t| on_timeline(*t, length)) {
                     @let (row, x) = instant(at);
                     @let (top, h) = lane("said");
                     g class={"said " (u.party)} data-at=(num(at)) {
@@ -250,10 +299,7 @@ pub fn page(
     silence_min: f64,
 ) -> String {
     let cell = |k: &str| r.cell(k).map(|v| v.to_csv()).unwrap_or_default();
-    let length = cell("duration_s")
-        .parse::<f64>()
-        .unwrap_or(0.0)
-        .max(c.segments.iter().map(|s| s.end).fold(0.0, f64::max));
+    let length = drawn_length(cell("duration_s").parse().ok(), &c.segments);
     let facts: [(&str, String, &str); 12] = [
         ("Start (UTC)", cell("start_time"), ""),
         ("Duration", cell("duration_s"), "s"),
@@ -293,6 +339,10 @@ pub fn page(
                         p.note { "No timeline: the speech analyzer has no segments for this call (see the findings)." }
                     } @else {
                         div.scroll { (timeline(c, length, silence_min)) }
+                        @let off = off_timeline(c, length);
+                        @if off > 0 {
+                            p.note { (off) " mark(s) from the JSON files lie outside the call's " (num(length)) " s and are not drawn: their timestamps are not the call's." }
+                        }
                         (legend())
                         p.note { "Silences shown are those of at least " (num(silence_min)) " s. Times are on the caller track's clock; transcript entries are placed where the recorder logged them (the end of the utterance)." }
                     }
