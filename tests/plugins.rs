@@ -880,3 +880,90 @@ fn a_plugin_receives_the_state_and_the_start_in_the_name_zone() {
     assert_eq!(seen["session_id"], "9f1c2e4b-3a5d-4e6f-8071-92a3b4c5d6e7");
     assert!(seen["metadata"].is_null(), "not asked for: {seen}");
 }
+
+/// The plugin hosts whose command line names `lib`.
+fn hosts_of(lib: &Path) -> Vec<i32> {
+    fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+            let c = fs::read(e.path().join("cmdline")).ok()?;
+            let c = String::from_utf8_lossy(&c).replace('\0', " ");
+            (c.contains("plugin-host") && c.contains(path_str(lib))).then_some(pid)
+        })
+        .collect()
+}
+
+/// Wait (up to a minute) until `cond` holds; false if it never did.
+fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+/// A stop always stops: a plugin that never returns from `analyze`, in
+/// process, cannot keep the run from ending on SIGTERM (exit 143, nothing
+/// half-written left beside --out); with process isolation, a run killed
+/// outright takes its plugin hosts with it.
+#[test]
+fn a_stop_stops_a_run_whose_plugin_never_returns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(tmp.path(), 2, 5, &[]);
+    let lib = c_plugin(tmp.path(), "spins", &["-DCS_TEST_HANG"]);
+    let reports = tmp.path().join("reports");
+    fs::create_dir(&reports).unwrap();
+    let out = reports.join("night");
+    let spawn = |extra: &[&str]| {
+        bin()
+            .args(["run", path_str(&rec), "--out", path_str(&out), "--quiet"])
+            .args(["--plugin", path_str(&lib)])
+            .args(extra)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = spawn(&[]);
+    let pid = child.id();
+    // Ready when the plugin is loaded: the handlers were installed before.
+    let maps = format!("/proc/{pid}/maps");
+    assert!(
+        wait_until(|| fs::read_to_string(&maps).is_ok_and(|m| m.contains(path_str(&lib)))),
+        "the plugin was never loaded"
+    );
+    // SAFETY: kill sends a signal to the child this test started.
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    let mut status = None;
+    assert!(
+        wait_until(|| {
+            status = child.try_wait().unwrap();
+            status.is_some()
+        }),
+        "SIGTERM did not stop a run stuck in a plugin"
+    );
+    assert_eq!(status.unwrap().code(), Some(143));
+    assert!(!out.exists());
+    let left: Vec<_> = fs::read_dir(&reports)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| !n.to_string_lossy().ends_with("callscope-lock"))
+        .collect();
+    assert!(left.is_empty(), "left beside --out: {left:?}");
+
+    // Isolated: the run is killed outright; its hosts go with it.
+    let mut child = spawn(&["--plugin-isolation", "process", "--plugin-timeout", "600"]);
+    assert!(wait_until(|| !hosts_of(&lib).is_empty()), "no host started");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let gone = wait_until(|| hosts_of(&lib).is_empty());
+    for pid in hosts_of(&lib) {
+        // SAFETY: only the spinning hosts this test made.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    assert!(gone, "plugin hosts outlived a killed run");
+}

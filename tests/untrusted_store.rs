@@ -7,7 +7,7 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{symlink, FileTypeExt};
 use std::path::{Path, PathBuf};
 
 use common::*;
@@ -302,4 +302,329 @@ fn hold_lists_are_read_as_editors_write_them_and_near_miss_holds_hold() {
         );
         assert!(!root.join(BROKEN_FINAL).exists(), "{name}");
     }
+}
+
+/// Run callscope, killed if it has not finished in two minutes (a hang,
+/// not a timing): (exit code, or None when it had to be killed; stderr).
+fn run_bounded(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = bin()
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            return (st.code(), err);
+        }
+        if std::time::Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            return (None, "killed after 120 s".into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn far_off_timestamps_draw_a_page_the_size_of_the_call() {
+    let t = tempfile::tempdir().unwrap();
+    let root = copy_samples(t.path());
+    let meta = root.join(NORMAL).join("call_metadata.json");
+    let clean = fs::read(&meta).unwrap();
+    let cases: [(&str, fn(&mut serde_json::Value)); 5] = [
+        ("a function call in 9999", |m| {
+            m["function_calls"][0]["timestamp"] = "9999-12-31T23:59:59+00:00".into()
+        }),
+        ("a function call a year late", |m| {
+            m["function_calls"][0]["timestamp"] = "2025-12-01T14:30:26+00:00".into()
+        }),
+        ("a start in year 0", |m| {
+            m["start_time"] = "0000-01-01T00:00:00+00:00".into()
+        }),
+        ("a duration of 1e11 s", |m| {
+            m["duration_seconds"] = 1e11.into()
+        }),
+        ("a duration of 1e308 s", |m| {
+            m["duration_seconds"] = 1e308.into()
+        }),
+    ];
+    let page = t.path().join("page.html");
+    let (code, err) = run_bounded(&[
+        "show",
+        "--root",
+        path_str(&root),
+        NORMAL,
+        "--html",
+        path_str(&page),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let clean_size = fs::metadata(&page).unwrap().len();
+    for (what, edit) in cases {
+        fs::write(&meta, &clean).unwrap();
+        edit_json(&meta, edit);
+        let (code, err) = run_bounded(&[
+            "show",
+            "--root",
+            path_str(&root),
+            NORMAL,
+            "--html",
+            path_str(&page),
+        ]);
+        assert_eq!(code, Some(0), "{what}: {err}");
+        let size = fs::metadata(&page).unwrap().len();
+        if what.contains("function call") {
+            // A mark off the call is said, not drawn.
+            let text = fs::read_to_string(&page).unwrap();
+            assert!(text.contains("lie outside the call's"), "{what}: not said");
+        }
+        assert!(
+            size < 2 * clean_size,
+            "{what}: a {size}-byte page for a {clean_size}-byte call"
+        );
+        let out = t.path().join("out");
+        let _ = fs::remove_dir_all(&out);
+        let (code, err) = run_bounded(&[
+            "run",
+            path_str(&root),
+            "-o",
+            path_str(&out),
+            "--format",
+            "csv,html",
+            "--quiet",
+            "--settle",
+            "0",
+            "--fail-on",
+            "never",
+        ]);
+        assert_eq!(code, Some(0), "{what}: {err}");
+        let call_page = fs::read_dir(out.join("calls"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().contains(SESSION))
+            .unwrap();
+        assert!(
+            fs::metadata(call_page).unwrap().len() < 2 * clean_size,
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn a_temporary_report_of_another_node_sharing_the_directory_is_left_alone() {
+    let t = tempfile::tempdir().unwrap();
+    let root = copy_samples(t.path());
+    let parts = t.path().join("parts");
+    fs::create_dir(&parts).unwrap();
+    // A pid that is free here (above pid_max), written on another machine:
+    // a live shard there. And one of this format with no machine: a dead
+    // run's here, which goes.
+    let foreign = parts.join(".part-1.2147483646-0badcafe-Ab12Cd.callscope-tmp");
+    let dead_here = parts.join(".part-1.2147483646-Ab12Cd.callscope-tmp");
+    for d in [&foreign, &dead_here] {
+        fs::create_dir(d).unwrap();
+        fs::write(d.join("calls.csv"), b"being written\n").unwrap();
+    }
+    let (code, _, err) = run(&[
+        "run",
+        path_str(&root),
+        "-o",
+        path_str(&parts.join("part-1")),
+        "-a",
+        "intents",
+        "--quiet",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        foreign.join("calls.csv").exists(),
+        "another node's live shard was deleted"
+    );
+    assert!(
+        !dead_here.exists(),
+        "a dead run's temporary directory here is removed"
+    );
+}
+
+#[test]
+fn merge_takes_a_part_whole_or_not_at_all() {
+    let t = tempfile::tempdir().unwrap();
+    let (rec, _) = simulate(t.path(), 4, 5, &[]);
+    let part = t.path().join("part");
+    ok(&[
+        "run",
+        path_str(&rec),
+        "-o",
+        path_str(&part),
+        "-a",
+        "intents",
+        "--quiet",
+    ]);
+    let partial = part.join("partial.jsonl");
+    let whole = fs::read_to_string(&partial).unwrap();
+    let lines: Vec<&str> = whole.lines().collect();
+    assert_eq!(lines.len(), 4);
+    let merged = t.path().join("merged");
+    for (what, text) in [
+        (
+            "the last line missing",
+            format!("{}\n", lines[..3].join("\n")),
+        ),
+        ("emptied", String::new()),
+        (
+            "a line twice",
+            format!("{}\n{}\n", lines[..3].join("\n"), lines[0]),
+        ),
+    ] {
+        fs::write(&partial, &text).unwrap();
+        let (code, _, err) = run(&["merge", path_str(&part), "-o", path_str(&merged)]);
+        assert_eq!(code, 2, "{what}: {err}");
+        assert!(err.contains("partial.jsonl"), "{what}: {err}");
+        assert!(!merged.exists(), "{what}");
+    }
+    // A call named outside its root.
+    let outside = lines[0].replacen("\"recording\":\"", "\"recording\":\"../", 1);
+    assert_ne!(outside, lines[0], "the row names its recording");
+    fs::write(&partial, format!("{outside}\n{}\n", lines[1..].join("\n"))).unwrap();
+    let (code, _, err) = run(&["merge", path_str(&part), "-o", path_str(&merged)]);
+    assert_eq!(code, 2, "{err}");
+    fs::write(&partial, &whole).unwrap();
+    ok(&["merge", path_str(&part), "-o", path_str(&merged)]);
+    assert_eq!(calls(&merged).len(), 4);
+
+    // A manifest that claims 2^40 shards: refused, not sized by.
+    edit_json(&part.join("callscope-report.json"), |m| {
+        m["plan"] = serde_json::json!({"id": "x", "shard": 0, "shards": 1u64 << 40})
+    });
+    let (code, _, err) = run(&[
+        "merge",
+        path_str(&part),
+        "-o",
+        path_str(&t.path().join("m2")),
+    ]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn output_paths_never_replace_what_is_not_a_plain_file_or_land_in_a_recording() {
+    let t = tempfile::tempdir().unwrap();
+    let root = copy_samples(t.path());
+    let (out, precious) = outside(t.path());
+    let fifo = t.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let link = t.path().join("link");
+    symlink(&precious, &link).unwrap();
+    let rec = root.join(NORMAL);
+    let other = root.join(BROKEN_FINAL);
+    let before = snapshot(&root);
+    let policy = policy(t.path(), KEEP_ALL);
+    let plan_in_root = root.join("plan.json");
+    for target in [
+        &fifo,
+        &link,
+        &rec.join("transcript.json"),
+        &other.join("caller_audio.wav"),
+    ] {
+        let tgt = path_str(target);
+        for args in [
+            vec!["export", "--root", path_str(&root), NORMAL, "-o", tgt],
+            vec!["show", "--root", path_str(&root), NORMAL, "--html", tgt],
+            vec!["plan", path_str(&root), "-o", tgt],
+            vec![
+                "run",
+                path_str(&root),
+                "-o",
+                path_str(&t.path().join("r")),
+                "-a",
+                "intents",
+                "--metrics",
+                tgt,
+            ],
+            vec![
+                "prune",
+                path_str(&root),
+                "--policy",
+                path_str(&policy),
+                "--apply",
+                "--audit",
+                tgt,
+            ],
+        ] {
+            let (code, err) = run_bounded(&args);
+            assert_eq!(code, Some(2), "{args:?}: {err}");
+            assert!(err.contains(tgt), "{args:?}: {err}");
+        }
+    }
+    let (code, err) = run_bounded(&["plan", path_str(&root), "-o", path_str(&plan_in_root)]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_outside_untouched(&out);
+    let now = snapshot(&root);
+    assert_eq!(
+        now.keys()
+            .filter(|p| !p.starts_with(".callscope"))
+            .collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>()
+    );
+    for (p, (bytes, _)) in &before {
+        assert_eq!(&now[p].0, bytes, "{} changed", p.display());
+    }
+    // `-` is standard output.
+    let text = ok(&["export", "--root", path_str(&root), NORMAL, "-o", "-"]);
+    assert!(text.contains("lost"), "{text}");
+}
+
+#[test]
+fn out_of_range_options_and_names_are_errors_not_crashes() {
+    let t = tempfile::tempdir().unwrap();
+    let root = copy_samples(t.path());
+    let (code, _, err) = run(&["repair", path_str(&root), "--wait", "99999999999999999999h"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(&["repair", path_str(&root), "--wait", "400d"]);
+    assert_eq!(code, 2, "{err}");
+    // A recording whose name starts with `-` is given to the player as a path.
+    let dash = t.path().join("-dash");
+    fs::create_dir(&dash).unwrap();
+    copy_tree(&root.join(NORMAL), &dash.join(NORMAL), false);
+    let log = t.path().join("args");
+    let player = t.path().join("player.sh");
+    fs::write(
+        &player,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > {}\n", path_str(&log)),
+    )
+    .unwrap();
+    fs::set_permissions(&player, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let st = bin()
+        .current_dir(t.path())
+        .args([
+            "play",
+            "--root=-dash",
+            NORMAL,
+            "--player",
+            path_str(&player),
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let said = fs::read_to_string(&log).unwrap();
+    assert!(
+        !said.starts_with('-'),
+        "the player was given an option: {said}"
+    );
+    assert!(
+        said.trim_end().ends_with("final_stereo_recording.wav"),
+        "{said}"
+    );
 }
