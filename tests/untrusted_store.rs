@@ -335,7 +335,8 @@ fn far_off_timestamps_draw_a_page_the_size_of_the_call() {
     let root = copy_samples(t.path());
     let meta = root.join(NORMAL).join("call_metadata.json");
     let clean = fs::read(&meta).unwrap();
-    let cases: [(&str, fn(&mut serde_json::Value)); 5] = [
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(&str, Edit); 5] = [
         ("a function call in 9999", |m| {
             m["function_calls"][0]["timestamp"] = "9999-12-31T23:59:59+00:00".into()
         }),
