@@ -69,11 +69,13 @@ fn a_linked_trash_or_state_directory_stops_prune_and_erase_before_anything() {
     let (code, _, err) = run(&[
         "erase",
         path_str(&root),
+        "--session",
         "no-such-session",
         "--no-hold-list",
         "--apply",
     ]);
     assert_ne!(code, 0, "{err}");
+    assert!(err.contains("trash") && err.contains("symlink"), "{err}");
     assert_outside_untouched(&out);
     // A delete-everything policy with the trash linked deletes nothing.
     let delete = policy(t.path(), DELETE_ALL);
@@ -208,7 +210,16 @@ fn a_stray_recorder_file_never_swallows_the_recordings_below_it() {
     let listed = listed.as_array().expect("list --json is an array");
     assert_eq!(listed.len(), 6, "{listed:?}");
     // Erasing the stray file's "session" (its directory's name) erases nothing.
-    let (_, _, err) = run(&["erase", path_str(&root), "12", "--no-hold-list", "--apply"]);
+    let (code, _, err) = run(&[
+        "erase",
+        path_str(&root),
+        "--session",
+        "12",
+        "--no-hold-list",
+        "--apply",
+    ]);
+    assert_eq!(code, 1, "no recording of session 12: {err}");
+    assert!(err.contains("no recording of session 12"), "{err}");
     for n in &names {
         assert!(
             root.join("2024/12")
