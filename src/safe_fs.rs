@@ -123,6 +123,15 @@ pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// A whole regular file named by the user (a plan, a policy), links
+/// followed: a FIFO or device there is refused, not waited on.
+pub fn read_regular_followed(path: &Path) -> io::Result<Vec<u8>> {
+    let mut file = open_regular_followed(path)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// A file type in words, for findings and errors.
 pub fn describe_type(ft: &fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;

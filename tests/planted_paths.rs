@@ -372,8 +372,12 @@ fn sites(l: &Layout, s: &Scenario) -> BTreeSet<PathBuf> {
         .filter(|p| p.starts_with(&t))
         .map(|p| plant_site(&p))
         .filter(|p| {
+            // The archive root is the policy's own choice of destination
+            // (a link there to a mounted volume is the operator's); what
+            // callscope makes inside it is planted at.
             ![
                 &t,
+                &t.join("archive"),
                 &t.join("root"),
                 &t.join("reports"),
                 &t.join("outside"),
@@ -404,7 +408,7 @@ fn plant(l: &Layout, at: &Path, kind: Plant) {
         Err(_) => {}
     }
     if let Some(parent) = at.parent() {
-        fs::create_dir_all(parent).unwrap();
+        fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{}: {e}", parent.display()));
     }
     match kind {
         Plant::LinkToDir => std::os::unix::fs::symlink(&l.outside, at).unwrap(),

@@ -74,7 +74,7 @@ impl Manifest {
     /// The manifest of the report directory `dir`, if it is one.
     pub fn read(dir: &Path) -> Result<Option<Manifest>> {
         let path = dir.join(MANIFEST);
-        match fs::read(&path) {
+        match safe_fs::read_regular(&path) {
             Ok(bytes) => {
                 let m: Manifest =
                     serde_json::from_slice(&bytes).map_err(|e| Error::json(&path, &e))?;

@@ -78,7 +78,9 @@ pub fn write_line(out: &mut impl Write, path: &Path, call: &PartialCall) -> Resu
 /// (a whole call, or only what `--new` needs of it).
 fn read_lines<T: serde::de::DeserializeOwned>(dir: &Path) -> Result<Vec<T>> {
     let path = dir.join(PARTIAL);
-    let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+    // A report directory is a place others may write into: a FIFO or a
+    // link named partial.jsonl is refused, never opened and waited on.
+    let file = crate::safe_fs::open_regular(&path).map_err(|e| Error::io(&path, e))?;
     let mut out = Vec::new();
     for line in BufReader::new(file).lines() {
         let line = line.map_err(|e| Error::io(&path, e))?;

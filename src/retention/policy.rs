@@ -335,7 +335,9 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 /// Read and validate a policy file. Every problem names the file and line.
 pub fn load(path: &Path) -> Result<Policy, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = crate::safe_fs::read_regular_followed(path)
+        .and_then(|b| String::from_utf8(b).map_err(std::io::Error::other))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     parse(&text, path)
 }
 

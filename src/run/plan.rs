@@ -97,7 +97,7 @@ impl Plan {
     }
 
     pub fn read(path: &Path) -> Result<Plan> {
-        let bytes = std::fs::read(path)
+        let bytes = crate::safe_fs::read_regular_followed(path)
             .map_err(|e| Error::Usage(format!("--plan {}: {e}", path.display())))?;
         let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| {
             Error::Usage(format!(
