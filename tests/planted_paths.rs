@@ -385,7 +385,7 @@ fn sites(l: &Layout, s: &Scenario) -> BTreeSet<PathBuf> {
             ]
             .contains(&p)
                 && !p.starts_with(t.join("outside"))
-                && !p.extension().is_some_and(|e| e == "toml")
+                && p.extension().is_none_or(|e| e != "toml")
         })
         .map(|p| l.t.join(p.strip_prefix(&t).unwrap()))
         .collect()
