@@ -70,17 +70,9 @@ fn check_shards(inputs: &[PathBuf], manifests: &[Manifest]) -> Result<()> {
         return Ok(());
     };
     let refuse = |why: String| Err(Error::Usage(format!("merge: {why}")));
-    // A manifest is a file anyone may have edited: a shard count the
-    // inputs cannot cover is refused before anything is sized by it.
-    if first.shards == 0 || first.shards > inputs.len() {
-        return refuse(format!(
-            "plan {} has {} shards and {} report(s) are given; every shard is needed",
-            first.id,
-            first.shards,
-            inputs.len()
-        ));
-    }
-    let mut seen: Vec<Option<&PathBuf>> = vec![None; first.shards];
+    // A manifest is a file anyone may have edited: nothing is sized by its
+    // shard count (2^40 shards would be an allocation that aborts).
+    let mut seen: BTreeMap<usize, &PathBuf> = BTreeMap::new();
     for (dir, m) in inputs.iter().zip(manifests) {
         let Some(p) = &m.plan else {
             return refuse(format!(
@@ -100,36 +92,39 @@ fn check_shards(inputs: &[PathBuf], manifests: &[Manifest]) -> Result<()> {
                 first.shards
             ));
         }
-        match seen.get_mut(p.shard) {
-            Some(Some(other)) => {
-                return refuse(format!(
-                    "shard {} of {} is given twice: {} and {}",
-                    p.shard,
-                    p.shards,
-                    other.display(),
-                    dir.display()
-                ))
-            }
-            Some(slot) => *slot = Some(dir),
-            None => {
-                return refuse(format!(
-                    "{}: shard {} of {}?",
-                    dir.display(),
-                    p.shard,
-                    p.shards
-                ))
-            }
+        if p.shard >= p.shards {
+            return refuse(format!(
+                "{}: shard {} of {}?",
+                dir.display(),
+                p.shard,
+                p.shards
+            ));
+        }
+        if let Some(other) = seen.insert(p.shard, dir) {
+            return refuse(format!(
+                "shard {} of {} is given twice: {} and {}",
+                p.shard,
+                p.shards,
+                other.display(),
+                dir.display()
+            ));
         }
     }
-    let absent: Vec<String> = seen
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.is_none())
-        .map(|(k, _)| k.to_string())
+    // At most ten named: the loop ends after as many shards as were given
+    // and ten more.
+    let absent: Vec<String> = (0..first.shards)
+        .filter(|k| !seen.contains_key(k))
+        .take(10)
+        .map(|k| k.to_string())
         .collect();
     if !absent.is_empty() {
+        let more = if first.shards - seen.len() > absent.len() {
+            ", …"
+        } else {
+            ""
+        };
         return refuse(format!(
-            "plan {} has {} shards; shard(s) {} of them are missing",
+            "plan {} has {} shards; shard(s) {}{more} of them are missing",
             first.id,
             first.shards,
             absent.join(", ")
