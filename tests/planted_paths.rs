@@ -262,7 +262,7 @@ fn scenarios() -> Vec<Scenario> {
             },
         },
         Scenario {
-            name: "export and show",
+            name: "show --html",
             before: nothing,
             args: |l| {
                 [

@@ -365,27 +365,23 @@ fn far_off_timestamps_draw_a_page_the_size_of_the_call() {
         }),
     ];
     let page = t.path().join("page.html");
-    let (code, err) = run_bounded(&[
-        "show",
-        "--root",
-        path_str(&root),
-        NORMAL,
-        "--html",
-        path_str(&page),
-    ]);
-    assert_eq!(code, Some(0), "{err}");
-    let clean_size = fs::metadata(&page).unwrap().len();
-    for (what, edit) in cases {
-        fs::write(&meta, &clean).unwrap();
-        edit_json(&meta, edit);
-        let (code, err) = run_bounded(&[
+    let show = || {
+        run_bounded(&[
             "show",
             "--root",
             path_str(&root),
             NORMAL,
             "--html",
             path_str(&page),
-        ]);
+        ])
+    };
+    let (code, err) = show();
+    assert_eq!(code, Some(0), "{err}");
+    let clean_size = fs::metadata(&page).unwrap().len();
+    for (what, edit) in cases {
+        fs::write(&meta, &clean).unwrap();
+        edit_json(&meta, edit);
+        let (code, err) = show();
         assert_eq!(code, Some(0), "{what}: {err}");
         let size = fs::metadata(&page).unwrap().len();
         if what.contains("function call") {
