@@ -657,9 +657,11 @@ fn a_damaged_earlier_report_is_named_and_nothing_is_written() {
         "{err}"
     );
     assert!(!tonight.exists());
-    // An empty partial is a report of no calls: merged, it holds none.
+    // An emptied partial is what an interrupted copy leaves: its manifest
+    // still counts the calls, so it is refused, not merged as none.
     fs::remove_dir_all(&a).unwrap();
     let (code, _, err) = run(&["merge", path_str(&b), "-o", path_str(&out)]);
-    assert_eq!(code, 0, "{err}");
-    assert!(calls(&out).is_empty());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("b/partial.jsonl: 0 call(s), its manifest says"), "{err}");
+    assert!(!out.exists());
 }
