@@ -662,6 +662,9 @@ fn a_damaged_earlier_report_is_named_and_nothing_is_written() {
     fs::remove_dir_all(&a).unwrap();
     let (code, _, err) = run(&["merge", path_str(&b), "-o", path_str(&out)]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("b/partial.jsonl: 0 call(s), its manifest says"), "{err}");
+    assert!(
+        err.contains("b/partial.jsonl: 0 call(s), its manifest says"),
+        "{err}"
+    );
     assert!(!out.exists());
 }
