@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
+use crate::error::{Error, Result};
+
 /// How long work has, after a stop was asked for, to reach the flag.
 pub const GRACE: Duration = Duration::from_secs(5);
 
@@ -106,8 +108,6 @@ fn watch() {
         }
     });
 }
-
-use crate::error::{Error, Result};
 
 /// The signal that asked to stop, 0 while none has.
 fn flag() -> &'static Arc<AtomicUsize> {

@@ -19,29 +19,42 @@ pub use temps::{is_stale_temp, owner_tag, remove_stale_temps, stale_temps, TEMP_
 /// FIFO, a device or a socket named like a recording file would block or
 /// never end. `O_NOFOLLOW` refuses a symlink (links are never followed).
 pub fn open_regular(path: &Path) -> io::Result<File> {
-    open_checked(path, libc::O_NOFOLLOW).map_err(|e| {
-        if e.raw_os_error() == Some(libc::ELOOP) {
-            io::Error::other("a symlink; links are never followed")
-        } else {
-            e
-        }
-    })
+    open_checked(OpenOptions::new().read(true), path, libc::O_NOFOLLOW)
 }
 
 /// Open a file named by the user (a policy's hold list), following a
 /// symlink to it, only if it is a regular file.
 pub fn open_regular_followed(path: &Path) -> io::Result<File> {
-    open_checked(path, 0)
+    open_checked(OpenOptions::new().read(true), path, 0)
 }
 
-/// Open for reading with `flags`, and `O_NONBLOCK`, so that the open itself
+/// Open (creating it if missing) a file callscope appends to or locks,
+/// never through a symlink at its name, and only if it is a regular file:
+/// a link there would make callscope write into its target.
+pub fn open_own_file(path: &Path, append: bool) -> io::Result<File> {
+    let mut o = OpenOptions::new();
+    if append {
+        o.append(true);
+    } else {
+        o.read(true).write(true);
+    }
+    open_checked(o.create(true), path, libc::O_NOFOLLOW)
+}
+
+/// Open with `options`, `flags` and `O_NONBLOCK`, so that the open itself
 /// returns at once whatever the file is; then keep it only if it is a
 /// regular file (where `O_NONBLOCK` changes nothing).
-fn open_checked(path: &Path, flags: i32) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
+fn open_checked(options: &mut OpenOptions, path: &Path, flags: i32) -> io::Result<File> {
+    let file = options
         .custom_flags(libc::O_NONBLOCK | flags)
-        .open(path)?;
+        .open(path)
+        .map_err(|e| {
+            if flags & libc::O_NOFOLLOW != 0 && e.raw_os_error() == Some(libc::ELOOP) {
+                io::Error::other("a symlink; links are never followed")
+            } else {
+                e
+            }
+        })?;
     let ft = file.metadata()?.file_type();
     if !ft.is_file() {
         return Err(io::Error::other(format!(
@@ -234,37 +247,6 @@ pub fn refuse_non_regular(target: &Path) -> io::Result<()> {
         ))),
         _ => Ok(()),
     }
-}
-
-/// Open (creating it if missing) a file callscope appends to or locks,
-/// never through a symlink at its name, and only if it is a regular file:
-/// a link there would make callscope write into its target.
-pub fn open_own_file(path: &Path, append: bool) -> io::Result<File> {
-    let mut o = OpenOptions::new();
-    if append {
-        o.append(true);
-    } else {
-        o.read(true).write(true);
-    }
-    let file = o
-        .create(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ELOOP) {
-                io::Error::other("a symlink; callscope never writes through a link")
-            } else {
-                e
-            }
-        })?;
-    let ft = file.metadata()?.file_type();
-    if !ft.is_file() {
-        return Err(io::Error::other(format!(
-            "{}, not a regular file; callscope writes only to its own files",
-            describe_type(&ft)
-        )));
-    }
-    Ok(file)
 }
 
 /// `path` with `.n` appended (n = 0: `path` itself).

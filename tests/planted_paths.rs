@@ -115,6 +115,10 @@ struct Scenario {
 
 fn nothing(_: &Layout) {}
 
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
 fn a_night(l: &Layout) {
     ok(&[
         "run",
@@ -130,7 +134,7 @@ fn a_night(l: &Layout) {
 }
 
 fn prune(l: &Layout, policy: &str) -> Vec<String> {
-    [
+    strings(&[
         "prune",
         &l.s(&l.root),
         "--policy",
@@ -140,9 +144,7 @@ fn prune(l: &Layout, policy: &str) -> Vec<String> {
         "--settle",
         "0",
         "--apply",
-    ]
-    .map(String::from)
-    .to_vec()
+    ])
 }
 
 fn scenarios() -> Vec<Scenario> {
@@ -150,11 +152,7 @@ fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "repair",
             before: nothing,
-            args: |l| {
-                ["repair", &l.s(&l.root), "--quiet", "--aligned"]
-                    .map(String::from)
-                    .to_vec()
-            },
+            args: |l| strings(&["repair", &l.s(&l.root), "--quiet", "--aligned"]),
         },
         Scenario {
             name: "prune delete",
@@ -175,16 +173,14 @@ fn scenarios() -> Vec<Scenario> {
             name: "erase",
             before: nothing,
             args: |l| {
-                [
+                strings(&[
                     "erase",
                     &l.s(&l.root),
                     "--session",
                     ERASED,
                     "--no-hold-list",
                     "--apply",
-                ]
-                .map(String::from)
-                .to_vec()
+                ])
             },
         },
         Scenario {
@@ -193,7 +189,7 @@ fn scenarios() -> Vec<Scenario> {
             args: |l| {
                 let out = l.s(&l.reports.join("night"));
                 let metrics = l.s(&l.reports.join("night.prom"));
-                [
+                strings(&[
                     "run",
                     &l.s(&l.root),
                     "-o",
@@ -207,9 +203,7 @@ fn scenarios() -> Vec<Scenario> {
                     "--quiet",
                     "--fail-on",
                     "never",
-                ]
-                .map(String::from)
-                .to_vec()
+                ])
             },
         },
         Scenario {
@@ -217,7 +211,7 @@ fn scenarios() -> Vec<Scenario> {
             before: a_night,
             args: |l| {
                 let out = l.s(&l.reports.join("night"));
-                [
+                strings(&[
                     "run",
                     &l.s(&l.root),
                     "-o",
@@ -228,53 +222,45 @@ fn scenarios() -> Vec<Scenario> {
                     "--quiet",
                     "--fail-on",
                     "never",
-                ]
-                .map(String::from)
-                .to_vec()
+                ])
             },
         },
         Scenario {
             name: "merge",
             before: a_night,
             args: |l| {
-                [
+                strings(&[
                     "merge",
                     &l.s(&l.reports.join("night")),
                     "-o",
                     &l.s(&l.reports.join("merged")),
-                ]
-                .map(String::from)
-                .to_vec()
+                ])
             },
         },
         Scenario {
             name: "plan",
             before: nothing,
             args: |l| {
-                [
+                strings(&[
                     "plan",
                     &l.s(&l.root),
                     "-o",
                     &l.s(&l.reports.join("plan.json")),
-                ]
-                .map(String::from)
-                .to_vec()
+                ])
             },
         },
         Scenario {
             name: "show --html",
             before: nothing,
             args: |l| {
-                [
+                strings(&[
                     "show",
                     "--root",
                     &l.s(&l.root),
                     HELD,
                     "--html",
                     &l.s(&l.reports.join("call.html")),
-                ]
-                .map(String::from)
-                .to_vec()
+                ])
             },
         },
     ]

@@ -113,12 +113,9 @@ pub fn repair(args: &RepairArgs) -> Result<i32> {
         Some(crate::lock::acquire(&args.root, "repair", args.wait)?)
     };
     // The log is reached as the lock was, never through a link.
-    let log = if args.dry_run {
-        crate::safe_fs::OwnPath::user(&args.root.join(".callscope").join("repair.jsonl"))
-    } else {
-        crate::safe_fs::OwnPath::state(&args.root, ".callscope", "repair.jsonl")
-            .map_err(|e| crate::Error::Usage(e.to_string()))?
-    };
+    let log =
+        crate::safe_fs::OwnPath::state(&args.root, ".callscope", "repair.jsonl", !args.dry_run)
+            .map_err(|e| crate::Error::Usage(e.to_string()))?;
     let apply_opts = ApplyOptions {
         log,
         backup_dir: args.backup_dir.clone(),

@@ -165,10 +165,9 @@ fn execute(
             crate::recording::check_output_path(a, "--audit", &[root])?;
             safe_fs::OwnPath::user(a)
         }
-        None if args.apply => safe_fs::OwnPath::state(root, ".callscope", "audit.jsonl")
-            .map_err(|e| Error::Usage(e.to_string()))?,
         // A dry run creates nothing: the log is only read, if it is there.
-        None => safe_fs::OwnPath::user(&root.join(".callscope").join("audit.jsonl")),
+        None => safe_fs::OwnPath::state(root, ".callscope", "audit.jsonl", args.apply)
+            .map_err(|e| Error::Usage(e.to_string()))?,
     };
     // An erasure done before, or killed after its recordings went to the
     // trash (this run finishes it): matching nothing now is no surprise.

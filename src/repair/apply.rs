@@ -292,6 +292,16 @@ fn write_action(
     }
 }
 
+/// Append a line to the repair log; the error says which log.
+fn log(opts: &ApplyOptions, line: &str) -> std::result::Result<(), String> {
+    safe_fs::append_line(&opts.log.path(), line).map_err(|e| {
+        format!(
+            "{}: cannot write the repair log: {e}",
+            opts.log.shown().display()
+        )
+    })
+}
+
 /// Where a recording's replaced originals are kept: the directory to
 /// write them through, and its name for the log.
 struct BackupDir {
@@ -358,12 +368,7 @@ fn apply_one(
         "reason": planned.reason,
         "sha256_before": sha256_before,
     });
-    safe_fs::append_line(&opts.log.path(), &intent.to_string()).map_err(|e| {
-        format!(
-            "{}: cannot write the repair log: {e}",
-            opts.log.shown().display()
-        )
-    })?;
+    log(opts, &intent.to_string())?;
     let mut outcome = Outcome {
         event: "done",
         time: format_utc(&Utc::now()),
@@ -423,11 +428,8 @@ pub fn apply(
                     "event": "temp-removed",
                     "file": path.file_name().map(|n| n.to_string_lossy().into_owned()),
                 });
-                if let Err(e) = safe_fs::append_line(&opts.log.path(), &line.to_string()) {
-                    warnings.push(format!(
-                        "{}: cannot write the repair log: {e}",
-                        opts.log.shown().display()
-                    ));
+                if let Err(e) = log(opts, &line.to_string()) {
+                    warnings.push(e);
                 }
             }
         }
@@ -446,11 +448,8 @@ pub fn apply(
             }
         };
         let line = serde_json::to_string(&outcome).unwrap_or_default();
-        if let Err(e) = safe_fs::append_line(&opts.log.path(), &line) {
-            warnings.push(format!(
-                "{}: cannot write the repair log: {e}",
-                opts.log.shown().display()
-            ));
+        if let Err(e) = log(opts, &line) {
+            warnings.push(e);
         }
         let failed = outcome.result == ActionResult::Failed;
         outcomes.push(outcome);

@@ -203,14 +203,21 @@ impl OwnPath {
         }
     }
 
-    /// `name` in the state directory `rel` beneath `root` (made if
-    /// missing), refused if a link or non-directory is on the way.
-    pub fn state(root: &Path, rel: &str, name: &str) -> io::Result<OwnPath> {
-        let dir = state_dir(root, rel, true)?;
-        Ok(OwnPath {
-            shown: dir.shown().join(name),
-            dir: Some(std::sync::Arc::new(dir)),
-        })
+    /// `name` in the state directory `rel` beneath `root`, refused if a
+    /// link or non-directory is on the way. With `create`, the directory
+    /// is made when missing; without (a dry run, which only reads), a
+    /// missing one gives its plain path, where nothing is to be read.
+    pub fn state(root: &Path, rel: &str, name: &str, create: bool) -> io::Result<OwnPath> {
+        match state_dir(root, rel, create) {
+            Ok(dir) => Ok(OwnPath {
+                shown: dir.shown().join(name),
+                dir: Some(std::sync::Arc::new(dir)),
+            }),
+            Err(e) if !create && e.kind() == io::ErrorKind::NotFound => {
+                Ok(OwnPath::user(&root.join(rel).join(name)))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The path to open or create it by.
