@@ -98,3 +98,81 @@ pub fn timeline(data: &[u8], dir: &Path) {
     let _ = crate::check::compare_realtime(&rt, &caller, &bot);
     let _ = crate::check::compare_final(&rt, &caller, &bot);
 }
+
+/// The page a call's JSON files may make is at most this many bytes: the
+/// clean simulated call's page is about 30 KB, and nothing in the JSON
+/// may grow it past what its audio's length allows.
+pub const CALL_PAGE_CAP: usize = 4 << 20;
+
+/// A call's three JSON files (`call_metadata.json`, `transcript.json`,
+/// `session_events.json`, split as [`timeline`]'s WAVs are) put beside a
+/// short simulated call's WAVs in `dir`, then taken through every built-in
+/// analyzer, as `run` does, and drawn as its HTML page: no panic, and a
+/// page no larger than [`CALL_PAGE_CAP`] whatever the timestamps and
+/// durations say.
+pub fn call_json(data: &[u8], dir: &Path) {
+    let Some((_, files)) = three_files(data) else {
+        return;
+    };
+    let rec_dir = dir.join("fuzz_20241201_120000");
+    if !rec_dir.join("caller_audio.wav").exists() && !simulate_one(dir, &rec_dir) {
+        return;
+    }
+    let names = [
+        "call_metadata.json",
+        "transcript.json",
+        "session_events.json",
+    ];
+    for (name, bytes) in names.iter().zip(files) {
+        if std::fs::write(rec_dir.join(name), bytes).is_err() {
+            return;
+        }
+    }
+    let Ok(Some(rec)) = crate::recording::open_dir(rec_dir.clone(), "fuzz_20241201_120000") else {
+        return;
+    };
+    let analyzers = crate::analyze::builtins();
+    let needs = analyzers
+        .iter()
+        .fold(crate::analyze::Needs::default(), |n, a| n.union(a.needs()));
+    let model = crate::recording::ModelOptions {
+        settle: std::time::Duration::ZERO,
+        ..Default::default()
+    };
+    let r = crate::run::process::process(
+        &rec,
+        &analyzers,
+        needs,
+        crate::analyze::VadKind::Energy,
+        &model,
+    );
+    let page = crate::report::html::standalone_page(&r, &dir.join("call.html"), &rec_dir, 3.0);
+    assert!(
+        page.len() <= CALL_PAGE_CAP,
+        "a {}-byte page for a short call",
+        page.len()
+    );
+}
+
+/// One six-second simulated call, its WAVs moved to `rec_dir`.
+fn simulate_one(dir: &Path, rec_dir: &Path) -> bool {
+    let out = dir.join("simulated");
+    let opts = crate::simulate::SimulateOptions {
+        out: out.clone(),
+        calls: 1,
+        seconds: 6.0,
+        seed: 7,
+        rate: 16000,
+        faults: Vec::new(),
+        lines: Vec::new(),
+        truth: None,
+        start: chrono::DateTime::from_timestamp(1_733_054_400, 0).unwrap_or_default(),
+    };
+    if crate::simulate::simulate(&opts, &|| {}).is_err() {
+        return false;
+    }
+    let Some(Ok(call)) = std::fs::read_dir(&out).ok().and_then(|mut d| d.next()) else {
+        return false;
+    };
+    std::fs::rename(call.path(), rec_dir).is_ok()
+}

@@ -62,3 +62,13 @@ fn timeline() {
     let dir = tempfile::tempdir().unwrap();
     replay("timeline", &|d| callscope::fuzzing::timeline(d, dir.path()));
 }
+
+#[test]
+fn call_json() {
+    let dir = tempfile::tempdir().unwrap();
+    // The first call simulates the call's WAVs: not a case's time.
+    callscope::fuzzing::call_json(b"\0\0\0\0\0", dir.path());
+    replay("call_json", &|d| {
+        callscope::fuzzing::call_json(d, dir.path())
+    });
+}

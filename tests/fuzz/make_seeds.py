@@ -35,6 +35,16 @@ for i, p in enumerate(sorted(glob.glob(os.path.join(samples, "*", "*.wav")))):
 for i, p in enumerate(sorted(glob.glob(os.path.join(samples, "*", "*.json")))):
     with open(p, "rb") as f:
         put("json_models", "sample%02d" % i, f.read())
+# call_json: a call's three JSON files, each but the last after its length
+# (two bytes, little-endian), behind one byte the target ignores.
+for i, d in enumerate(sorted(glob.glob(os.path.join(samples, "*", "")))):
+    parts = []
+    for name in ("call_metadata.json", "transcript.json", "session_events.json"):
+        p = os.path.join(d, name)
+        parts.append(open(p, "rb").read() if os.path.exists(p) else b"")
+    if len(parts[0]) < 65536 and len(parts[1]) < 65536:
+        put("call_json", "sample%02d" % i, b"\x13" + b"".join(
+            struct.pack("<H", len(x)) + x for x in parts[:2]) + parts[2])
 for i, p in enumerate(sorted(glob.glob(os.path.join(samples, "*.toml")))):
     with open(p, "rb") as f:
         put("policy", "sample%02d" % i, f.read())

@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs="${1:-10000000}"
-targets="${TARGETS:-riff json_models policy timeline}"
+targets="${TARGETS:-riff json_models policy timeline call_json}"
 [ -d tests/fuzz/corpus ] || python3 tests/fuzz/make_seeds.py
 cargo +nightly fuzz build --fuzz-dir tests/fuzz -O
 for t in $targets; do
