@@ -347,7 +347,7 @@ fn far_off_timestamps_draw_a_page_the_size_of_the_call() {
     let meta = root.join(NORMAL).join("call_metadata.json");
     let clean = fs::read(&meta).unwrap();
     type Edit = fn(&mut serde_json::Value);
-    let cases: [(&str, Edit); 5] = [
+    let cases: [(&str, Edit); 6] = [
         ("a function call in 9999", |m| {
             m["function_calls"][0]["timestamp"] = "9999-12-31T23:59:59+00:00".into()
         }),
@@ -363,7 +363,30 @@ fn far_off_timestamps_draw_a_page_the_size_of_the_call() {
         ("a duration of 1e308 s", |m| {
             m["duration_seconds"] = 1e308.into()
         }),
+        ("a start in 2999", |m| {
+            m["start_time"] = "2999-01-01T00:00:00+00:00".into()
+        }),
     ];
+    // The codes `check` finds on the call.
+    let codes = || -> Vec<String> {
+        let (_, out, err) = run(&["check", path_str(&root), "--json", "--quiet"]);
+        let report: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|_| panic!("{err}"));
+        let rec = report["recordings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["recording"] == NORMAL)
+            .unwrap()
+            .clone();
+        rec["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(!codes().contains(&"json.time_range".to_string()));
     let page = t.path().join("page.html");
     let show = || {
         run_bounded(&[
@@ -381,6 +404,8 @@ fn far_off_timestamps_draw_a_page_the_size_of_the_call() {
     for (what, edit) in cases {
         fs::write(&meta, &clean).unwrap();
         edit_json(&meta, edit);
+        // Said, where the user looks.
+        assert!(codes().contains(&"json.time_range".to_string()), "{what}");
         let (code, err) = show();
         assert_eq!(code, Some(0), "{what}: {err}");
         let size = fs::metadata(&page).unwrap().len();

@@ -132,6 +132,7 @@ codes! {
     "json.order" Warning "transcript entries or events are out of time order";
     "json.channel_type" Warning "a transcript entry's type does not match its channel (caller → input, bot → output)";
     "json.end_before_start" Error "end_time is before start_time";
+    "json.time_range" Warning "a time no call has: a start more than a day in the future (retention would keep the recording until then), a timestamp more than a day from the call's start, or a duration over a day; ages, retention and the call page do not trust it";
     "meta.bytes" Error "call_metadata.json byte counts disagree with the WAV data sizes";
     "meta.audio_duration" Warning "call_metadata.json *_audio_duration_seconds disagree with the audio (info when it is exactly the recorder's 16 kHz assumption on another rate)";
     "meta.duration" Warning "duration_seconds is not end_time − start_time";

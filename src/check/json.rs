@@ -92,9 +92,16 @@ const EVENT: &[Field] = &[
     ("data", Ty::Obj, true),
 ];
 
+/// How far from its start a call's timestamps may lie, and how far in the
+/// future a start may be (clocks differ, zones get mixed up): no call lasts
+/// a day.
+const A_DAY: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
 struct Ctx<'a> {
     kind: FileKind,
     out: &'a mut Vec<Finding>,
+    /// The call's start, as its metadata (or transcript) says.
+    start: Option<DateTime<Utc>>,
     /// Metadata that repair rebuilt may hold null where nothing could be known.
     lenient_nulls: bool,
 }
@@ -141,6 +148,27 @@ impl Ctx<'_> {
         times
     }
 
+    /// A start in the future, a duration over a day.
+    fn time_range(&mut self, obj: &Value, times: &[(&str, DateTime<Utc>)]) {
+        let start = times
+            .iter()
+            .find(|(k, _)| *k == "start_time")
+            .map(|(_, t)| *t);
+        if let Some(s) = start.filter(|s| *s > Utc::now() + A_DAY) {
+            self.push(
+                "json.time_range",
+                format!("start_time {s} is in the future: the call's age, and retention, cannot be measured from it"),
+            );
+        }
+        let duration = obj.get("duration_seconds").and_then(Value::as_f64);
+        if let Some(d) = duration.filter(|d| !(0.0..=A_DAY.as_seconds_f64()).contains(d)) {
+            self.push(
+                "json.time_range",
+                format!("duration_seconds {d} is not the length of a call"),
+            );
+        }
+    }
+
     fn end_after_start(&mut self, times: &[(&str, DateTime<Utc>)]) {
         let get = |n| times.iter().find(|(k, _)| *k == n).map(|(_, t)| *t);
         if let (Some(s), Some(e)) = (get("start_time"), get("end_time")) {
@@ -161,9 +189,18 @@ impl Ctx<'_> {
         };
         let mut last: Option<DateTime<Utc>> = None;
         let mut reported_order = false;
+        let mut reported_range = false;
         for (i, v) in list.iter().enumerate() {
             let times = self.fields(v, schema, &format!("{item} {i}: "));
             if let Some((_, t)) = times.first() {
+                let far = self.start.is_some_and(|s| (*t - s).abs() > A_DAY);
+                if far && !reported_range {
+                    self.push(
+                        "json.time_range",
+                        format!("{item} {i} ({t}) is more than a day from the call's start"),
+                    );
+                    reported_range = true;
+                }
                 if last.is_some_and(|l| *t < l) && !reported_order {
                     self.push(
                         "json.order",
@@ -216,6 +253,13 @@ fn short(v: &Value) -> String {
 
 /// Check every JSON file the recording has.
 pub fn check_json(rec: &Recording, out: &mut Vec<Finding>) {
+    // The call's start, which every timestamp in the three files is near.
+    let start = [FileKind::Metadata, FileKind::Transcript]
+        .into_iter()
+        .find_map(|k| {
+            let v = rec.json(k).ok()??;
+            parse_timestamp(v.get("start_time")?.as_str()?)
+        });
     for kind in [FileKind::Transcript, FileKind::Metadata, FileKind::Events] {
         let value = match rec.json(kind) {
             Ok(Some(v)) => v,
@@ -250,16 +294,19 @@ pub fn check_json(rec: &Recording, out: &mut Vec<Finding>) {
         let mut ctx = Ctx {
             kind,
             out,
+            start,
             lenient_nulls,
         };
         match kind {
             FileKind::Transcript => {
                 let t = ctx.fields(value, TRANSCRIPT, "");
+                ctx.time_range(value, &t);
                 ctx.end_after_start(&t);
                 ctx.items(value, "entries", "entry", ENTRY);
             }
             FileKind::Metadata => {
                 let t = ctx.fields(value, METADATA, "");
+                ctx.time_range(value, &t);
                 ctx.end_after_start(&t);
                 ctx.items(value, "function_calls", "function call", FUNCTION_CALL);
             }
