@@ -638,6 +638,20 @@ fn a_sample_rate_is_written_only_where_the_other_files_prove_it() {
         16000u32.to_le_bytes(),
         "the final is left at its rate"
     );
+    // Every WAV at a rate no recording has: nothing can be written at it,
+    // and a repair that says so converges (it once planned the final at
+    // 3 Hz, failed to write it, and planned it again every run).
+    let root = b.case("all-invalid", at(&[CALLER, BOT, RT, FINAL], 3));
+    let (actions, left) = plan(&root, &[]);
+    assert!(actions.is_empty(), "{actions:?}");
+    assert!(
+        left.iter().any(|l| l.starts_with(
+            "final_stereo_recording.wav: wav.rate_invalid; not rebuilt: the mono tracks are at 3 Hz, not a telephony rate"
+        )),
+        "{left:#?}"
+    );
+    let (code, _, err) = run(&["repair", path_str(&root), "--quiet"]);
+    assert_eq!(code, 0, "nothing to do is not a failure: {err}");
     // The monos disagree with each other, each backed by one stereo file.
     let root = b.case("bot-final-rate", at(&[BOT, FINAL], 8000));
     let (actions, left) = plan(&root, &[]);

@@ -238,6 +238,13 @@ fn rate_unproven(f: &Facts, rates: [Option<u32>; 2]) -> Option<String> {
             "the mono tracks disagree on the sample rate ({caller} and {bot} Hz)"
         ));
     }
+    // A final written at a rate no recording has would be found wrong, and
+    // rebuilt, by every run after: say it cannot be repaired instead.
+    if !crate::audio::PLAUSIBLE_RATES.contains(&caller) {
+        return Some(format!(
+            "the mono tracks are at {caller} Hz, not a telephony rate, and the right one cannot be proven"
+        ));
+    }
     let rt = f.usable(FileKind::Stereo).map(|i| i.sample_rate);
     let fin = f.info(FileKind::FinalStereo).map(|i| i.sample_rate);
     match (rt, fin) {
