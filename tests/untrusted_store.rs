@@ -661,3 +661,115 @@ fn out_of_range_options_and_names_are_errors_not_crashes() {
         "{said}"
     );
 }
+
+#[test]
+fn a_plan_is_read_not_trusted() {
+    let t = tempfile::tempdir().unwrap();
+    let root = copy_samples(t.path());
+    let plan = t.path().join("plan.json");
+    ok(&[
+        "plan",
+        path_str(&root),
+        "-o",
+        path_str(&plan),
+        "--settle",
+        "0",
+    ]);
+    let clean = fs::read(&plan).unwrap();
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(&str, Edit, &str); 4] = [
+        (
+            "a recording outside the root",
+            |p| p["recordings"][0]["recording"] = "../outside".into(),
+            "not a path inside the root",
+        ),
+        (
+            "a recording twice",
+            |p| {
+                let first = p["recordings"][0].clone();
+                p["recordings"].as_array_mut().unwrap().push(first)
+            },
+            "listed twice",
+        ),
+        (
+            "a recording added, id kept",
+            |p| {
+                let mut r = p["recordings"][0].clone();
+                r["recording"] = "extra_20241201_000000".into();
+                p["recordings"].as_array_mut().unwrap().push(r)
+            },
+            "edited",
+        ),
+        (
+            "2^40 shards",
+            |p| p["shards"] = (1u64 << 40).into(),
+            "shards must be",
+        ),
+    ];
+    for (what, edit, says) in cases {
+        fs::write(&plan, &clean).unwrap();
+        edit_json(&plan, edit);
+        let out = t.path().join("part");
+        let (code, _, err) = run(&[
+            "run",
+            "--plan",
+            path_str(&plan),
+            "--shard",
+            "0/1",
+            "-o",
+            path_str(&out),
+            "-a",
+            "intents",
+            "--quiet",
+        ]);
+        assert_eq!(code, 2, "{what}: {err}");
+        assert!(err.contains(says), "{what}: {err}");
+        assert!(!out.exists(), "{what}");
+    }
+    let (code, _, err) = run(&[
+        "plan",
+        path_str(&root),
+        "-o",
+        path_str(&plan),
+        "--shards",
+        "1099511627776",
+    ]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn a_report_directory_reached_through_a_link_takes_the_same_lock() {
+    let t = tempfile::tempdir().unwrap();
+    let root = copy_samples(t.path());
+    let reports = t.path().join("reports");
+    fs::create_dir(&reports).unwrap();
+    let night = reports.join("night");
+    let args = |out: &Path| {
+        run(&[
+            "run",
+            path_str(&root),
+            "-o",
+            path_str(out),
+            "-a",
+            "intents",
+            "--quiet",
+            "--replace",
+            "--fail-on",
+            "never",
+        ])
+    };
+    assert_eq!(args(&night).0, 0);
+    let alias = reports.join("alias");
+    symlink("night", &alias).unwrap();
+    // Another writer holds the night's lock (as a run into `night` would).
+    let lock = fs::File::open(reports.join(".night.callscope-lock")).unwrap();
+    // SAFETY: flock on a file this test opened.
+    assert_eq!(
+        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) },
+        0
+    );
+    let (code, _, err) = args(&alias);
+    assert_eq!(code, 75, "a run through the link must wait its turn: {err}");
+    drop(lock);
+    assert_eq!(args(&alias).0, 0);
+}

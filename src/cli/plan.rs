@@ -28,7 +28,7 @@ pub struct PlanArgs {
     pub out: PathBuf,
     /// The shards the plan is meant for: `run --shard auto` then needs only
     /// the task's index, and one failed index can be submitted again alone.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=crate::run::plan::MAX_SHARDS as i64))]
     pub shards: Option<u32>,
     /// Only sessions whose id matches this glob (repeatable).
     #[arg(long = "session", value_name = "GLOB")]

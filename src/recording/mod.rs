@@ -30,7 +30,7 @@ pub use model::{
     CallMetadata, FunctionCall, SessionEvent, SessionEvents, Transcript, TranscriptEntry,
 };
 pub use name::{DirName, NameTz};
-pub use output_path::{check_output_path, is_recording_dir};
+pub use output_path::{check_output_path, is_inside_name, is_recording_dir};
 pub use resolve::resolve;
 pub use timestamp::{format_utc, parse_timestamp, Timestamp};
 

@@ -208,11 +208,7 @@ fn check_part(dir: &Path, m: &Manifest, calls: &[PartialCall]) -> Result<()> {
     }
     let mut names = std::collections::BTreeSet::new();
     for c in calls {
-        let p = Path::new(&c.recording);
-        let inside = p
-            .components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)));
-        if !inside || c.recording.is_empty() {
+        if !crate::recording::is_inside_name(&c.recording) {
             return refuse(format!("{} is not a path inside the root", c.recording));
         }
         if !names.insert(c.recording.as_str()) {

@@ -17,6 +17,28 @@ use crate::safe_fs::AtomicFile;
 
 pub const FORMAT: &str = "callscope-plan/1";
 
+/// The most shards a plan is cut into (Slurm's and Kubernetes' array
+/// limits are far lower; past it a count is a mistake or a tampered file).
+pub const MAX_SHARDS: usize = 65_536;
+
+/// A plan's id: the first 12 bytes of the SHA-256 of its root, filters and
+/// recordings, in hex.
+fn digest(root: &str, filters: &[String], recordings: &[Planned]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(root);
+    for f in filters {
+        h.update(format!("\n{f}"));
+    }
+    for r in recordings {
+        h.update(format!("\n{}\t{}\t{}", r.recording, r.fingerprint, r.bytes));
+    }
+    h.finalize()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// One recording of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Planned {
@@ -61,20 +83,8 @@ pub struct Plan {
 
 impl Plan {
     pub fn new(root: &Path, filters: Vec<String>, mut recordings: Vec<Planned>) -> Plan {
-        use sha2::{Digest, Sha256};
         recordings.sort_by(|a, b| a.recording.cmp(&b.recording));
-        let mut h = Sha256::new();
-        h.update(root.display().to_string());
-        for f in &filters {
-            h.update(format!("\n{f}"));
-        }
-        for r in &recordings {
-            h.update(format!("\n{}\t{}\t{}", r.recording, r.fingerprint, r.bytes));
-        }
-        let id = h.finalize()[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let id = digest(&root.display().to_string(), &filters, &recordings);
         Plan {
             format: FORMAT.to_string(),
             id,
@@ -112,7 +122,32 @@ impl Plan {
                 plan.format
             )));
         }
+        plan.check_whole()
+            .map_err(|why| Error::Usage(format!("--plan {}: {why}; not used", path.display())))?;
         Ok(plan)
+    }
+
+    /// A plan file is only read by shards, not trusted: its id must be the
+    /// digest of what it lists (an edited plan would give shards that
+    /// merge with another plan's), every recording a path inside the root
+    /// and listed once, and its shard count one a job array can have.
+    fn check_whole(&self) -> std::result::Result<(), String> {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &self.recordings {
+            if !crate::recording::is_inside_name(&r.recording) {
+                return Err(format!("{} is not a path inside the root", r.recording));
+            }
+            if !seen.insert(&r.recording) {
+                return Err(format!("{} is listed twice", r.recording));
+            }
+        }
+        if digest(&self.root, &self.filters, &self.recordings) != self.id {
+            return Err("its id is not the digest of what it lists (the file was edited)".into());
+        }
+        if self.shards.is_some_and(|n| n == 0 || n > MAX_SHARDS) {
+            return Err(format!("shards must be 1 to {MAX_SHARDS}"));
+        }
+        Ok(())
     }
 
     /// The recordings of shard `k` of `n`, in the plan's order.
@@ -168,8 +203,10 @@ impl std::str::FromStr for Shard {
                 .parse()
                 .map_err(|_| format!("'{s}': N is not a number"))?,
         );
-        if count == 0 || index >= count {
-            return Err(format!("'{s}': K must be below N (from 0), N at least 1"));
+        if count == 0 || index >= count || count > MAX_SHARDS {
+            return Err(format!(
+                "'{s}': K must be below N (from 0), N from 1 to {MAX_SHARDS}"
+            ));
         }
         Ok(Shard { index, count })
     }
@@ -195,7 +232,7 @@ pub fn shard_from_engine(
             .transpose()
     };
     let check = |index: usize, count: usize, said: String| {
-        if count == 0 || index >= count {
+        if count == 0 || index >= count || count > MAX_SHARDS {
             Err(format!("{said}: shard {index} of {count} does not exist"))
         } else {
             Ok((Shard { index, count }, said))
