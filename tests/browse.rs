@@ -14,7 +14,10 @@ struct Tmux {
 
 impl Tmux {
     fn start(cmd: &str) -> Tmux {
-        let session = format!("callscope-test-{}", std::process::id());
+        // One session per test: the tests of this file run at once.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = format!("callscope-test-{}-{n}", std::process::id());
         let ok = Command::new("tmux")
             .args([
                 "new-session",
@@ -124,4 +127,51 @@ fn browse_refuses_without_a_terminal() {
     let (code, _, err) = run(&["browse", path_str(&sample_recordings())]);
     assert_eq!(code, 2);
     assert!(err.contains("browse needs a terminal"), "{err}");
+}
+
+/// The pid of the `callscope browse` whose command line names `root`.
+fn browse_pid(root: &std::path::Path) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.find_map(|e| {
+        let e = e.ok()?;
+        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+        let c = std::fs::read(e.path().join("cmdline")).ok()?;
+        let c = String::from_utf8_lossy(&c).replace('\0', " ");
+        // The browser itself, not the shell or the tmux server that name it.
+        let me = env!("CARGO_BIN_EXE_callscope");
+        (c.starts_with(&format!("{me} browse ")) && c.contains(path_str(root))).then_some(pid)
+    })
+}
+
+/// A stop stops the browser: SIGTERM ends it with 143, and when its
+/// terminal goes away it exits instead of spinning.
+#[test]
+fn browse_ends_on_sigterm_and_when_its_terminal_goes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = copy_samples(tmp.path());
+    let cmd = format!(
+        "{} browse {} --settle 0; echo BROWSE-EXIT-$?; sleep 30",
+        env!("CARGO_BIN_EXE_callscope"),
+        path_str(&root)
+    );
+    let t = Tmux::start(&cmd);
+    t.wait_for("6 of 6 recordings");
+    let pid = browse_pid(&root).expect("browse is running");
+    // SAFETY: a signal to the browser this test started.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    t.wait_for("BROWSE-EXIT-143");
+    drop(t);
+
+    let t = Tmux::start(&cmd);
+    t.wait_for("6 of 6 recordings");
+    let pid = browse_pid(&root).expect("browse is running");
+    drop(t); // the terminal is gone
+    let start = Instant::now();
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        if start.elapsed() > Duration::from_secs(30) {
+            // SAFETY: only the browser this test started.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("browse outlived its terminal");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
