@@ -118,6 +118,16 @@ pub fn check_root(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether `rel` names a recording inside a root, as discovery names them:
+/// plain names joined by `/`, never absolute, never `..`. A name read from
+/// a file (a plan, a report's rows) is checked with it before it is used.
+pub fn is_inside_name(rel: &str) -> bool {
+    !rel.is_empty()
+        && Path::new(rel)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+}
+
 fn rel_path(root: &Path, dir: &Path) -> String {
     match dir.strip_prefix(root) {
         Ok(p) if !p.as_os_str().is_empty() => p

@@ -23,14 +23,16 @@ use crate::audio::{self, WavInfo};
 use crate::error::{Error, Result};
 use crate::safe_fs;
 
-pub use discover::{check_root, discover, discover_each, open_dir, Discovery, SkippedPath};
+pub use discover::{
+    check_root, discover, discover_each, is_inside_name, open_dir, Discovery, SkippedPath,
+};
 pub use filter::{Filter, TimeSpec};
 pub use kinds::{FileEntry, FileKind, StartSource, StartTime, State};
 pub use model::{
     CallMetadata, FunctionCall, SessionEvent, SessionEvents, Transcript, TranscriptEntry,
 };
 pub use name::{DirName, NameTz};
-pub use output_path::{check_output_path, is_inside_name, is_recording_dir};
+pub use output_path::{check_output_path, is_recording_dir};
 pub use resolve::resolve;
 pub use timestamp::{format_utc, parse_timestamp, Timestamp};
 

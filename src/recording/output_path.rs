@@ -11,16 +11,6 @@ use super::FileKind;
 use crate::error::{Error, Result};
 use crate::safe_fs;
 
-/// Whether `rel` names a recording inside a root, as discovery names them:
-/// plain names joined by `/`, never absolute, never `..`. A name read from
-/// a file (a plan, a report's rows) is checked with it before it is used.
-pub fn is_inside_name(rel: &str) -> bool {
-    !rel.is_empty()
-        && Path::new(rel)
-            .components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)))
-}
-
 /// Whether `dir` holds any of a recording's files (by name; nothing opened).
 pub fn is_recording_dir(dir: &Path) -> bool {
     FileKind::ALL
