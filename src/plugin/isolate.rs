@@ -118,9 +118,30 @@ fn answer(status: i32, bytes: &[u8]) -> Vec<u8> {
     v
 }
 
+/// End this host when the run that started it is gone, however it ended (a
+/// SIGKILL included): a plugin spinning in a host nobody waits for would
+/// hold a core for good, and a spinning plugin never reads the stdin whose
+/// end would tell it. (`PR_SET_PDEATHSIG` is not used: it fires when the
+/// *thread* that started the host ends, and the run's worker threads end
+/// before the hosts have run their plugins' `deinit`.)
+fn die_with_the_run() {
+    // SAFETY: getppid has no preconditions and cannot fail.
+    let parent = unsafe { libc::getppid() };
+    std::thread::spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        // SAFETY: as above; _exit ends the process at once.
+        unsafe {
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+        }
+    });
+}
+
 /// `callscope plugin-host PATH`: serve one plugin over stdin and stdout
 /// until stdin closes.
 pub fn serve(path: &Path) -> io::Result<()> {
+    die_with_the_run();
     // The protocol gets its own copy of stdout, and stdout itself goes to
     // stderr, so a plugin that prints cannot corrupt a frame.
     // SAFETY: dup and dup2 on the process's own standard descriptors.
@@ -188,34 +209,12 @@ const DEINIT_GRACE: Duration = Duration::from_secs(5);
 
 impl Host {
     fn spawn(exe: &Path, path: &Path, configs: &[u8]) -> Result<(Host, Vec<u8>), String> {
-        let mut command = Command::new(exe);
-        command
+        let mut child = Command::new(exe)
             .arg("plugin-host")
             .arg(path)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        // The host dies with the run, however the run ends (a SIGKILL
-        // included): a plugin spinning in a host nobody waits for would
-        // hold a core for good.
-        let parent = std::process::id() as libc::pid_t;
-        // SAFETY: the closure runs in the child between fork and exec and
-        // calls only prctl and getppid, both async-signal-safe.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // The parent may have died before prctl took effect.
-                if libc::getppid() != parent {
-                    return Err(std::io::Error::other(
-                        "the run ended before its plugin host started",
-                    ));
-                }
-                Ok(())
-            });
-        }
-        let mut child = command
+            .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("{}: cannot start its host process: {e}", path.display()))?;
         let stdin = BufWriter::new(child.stdin.take().expect("piped"));
