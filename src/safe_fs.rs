@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 mod beneath;
+mod mode;
 mod temps;
 pub use beneath::{state_dir, Beneath, OwnPath};
+pub use mode::OutputMode;
 pub use temps::{is_stale_temp, owner_tag, remove_stale_temps, stale_temps, TEMP_SUFFIX};
 
 /// Open a recording's file for reading only if it is a regular file: a
@@ -151,7 +153,20 @@ pub struct AtomicFile {
 }
 
 impl AtomicFile {
+    /// A file callscope writes for its user (a report, a page, an export,
+    /// an archive): created with the output mode (the umask, see
+    /// [`OutputMode`]), whatever the file it replaces had.
     pub fn create(target: &Path) -> io::Result<AtomicFile> {
+        AtomicFile::new(target, false)
+    }
+
+    /// A new version of a recording's file: it keeps the mode and owner of
+    /// the one it replaces (the recorder and its viewer read it as before).
+    pub fn replace(target: &Path) -> io::Result<AtomicFile> {
+        AtomicFile::new(target, true)
+    }
+
+    fn new(target: &Path, keep: bool) -> io::Result<AtomicFile> {
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy())
@@ -159,19 +174,20 @@ impl AtomicFile {
         // A bare file name's parent is "", which tempfile takes as ".".
         let dir = target.parent().unwrap_or(Path::new(""));
         refuse_non_regular(target)?;
-        // The new file keeps the mode of the one it replaces; a new one gets
-        // the usual 0666 less the umask (tempfile's default would be 0600).
-        let mode = fs::symlink_metadata(target)
+        let old = fs::symlink_metadata(target)
             .ok()
-            .filter(|m| m.is_file())
-            .map_or(0o666, |m| m.mode() & 0o7777);
+            .filter(|m| keep && m.is_file());
+        // 0666 less the umask (tempfile's default would be 0600).
         let (file, temp) = tempfile::Builder::new()
-            .permissions(fs::Permissions::from_mode(mode))
+            .permissions(fs::Permissions::from_mode(0o666))
             .prefix(&format!(".{name}.{}-", owner_tag()))
             .suffix(TEMP_SUFFIX)
             .rand_bytes(6)
             .tempfile_in(dir)?
             .into_parts();
+        if let Some(old) = old {
+            keep_mode_and_owner(&file, &old)?;
+        }
         Ok(AtomicFile {
             target: target.to_path_buf(),
             _abandon: crate::interrupt::AbandonOnStop::new(&temp),
@@ -218,6 +234,21 @@ impl AtomicFile {
         }
         Ok(kept)
     }
+}
+
+/// Give a new file the mode (exactly: the umask does not apply to fchmod)
+/// and the owner of the one it replaces. Only root may give a file away;
+/// anyone else replacing a file owned by another keeps their own.
+fn keep_mode_and_owner(file: &File, old: &fs::Metadata) -> io::Result<()> {
+    use std::os::fd::AsFd;
+    let ours = file.metadata()?;
+    if (ours.uid(), ours.gid()) != (old.uid(), old.gid()) {
+        match std::os::unix::fs::fchown(file.as_fd(), Some(old.uid()), Some(old.gid())) {
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
+            other => other?,
+        }
+    }
+    file.set_permissions(fs::Permissions::from_mode(old.mode() & 0o7777))
 }
 
 /// Writing to an `AtomicFile` writes to its temporary file.

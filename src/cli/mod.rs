@@ -49,6 +49,18 @@ pub struct Cli {
         value_name = "WHEN"
     )]
     pub color: ColorWhen,
+    /// The mode of every file callscope writes (reports, pages, exports,
+    /// plans, metrics, archives, logs); directories get it plus search
+    /// where readable. Owner-only by default: they hold people's voices
+    /// and words. 0640 lets a group read them (directories 0750).
+    #[arg(
+        long,
+        global = true,
+        default_value = "0600",
+        env = "CALLSCOPE_MODE",
+        value_name = "MODE"
+    )]
+    pub mode: crate::safe_fs::OutputMode,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -95,6 +107,7 @@ pub enum Command {
 /// Run a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Result<i32> {
     cli.color.apply();
+    cli.mode.apply();
     match cli.command {
         Command::Run(a) => run::execute(&a),
         Command::Merge(a) => merge::execute(&a),

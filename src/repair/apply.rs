@@ -384,7 +384,7 @@ fn apply_one(
         result: ActionResult::Ok,
         error: None,
     };
-    let result = AtomicFile::create(&target)
+    let result = AtomicFile::replace(&target)
         .map_err(io_err(&target))
         .and_then(|mut out| {
             write_action(rec, &planned.action, &mut out, opts)?;

@@ -185,8 +185,8 @@ impl ReportDir {
         }
         // What a killed run left beside the reports is nobody's.
         let _ = safe_fs::remove_stale_temps(&parent);
-        // As a directory made with mkdir would be (the umask applies), not
-        // private as temporary directories are: people read reports.
+        // As a directory made with mkdir would be: the output mode (the
+        // umask callscope set, see `safe_fs::OutputMode`) applies.
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}.{}-", safe_fs::owner_tag()))
             .suffix(".callscope-tmp")

@@ -17,14 +17,18 @@ fn commit_replaces_and_keeps_the_original() {
         2,
         "no temporary file left beside the target"
     );
-    // The replacement keeps the original's mode; a new file gets 0666 less the umask.
+    // A recording's file keeps the original's mode; a file callscope
+    // writes for its user gets 0666 less the umask (the output mode),
+    // whatever it replaces.
     fs::set_permissions(&target, fs::Permissions::from_mode(0o640)).unwrap();
-    let mut f = AtomicFile::create(&target).unwrap();
+    let mut f = AtomicFile::replace(&target).unwrap();
     f.writer().write_all(b"newer").unwrap();
     f.commit(None).unwrap();
     let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&target), 0o640);
     let fresh = dir.path().join("fresh");
+    AtomicFile::create(&fresh).unwrap().commit(None).unwrap();
+    fs::set_permissions(&fresh, fs::Permissions::from_mode(0o646)).unwrap();
     AtomicFile::create(&fresh).unwrap().commit(None).unwrap();
     // SAFETY: umask only reads and sets this process's mask.
     let umask = unsafe {
