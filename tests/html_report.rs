@@ -272,24 +272,6 @@ fn format_leaves_the_html_out_and_show_writes_the_page_run_writes() {
     );
 }
 
-/// Chromium and the driver for it, or why the browser test cannot run.
-fn browser() -> Result<(PathBuf, PathBuf), String> {
-    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .ok_or("no Chromium (apt-get install chromium)")?;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    if !dir.join("node_modules/playwright-core").exists() {
-        return Err("playwright-core is not installed (npm ci --prefix tests/browser)".into());
-    }
-    Command::new("node")
-        .arg("--version")
-        .output()
-        .map_err(|_| "no node")?;
-    Ok((chromium, dir.join("inspect.mjs")))
-}
-
 /// Whether a screenshot shows something: many colours, and a good share of
 /// pixels that are not the background.
 fn not_blank(png_path: &Path) -> (usize, f64) {
@@ -306,12 +288,8 @@ fn not_blank(png_path: &Path) -> (usize, f64) {
 
 #[test]
 fn the_report_in_a_real_browser() {
-    let (chromium, script) = match browser() {
-        Ok(b) => b,
-        Err(why) => {
-            eprintln!("SKIPPED the_report_in_a_real_browser: {why}");
-            return;
-        }
+    let Some((chromium, script)) = common::browser("the_report_in_a_real_browser") else {
+        return;
     };
     let t = tempfile::tempdir().unwrap();
     let root = corpus(t.path());
@@ -374,19 +352,7 @@ fn the_report_in_a_real_browser() {
             }
         ]
     });
-    let spec_path = t.path().join("spec.json");
-    fs::write(&spec_path, spec.to_string()).unwrap();
-    let o = Command::new("node")
-        .arg(&script)
-        .arg(&spec_path)
-        .output()
-        .expect("node runs");
-    assert!(
-        o.status.success(),
-        "the browser driver failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let seen = common::inspect(&script, &spec, t.path());
     for p in seen["pages"].as_array().unwrap() {
         assert_eq!(p["console_errors"], serde_json::json!([]), "console errors");
         assert_eq!(

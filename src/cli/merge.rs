@@ -74,6 +74,7 @@ pub fn execute(args: &MergeArgs) -> Result<i32> {
         &args.model.options(),
         crate::report::Formats {
             csv: true,
+            csv_raw: false,
             json: true,
             html: true,
         },

@@ -36,6 +36,10 @@ pub struct RetentionArgs {
     /// Print the plan as CSV, one row per recording (kept ones too).
     #[arg(long)]
     pub csv: bool,
+    /// With --csv: text cells as they are, not made safe for spreadsheets
+    /// (see `run --csv-raw`).
+    #[arg(long, requires = "csv")]
+    pub csv_raw: bool,
     /// Also list the recordings that are kept.
     #[arg(long)]
     pub show_kept: bool,
@@ -195,7 +199,7 @@ fn execute(
             errors: &errors,
         })?
     } else if args.csv {
-        retention::plan_csv(&decisions).map_err(Error::Usage)?
+        retention::plan_csv(&decisions, args.csv_raw).map_err(Error::Usage)?
     } else {
         let mut s = retention::render_plan(&decisions, args.apply, args.show_kept);
         if let (Some(id), true) = (erase, decisions.is_empty()) {

@@ -93,6 +93,12 @@ pub struct RunArgs {
         default_value = "csv,json,html"
     )]
     pub format: Vec<Format>,
+    /// Write CSV text cells as they are: by default a cell beginning with
+    /// =, +, -, @, a tab or a carriage return gets a leading ' so that a
+    /// spreadsheet shows it as text instead of running it as a formula.
+    /// For pipelines that want the bytes (JSON is always as it is).
+    #[arg(long)]
+    pub csv_raw: bool,
     #[command(flatten)]
     pub plugins: PluginArgs,
     /// Add the retention analyzer: what the next prune with this policy will do.
@@ -248,7 +254,10 @@ impl RunArgs {
             )?,
             jobs: self.work.jobs.jobs.map(usize::from),
             filter: self.window.filter(sessions)?,
-            formats: Formats::of(&self.format),
+            formats: Formats {
+                csv_raw: self.csv_raw,
+                ..Formats::of(&self.format)
+            },
             vad: self.vad,
             model: self.work.model.options(),
             only_new: self.new,

@@ -43,6 +43,8 @@ pub enum Format {
 #[derive(Debug, Clone, Copy)]
 pub struct Formats {
     pub csv: bool,
+    /// CSV text cells as they are, formulas and all (`--csv-raw`).
+    pub csv_raw: bool,
     pub json: bool,
     pub html: bool,
 }
@@ -51,6 +53,7 @@ impl Formats {
     pub fn of(list: &[Format]) -> Formats {
         Formats {
             csv: list.contains(&Format::Csv),
+            csv_raw: false,
             json: list.contains(&Format::Json),
             html: list.contains(&Format::Html),
         }
@@ -61,18 +64,39 @@ impl Formats {
         let has = |n: &str| names.iter().any(|f| f == n);
         Formats {
             csv: has("csv"),
+            csv_raw: has(CSV_RAW),
             json: has("json"),
             html: has("html"),
         }
     }
 
-    /// `csv`, `json`, `html`: as the manifest records them.
+    /// `csv`, `csv-raw`, `json`, `html`: as the manifest records them (a
+    /// merge writes its parts' CSV the way they were written).
     pub fn names(self) -> Vec<String> {
-        [(self.csv, "csv"), (self.json, "json"), (self.html, "html")]
-            .into_iter()
-            .filter(|(on, _)| *on)
-            .map(|(_, n)| n.to_string())
-            .collect()
+        [
+            (self.csv, "csv"),
+            (self.csv && self.csv_raw, CSV_RAW),
+            (self.json, "json"),
+            (self.html, "html"),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, n)| n.to_string())
+        .collect()
+    }
+}
+
+const CSV_RAW: &str = "csv-raw";
+
+/// A text cell as a spreadsheet will show it, not run it. Text that begins
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return opens as a live
+/// formula in Excel, LibreOffice and Google Sheets (`=HYPERLINK(…)` in a
+/// function name a caller steered the bot into): such a cell gets a leading
+/// `'`, as OWASP recommends. Numbers are typed cells and never come here.
+pub fn spreadsheet_text(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{s}").into(),
+        _ => s.into(),
     }
 }
 
@@ -86,20 +110,31 @@ fn csv_err(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
 struct CsvFile {
     path: PathBuf,
     writer: Csv,
+    /// Text cells as they are (`--csv-raw`), not [`spreadsheet_text`].
+    raw: bool,
 }
 
 impl CsvFile {
-    fn create(dir: &Path, name: &str, header: &[String]) -> Result<CsvFile> {
+    fn create(dir: &Path, name: &str, header: &[String], raw: bool) -> Result<CsvFile> {
         let path = dir.join(name);
         let file = AtomicFile::create(&path).map_err(|e| Error::write(&path, e))?;
         let mut writer = csv::Writer::from_writer(file);
         writer.write_record(header).map_err(csv_err(&path))?;
-        Ok(CsvFile { path, writer })
+        Ok(CsvFile { path, writer, raw })
     }
 
-    fn row(&mut self, cells: impl IntoIterator<Item = String>) -> Result<()> {
+    /// One row; every text cell (a name, a transcript, a message) made
+    /// [`spreadsheet_text`] unless raw.
+    fn row<'c>(&mut self, cells: impl IntoIterator<Item = &'c Cell>) -> Result<()> {
+        let texts: Vec<String> = cells
+            .into_iter()
+            .map(|c| match c {
+                Cell::Text(t) if !self.raw => spreadsheet_text(t).into_owned(),
+                other => other.to_csv(),
+            })
+            .collect();
         self.writer
-            .write_record(cells.into_iter().collect::<Vec<_>>())
+            .write_record(&texts)
             .map_err(csv_err(&self.path))
     }
 
@@ -208,18 +243,25 @@ impl ReportWriter {
                 .into_iter()
                 .chain(w.columns.iter().cloned())
                 .collect();
-            w.calls_csv = Some(CsvFile::create(dir, "calls.csv", &header)?);
+            w.calls_csv = Some(CsvFile::create(dir, "calls.csv", &header, formats.csv_raw)?);
             for a in analyzers {
                 for (file, header) in a.tables() {
                     let header: Vec<String> = std::iter::once("recording".to_string())
                         .chain(header)
                         .collect();
-                    w.tables
-                        .insert(file.clone(), CsvFile::create(dir, &file, &header)?);
+                    w.tables.insert(
+                        file.clone(),
+                        CsvFile::create(dir, &file, &header, formats.csv_raw)?,
+                    );
                 }
             }
             let header = strings(&["recording", "code", "severity", "file", "message"]);
-            w.findings = Some(CsvFile::create(dir, "findings.csv", &header)?);
+            w.findings = Some(CsvFile::create(
+                dir,
+                "findings.csv",
+                &header,
+                formats.csv_raw,
+            )?);
         }
         if formats.json {
             let path = dir.join("calls.jsonl");
@@ -277,7 +319,7 @@ impl ReportWriter {
             )
             .collect();
         if let Some(f) = &mut self.calls_csv {
-            f.row(cells.iter().map(|(_, c)| c.to_csv()))?;
+            f.row(cells.iter().map(|(_, c)| *c))?;
         }
         if let Some((path, f)) = &mut self.calls_jsonl {
             let obj: serde_json::Map<String, serde_json::Value> = cells
@@ -291,10 +333,9 @@ impl ReportWriter {
         }
         for (file, rows) in &r.rows {
             if let Some(t) = self.tables.get_mut(file) {
+                let recording = Cell::Text(r.recording.clone());
                 for row in rows {
-                    t.row(
-                        std::iter::once(r.recording.clone()).chain(row.iter().map(Cell::to_csv)),
-                    )?;
+                    t.row(std::iter::once(&recording).chain(row))?;
                 }
             }
             if let Some((header, path, f)) = self.tables_jsonl.get_mut(file) {
@@ -312,12 +353,12 @@ impl ReportWriter {
         }
         if let Some(f) = &mut self.findings {
             for n in &r.findings {
-                f.row([
-                    r.recording.clone(),
-                    n.code.to_string(),
-                    n.severity.as_str().to_string(),
-                    n.file.as_deref().unwrap_or_default().to_string(),
-                    n.message.clone(),
+                f.row(&[
+                    Cell::Text(r.recording.clone()),
+                    Cell::Text(n.code.to_string()),
+                    Cell::Text(n.severity.as_str().to_string()),
+                    Cell::Text(n.file.as_deref().unwrap_or_default().to_string()),
+                    Cell::Text(n.message.clone()),
                 ])?;
             }
         }
@@ -403,7 +444,7 @@ impl ReportWriter {
             files.push((path, f));
             names.extend(pages);
         }
-        let csv = self.calls_csv.is_some();
+        let csv = self.calls_csv.as_ref().map(|f| f.raw);
         for f in self
             .calls_csv
             .into_iter()
@@ -415,12 +456,12 @@ impl ReportWriter {
         files.extend(self.calls_jsonl);
         files.extend(self.tables_jsonl.into_values().map(|(_, p, f)| (p, f)));
         files.push(self.partial);
-        if csv {
+        if let Some(raw) = csv {
             for (_, s) in summaries {
                 for t in &s.tables {
-                    let mut f = CsvFile::create(&self.dir, &t.file, &t.header)?;
+                    let mut f = CsvFile::create(&self.dir, &t.file, &t.header, raw)?;
                     for row in &t.rows {
-                        f.row(row.iter().map(Cell::to_csv))?;
+                        f.row(row)?;
                     }
                     files.push(f.into_file()?);
                 }

@@ -124,8 +124,16 @@ pub fn render_plan(decisions: &[Decision], applied: bool, show_kept: bool) -> St
 }
 
 /// The plan as CSV, one row per recording (every one, kept ones too), to
-/// file with the request that asked for it.
-pub fn plan_csv(decisions: &[Decision]) -> Result<String, String> {
+/// file with the request that asked for it. Names and reasons come from
+/// the store: made spreadsheet-safe unless `raw`.
+pub fn plan_csv(decisions: &[Decision], raw: bool) -> Result<String, String> {
+    let text = |s: &str| {
+        if raw {
+            s.to_string()
+        } else {
+            crate::report::spreadsheet_text(s).into_owned()
+        }
+    };
     let mut w = csv::Writer::from_writer(Vec::new());
     let header = [
         "recording",
@@ -143,13 +151,13 @@ pub fn plan_csv(decisions: &[Decision]) -> Result<String, String> {
     w.write_record(header).map_err(|e| e.to_string())?;
     for d in decisions {
         w.write_record([
-            d.recording.clone(),
-            d.session_id.clone(),
+            text(&d.recording),
+            text(&d.session_id),
             d.state.as_str().to_string(),
-            d.rule.clone().unwrap_or_default(),
+            text(d.rule.as_deref().unwrap_or_default()),
             d.action.as_str().to_string(),
-            d.reason.clone(),
-            d.start.clone().unwrap_or_default(),
+            text(&d.reason),
+            text(d.start.as_deref().unwrap_or_default()),
             d.age_days.map(|a| a.to_string()).unwrap_or_default(),
             d.due.clone().unwrap_or_default(),
             d.files.len().to_string(),

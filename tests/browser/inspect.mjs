@@ -9,10 +9,11 @@
 //   "screenshot": "/abs/shot.png", "width": 1100, "height": 1400,
 //   "full_page": false, "count": ["table.calls tbody tr"],
 //   "text": ["table.calls tbody tr:first-child td:nth-child(3)"],
-//   "click": "table.calls th:nth-child(3)"}]}
+//   "click": "table.calls th:nth-child(3)", "body": true}]}
 // Prints one JSON object: {"pages": [{"console_errors": [...], "page_errors":
 // [...], "requests": [...], "counts": {...}, "texts": {...},
-// "texts_after_click": {...}}]}.
+// "texts_after_click": {...}, "title": "...", "body_text": "..." (with
+// "body": the page's title and all its visible text)}]}.
 import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
@@ -45,6 +46,10 @@ try {
     };
     for (const sel of p.count || []) seen.counts[sel] = await page.locator(sel).count();
     await textsOf(seen.texts);
+    if (p.body) {
+      seen.title = await page.title();
+      seen.body_text = await page.locator('body').innerText();
+    }
     if (p.screenshot) await page.screenshot({ path: p.screenshot, fullPage: !!p.full_page });
     if (p.click) {
       await page.locator(p.click).first().click();

@@ -291,3 +291,52 @@ pub fn edit_json(path: &Path, f: impl FnOnce(&mut serde_json::Value)) {
     f(&mut v);
     std::fs::write(path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
 }
+
+/// Chromium and the driver for it (`tests/browser/inspect.mjs`). Where
+/// either is missing the test is skipped, saying why, and fails under
+/// `CI=true` (where `.ci/run` installs both).
+pub fn browser(test: &str) -> Option<(PathBuf, PathBuf)> {
+    let found = (|| -> Result<(PathBuf, PathBuf), String> {
+        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+            .ok_or("no Chromium (apt-get install chromium)")?;
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+        if !dir.join("node_modules/playwright-core").exists() {
+            return Err("playwright-core is not installed (npm ci --prefix tests/browser)".into());
+        }
+        Command::new("node")
+            .arg("--version")
+            .output()
+            .map_err(|_| "no node")?;
+        Ok((chromium, dir.join("inspect.mjs")))
+    })();
+    match found {
+        Ok(b) => Some(b),
+        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{test}: {why}; CI installs it (.ci/run)")
+        }
+        Err(why) => {
+            eprintln!("SKIPPED {test}: {why}");
+            None
+        }
+    }
+}
+
+/// Run `tests/browser/inspect.mjs` on a spec; what it saw.
+pub fn inspect(script: &Path, spec: &serde_json::Value, dir: &Path) -> serde_json::Value {
+    let spec_path = dir.join("spec.json");
+    std::fs::write(&spec_path, spec.to_string()).unwrap();
+    let o = Command::new("node")
+        .arg(script)
+        .arg(&spec_path)
+        .output()
+        .expect("node runs");
+    assert!(
+        o.status.success(),
+        "the browser driver failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
