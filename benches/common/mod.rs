@@ -45,6 +45,7 @@ pub fn run_options(root: &Path, out: PathBuf) -> callscope::run::RunOptions {
         filter: callscope::recording::Filter::default(),
         formats: callscope::report::Formats {
             csv: true,
+            csv_raw: false,
             json: true,
             html: true,
         },
