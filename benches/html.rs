@@ -42,6 +42,7 @@ fn main() {
         let mut o = run_options(&root, out.path().join(name));
         o.formats = Formats {
             csv: true,
+            csv_raw: false,
             json: true,
             html,
         };

@@ -36,6 +36,7 @@ fn options(root: &Path, out: PathBuf, vad: VadKind, analyzers: &[&str]) -> RunOp
         filter: Filter::default(),
         formats: Formats {
             csv: true,
+            csv_raw: false,
             json: true,
             html: true,
         },
