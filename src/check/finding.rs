@@ -140,6 +140,10 @@ codes! {
     "meta.function_calls" Warning "call_metadata.json function_calls disagree with the function_call events in session_events.json";
     "meta.sample_rate" Warning "the target_sample_rate the recording_started event logs is not the caller track's rate";
     "meta.recovered" Info "call_metadata.json was rebuilt by repair from the audio of a crashed call";
+    "perm.world_readable" Warning "a file others can read, or a directory others can list or enter: every user of the machine can hear the call or read its words (check only)";
+    "perm.world_writable" Error "a file or directory every user can write: anyone can change or remove the recording (check only)";
+    "perm.group_writable" Warning "a file or directory its group can write (check only)";
+    "perm.owner_mismatch" Warning "a file or directory not owned by the store root's owner (check only; repair does not change owners)";
 }
 
 fn default_severity(code: &str) -> Severity {

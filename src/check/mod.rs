@@ -7,6 +7,7 @@ mod compare;
 mod cross;
 pub mod finding;
 mod json;
+pub mod perm;
 pub mod render;
 mod wav;
 

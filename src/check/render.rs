@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::perm::StoreSummary;
 use super::{RecordingCheck, Severity, Status};
 use crate::style::{self, Style};
 
@@ -40,8 +41,9 @@ pub fn summarize(checks: &[RecordingCheck]) -> CheckSummary {
 }
 
 /// One line per recording (status, name, state, finding count), its findings
-/// indented under it, and a total.
-pub fn render_text(checks: &[RecordingCheck]) -> String {
+/// indented under it, a total, and the store's permissions when anyone
+/// but its owner can reach it.
+pub fn render_text(checks: &[RecordingCheck], store: Option<&StoreSummary>) -> String {
     let mut out = String::new();
     for c in checks {
         let n = c.findings.len();
@@ -80,6 +82,10 @@ pub fn render_text(checks: &[RecordingCheck]) -> String {
         s.findings_by_severity[1].1,
         s.findings_by_severity[2].1,
     ));
+    if let Some(line) = store.and_then(StoreSummary::line) {
+        out.push_str(&line);
+        out.push('\n');
+    }
     out
 }
 
@@ -87,12 +93,15 @@ pub fn render_text(checks: &[RecordingCheck]) -> String {
 struct JsonReport<'a> {
     recordings: &'a [RecordingCheck],
     summary: CheckSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    permissions: Option<&'a StoreSummary>,
 }
 
-pub fn render_json(checks: &[RecordingCheck]) -> String {
+pub fn render_json(checks: &[RecordingCheck], store: Option<&StoreSummary>) -> String {
     let report = JsonReport {
         recordings: checks,
         summary: summarize(checks),
+        permissions: store,
     };
     let mut s = serde_json::to_string_pretty(&report).unwrap_or_default();
     s.push('\n');

@@ -42,6 +42,7 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
     let found = discover(&args.root)?;
     output::warn_skipped(&found);
     let opts = args.work.model.options();
+    let owner = check::perm::store_owner(&args.root);
     let bar = crate::progress::bar(found.recordings.len() as u64, "recordings", args.work.quiet);
     // Each recording is dropped, with whatever it loaded, once checked:
     // memory does not grow with the number of recordings.
@@ -50,7 +51,11 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
             .recordings
             .into_par_iter()
             .map(|r| {
-                let c = check::check_recording(&r, &opts);
+                let mut c = check::check_recording(&r, &opts);
+                if let Some(owner) = owner {
+                    c.findings.extend(check::perm::audit(&r.dir, owner));
+                    c.status = check::status_of(&c.findings);
+                }
                 bar.inc(1);
                 c
             })
@@ -58,10 +63,12 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
     });
     bar.finish_and_clear();
     interrupt::check()?;
+    let findings: Vec<&[check::Finding]> = checks.iter().map(|c| c.findings.as_slice()).collect();
+    let store = check::perm::StoreSummary::new(&args.root, &findings);
     let text = if args.json {
-        check::render::render_json(&checks)
+        check::render::render_json(&checks, store.as_ref())
     } else {
-        check::render::render_text(&checks)
+        check::render::render_text(&checks, store.as_ref())
     };
     output::stdout(&text)?;
     let failed = checks
@@ -96,6 +103,12 @@ pub struct RepairArgs {
     /// heard) where there is none, for people to listen to.
     #[arg(long)]
     pub aligned: bool,
+    /// Also take away what `check` flags as perm.*: others' access and
+    /// group or world write, from every file and directory of each
+    /// recording (files 0644 → 0640, directories 0755 → 0750). Owners are
+    /// not changed. Each change is logged to the repair log.
+    #[arg(long)]
+    pub fix_permissions: bool,
     /// When another callscope holds the root, wait this long for it (30s,
     /// 5m, 2h) instead of exiting 75 at once.
     #[arg(long, value_name = "DURATION", value_parser = crate::lock::parse_wait)]
@@ -126,6 +139,15 @@ pub fn repair(args: &RepairArgs) -> Result<i32> {
     let found = discover(&args.root)?;
     output::warn_skipped(&found);
     let model = args.work.model.options();
+    let dirs: Vec<(String, PathBuf)> = if args.fix_permissions {
+        found
+            .recordings
+            .iter()
+            .map(|r| (r.rel.clone(), r.dir.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let bar = crate::progress::bar(found.recordings.len() as u64, "recordings", args.work.quiet);
     let results = pool.install(|| {
         repair::repair_all(
@@ -140,16 +162,79 @@ pub fn repair(args: &RepairArgs) -> Result<i32> {
     for w in results.iter().flat_map(|r| &r.warnings) {
         output::warn(w);
     }
-    let text = if args.json {
+    interrupt::check()?;
+    let modes = fix_permissions(&dirs, &apply_opts, args.dry_run)?;
+    let text = if args.json && args.fix_permissions {
+        output::json(&serde_json::json!({ "recordings": results, "permissions": modes }))?
+    } else if args.json {
         output::json(&results)?
     } else {
-        repair::render_text(&results, args.dry_run)
+        let mut t = repair::render_text(&results, args.dry_run);
+        t.push_str(&render_modes(&modes, args.dry_run));
+        t
     };
     output::stdout(&text)?;
     interrupt::check()?;
-    Ok(if results.iter().any(|r| r.failed(args.dry_run)) {
-        exit::DATA
-    } else {
-        exit::OK
-    })
+    let modes_failed = modes.iter().any(|(_, c)| c.error.is_some());
+    Ok(
+        if modes_failed || results.iter().any(|r| r.failed(args.dry_run)) {
+            exit::DATA
+        } else {
+            exit::OK
+        },
+    )
+}
+
+/// `repair --fix-permissions`: each recording's mode changes, made (and
+/// logged, one line each) unless a dry run.
+fn fix_permissions(
+    dirs: &[(String, PathBuf)],
+    opts: &ApplyOptions,
+    dry_run: bool,
+) -> Result<Vec<(String, check::perm::ModeChange)>> {
+    let mut out = Vec::new();
+    for (rel, dir) in dirs {
+        interrupt::check()?;
+        for c in check::perm::fix(dir, !dry_run) {
+            if !dry_run {
+                let line = serde_json::json!({
+                    "event": "chmod",
+                    "time": crate::recording::format_utc(&Utc::now()),
+                    "recording": rel,
+                    "path": c.path.strip_prefix(dir).unwrap_or(&c.path),
+                    "mode_before": c.mode_before,
+                    "mode_after": c.mode_after,
+                    "result": if c.error.is_some() { "failed" } else { "ok" },
+                    "error": c.error,
+                });
+                crate::safe_fs::append_line(&opts.log.path(), &line.to_string())
+                    .map_err(|e| crate::Error::io(&opts.log.shown(), e))?;
+            }
+            out.push((rel.clone(), c));
+        }
+    }
+    Ok(out)
+}
+
+fn render_modes(modes: &[(String, check::perm::ModeChange)], dry_run: bool) -> String {
+    let mut out = String::new();
+    let mut last = None;
+    for (rel, c) in modes {
+        if last != Some(rel) {
+            out.push_str(&format!("{rel}\n"));
+            last = Some(rel);
+        }
+        let status = match (&c.error, dry_run) {
+            (Some(e), _) => format!("FAILED: {e}"),
+            (None, true) => "planned".into(),
+            (None, false) => "done".into(),
+        };
+        out.push_str(&format!(
+            "  chmod            {} {} → {} [{status}]\n",
+            c.path.file_name().unwrap_or_default().to_string_lossy(),
+            c.mode_before,
+            c.mode_after
+        ));
+    }
+    out
 }

@@ -1,0 +1,234 @@
+//! Who else may read or change a recording. A recording holds a person's
+//! voice and words: `check` reports, per recording, what others can read,
+//! what a group or everyone can write, and what is not owned by the
+//! store's owner; `repair --fix-permissions` takes away exactly the bits
+//! these findings name, through a descriptor opened without following a
+//! link, and logs every change.
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::Finding;
+
+/// Others may read a file, or list or enter a directory (and so read the
+/// files in it whose names are known: a recording's always are).
+fn read_by_others(m: &fs::Metadata) -> bool {
+    let mask = if m.is_dir() { 0o005 } else { 0o004 };
+    m.mode() & mask != 0
+}
+
+/// What a finding's code says about a mode, and the bits a fix removes.
+const KINDS: [(&str, fn(&fs::Metadata, u32) -> bool, u32); 4] = [
+    ("perm.world_readable", |m, _| read_by_others(m), 0o005),
+    ("perm.world_writable", |m, _| m.mode() & 0o002 != 0, 0o002),
+    ("perm.group_writable", |m, _| m.mode() & 0o020 != 0, 0o020),
+    ("perm.owner_mismatch", |m, owner| m.uid() != owner, 0),
+];
+
+/// How many entries of one recording are looked at: a recording has seven
+/// files and callscope's own few; a directory holding millions is not a
+/// recording, and its walk must end.
+const MAX_ENTRIES: usize = 4096;
+
+/// The recording directory and everything under it, links not followed
+/// (a link's own mode means nothing), each with its metadata.
+fn entries(dir: &Path) -> Vec<(PathBuf, fs::Metadata)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(p) = todo.pop() {
+        let Ok(m) = fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if m.file_type().is_symlink() {
+            continue;
+        }
+        if m.is_dir() {
+            if let Ok(rd) = fs::read_dir(&p) {
+                todo.extend(rd.flatten().map(|e| e.path()));
+            }
+        }
+        out.push((p, m));
+        if out.len() >= MAX_ENTRIES {
+            break;
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// A path as a finding names it: relative to the recording.
+fn shown(dir: &Path, p: &Path) -> String {
+    match p.strip_prefix(dir) {
+        Ok(r) if r.as_os_str().is_empty() => "the directory".into(),
+        Ok(r) => r.display().to_string(),
+        Err(_) => p.display().to_string(),
+    }
+}
+
+/// The permission findings of one recording: one per kind of exposure,
+/// naming the files and modes. `owner` is the store root's owner.
+pub fn audit(dir: &Path, owner: u32) -> Vec<Finding> {
+    let all = entries(dir);
+    let mut out = Vec::new();
+    for (code, exposed, _) in KINDS {
+        let hits: Vec<String> = all
+            .iter()
+            .filter(|(_, m)| exposed(m, owner))
+            .map(|(p, m)| {
+                if code == "perm.owner_mismatch" {
+                    format!("{} (uid {})", shown(dir, p), m.uid())
+                } else {
+                    format!("{} ({:04o})", shown(dir, p), m.mode() & 0o7777)
+                }
+            })
+            .collect();
+        if hits.is_empty() {
+            continue;
+        }
+        let what = match code {
+            "perm.world_readable" => "readable by every user of the machine".to_string(),
+            "perm.world_writable" => "writable by every user of the machine".to_string(),
+            "perm.group_writable" => "writable by its group".to_string(),
+            _ => format!("not owned by the store's owner (uid {owner})"),
+        };
+        let mut list = hits.iter().take(6).cloned().collect::<Vec<_>>().join(", ");
+        if hits.len() > 6 {
+            list.push_str(&format!(" and {} more", hits.len() - 6));
+        }
+        let fix = if code == "perm.owner_mismatch" {
+            ""
+        } else {
+            "; repair --fix-permissions takes the bits away"
+        };
+        out.push(Finding::new(code, None, format!("{what}: {list}{fix}")));
+    }
+    out
+}
+
+/// The store as a whole, for the line under `check`'s totals.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StoreSummary {
+    pub root: String,
+    /// The root directory's mode, octal.
+    pub root_mode: String,
+    pub root_readable_by_others: bool,
+    pub owner_uid: u32,
+    /// Recordings with at least one finding of each kind.
+    pub world_readable: usize,
+    pub world_writable: usize,
+    pub group_writable: usize,
+    pub owner_mismatch: usize,
+}
+
+impl StoreSummary {
+    pub fn new(root: &Path, findings: &[&[Finding]]) -> Option<StoreSummary> {
+        let m = fs::metadata(root).ok()?;
+        let count = |code: &str| {
+            findings
+                .iter()
+                .filter(|fs| fs.iter().any(|f| f.code == code))
+                .count()
+        };
+        Some(StoreSummary {
+            root: root.display().to_string(),
+            root_mode: format!("{:04o}", m.mode() & 0o7777),
+            root_readable_by_others: read_by_others(&m),
+            owner_uid: m.uid(),
+            world_readable: count("perm.world_readable"),
+            world_writable: count("perm.world_writable"),
+            group_writable: count("perm.group_writable"),
+            owner_mismatch: count("perm.owner_mismatch"),
+        })
+    }
+
+    /// One line, or nothing when the store is private.
+    pub fn line(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.root_readable_by_others {
+            parts.push(format!(
+                "the store root {} is {}: every user can list it",
+                self.root, self.root_mode
+            ));
+        }
+        for (n, what) in [
+            (self.world_readable, "readable by others"),
+            (self.world_writable, "writable by others"),
+            (self.group_writable, "group-writable"),
+            (self.owner_mismatch, "holding files of another owner"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} recording(s) {what}"));
+            }
+        }
+        (!parts.is_empty()).then(|| format!("permissions: {}", parts.join("; ")))
+    }
+}
+
+/// The owner a store's recordings should have: the root's.
+pub fn store_owner(root: &Path) -> Option<u32> {
+    fs::metadata(root).ok().map(|m| m.uid())
+}
+
+/// One mode change `repair --fix-permissions` made (or would make).
+#[derive(Debug, Clone, Serialize)]
+pub struct ModeChange {
+    pub path: PathBuf,
+    pub mode_before: String,
+    pub mode_after: String,
+    /// Why it could not be made, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Take away the bits the findings name (others' access, group and world
+/// write) from a recording's files and directories. Each is opened without
+/// following a link and changed through that descriptor, so a file swapped
+/// for a link between the look and the change is never the link's target.
+pub fn fix(dir: &Path, apply: bool) -> Vec<ModeChange> {
+    let remove: u32 = KINDS.iter().map(|k| k.2).fold(0, |a, b| a | b);
+    let mut out = Vec::new();
+    for (p, m) in entries(dir) {
+        let before = m.mode() & 0o7777;
+        // Files lose others' read too (0o004 is in 0o005).
+        let after = before & !(remove | 0o004);
+        if after == before {
+            continue;
+        }
+        let error = if apply {
+            chmod_no_follow(&p, &m, after).err().map(|e| e.to_string())
+        } else {
+            None
+        };
+        out.push(ModeChange {
+            path: p,
+            mode_before: format!("{before:04o}"),
+            mode_after: format!("{after:04o}"),
+            error,
+        });
+    }
+    out
+}
+
+fn chmod_no_follow(p: &Path, seen: &fs::Metadata, mode: u32) -> std::io::Result<()> {
+    let mut o = fs::OpenOptions::new();
+    o.read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY);
+    if seen.is_dir() {
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY);
+    } else if !seen.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file or a directory; left as it is",
+        ));
+    }
+    let f = o.open(p)?;
+    let now = f.metadata()?;
+    if (now.dev(), now.ino()) != (seen.dev(), seen.ino()) {
+        return Err(std::io::Error::other(
+            "replaced while it was looked at; left as it is",
+        ));
+    }
+    f.set_permissions(fs::Permissions::from_mode(mode))
+}
