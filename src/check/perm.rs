@@ -20,12 +20,36 @@ fn read_by_others(m: &fs::Metadata) -> bool {
     m.mode() & mask != 0
 }
 
-/// What a finding's code says about a mode, and the bits a fix removes.
-const KINDS: [(&str, fn(&fs::Metadata, u32) -> bool, u32); 4] = [
-    ("perm.world_readable", |m, _| read_by_others(m), 0o005),
-    ("perm.world_writable", |m, _| m.mode() & 0o002 != 0, 0o002),
-    ("perm.group_writable", |m, _| m.mode() & 0o020 != 0, 0o020),
-    ("perm.owner_mismatch", |m, owner| m.uid() != owner, 0),
+/// One kind of exposure: its finding code, whether an entry (given the
+/// store's owner) has it, and the mode bits a fix takes away.
+struct Kind {
+    code: &'static str,
+    exposed: fn(&fs::Metadata, u32) -> bool,
+    bits: u32,
+}
+
+const KINDS: [Kind; 4] = [
+    Kind {
+        code: "perm.world_readable",
+        exposed: |m, _| read_by_others(m),
+        // Files lose others' read, directories their read and search.
+        bits: 0o005,
+    },
+    Kind {
+        code: "perm.world_writable",
+        exposed: |m, _| m.mode() & 0o002 != 0,
+        bits: 0o002,
+    },
+    Kind {
+        code: "perm.group_writable",
+        exposed: |m, _| m.mode() & 0o020 != 0,
+        bits: 0o020,
+    },
+    Kind {
+        code: "perm.owner_mismatch",
+        exposed: |m, owner| m.uid() != owner,
+        bits: 0,
+    },
 ];
 
 /// How many entries of one recording are looked at: a recording has seven
@@ -73,7 +97,7 @@ fn shown(dir: &Path, p: &Path) -> String {
 pub fn audit(dir: &Path, owner: u32) -> Vec<Finding> {
     let all = entries(dir);
     let mut out = Vec::new();
-    for (code, exposed, _) in KINDS {
+    for Kind { code, exposed, .. } in KINDS {
         let hits: Vec<String> = all
             .iter()
             .filter(|(_, m)| exposed(m, owner))
@@ -188,12 +212,11 @@ pub struct ModeChange {
 /// following a link and changed through that descriptor, so a file swapped
 /// for a link between the look and the change is never the link's target.
 pub fn fix(dir: &Path, apply: bool) -> Vec<ModeChange> {
-    let remove: u32 = KINDS.iter().map(|k| k.2).fold(0, |a, b| a | b);
+    let remove: u32 = KINDS.iter().fold(0, |a, k| a | k.bits);
     let mut out = Vec::new();
     for (p, m) in entries(dir) {
         let before = m.mode() & 0o7777;
-        // Files lose others' read too (0o004 is in 0o005).
-        let after = before & !(remove | 0o004);
+        let after = before & !remove;
         if after == before {
             continue;
         }

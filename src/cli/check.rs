@@ -208,7 +208,7 @@ fn fix_permissions(
                     "error": c.error,
                 });
                 crate::safe_fs::append_line(&opts.log.path(), &line.to_string())
-                    .map_err(|e| crate::Error::io(&opts.log.shown(), e))?;
+                    .map_err(|e| crate::Error::io(opts.log.shown(), e))?;
             }
             out.push((rel.clone(), c));
         }
