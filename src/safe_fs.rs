@@ -367,14 +367,14 @@ pub fn keep_backup(original: &Path, backup: &Path) -> io::Result<PathBuf> {
 }
 
 /// A reader that hashes and counts what passes through it.
-struct HashingReader<R> {
+pub struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
     len: u64,
 }
 
 impl<R: Read> HashingReader<R> {
-    fn new(inner: R) -> Self {
+    pub fn new(inner: R) -> Self {
         HashingReader {
             inner,
             hasher: Sha256::new(),
@@ -382,7 +382,8 @@ impl<R: Read> HashingReader<R> {
         }
     }
 
-    fn finish(self) -> (u64, String) {
+    /// Bytes read and their SHA-256, as lowercase hex.
+    pub fn finish(self) -> (u64, String) {
         (self.len, hex(&self.hasher.finalize()))
     }
 }
@@ -393,6 +394,38 @@ impl<R: Read> Read for HashingReader<R> {
         self.hasher.update(&buf[..n]);
         self.len += n as u64;
         Ok(n)
+    }
+}
+
+/// A writer that hashes what passes through it to the writer beneath.
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: Write> HashingWriter<W> {
+    pub fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// The SHA-256 of everything written, as lowercase hex.
+    pub fn finish(self) -> String {
+        hex(&self.hasher.finalize())
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

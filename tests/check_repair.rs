@@ -494,6 +494,14 @@ fn sample_recordings_check_and_repair() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("samples");
     copy_dir(&sample_recordings(), &root);
+    // Private, as a careful recorder leaves them: the permission findings
+    // are tests/permissions.rs's.
+    assert!(std::process::Command::new("chmod")
+        .args(["-R", "go-rwx"])
+        .arg(&root)
+        .status()
+        .unwrap()
+        .success());
     let (code, report) = check_json(&root, &["--settle", "0"]);
     assert_eq!(code, 1);
     let found = serious_codes(&report);
@@ -1073,7 +1081,16 @@ fn json_checks_at_their_edges() {
 #[test]
 fn the_text_report_counts_and_colours_by_severity() {
     let root = sample_recordings();
-    let (code, out, _) = run(&["check", path_str(&root), "--settle", "0"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let private = tmp.path().join("samples");
+    copy_dir(&root, &private);
+    assert!(std::process::Command::new("chmod")
+        .args(["-R", "go-rwx"])
+        .arg(&private)
+        .status()
+        .unwrap()
+        .success());
+    let (code, out, _) = run(&["check", path_str(&private), "--settle", "0"]);
     assert_eq!(code, 1);
     assert_eq!(
         out.lines().last().unwrap(),
@@ -1178,6 +1195,7 @@ fn a_dead_runs_temporary_file_is_reported_and_repair_removes_it() {
     // A pid above the kernel's pid_max: its writer cannot be alive.
     let temp = dir.join(".final_stereo_recording.wav.2147483646-abcdef.callscope-tmp");
     fs::write(&temp, b"half a file").unwrap();
+    fs::set_permissions(&temp, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let (code, report) = check_json(&rec, &[]);
     assert_eq!(code, 0, "a warning");
     assert_eq!(

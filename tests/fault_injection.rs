@@ -93,6 +93,11 @@ fn tree(root: &Path) -> Tree {
                 stack.push(p);
             } else if m.is_file() {
                 let mut bytes = fs::read(&p).unwrap();
+                if name.ends_with(".age") {
+                    // Encrypted with a new key each time: what matters is
+                    // that the reference age tool decrypts it, and to what.
+                    bytes = age_decrypt(&root.join("key.txt"), &p);
+                }
                 if name == "AUDIO_REMOVED_BY_POLICY.json" {
                     // The marker says when it was written; the rest must match.
                     let mut v: Value = serde_json::from_slice(&bytes).unwrap();
@@ -113,6 +118,45 @@ fn log_lines(path: &Path) -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// An age file decrypted by the reference `age` tool.
+fn age_decrypt(key: &Path, file: &Path) -> Vec<u8> {
+    let o = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(key)
+        .arg(file)
+        .output()
+        .expect("age runs");
+    assert!(
+        o.status.success(),
+        "age -d {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+}
+
+/// Whether the reference `age` tool is here (Debian's package age); under
+/// CI=true it must be.
+fn age_available(test: &str) -> bool {
+    let ok = Command::new("age-keygen")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+        && Command::new("age")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "{test}: the age tool is not installed (apt-get install age); .ci/run installs it"
+        );
+        eprintln!("SKIPPED {test}: the age tool is not installed (apt-get install age)");
+    }
+    ok
 }
 
 /// One command swept over its kill points.
@@ -333,7 +377,10 @@ fn recording_of(p: &Path) -> PathBuf {
         .next()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .unwrap_or_default();
-    Path::new(&top).join(rec.trim_end_matches(".tar.gz"))
+    let rec = [".tar.gz", ".tar.age", ".tar.gz.age"]
+        .iter()
+        .fold(rec.as_str(), |r, s| r.strip_suffix(s).unwrap_or(r));
+    Path::new(&top).join(rec)
 }
 
 fn prune_sweep(name: &str, policy_head: &str, action: &str) {
@@ -342,6 +389,23 @@ fn prune_sweep(name: &str, policy_head: &str, action: &str) {
     }
     let tmp = tempfile::tempdir().unwrap();
     let ws = workspace(tmp.path(), 3, "");
+    if policy_head.contains("recipients_file") {
+        // The private key stays beside, for the test's decryption only.
+        let st = Command::new("age-keygen")
+            .arg("-o")
+            .arg(ws.join("key.txt"))
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let public = Command::new("age-keygen")
+            .arg("-y")
+            .arg(ws.join("key.txt"))
+            .output()
+            .unwrap()
+            .stdout;
+        fs::write(ws.join("recipients.txt"), public).unwrap();
+    }
     fs::write(
         ws.join("policy.toml"),
         format!(
@@ -392,6 +456,20 @@ fn prune_archive_tar_gz_killed_at_every_step() {
     prune_sweep(
         "prune archive tar.gz",
         "archive_root = \"archive\"\narchive_format = \"tar.gz\"",
+        "archive",
+    );
+}
+
+/// Encrypted to an age recipient, with no private key to check with: a
+/// re-run that finds the archive in place proves it by the audit log.
+#[test]
+fn prune_archive_age_killed_at_every_step() {
+    if !age_available("prune_archive_age_killed_at_every_step") {
+        return;
+    }
+    prune_sweep(
+        "prune archive tar.age",
+        "archive_root = \"archive\"\nrecipients_file = \"recipients.txt\"",
         "archive",
     );
 }

@@ -20,6 +20,8 @@ pub struct ApplyOptions {
     pub audit: safe_fs::OwnPath,
     pub archive_root: Option<PathBuf>,
     pub archive_format: ArchiveFormat,
+    /// The recipients (and verifying identity) of an encrypted format.
+    pub archive_keys: Option<super::keys::ArchiveKeys>,
     /// The policy file, named in markers.
     pub policy: Option<PathBuf>,
     /// Who ran what, on every audit line.
@@ -77,7 +79,7 @@ fn open_trash(root: &Path, create: bool) -> Result<Option<safe_fs::Beneath>, Str
 
 /// Append one audit line: the time first, then the event, then what every
 /// line carries about the run.
-fn audit(opts: &ApplyOptions, event: serde_json::Value) -> Result<(), String> {
+pub(super) fn audit(opts: &ApplyOptions, event: serde_json::Value) -> Result<(), String> {
     let mut line = serde_json::Map::new();
     line.insert("time".into(), format_utc(&Utc::now()).into());
     if let serde_json::Value::Object(fields) = event {

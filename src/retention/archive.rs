@@ -1,7 +1,8 @@
-//! Archiving a recording: copied (or packed into a .tar.gz) outside ROOT
-//! under a temporary name, every file's SHA-256 checked against the intent
-//! line's, renamed into place, and only then the original removed. An
-//! archive is never overwritten, never inside ROOT, never the recording.
+//! Archiving a recording: copied (or packed into a .tar.gz, or a tar
+//! encrypted to age recipients) outside ROOT under a temporary name, every
+//! file's SHA-256 checked against the intent line's, renamed into place,
+//! and only then the original removed. An archive is never overwritten,
+//! never inside ROOT, never the recording.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -105,8 +106,8 @@ pub(super) fn archive(
     sums: &[FileSum],
     opts: &ApplyOptions,
 ) -> Result<serde_json::Value, String> {
-    if opts.archive_format == ArchiveFormat::TarGz {
-        return archive_tar_gz(d, sums, opts);
+    if opts.archive_format != ArchiveFormat::Directory {
+        return archive_tar(d, sums, opts);
     }
     let dest = archive_dest(d, opts, "")?;
     let want = expected(sums, Path::new(""))?;
@@ -144,41 +145,201 @@ pub(super) fn archive(
     Ok(json!({ "archived_to": dest.display().to_string() }))
 }
 
-/// Archive as one `{recording}.tar.gz` (entries `{directory}/{file}`): it is
-/// written under a temporary name, fsynced, read back with every file's
-/// SHA-256 compared against the original, and only then put in place; the
-/// original then goes like `delete`. A failure at any step keeps the original.
-fn archive_tar_gz(
+/// Archive as one file, `{recording}.tar.gz`, `.tar.age` or `.tar.gz.age`
+/// (entries `{directory}/{file}`), streamed: memory does not grow with the
+/// recording. It is written under a temporary name and fsynced; every
+/// file's bytes as they went in are checked against the intent line's
+/// SHA-256, and the archive is read back: a `.tar.gz` decompressed and
+/// every file's SHA-256 compared; an encrypted one compared with the
+/// ciphertext as it was written, and decrypted and compared file by file
+/// when the policy gives `verify_identity`. Only then is it put in place;
+/// the original then goes like `delete`. A failure at any step keeps the
+/// original.
+fn archive_tar(
     d: &Decision,
     sums: &[FileSum],
     opts: &ApplyOptions,
 ) -> Result<serde_json::Value, String> {
-    let dest = archive_dest(d, opts, ".tar.gz")?;
+    let format = opts.archive_format;
+    let dest = archive_dest(d, opts, format.suffix())?;
     let err = |e: std::io::Error| format!("{}: {e}", dest.display());
-    let leaf = d.dir.file_name().unwrap_or_default();
-    let want = expected(sums, Path::new(leaf))?;
+    let leaf = PathBuf::from(d.dir.file_name().unwrap_or_default());
+    let want = expected(sums, &leaf)?;
+    let keys = match (format.encrypted(), &opts.archive_keys) {
+        (false, _) => None,
+        (true, Some(k)) => Some(k),
+        (true, None) => return Err("the policy gives no age recipients; nothing moved".into()),
+    };
     if dest.symlink_metadata().is_ok() {
-        let same = tar_checksums(&dest).is_ok_and(|there| there == want);
+        let same = match keys {
+            None => tar_checksums(&dest, format, None).is_ok_and(|there| there == want),
+            Some(k) => {
+                let sha = safe_fs::sha256_file(&dest).map_err(err)?;
+                match &k.verify {
+                    Some(id) => tar_checksums(&dest, format, Some(id)).is_ok_and(|t| t == want),
+                    None => written_before(opts, &dest, &sha, &want)?,
+                }
+            }
+        };
         let mut done = finish_with_existing(d, opts, &dest, same)?;
         done["archive_sha256"] = safe_fs::sha256_file(&dest).map_err(err)?.into();
         return Ok(done);
     }
-    let leaf = PathBuf::from(leaf);
     let mut out = AtomicFile::create(&dest).map_err(err)?;
-    let gz = flate2::write::GzEncoder::new(out.writer(), flate2::Compression::default());
-    let mut tar = tar::Builder::new(gz);
-    tar.follow_symlinks(false);
-    for (name, _) in &d.files {
-        tar.append_path_with_name(d.dir.join(name), leaf.join(name))
-            .map_err(|e| format!("{name}: {e}"))?;
-    }
-    tar.into_inner().and_then(|gz| gz.finish()).map_err(err)?;
+    let mut hashed = safe_fs::HashingWriter::new(out.writer());
+    let fed = match (format.compressed(), keys) {
+        (true, None) => {
+            let gz = flate2::write::GzEncoder::new(&mut hashed, flate2::Compression::default());
+            let (gz, fed) = write_tar(gz, d, &leaf)?;
+            gz.finish().map_err(err)?;
+            fed
+        }
+        (compressed, Some(k)) => {
+            let recipients = k.recipients.iter().map(|r| r as &dyn age::Recipient);
+            let encrypted = age::Encryptor::with_recipients(recipients)
+                .map_err(|e| format!("{}: {e}", dest.display()))?
+                .wrap_output(&mut hashed)
+                .map_err(err)?;
+            if compressed {
+                let gz = flate2::write::GzEncoder::new(encrypted, flate2::Compression::default());
+                let (gz, fed) = write_tar(gz, d, &leaf)?;
+                gz.finish().and_then(|e| e.finish()).map_err(err)?;
+                fed
+            } else {
+                let (encrypted, fed) = write_tar(encrypted, d, &leaf)?;
+                encrypted.finish().map_err(err)?;
+                fed
+            }
+        }
+        (false, None) => unreachable!("the directory format is not a tar"),
+    };
+    let written = hashed.finish();
     out.finish().map_err(err)?;
-    same_files(&want, &tar_checksums(out.temp()).map_err(err)?)?;
+    same_files(&want, &fed)?;
     let sha = safe_fs::sha256_file(out.temp()).map_err(err)?;
+    match keys {
+        None => same_files(
+            &want,
+            &tar_checksums(out.temp(), format, None).map_err(err)?,
+        )?,
+        Some(k) => {
+            if sha != written {
+                return Err(format!(
+                    "{}: the archive on disk is not what was written; original kept",
+                    dest.display()
+                ));
+            }
+            if let Some(id) = &k.verify {
+                let got = tar_checksums(out.temp(), format, Some(id)).map_err(|e| {
+                    format!("{}: does not decrypt: {e}; original kept", dest.display())
+                })?;
+                same_files(&want, &got)?;
+            }
+            // Proof for a re-run that finds this archive in place before
+            // the original went: without the private key it cannot look
+            // inside, so it matches the archive's SHA-256 and the files'.
+            super::apply::audit(
+                opts,
+                json!({
+                    "event": "archive_written",
+                    "recording": d.recording,
+                    "archive": resolved(&dest),
+                    "archive_sha256": sha,
+                    "files_sha256": files_digest(&want),
+                }),
+            )?;
+        }
+    }
     out.commit(None).map_err(err)?;
     delete(d, opts)?;
     Ok(json!({ "archived_to": dest.display().to_string(), "archive_sha256": sha }))
+}
+
+/// Put every file of the recording into a tar written to `w`; returns the
+/// writer and each file's SHA-256 as it went in. Each file is opened as
+/// `delete` and `files_under` see it: never through a link, only if regular.
+fn write_tar<W: std::io::Write>(
+    w: W,
+    d: &Decision,
+    leaf: &Path,
+) -> Result<(W, BTreeMap<PathBuf, String>), String> {
+    let mut tar = tar::Builder::new(w);
+    let mut fed = BTreeMap::new();
+    for (name, _) in &d.files {
+        let at = |e: std::io::Error| format!("{name}: {e}");
+        let file = safe_fs::open_regular(&d.dir.join(name)).map_err(at)?;
+        let meta = file.metadata().map_err(at)?;
+        let mut header = tar::Header::new_gnu();
+        header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+        let mut reader = safe_fs::HashingReader::new(std::io::Read::take(file, meta.len()));
+        tar.append_data(&mut header, leaf.join(name), &mut reader)
+            .map_err(at)?;
+        let (len, sha) = reader.finish();
+        if len != meta.len() {
+            return Err(format!(
+                "{name}: changed while it was archived; original kept"
+            ));
+        }
+        fed.insert(leaf.join(name), sha);
+    }
+    let w = tar.into_inner().map_err(|e| e.to_string())?;
+    Ok((w, fed))
+}
+
+/// An archive's path as the audit log's proof names it: resolved, so a
+/// re-run from another directory finds it.
+fn resolved(dest: &Path) -> String {
+    safe_fs::resolve(dest)
+        .unwrap_or_else(|_| dest.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// One digest of what an archive must hold (each file's path and SHA-256).
+fn files_digest(want: &BTreeMap<PathBuf, String>) -> String {
+    let text: String = want
+        .iter()
+        .map(|(p, sha)| format!("{sha}  {}\n", p.display()))
+        .collect();
+    safe_fs::sha256_reader(&mut text.as_bytes()).unwrap_or_default()
+}
+
+/// Whether the audit log holds this run's or an earlier one's proof that
+/// the encrypted archive at `dest`, with this SHA-256, was written from
+/// exactly these files (a prune killed after putting it in place, before
+/// the original went). Only callscope writes the audit log (in the store's
+/// private state directory, or where `--audit` says).
+fn written_before(
+    opts: &ApplyOptions,
+    dest: &Path,
+    sha: &str,
+    want: &BTreeMap<PathBuf, String>,
+) -> Result<bool, String> {
+    use std::io::BufRead;
+    let digest = files_digest(want);
+    let file = match safe_fs::open_regular(&opts.audit.path()) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(format!("{}: {e}", opts.audit.shown().display())),
+    };
+    let dest = resolved(dest);
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line.map_err(|e| format!("{}: {e}", opts.audit.shown().display()))?;
+        if !line.contains("\"archive_written\"") {
+            continue;
+        }
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if v["event"] == "archive_written"
+            && v["archive"] == dest.as_str()
+            && v["archive_sha256"] == sha
+            && v["files_sha256"] == digest.as_str()
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// What an archive must hold: every file's SHA-256 from the intent line,
@@ -239,10 +400,32 @@ fn finish_with_existing(
     Ok(json!({ "archived_to": dest.display().to_string(), "archive_existed": true }))
 }
 
-/// The SHA-256 of every file in a `.tar.gz`, by path.
-fn tar_checksums(path: &Path) -> std::io::Result<BTreeMap<PathBuf, String>> {
-    let gz = flate2::read::GzDecoder::new(fs::File::open(path)?);
-    let mut archive = tar::Archive::new(gz);
+/// The SHA-256 of every file in an archive of `format`, by path; an
+/// encrypted one is decrypted with `identity` as it is read.
+fn tar_checksums(
+    path: &Path,
+    format: ArchiveFormat,
+    identity: Option<&age::x25519::Identity>,
+) -> std::io::Result<BTreeMap<PathBuf, String>> {
+    let file = std::io::BufReader::new(safe_fs::open_regular(path)?);
+    let plain: Box<dyn std::io::Read> = match identity {
+        None => Box::new(file),
+        Some(id) => {
+            let bad = |e: age::DecryptError| std::io::Error::other(e.to_string());
+            let decryptor = age::Decryptor::new_buffered(file).map_err(bad)?;
+            Box::new(
+                decryptor
+                    .decrypt(std::iter::once(id as &dyn age::Identity))
+                    .map_err(bad)?,
+            )
+        }
+    };
+    let tar: Box<dyn std::io::Read> = if format.compressed() {
+        Box::new(flate2::read::GzDecoder::new(plain))
+    } else {
+        plain
+    };
+    let mut archive = tar::Archive::new(tar);
     let mut out = BTreeMap::new();
     for entry in archive.entries()? {
         let mut entry = entry?;

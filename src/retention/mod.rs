@@ -10,6 +10,7 @@
 
 pub mod apply;
 mod archive;
+pub mod keys;
 pub mod policy;
 mod render;
 

@@ -5,7 +5,11 @@
 //! ```toml
 //! hold_list = "legal_holds.txt"    # session ids under legal hold, one a line
 //! archive_root = "/srv/archive"    # where `archive` moves recordings
-//! archive_format = "tar.gz"        # or "directory" (the default)
+//! archive_format = "tar.gz"        # or "directory" (the default), "tar.age", "tar.gz.age"
+//! # Encrypted archives (tar.age): whom to encrypt to, public keys only.
+//! # recipients = ["age1…"]          # and/or
+//! # recipients_file = "archive-recipients.txt"
+//! # verify_identity = "/root/archive-key.txt"  # optional: decrypt each archive once to check it
 //!
 //! [[rule]]
 //! name = "disputes"
@@ -29,6 +33,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::keys::{self, ArchiveKeys};
 use crate::check::Status;
 use crate::recording::State;
 
@@ -74,6 +79,37 @@ pub enum ArchiveFormat {
     Directory,
     /// One compressed tar file, `{recording}.tar.gz`, verified before the original goes.
     TarGz,
+    /// One tar file encrypted to the policy's age recipients, `{recording}.tar.age`.
+    TarAge,
+    /// The same, compressed before it is encrypted: `{recording}.tar.gz.age`.
+    TarGzAge,
+}
+
+impl ArchiveFormat {
+    const ALL: [(ArchiveFormat, &'static str); 4] = [
+        (ArchiveFormat::Directory, "directory"),
+        (ArchiveFormat::TarGz, "tar.gz"),
+        (ArchiveFormat::TarAge, "tar.age"),
+        (ArchiveFormat::TarGzAge, "tar.gz.age"),
+    ];
+
+    pub fn encrypted(self) -> bool {
+        matches!(self, ArchiveFormat::TarAge | ArchiveFormat::TarGzAge)
+    }
+
+    pub fn compressed(self) -> bool {
+        matches!(self, ArchiveFormat::TarGz | ArchiveFormat::TarGzAge)
+    }
+
+    /// What an archive's name ends with (the directory itself: nothing).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            ArchiveFormat::Directory => "",
+            ArchiveFormat::TarGz => ".tar.gz",
+            ArchiveFormat::TarAge => ".tar.age",
+            ArchiveFormat::TarGzAge => ".tar.gz.age",
+        }
+    }
 }
 
 /// One validated rule.
@@ -101,6 +137,8 @@ pub struct Policy {
     pub holds: Vec<String>,
     pub archive_root: Option<PathBuf>,
     pub archive_format: ArchiveFormat,
+    /// The age keys of an encrypted `archive_format`.
+    pub archive_keys: Option<ArchiveKeys>,
 }
 
 /// What a recording looks like to the rules.
@@ -200,6 +238,9 @@ struct RawPolicy {
     hold_list: Option<Spanned<String>>,
     archive_root: Option<Spanned<String>>,
     archive_format: Option<Spanned<String>>,
+    recipients: Option<Spanned<Vec<String>>>,
+    recipients_file: Option<Spanned<String>>,
+    verify_identity: Option<Spanned<String>>,
     #[serde(default)]
     rule: Vec<Spanned<RawRule>>,
 }
@@ -279,13 +320,14 @@ pub fn parse_period(text: &str) -> Result<Period, String> {
     Ok(period)
 }
 
-/// The hold list: a regular file of at most 16 MiB of UTF-8 text (a FIFO
-/// or a device named there would never finish reading).
+/// A file the policy names (the hold list, a recipients or identity file):
+/// a regular file of at most 16 MiB of UTF-8 text (a FIFO or a device named
+/// there would never finish reading).
 /// It is read leniently (a byte-order mark, UTF-16 as Windows editors save
 /// "Unicode" text, CRLF line ends) and fails closed: a list that cannot be
 /// read whole is an error, and then the policy is refused and nothing is
 /// deleted.
-fn read_hold_list(p: &Path) -> std::io::Result<String> {
+fn read_policy_file(p: &Path) -> std::io::Result<String> {
     const MAX: u64 = 16 << 20;
     let file = crate::safe_fs::open_regular_followed(p)?;
     let mut bytes = Vec::new();
@@ -450,7 +492,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, String> {
     let holds = match &raw.hold_list {
         Some(list) => {
             let p = base.join(list.get_ref());
-            let t = read_hold_list(&p)
+            let t = read_policy_file(&p)
                 .map_err(|e| at(list.span(), format!("hold list {}: {e}", p.display())))?;
             t.lines()
                 .map(|l| l.split('#').next().unwrap_or("").trim())
@@ -461,25 +503,121 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, String> {
         None => Vec::new(),
     };
     let archive_format = match &raw.archive_format {
+        None if raw.recipients.is_some() || raw.recipients_file.is_some() => ArchiveFormat::TarAge,
         None => ArchiveFormat::Directory,
-        Some(f) => match f.get_ref().as_str() {
-            "directory" => ArchiveFormat::Directory,
-            "tar.gz" => ArchiveFormat::TarGz,
-            other => {
-                return Err(at(
+        Some(f) => ArchiveFormat::ALL
+            .iter()
+            .find(|(_, name)| name == f.get_ref())
+            .map(|(format, _)| *format)
+            .ok_or_else(|| {
+                at(
                     f.span(),
-                    format!("unknown archive_format \"{other}\" (directory, tar.gz)"),
-                ))
-            }
-        },
+                    format!(
+                        "unknown archive_format \"{}\" (directory, tar.gz, tar.age, tar.gz.age)",
+                        f.get_ref()
+                    ),
+                )
+            })?,
     };
+    let archive_keys = archive_keys(
+        KeyFields {
+            recipients: &raw.recipients,
+            recipients_file: &raw.recipients_file,
+            verify_identity: &raw.verify_identity,
+        },
+        archive_format,
+        path,
+        &at,
+    )?;
     Ok(Policy {
         path: path.to_path_buf(),
         rules,
         holds,
         archive_root: raw.archive_root.map(|a| base.join(a.into_inner())),
         archive_format,
+        archive_keys,
     })
+}
+
+/// The policy's key settings, as written.
+struct KeyFields<'a> {
+    recipients: &'a Option<Spanned<Vec<String>>>,
+    recipients_file: &'a Option<Spanned<String>>,
+    verify_identity: &'a Option<Spanned<String>>,
+}
+
+/// The keys an encrypted archive format needs: recipients (inline and from
+/// a file), at least one; and the identity that verifies, if given, which
+/// must be one of theirs. Keys without an encrypted format are refused:
+/// they would be ignored, and archives written in the clear.
+fn archive_keys(
+    raw: KeyFields,
+    format: ArchiveFormat,
+    path: &Path,
+    at: &dyn Fn(std::ops::Range<usize>, String) -> String,
+) -> Result<Option<ArchiveKeys>, String> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    let keyed = [raw.recipients_file, raw.verify_identity]
+        .into_iter()
+        .flatten()
+        .map(|s| s.span())
+        .chain(raw.recipients.as_ref().map(|r| r.span()))
+        .next();
+    if !format.encrypted() {
+        return match keyed {
+            Some(span) => Err(at(
+                span,
+                format!(
+                    "age keys are given but archive_format is \"{}\", which is not encrypted; use \"tar.age\" or \"tar.gz.age\"",
+                    ArchiveFormat::ALL.iter().find(|(f, _)| *f == format).map_or("", |(_, n)| n)
+                ),
+            )),
+            None => Ok(None),
+        };
+    }
+    let mut recipients = Vec::new();
+    if let Some(list) = raw.recipients {
+        for r in list.get_ref() {
+            recipients.push(keys::parse_recipient(r).map_err(|e| at(list.span(), e))?);
+        }
+    }
+    if let Some(file) = raw.recipients_file {
+        let p = base.join(file.get_ref());
+        let text = read_policy_file(&p)
+            .map_err(|e| at(file.span(), format!("recipients file {}: {e}", p.display())))?;
+        recipients.extend(
+            keys::parse_recipients_file(&text)
+                .map_err(|e| at(file.span(), format!("recipients file {}: {e}", p.display())))?,
+        );
+    }
+    if recipients.is_empty() {
+        return Err(format!(
+            "{}: archive_format is encrypted but no recipient is given (recipients = [\"age1…\"] or recipients_file)",
+            path.display()
+        ));
+    }
+    let verify = match raw.verify_identity {
+        Some(file) => {
+            let p = base.join(file.get_ref());
+            let text = read_policy_file(&p)
+                .map_err(|e| at(file.span(), format!("verify_identity {}: {e}", p.display())))?;
+            let id = keys::parse_identity_file(&text)
+                .map_err(|e| at(file.span(), format!("verify_identity {}: {e}", p.display())))?;
+            if !recipients.contains(&id.to_public()) {
+                return Err(at(
+                    file.span(),
+                    format!(
+                        "verify_identity {}: its public key {} is none of the recipients; it could not decrypt the archives",
+                        p.display(),
+                        id.to_public()
+                    ),
+                ));
+            }
+            Some(id)
+        }
+        None => None,
+    };
+    Ok(Some(ArchiveKeys { recipients, verify }))
 }
 
 #[cfg(test)]
