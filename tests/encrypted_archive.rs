@@ -13,7 +13,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{copy_samples, path_str, prune_at, snapshot};
+use common::{copy_samples, prune_at, snapshot};
 use serde_json::Value;
 
 const NOW: &str = "2030-01-01T00:00:00Z";
@@ -206,7 +206,7 @@ fn keys_that_would_leave_archives_unreadable_or_in_the_clear_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let root = copy_samples(tmp.path());
     let (_, public) = keygen(tmp.path(), "key.txt");
-    let (_, other) = keygen(tmp.path(), "other.txt");
+    keygen(tmp.path(), "other.txt");
     let secret = fs::read_to_string(tmp.path().join("key.txt")).unwrap();
     let secret = secret
         .lines()
@@ -238,7 +238,6 @@ fn keys_that_would_leave_archives_unreadable_or_in_the_clear_are_refused() {
             "none of the recipients",
         ),
     ] {
-        let _ = &other;
         let p = policy(tmp.path(), &head);
         let (code, out, err) = prune_at(&root, &p, NOW, &["--apply"]);
         assert_eq!(code, 2, "{head}: {out}{err}");
