@@ -33,7 +33,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::keys::{self, ArchiveKeys};
+use super::keys::ArchiveKeys;
 use crate::check::Status;
 use crate::recording::State;
 
@@ -68,47 +68,6 @@ impl Action {
         ]
         .into_iter()
         .find(|a| a.as_str() == s)
-    }
-}
-
-/// How `archive` stores a recording under the archive root.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ArchiveFormat {
-    /// The directory itself, moved (or copied and verified across file systems).
-    #[default]
-    Directory,
-    /// One compressed tar file, `{recording}.tar.gz`, verified before the original goes.
-    TarGz,
-    /// One tar file encrypted to the policy's age recipients, `{recording}.tar.age`.
-    TarAge,
-    /// The same, compressed before it is encrypted: `{recording}.tar.gz.age`.
-    TarGzAge,
-}
-
-impl ArchiveFormat {
-    const ALL: [(ArchiveFormat, &'static str); 4] = [
-        (ArchiveFormat::Directory, "directory"),
-        (ArchiveFormat::TarGz, "tar.gz"),
-        (ArchiveFormat::TarAge, "tar.age"),
-        (ArchiveFormat::TarGzAge, "tar.gz.age"),
-    ];
-
-    pub fn encrypted(self) -> bool {
-        matches!(self, ArchiveFormat::TarAge | ArchiveFormat::TarGzAge)
-    }
-
-    pub fn compressed(self) -> bool {
-        matches!(self, ArchiveFormat::TarGz | ArchiveFormat::TarGzAge)
-    }
-
-    /// What an archive's name ends with (the directory itself: nothing).
-    pub fn suffix(self) -> &'static str {
-        match self {
-            ArchiveFormat::Directory => "",
-            ArchiveFormat::TarGz => ".tar.gz",
-            ArchiveFormat::TarAge => ".tar.age",
-            ArchiveFormat::TarGzAge => ".tar.gz.age",
-        }
     }
 }
 
@@ -320,53 +279,6 @@ pub fn parse_period(text: &str) -> Result<Period, String> {
     Ok(period)
 }
 
-/// A file the policy names (the hold list, a recipients or identity file):
-/// a regular file of at most 16 MiB of UTF-8 text (a FIFO or a device named
-/// there would never finish reading).
-/// It is read leniently (a byte-order mark, UTF-16 as Windows editors save
-/// "Unicode" text, CRLF line ends) and fails closed: a list that cannot be
-/// read whole is an error, and then the policy is refused and nothing is
-/// deleted.
-fn read_policy_file(p: &Path) -> std::io::Result<String> {
-    const MAX: u64 = 16 << 20;
-    let file = crate::safe_fs::open_regular_followed(p)?;
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX + 1), &mut bytes)?;
-    if bytes.len() as u64 > MAX {
-        return Err(std::io::Error::other("longer than 16 MiB; not read"));
-    }
-    decode_text(&bytes).ok_or_else(|| {
-        std::io::Error::other("not UTF-8 or UTF-16 text; not read (nothing is deleted on a guess)")
-    })
-}
-
-/// Text as editors save it: UTF-8 with or without a byte-order mark, or
-/// UTF-16 (little or big endian) with one.
-pub(crate) fn decode_text(bytes: &[u8]) -> Option<String> {
-    let utf16 = |rest: &[u8], le: bool| {
-        if !rest.len().is_multiple_of(2) {
-            return None;
-        }
-        let units: Vec<u16> = rest
-            .chunks_exact(2)
-            .map(|c| {
-                if le {
-                    u16::from_le_bytes([c[0], c[1]])
-                } else {
-                    u16::from_be_bytes([c[0], c[1]])
-                }
-            })
-            .collect();
-        String::from_utf16(&units).ok()
-    };
-    match bytes {
-        [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8(rest.to_vec()).ok(),
-        [0xFF, 0xFE, rest @ ..] => utf16(rest, true),
-        [0xFE, 0xFF, rest @ ..] => utf16(rest, false),
-        _ => String::from_utf8(bytes.to_vec()).ok(),
-    }
-}
-
 /// Line and column (1-based) of a byte offset.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -539,86 +451,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, String> {
     })
 }
 
-/// The policy's key settings, as written.
-struct KeyFields<'a> {
-    recipients: &'a Option<Spanned<Vec<String>>>,
-    recipients_file: &'a Option<Spanned<String>>,
-    verify_identity: &'a Option<Spanned<String>>,
-}
-
-/// The keys an encrypted archive format needs: recipients (inline and from
-/// a file), at least one; and the identity that verifies, if given, which
-/// must be one of theirs. Keys without an encrypted format are refused:
-/// they would be ignored, and archives written in the clear.
-fn archive_keys(
-    raw: KeyFields,
-    format: ArchiveFormat,
-    path: &Path,
-    at: &dyn Fn(std::ops::Range<usize>, String) -> String,
-) -> Result<Option<ArchiveKeys>, String> {
-    let base = path.parent().unwrap_or(Path::new("."));
-    let keyed = [raw.recipients_file, raw.verify_identity]
-        .into_iter()
-        .flatten()
-        .map(|s| s.span())
-        .chain(raw.recipients.as_ref().map(|r| r.span()))
-        .next();
-    if !format.encrypted() {
-        return match keyed {
-            Some(span) => Err(at(
-                span,
-                format!(
-                    "age keys are given but archive_format is \"{}\", which is not encrypted; use \"tar.age\" or \"tar.gz.age\"",
-                    ArchiveFormat::ALL.iter().find(|(f, _)| *f == format).map_or("", |(_, n)| n)
-                ),
-            )),
-            None => Ok(None),
-        };
-    }
-    let mut recipients = Vec::new();
-    if let Some(list) = raw.recipients {
-        for r in list.get_ref() {
-            recipients.push(keys::parse_recipient(r).map_err(|e| at(list.span(), e))?);
-        }
-    }
-    if let Some(file) = raw.recipients_file {
-        let p = base.join(file.get_ref());
-        let text = read_policy_file(&p)
-            .map_err(|e| at(file.span(), format!("recipients file {}: {e}", p.display())))?;
-        recipients.extend(
-            keys::parse_recipients_file(&text)
-                .map_err(|e| at(file.span(), format!("recipients file {}: {e}", p.display())))?,
-        );
-    }
-    if recipients.is_empty() {
-        return Err(format!(
-            "{}: archive_format is encrypted but no recipient is given (recipients = [\"age1…\"] or recipients_file)",
-            path.display()
-        ));
-    }
-    let verify = match raw.verify_identity {
-        Some(file) => {
-            let p = base.join(file.get_ref());
-            let text = read_policy_file(&p)
-                .map_err(|e| at(file.span(), format!("verify_identity {}: {e}", p.display())))?;
-            let id = keys::parse_identity_file(&text)
-                .map_err(|e| at(file.span(), format!("verify_identity {}: {e}", p.display())))?;
-            if !recipients.contains(&id.to_public()) {
-                return Err(at(
-                    file.span(),
-                    format!(
-                        "verify_identity {}: its public key {} is none of the recipients; it could not decrypt the archives",
-                        p.display(),
-                        id.to_public()
-                    ),
-                ));
-            }
-            Some(id)
-        }
-        None => None,
-    };
-    Ok(Some(ArchiveKeys { recipients, verify }))
-}
-
+mod archive;
 #[cfg(test)]
 mod tests;
+mod text;
+
+pub use archive::ArchiveFormat;
+use archive::{archive_keys, KeyFields};
+use text::read_policy_file;
