@@ -466,7 +466,7 @@ fn a_bad_policy_exits_2_and_changes_nothing() {
         ),
         (
             "archive_root = \"a\"\narchive_format = \"zip\"\n[[rule]]\nname = \"d\"\ndefault = true\naction = \"keep\"\n",
-            "policy.toml: line 2, column 18: unknown archive_format \"zip\" (directory, tar.gz)",
+            "policy.toml: line 2, column 18: unknown archive_format \"zip\" (directory, tar.gz, tar.age, tar.gz.age)",
         ),
     ] {
         fs::write(&policy, text).unwrap();
