@@ -496,12 +496,7 @@ fn sample_recordings_check_and_repair() {
     copy_dir(&sample_recordings(), &root);
     // Private, as a careful recorder leaves them: the permission findings
     // are tests/permissions.rs's.
-    assert!(std::process::Command::new("chmod")
-        .args(["-R", "go-rwx"])
-        .arg(&root)
-        .status()
-        .unwrap()
-        .success());
+    make_private(&root);
     let (code, report) = check_json(&root, &["--settle", "0"]);
     assert_eq!(code, 1);
     let found = serious_codes(&report);
@@ -1084,12 +1079,7 @@ fn the_text_report_counts_and_colours_by_severity() {
     let tmp = tempfile::tempdir().unwrap();
     let private = tmp.path().join("samples");
     copy_dir(&root, &private);
-    assert!(std::process::Command::new("chmod")
-        .args(["-R", "go-rwx"])
-        .arg(&private)
-        .status()
-        .unwrap()
-        .success());
+    make_private(&private);
     let (code, out, _) = run(&["check", path_str(&private), "--settle", "0"]);
     assert_eq!(code, 1);
     assert_eq!(

@@ -11,50 +11,11 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{copy_samples, prune_at, snapshot};
+use common::{age_decrypt, age_keygen as keygen, age_tool, copy_samples, prune_at, snapshot};
 use serde_json::Value;
 
 const NOW: &str = "2030-01-01T00:00:00Z";
-
-/// The reference tool, or why the test cannot run (it must under CI=true).
-fn age_tool(test: &str) -> bool {
-    let ok = ["age", "age-keygen"].iter().all(|t| {
-        Command::new(t)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if !ok {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "{test}: the age tool is not installed (apt-get install age); .ci/run installs it"
-        );
-        eprintln!("SKIPPED {test}: the age tool is not installed (apt-get install age)");
-    }
-    ok
-}
-
-/// A new key pair made by age-keygen: (identity file, public key).
-fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
-    let key = dir.join(name);
-    let o = Command::new("age-keygen")
-        .arg("-o")
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    let public = Command::new("age-keygen")
-        .arg("-y")
-        .arg(&key)
-        .output()
-        .unwrap();
-    (
-        key,
-        String::from_utf8(public.stdout).unwrap().trim().to_string(),
-    )
-}
 
 fn policy(dir: &Path, head: &str) -> PathBuf {
     let p = dir.join("policy.toml");
@@ -81,23 +42,6 @@ fn untar(r: impl Read) -> BTreeMap<PathBuf, Vec<u8>> {
         out.insert(p, bytes);
     }
     out
-}
-
-fn age_decrypt(key: &Path, file: &Path) -> Vec<u8> {
-    let o = Command::new("age")
-        .arg("-d")
-        .arg("-i")
-        .arg(key)
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "age -d {}: {}",
-        file.display(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o.stdout
 }
 
 fn sha256(bytes: &[u8]) -> String {

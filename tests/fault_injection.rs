@@ -120,45 +120,6 @@ fn log_lines(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// An age file decrypted by the reference `age` tool.
-fn age_decrypt(key: &Path, file: &Path) -> Vec<u8> {
-    let o = Command::new("age")
-        .arg("-d")
-        .arg("-i")
-        .arg(key)
-        .arg(file)
-        .output()
-        .expect("age runs");
-    assert!(
-        o.status.success(),
-        "age -d {}: {}",
-        file.display(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o.stdout
-}
-
-/// Whether the reference `age` tool is here (Debian's package age); under
-/// CI=true it must be.
-fn age_available(test: &str) -> bool {
-    let ok = Command::new("age-keygen")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-        && Command::new("age")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "{test}: the age tool is not installed (apt-get install age); .ci/run installs it"
-        );
-        eprintln!("SKIPPED {test}: the age tool is not installed (apt-get install age)");
-    }
-    ok
-}
-
 /// One command swept over its kill points.
 struct Sweep<'a> {
     name: &'a str,
@@ -391,19 +352,7 @@ fn prune_sweep(name: &str, policy_head: &str, action: &str) {
     let ws = workspace(tmp.path(), 3, "");
     if policy_head.contains("recipients_file") {
         // The private key stays beside, for the test's decryption only.
-        let st = Command::new("age-keygen")
-            .arg("-o")
-            .arg(ws.join("key.txt"))
-            .stderr(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(st.success());
-        let public = Command::new("age-keygen")
-            .arg("-y")
-            .arg(ws.join("key.txt"))
-            .output()
-            .unwrap()
-            .stdout;
+        let (_, public) = age_keygen(&ws, "key.txt");
         fs::write(ws.join("recipients.txt"), public).unwrap();
     }
     fs::write(
@@ -464,7 +413,7 @@ fn prune_archive_tar_gz_killed_at_every_step() {
 /// re-run that finds the archive in place proves it by the audit log.
 #[test]
 fn prune_archive_age_killed_at_every_step() {
-    if !age_available("prune_archive_age_killed_at_every_step") {
+    if !age_tool("prune_archive_age_killed_at_every_step") {
         return;
     }
     prune_sweep(

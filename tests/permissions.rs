@@ -30,7 +30,7 @@ fn mode(p: &Path) -> u32 {
 /// its recordings by name.
 fn private_store(dir: &Path) -> (PathBuf, Vec<PathBuf>) {
     let root = copy_samples(dir);
-    chmod_r(&root, "go-rwx");
+    common::make_private(&root);
     let mut recs: Vec<PathBuf> = fs::read_dir(&root)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -340,3 +340,70 @@ pub fn inspect(script: &Path, spec: &serde_json::Value, dir: &Path) -> serde_jso
     );
     serde_json::from_slice(&o.stdout).unwrap()
 }
+
+/// `chmod -R go-rwx`: a tree made private, as a careful recorder leaves it.
+pub fn make_private(path: &Path) {
+    let st = Command::new("chmod")
+        .args(["-R", "go-rwx"])
+        .arg(path)
+        .status()
+        .expect("chmod");
+    assert!(st.success(), "chmod -R go-rwx {}", path.display());
+}
+
+/// Whether the reference age tools (Debian's package age) are here; under
+/// CI=true they must be.
+pub fn age_tool(test: &str) -> bool {
+    let ok = ["age", "age-keygen"].iter().all(|t| {
+        Command::new(t)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !ok {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "{test}: the age tool is not installed (apt-get install age); .ci/run installs it"
+        );
+        eprintln!("SKIPPED {test}: the age tool is not installed (apt-get install age)");
+    }
+    ok
+}
+
+/// A new key pair made by age-keygen at `dir/name`: (identity file, public key).
+pub fn age_keygen(dir: &Path, name: &str) -> (PathBuf, String) {
+    let key = dir.join(name);
+    let o = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "age-keygen");
+    let public = Command::new("age-keygen")
+        .arg("-y")
+        .arg(&key)
+        .output()
+        .unwrap();
+    (
+        key,
+        String::from_utf8(public.stdout).unwrap().trim().to_string(),
+    )
+}
+
+/// An age file decrypted by the reference `age` tool.
+pub fn age_decrypt(key: &Path, file: &Path) -> Vec<u8> {
+    let o = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(key)
+        .arg(file)
+        .output()
+        .expect("age runs");
+    assert!(
+        o.status.success(),
+        "age -d {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+}
