@@ -199,6 +199,8 @@ pub fn store_owner(root: &Path) -> Option<u32> {
 /// One mode change `repair --fix-permissions` made (or would make).
 #[derive(Debug, Clone, Serialize)]
 pub struct ModeChange {
+    pub recording: String,
+    /// Relative to the recording (`.` for its directory).
     pub path: PathBuf,
     pub mode_before: String,
     pub mode_after: String,
@@ -211,7 +213,7 @@ pub struct ModeChange {
 /// write) from a recording's files and directories. Each is opened without
 /// following a link and changed through that descriptor, so a file swapped
 /// for a link between the look and the change is never the link's target.
-pub fn fix(dir: &Path, apply: bool) -> Vec<ModeChange> {
+pub fn fix(recording: &str, dir: &Path, apply: bool) -> Vec<ModeChange> {
     let remove: u32 = KINDS.iter().fold(0, |a, k| a | k.bits);
     let mut out = Vec::new();
     for (p, m) in entries(dir) {
@@ -225,8 +227,14 @@ pub fn fix(dir: &Path, apply: bool) -> Vec<ModeChange> {
         } else {
             None
         };
+        let rel = p.strip_prefix(dir).unwrap_or(&p);
         out.push(ModeChange {
-            path: p,
+            recording: recording.to_string(),
+            path: if rel.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                rel.to_path_buf()
+            },
             mode_before: format!("{before:04o}"),
             mode_after: format!("{after:04o}"),
             error,

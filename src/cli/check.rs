@@ -163,19 +163,21 @@ pub fn repair(args: &RepairArgs) -> Result<i32> {
         output::warn(w);
     }
     interrupt::check()?;
-    let modes = fix_permissions(&dirs, &apply_opts, args.dry_run)?;
+    // A log that cannot be written stops the changes: an I/O failure (74).
+    let modes = repair::fix_permissions(&dirs, &apply_opts, args.dry_run)
+        .map_err(|e| crate::Error::write(apply_opts.log.shown(), e))?;
     let text = if args.json && args.fix_permissions {
         output::json(&serde_json::json!({ "recordings": results, "permissions": modes }))?
     } else if args.json {
         output::json(&results)?
     } else {
         let mut t = repair::render_text(&results, args.dry_run);
-        t.push_str(&render_modes(&modes, args.dry_run));
+        t.push_str(&repair::render_modes(&modes, args.dry_run));
         t
     };
     output::stdout(&text)?;
     interrupt::check()?;
-    let modes_failed = modes.iter().any(|(_, c)| c.error.is_some());
+    let modes_failed = modes.iter().any(|c| c.error.is_some());
     Ok(
         if modes_failed || results.iter().any(|r| r.failed(args.dry_run)) {
             exit::DATA
@@ -183,58 +185,4 @@ pub fn repair(args: &RepairArgs) -> Result<i32> {
             exit::OK
         },
     )
-}
-
-/// `repair --fix-permissions`: each recording's mode changes, made (and
-/// logged, one line each) unless a dry run.
-fn fix_permissions(
-    dirs: &[(String, PathBuf)],
-    opts: &ApplyOptions,
-    dry_run: bool,
-) -> Result<Vec<(String, check::perm::ModeChange)>> {
-    let mut out = Vec::new();
-    for (rel, dir) in dirs {
-        interrupt::check()?;
-        for c in check::perm::fix(dir, !dry_run) {
-            if !dry_run {
-                let line = serde_json::json!({
-                    "event": "chmod",
-                    "time": crate::recording::format_utc(&Utc::now()),
-                    "recording": rel,
-                    "path": c.path.strip_prefix(dir).unwrap_or(&c.path),
-                    "mode_before": c.mode_before,
-                    "mode_after": c.mode_after,
-                    "result": if c.error.is_some() { "failed" } else { "ok" },
-                    "error": c.error,
-                });
-                crate::safe_fs::append_line(&opts.log.path(), &line.to_string())
-                    .map_err(|e| crate::Error::io(opts.log.shown(), e))?;
-            }
-            out.push((rel.clone(), c));
-        }
-    }
-    Ok(out)
-}
-
-fn render_modes(modes: &[(String, check::perm::ModeChange)], dry_run: bool) -> String {
-    let mut out = String::new();
-    let mut last = None;
-    for (rel, c) in modes {
-        if last != Some(rel) {
-            out.push_str(&format!("{rel}\n"));
-            last = Some(rel);
-        }
-        let status = match (&c.error, dry_run) {
-            (Some(e), _) => format!("FAILED: {e}"),
-            (None, true) => "planned".into(),
-            (None, false) => "done".into(),
-        };
-        out.push_str(&format!(
-            "  chmod            {} {} → {} [{status}]\n",
-            c.path.file_name().unwrap_or_default().to_string_lossy(),
-            c.mode_before,
-            c.mode_after
-        ));
-    }
-    out
 }

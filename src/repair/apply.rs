@@ -293,7 +293,7 @@ fn write_action(
 }
 
 /// Append a line to the repair log; the error says which log.
-fn log(opts: &ApplyOptions, line: &str) -> std::result::Result<(), String> {
+pub(super) fn log(opts: &ApplyOptions, line: &str) -> std::result::Result<(), String> {
     safe_fs::append_line(&opts.log.path(), line).map_err(|e| {
         format!(
             "{}: cannot write the repair log: {e}",

@@ -4,6 +4,7 @@
 
 mod action;
 mod apply;
+mod permissions;
 mod plan;
 
 use rayon::prelude::*;
@@ -14,6 +15,7 @@ use crate::recording::{ModelOptions, Recording};
 
 pub use action::{Action, PlannedAction, RepairPlan, ALIGNED_FILE};
 pub use apply::{apply, ActionResult, ApplyOptions, Outcome};
+pub use permissions::{fix_permissions, render_modes};
 pub use plan::plan;
 
 /// A recording's plan and, unless it was a dry run, what happened.
