@@ -160,8 +160,8 @@ fn keys_that_would_leave_archives_unreadable_or_in_the_clear_are_refused() {
     let before = snapshot(&root);
     for (head, says) in [
         (
-            format!("archive_format = \"tar.gz\"\nrecipients = [\"{public}\"]"),
-            "not encrypted",
+            format!("archive_format = \"directory\"\nrecipients = [\"{public}\"]"),
+            "cannot be encrypted",
         ),
         ("archive_format = \"tar.age\"".to_string(), "no recipient"),
         (format!("recipients = [\"{secret}\"]"), "private key"),
@@ -183,13 +183,90 @@ fn keys_that_would_leave_archives_unreadable_or_in_the_clear_are_refused() {
         ),
     ] {
         let p = policy(tmp.path(), &head);
-        let (code, out, err) = prune_at(&root, &p, NOW, &["--apply"]);
-        assert_eq!(code, 2, "{head}: {out}{err}");
-        assert!(err.contains(says), "{head}: {err}");
-        assert!(err.contains("policy.toml"), "{head}: {err}");
-        assert_eq!(snapshot(&root), before, "{head}: something moved");
-        assert!(!tmp.path().join("archive").exists());
+        check_refused(&root, &p, &head, says, &before, tmp.path());
     }
+    // Keys in a rule that does not archive would be ignored.
+    let p = tmp.path().join("policy.toml");
+    fs::write(
+        &p,
+        format!(
+            "[[rule]]\nname = \"old\"\nolder_than = \"30d\"\naction = \"delete\"\nrecipients = [\"{public}\"]\n\
+             [[rule]]\nname = \"default\"\ndefault = true\naction = \"keep\"\n"
+        ),
+    )
+    .unwrap();
+    check_refused(
+        &root,
+        &p,
+        "a delete rule with keys",
+        "only apply to archive",
+        &before,
+        tmp.path(),
+    );
+}
+
+/// A refused policy: exit 2 naming the policy and why, nothing moved.
+fn check_refused(
+    root: &Path,
+    p: &Path,
+    head: &str,
+    says: &str,
+    before: &std::collections::BTreeMap<PathBuf, (Vec<u8>, std::time::SystemTime)>,
+    dir: &Path,
+) {
+    let (code, out, err) = prune_at(root, p, NOW, &["--apply"]);
+    assert_eq!(code, 2, "{head}: {out}{err}");
+    assert!(err.contains(says), "{head}: {err}");
+    assert!(err.contains("policy.toml"), "{head}: {err}");
+    assert_eq!(&snapshot(root), before, "{head}: something moved");
+    assert!(!dir.join("archive").exists());
+}
+
+/// Keys in an archive rule: that rule's archives are encrypted to them (in
+/// the encrypted form of the policy's format), the policy's other archive
+/// rules stay as the policy says.
+#[test]
+fn an_archive_rule_with_keys_of_its_own_encrypts_its_archives() {
+    if !age_tool("an_archive_rule_with_keys_of_its_own_encrypts_its_archives") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = copy_samples(tmp.path());
+    let (key, public) = keygen(tmp.path(), "key.txt");
+    let p = tmp.path().join("policy.toml");
+    fs::write(
+        &p,
+        format!(
+            "archive_root = \"archive\"\narchive_format = \"tar.gz\"\n\
+             [[rule]]\nname = \"crashed\"\nstate = \"crashed\"\nolder_than = \"30d\"\naction = \"archive\"\n\
+             [[rule]]\nname = \"old\"\nolder_than = \"30d\"\naction = \"archive\"\nrecipients = [\"{public}\"]\n\
+             [[rule]]\nname = \"default\"\ndefault = true\naction = \"keep\"\n"
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = prune_at(&root, &p, NOW, &["--apply"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let mut names: Vec<String> = fs::read_dir(tmp.path().join("archive"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 6);
+    let plain: Vec<_> = names.iter().filter(|n| n.ends_with(".tar.gz")).collect();
+    assert_eq!(
+        plain.len(),
+        1,
+        "the crashed call, by the policy's format: {names:?}"
+    );
+    assert!(plain[0].starts_with("9f1c2e4b"));
+    for n in names.iter().filter(|n| n.ends_with(".tar.gz.age")) {
+        let bytes = age_decrypt(&key, &tmp.path().join("archive").join(n));
+        assert!(!untar(flate2::read::GzDecoder::new(&bytes[..])).is_empty());
+    }
+    assert_eq!(
+        names.iter().filter(|n| n.ends_with(".tar.gz.age")).count(),
+        5
+    );
 }
 
 #[test]

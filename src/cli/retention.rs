@@ -182,8 +182,6 @@ fn execute(
             root: root.to_path_buf(),
             audit: audit.clone(),
             archive_root: policy.and_then(|p| p.archive_root.clone()),
-            archive_format: policy.map(|p| p.archive_format).unwrap_or_default(),
-            archive_keys: policy.and_then(|p| p.archive_keys.clone()),
             policy: policy.map(|p| p.path.clone()),
             run: apply::RunInfo::new(now, policy.map(|p| p.path.as_path())),
         };

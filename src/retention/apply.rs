@@ -9,7 +9,6 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::archive::archive;
-use super::policy::ArchiveFormat;
 use super::{Decision, Verdict, AUDIO_REMOVED_MARKER};
 use crate::recording::format_utc;
 use crate::safe_fs::{self, AtomicFile};
@@ -19,9 +18,6 @@ pub struct ApplyOptions {
     pub root: PathBuf,
     pub audit: safe_fs::OwnPath,
     pub archive_root: Option<PathBuf>,
-    pub archive_format: ArchiveFormat,
-    /// The recipients (and verifying identity) of an encrypted format.
-    pub archive_keys: Option<super::keys::ArchiveKeys>,
     /// The policy file, named in markers.
     pub policy: Option<PathBuf>,
     /// Who ran what, on every audit line.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::apply::{delete, ApplyOptions, FileSum};
-use super::policy::ArchiveFormat;
+use super::policy::{ArchiveFormat, ArchiveSpec};
 use super::Decision;
 use crate::safe_fs::{self, AtomicFile};
 
@@ -106,8 +106,12 @@ pub(super) fn archive(
     sums: &[FileSum],
     opts: &ApplyOptions,
 ) -> Result<serde_json::Value, String> {
-    if opts.archive_format != ArchiveFormat::Directory {
-        return archive_tar(d, sums, opts);
+    let spec = d
+        .archive
+        .as_deref()
+        .ok_or("the rule has no archive settings; nothing moved")?;
+    if spec.format != ArchiveFormat::Directory {
+        return archive_tar(d, spec, sums, opts);
     }
     let dest = archive_dest(d, opts, "")?;
     let want = expected(sums, Path::new(""))?;
@@ -157,15 +161,16 @@ pub(super) fn archive(
 /// original.
 fn archive_tar(
     d: &Decision,
+    spec: &ArchiveSpec,
     sums: &[FileSum],
     opts: &ApplyOptions,
 ) -> Result<serde_json::Value, String> {
-    let format = opts.archive_format;
+    let format = spec.format;
     let dest = archive_dest(d, opts, format.suffix())?;
     let err = |e: std::io::Error| format!("{}: {e}", dest.display());
     let leaf = PathBuf::from(d.dir.file_name().unwrap_or_default());
     let want = expected(sums, &leaf)?;
-    let keys = match (format.encrypted(), &opts.archive_keys) {
+    let keys = match (format.encrypted(), &spec.keys) {
         (false, _) => None,
         (true, Some(k)) => Some(k),
         (true, None) => return Err("the policy gives no age recipients; nothing moved".into()),

@@ -111,6 +111,9 @@ pub struct Decision {
     pub age_days: Option<i64>,
     /// When the action is (or was) due: start + older_than.
     pub due: Option<String>,
+    /// How an archive action stores the recording: its rule's settings.
+    #[serde(skip)]
+    pub archive: Option<std::sync::Arc<policy::ArchiveSpec>>,
 }
 
 impl Decision {
@@ -275,6 +278,7 @@ fn decision(
         start: None,
         age_days: None,
         due: None,
+        archive: None,
     }
 }
 
@@ -343,11 +347,16 @@ fn decide_with(
             format!("under legal hold: {why}"),
         );
     }
-    let (rule_name, action, due) = match (forced, policy) {
-        (Some((name, action)), _) => (name.to_string(), action, None),
+    let (rule_name, action, due, archive) = match (forced, policy) {
+        (Some((name, action)), _) => (name.to_string(), action, None, None),
         (None, Some(p)) => {
             let rule = p.decide(&f.facts(), now);
-            (rule.name.clone(), rule.action, rule.due(f.start))
+            (
+                rule.name.clone(),
+                rule.action,
+                rule.due(f.start),
+                rule.archive.clone(),
+            )
         }
         (None, None) => return decision(rec, f, None, Verdict::Keep, "no policy".into()),
     };
@@ -358,6 +367,7 @@ fn decide_with(
     let remaining_audio = audio_files(&all);
     let mut d = decision(rec, f, Some(&rule_name), action.into(), String::new());
     d.due = due.map(|t| format_utc(&t));
+    d.archive = archive;
     d.reason = if action == Action::Keep {
         "kept"
     } else {

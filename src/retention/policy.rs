@@ -6,7 +6,8 @@
 //! hold_list = "legal_holds.txt"    # session ids under legal hold, one a line
 //! archive_root = "/srv/archive"    # where `archive` moves recordings
 //! archive_format = "tar.gz"        # or "directory" (the default), "tar.age", "tar.gz.age"
-//! # Encrypted archives (tar.age): whom to encrypt to, public keys only.
+//! # Encrypted archives (tar.age): whom to encrypt to, public keys only;
+//! # also in an archive rule, for that rule's archives.
 //! # recipients = ["age1…"]          # and/or
 //! # recipients_file = "archive-recipients.txt"
 //! # verify_identity = "/root/archive-key.txt"  # optional: decrypt each archive once to check it
@@ -33,7 +34,6 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::keys::ArchiveKeys;
 use crate::check::Status;
 use crate::recording::State;
 
@@ -85,6 +85,8 @@ pub struct Rule {
     pub status: Option<Status>,
     pub session: Option<glob::Pattern>,
     pub default: bool,
+    /// How an `archive` rule stores recordings (shared by its decisions).
+    pub archive: Option<std::sync::Arc<ArchiveSpec>>,
 }
 
 /// A validated policy.
@@ -95,9 +97,6 @@ pub struct Policy {
     /// Session ids under legal hold.
     pub holds: Vec<String>,
     pub archive_root: Option<PathBuf>,
-    pub archive_format: ArchiveFormat,
-    /// The age keys of an encrypted `archive_format`.
-    pub archive_keys: Option<ArchiveKeys>,
 }
 
 /// What a recording looks like to the rules.
@@ -219,6 +218,9 @@ struct RawRule {
     session: Option<Spanned<String>>,
     #[serde(default)]
     default: bool,
+    recipients: Option<Spanned<Vec<String>>>,
+    recipients_file: Option<Spanned<String>>,
+    verify_identity: Option<Spanned<String>>,
 }
 
 /// A period: `48h`, `90d`, `12w`, `6mo` / `6months`, `7y`, or ISO 8601
@@ -313,6 +315,35 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, String> {
             path.display()
         ));
     }
+    let declared = match &raw.archive_format {
+        None => None,
+        Some(f) => Some((
+            ArchiveFormat::ALL
+                .iter()
+                .find(|(_, name)| name == f.get_ref())
+                .map(|(format, _)| *format)
+                .ok_or_else(|| {
+                    at(
+                        f.span(),
+                        format!(
+                            "unknown archive_format \"{}\" (directory, tar.gz, tar.age, tar.gz.age)",
+                            f.get_ref()
+                        ),
+                    )
+                })?,
+            f.span(),
+        )),
+    };
+    let policy_archive = policy_spec(
+        declared,
+        KeyFields {
+            recipients: &raw.recipients,
+            recipients_file: &raw.recipients_file,
+            verify_identity: &raw.verify_identity,
+        },
+        path,
+        &at,
+    )?;
     for (i, spanned) in raw.rule.into_iter().enumerate() {
         let span = spanned.span();
         let r = spanned.into_inner();
@@ -388,6 +419,23 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, String> {
                 "archive needs archive_root at the top of the policy".into(),
             ));
         }
+        let keys = KeyFields {
+            recipients: &r.recipients,
+            recipients_file: &r.recipients_file,
+            verify_identity: &r.verify_identity,
+        };
+        let archive = if action == Action::Archive {
+            Some(std::sync::Arc::new(rule_spec(
+                &policy_archive,
+                keys,
+                r.action.span(),
+                path,
+                &at,
+            )?))
+        } else {
+            refuse_keys(keys, action.as_str(), &at)?;
+            None
+        };
         rules.push(Rule {
             name: r.name.unwrap_or_else(|| format!("rule {}", i + 1)),
             action,
@@ -399,6 +447,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, String> {
             status,
             session,
             default: r.default,
+            archive,
         });
     }
     let holds = match &raw.hold_list {
@@ -414,40 +463,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, String> {
         }
         None => Vec::new(),
     };
-    let archive_format = match &raw.archive_format {
-        None if raw.recipients.is_some() || raw.recipients_file.is_some() => ArchiveFormat::TarAge,
-        None => ArchiveFormat::Directory,
-        Some(f) => ArchiveFormat::ALL
-            .iter()
-            .find(|(_, name)| name == f.get_ref())
-            .map(|(format, _)| *format)
-            .ok_or_else(|| {
-                at(
-                    f.span(),
-                    format!(
-                        "unknown archive_format \"{}\" (directory, tar.gz, tar.age, tar.gz.age)",
-                        f.get_ref()
-                    ),
-                )
-            })?,
-    };
-    let archive_keys = archive_keys(
-        KeyFields {
-            recipients: &raw.recipients,
-            recipients_file: &raw.recipients_file,
-            verify_identity: &raw.verify_identity,
-        },
-        archive_format,
-        path,
-        &at,
-    )?;
     Ok(Policy {
         path: path.to_path_buf(),
         rules,
         holds,
         archive_root: raw.archive_root.map(|a| base.join(a.into_inner())),
-        archive_format,
-        archive_keys,
     })
 }
 
@@ -456,6 +476,6 @@ mod archive;
 mod tests;
 mod text;
 
-pub use archive::ArchiveFormat;
-use archive::{archive_keys, KeyFields};
+use archive::{policy_spec, refuse_keys, rule_spec, KeyFields};
+pub use archive::{ArchiveFormat, ArchiveSpec};
 use text::read_policy_file;

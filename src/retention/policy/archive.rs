@@ -49,42 +49,110 @@ impl ArchiveFormat {
     }
 }
 
-/// The policy's key settings, as written.
+/// How a rule's `archive` stores recordings: the format, and the age keys
+/// of an encrypted one.
+#[derive(Debug, Clone)]
+pub struct ArchiveSpec {
+    pub format: ArchiveFormat,
+    pub keys: Option<ArchiveKeys>,
+}
+
+/// Key settings as written, at the top of the policy or in a rule.
 pub(super) struct KeyFields<'a> {
     pub(super) recipients: &'a Option<Spanned<Vec<String>>>,
     pub(super) recipients_file: &'a Option<Spanned<String>>,
     pub(super) verify_identity: &'a Option<Spanned<String>>,
 }
 
-/// The keys an encrypted archive format needs: recipients (inline and from
-/// a file), at least one; and the identity that verifies, if given, which
-/// must be one of theirs. Keys without an encrypted format are refused:
-/// they would be ignored, and archives written in the clear.
-pub(super) fn archive_keys(
-    raw: KeyFields,
-    format: ArchiveFormat,
-    path: &Path,
-    at: &dyn Fn(std::ops::Range<usize>, String) -> String,
-) -> Result<Option<ArchiveKeys>, String> {
-    let base = path.parent().unwrap_or(Path::new("."));
-    let keyed = [raw.recipients_file, raw.verify_identity]
-        .into_iter()
-        .flatten()
-        .map(|s| s.span())
-        .chain(raw.recipients.as_ref().map(|r| r.span()))
-        .next();
-    if !format.encrypted() {
-        return match keyed {
-            Some(span) => Err(at(
-                span,
-                format!(
-                    "age keys are given but archive_format is \"{}\", which is not encrypted; use \"tar.age\" or \"tar.gz.age\"",
-                    ArchiveFormat::ALL.iter().find(|(f, _)| *f == format).map_or("", |(_, n)| n)
-                ),
-            )),
-            None => Ok(None),
-        };
+impl KeyFields<'_> {
+    /// Where the first key setting is, if any is given.
+    fn span(&self) -> Option<std::ops::Range<usize>> {
+        self.recipients
+            .as_ref()
+            .map(Spanned::span)
+            .or_else(|| self.recipients_file.as_ref().map(Spanned::span))
+            .or_else(|| self.verify_identity.as_ref().map(Spanned::span))
     }
+}
+
+type At<'a> = &'a dyn Fn(std::ops::Range<usize>, String) -> String;
+
+/// The policy's own archive settings: `archive_format` as written, made
+/// encrypted when keys are given (`directory` → `tar.age`, `tar.gz` →
+/// `tar.gz.age`; an explicit `directory` cannot be, and is refused).
+pub(super) fn policy_spec(
+    declared: Option<(ArchiveFormat, std::ops::Range<usize>)>,
+    fields: KeyFields,
+    path: &Path,
+    at: At,
+) -> Result<ArchiveSpec, String> {
+    let keys = parse_keys(&fields, path, at)?;
+    let format = match (declared, &keys) {
+        (None, None) => ArchiveFormat::Directory,
+        (Some((f, _)), None) => f,
+        (Some((ArchiveFormat::Directory, span)), Some(_)) => {
+            return Err(at(
+                span,
+                "archive_format \"directory\" cannot be encrypted, and age recipients are given: use \"tar.age\" or \"tar.gz.age\"".into(),
+            ))
+        }
+        (declared, Some(_)) => encrypted(declared.map_or(ArchiveFormat::Directory, |d| d.0)),
+    };
+    Ok(ArchiveSpec { format, keys })
+}
+
+/// A rule's archive settings: its own keys (and so an encrypted form of
+/// the policy's format), or the policy's. An encrypted format with no
+/// recipient anywhere is refused at the rule.
+pub(super) fn rule_spec(
+    policy: &ArchiveSpec,
+    fields: KeyFields,
+    action_span: std::ops::Range<usize>,
+    path: &Path,
+    at: At,
+) -> Result<ArchiveSpec, String> {
+    let spec = match parse_keys(&fields, path, at)? {
+        Some(keys) => ArchiveSpec {
+            format: encrypted(policy.format),
+            keys: Some(keys),
+        },
+        None => policy.clone(),
+    };
+    if spec.format.encrypted() && spec.keys.is_none() {
+        return Err(at(
+            action_span,
+            "archive_format is encrypted but no recipient is given (recipients = [\"age1…\"] or recipients_file, in the rule or at the top)".into(),
+        ));
+    }
+    Ok(spec)
+}
+
+fn encrypted(f: ArchiveFormat) -> ArchiveFormat {
+    match f {
+        ArchiveFormat::Directory | ArchiveFormat::TarAge => ArchiveFormat::TarAge,
+        ArchiveFormat::TarGz | ArchiveFormat::TarGzAge => ArchiveFormat::TarGzAge,
+    }
+}
+
+/// Key settings in a rule that does not archive would be ignored.
+pub(super) fn refuse_keys(fields: KeyFields, action: &str, at: At) -> Result<(), String> {
+    match fields.span() {
+        Some(span) => Err(at(
+            span,
+            format!("age keys in a rule whose action is \"{action}\": they only apply to archive"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The keys given, if any: recipients (inline and from a file), at least
+/// one; and the identity that verifies, if given, which must be one of
+/// theirs.
+fn parse_keys(raw: &KeyFields, path: &Path, at: At) -> Result<Option<ArchiveKeys>, String> {
+    let Some(first) = raw.span() else {
+        return Ok(None);
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
     let mut recipients = Vec::new();
     if let Some(list) = raw.recipients {
         for r in list.get_ref() {
@@ -101,9 +169,9 @@ pub(super) fn archive_keys(
         );
     }
     if recipients.is_empty() {
-        return Err(format!(
-            "{}: archive_format is encrypted but no recipient is given (recipients = [\"age1…\"] or recipients_file)",
-            path.display()
+        return Err(at(
+            first,
+            "no recipient is given (recipients = [\"age1…\"] or recipients_file)".into(),
         ));
     }
     let verify = match raw.verify_identity {
