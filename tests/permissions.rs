@@ -98,7 +98,7 @@ fn check_flags_readable_and_writable_recordings_and_nothing_on_a_private_store()
     assert_eq!(p["group_writable"], 1);
     assert_eq!(p["root_mode"], "0700");
     assert_eq!(p["root_readable_by_others"], false);
-    let msg = report["recordings"]
+    let finding = report["recordings"]
         .as_array()
         .unwrap()
         .iter()
@@ -108,11 +108,12 @@ fn check_flags_readable_and_writable_recordings_and_nothing_on_a_private_store()
         .unwrap()
         .iter()
         .find(|f| f["code"] == "perm.group_writable")
-        .unwrap()["message"]
-        .as_str()
         .unwrap()
-        .to_string();
+        .clone();
+    let msg = finding["message"].as_str().unwrap();
     assert!(msg.contains("caller_audio.wav (0660)"), "{msg}");
+    // One recording file alone: filed under it.
+    assert_eq!(finding["file"], "caller_audio.wav");
     // Warnings: check's exit code is not changed by them alone.
     let (code_private, _) = {
         let t2 = tempfile::tempdir().unwrap();

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::Finding;
+use crate::recording::FileKind;
 
 /// Others may read a file, or list or enter a directory (and so read the
 /// files in it whose names are known: a recording's always are).
@@ -98,9 +99,10 @@ pub fn audit(dir: &Path, owner: u32) -> Vec<Finding> {
     let all = entries(dir);
     let mut out = Vec::new();
     for Kind { code, exposed, .. } in KINDS {
-        let hits: Vec<String> = all
+        let exposed_here: Vec<&(PathBuf, fs::Metadata)> =
+            all.iter().filter(|(_, m)| exposed(m, owner)).collect();
+        let hits: Vec<String> = exposed_here
             .iter()
-            .filter(|(_, m)| exposed(m, owner))
             .map(|(p, m)| {
                 if code == "perm.owner_mismatch" {
                     format!("{} (uid {})", shown(dir, p), m.uid())
@@ -127,7 +129,14 @@ pub fn audit(dir: &Path, owner: u32) -> Vec<Finding> {
         } else {
             "; repair --fix-permissions takes the bits away"
         };
-        out.push(Finding::new(code, None, format!("{what}: {list}{fix}")));
+        // One recording file alone: the finding is filed under it.
+        let file = match exposed_here.as_slice() {
+            [(p, _)] if p.parent() == Some(dir) => p
+                .file_name()
+                .and_then(|n| FileKind::from_file_name(&n.to_string_lossy())),
+            _ => None,
+        };
+        out.push(Finding::new(code, file, format!("{what}: {list}{fix}")));
     }
     out
 }
