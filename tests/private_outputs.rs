@@ -62,7 +62,11 @@ fn exposed(dir: &Path, before: &BTreeSet<PathBuf>, others: u32) -> Vec<String> {
 }
 
 fn policy(ws: &Path, head: &str) -> PathBuf {
-    let p = ws.join("policy.toml");
+    policy_named(ws, "policy.toml", head)
+}
+
+fn policy_named(ws: &Path, name: &str, head: &str) -> PathBuf {
+    let p = ws.join(name);
     fs::write(
         &p,
         format!(
@@ -106,6 +110,19 @@ fn every_writing_command(ws: &Path, mode: &[&str]) -> BTreeSet<PathBuf> {
             s(&ws.join("out/archive"))
         ),
     );
+    // Encrypted archives of the simulated store, where the age tool is here
+    // to make a key (CI installs it).
+    let age = common::age_tool("private outputs: encrypted archives").then(|| {
+        let (_, public) = common::age_keygen(ws, "key.txt");
+        policy_named(
+            ws,
+            "age.toml",
+            &format!(
+                "archive_root = \"{}\"\nrecipients = [\"{public}\"]",
+                s(&ws.join("out/archive-age"))
+            ),
+        )
+    });
     let before = paths(ws);
     let with_mode = |args: &[&str]| -> Vec<String> {
         mode.iter()
@@ -218,6 +235,22 @@ fn every_writing_command(ws: &Path, mode: &[&str]) -> BTreeSet<PathBuf> {
         ],
         &[0],
     );
+    if let Some(age) = &age {
+        go(
+            &[
+                "prune",
+                &s(&ws.join("out/sim")),
+                "--policy",
+                &s(age),
+                "--now",
+                "2030-01-01T00:00:00Z",
+                "--settle",
+                "0",
+                "--apply",
+            ],
+            &[0],
+        );
+    }
     let made: BTreeSet<PathBuf> = paths(ws).difference(&before).cloned().collect();
     for want in [
         "out/report/calls.csv",
@@ -236,7 +269,12 @@ fn every_writing_command(ws: &Path, mode: &[&str]) -> BTreeSet<PathBuf> {
     ] {
         assert!(made.contains(&ws.join(want)), "{want} was not written");
     }
-    for (what, part) in [("archive", ".tar.gz"), ("backup", "/.callscope/backup/")] {
+    let encrypted = if age.is_some() { ".tar.age" } else { ".tar.gz" };
+    for (what, part) in [
+        ("archive", ".tar.gz"),
+        ("encrypted archive", encrypted),
+        ("backup", "/.callscope/backup/"),
+    ] {
         assert!(
             made.iter().any(|p| p.to_string_lossy().contains(part)),
             "no {what} was written"
