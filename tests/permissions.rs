@@ -183,32 +183,24 @@ fn repair_fixes_permissions_only_when_asked_never_through_a_link_and_logs_it() {
     fs::set_permissions(&outside, fs::Permissions::from_mode(0o644)).unwrap();
     std::os::unix::fs::symlink(&outside, recs[0].join("notes.txt")).unwrap();
 
+    let repair = |extra: &[&str]| {
+        let mut args = vec!["repair", path_str(&root), "--settle", "0"];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
     // Plain repair changes no mode.
     let before = mode(&recs[1].join("bot_audio.wav"));
-    let (code, _, err) = run(&["repair", path_str(&root), "--settle", "0", "-q"]);
+    let (code, _, err) = repair(&["-q"]);
     assert!(code == 0 || code == 1, "{err}");
     assert_eq!(mode(&recs[1].join("bot_audio.wav")), before);
     assert_eq!(mode(&recs[0].join("caller_audio.wav")), 0o644);
 
     // A dry run says what it would do and does nothing.
-    let (_, out, _) = run(&[
-        "repair",
-        path_str(&root),
-        "--settle",
-        "0",
-        "--fix-permissions",
-        "--dry-run",
-    ]);
+    let (_, out, _) = repair(&["--fix-permissions", "--dry-run"]);
     assert!(out.contains("bot_audio.wav 0666 → 0640 [planned]"), "{out}");
     assert_eq!(mode(&recs[1].join("bot_audio.wav")), 0o666);
 
-    let (code, out, err) = run(&[
-        "repair",
-        path_str(&root),
-        "--settle",
-        "0",
-        "--fix-permissions",
-    ]);
+    let (code, out, err) = repair(&["--fix-permissions"]);
     assert!(code == 0 || code == 1, "{err}");
     assert!(out.contains("bot_audio.wav 0666 → 0640 [done]"), "{out}");
     assert_eq!(mode(&recs[1].join("bot_audio.wav")), 0o640);
