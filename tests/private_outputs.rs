@@ -374,3 +374,33 @@ fn a_bad_mode_is_refused_before_anything_is_written() {
         assert!(!out.exists(), "{mode}: something was written");
     }
 }
+
+#[test]
+fn callscope_mode_in_the_environment_stands_for_mode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = copy_samples(tmp.path());
+    let out = tmp.path().join("plan.json");
+    let o = bin()
+        .args(["plan", path_str(&root), "-o", path_str(&out)])
+        .env("CALLSCOPE_MODE", "0640")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(fs::metadata(&out).unwrap().mode() & 0o777, 0o640);
+    // The command line wins.
+    fs::remove_file(&out).unwrap();
+    let o = bin()
+        .args([
+            "--mode",
+            "0600",
+            "plan",
+            path_str(&root),
+            "-o",
+            path_str(&out),
+        ])
+        .env("CALLSCOPE_MODE", "0644")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(fs::metadata(&out).unwrap().mode() & 0o777, 0o600);
+}
