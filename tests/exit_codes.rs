@@ -64,6 +64,74 @@ fn exit_1_findings_in_the_data() {
     assert_eq!(run(&["check", path_str(&clean)]).0, 0);
 }
 
+/// The one line on stderr an exit 1 gives, even with --quiet.
+fn exit_line(err: &str) -> &str {
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("callscope: exit 1: "))
+        .collect();
+    assert_eq!(lines.len(), 1, "one exit line: {err}");
+    lines[0]
+}
+
+/// Cron mails what a job prints: every exit 1 says why in one line, and an
+/// exit 0 says no such thing.
+#[test]
+fn exit_1_says_why_in_one_line_on_stderr() {
+    let samples = sample_recordings();
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(&["check", path_str(&samples), "--settle", "0", "-q"]);
+    assert_eq!(code, 1);
+    assert!(
+        exit_line(&err).contains("2 of 6 recording(s) have a finding at or above error"),
+        "{err}"
+    );
+    let out = |n: &str| tmp.path().join(n);
+    let (code, _, err) = run(&[
+        "run",
+        path_str(&samples),
+        "-o",
+        path_str(&out("a")),
+        "-q",
+        "--max-error-ratio",
+        "0.1",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        exit_line(&err).contains("1 of 6 call(s) have errors (16.7 %, over --max-error-ratio 0.1)"),
+        "{err}"
+    );
+    let (code, _, err) = run(&[
+        "run",
+        path_str(&samples),
+        "-o",
+        path_str(&out("b")),
+        "-q",
+        "--max-error-ratio",
+        "0.5",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("exit 1"), "{err}");
+    let empty = out("empty");
+    fs::create_dir(&empty).unwrap();
+    let (code, _, err) = run(&["run", path_str(&empty), "-o", path_str(&out("c")), "-q"]);
+    assert_eq!(code, 1);
+    assert!(
+        exit_line(&err).contains("no recording was analyzed"),
+        "{err}"
+    );
+    let (code, _, err) = run(&[
+        "erase",
+        path_str(&empty),
+        "--session",
+        "nobody",
+        "--no-hold-list",
+        "--apply",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(exit_line(&err).contains("no recording matched"), "{err}");
+}
+
 #[test]
 fn exit_2_usage_and_configuration_errors_do_nothing() {
     let tmp = tempfile::tempdir().unwrap();

@@ -73,8 +73,16 @@ pub fn check(args: &CheckArgs) -> Result<i32> {
     output::stdout(&text)?;
     let failed = checks
         .iter()
-        .any(|c| c.worst().is_some_and(|w| w >= args.fail_on));
-    Ok(if failed { exit::DATA } else { exit::OK })
+        .filter(|c| c.worst().is_some_and(|w| w >= args.fail_on))
+        .count();
+    Ok(match failed {
+        0 => exit::OK,
+        n => output::exit_data(format_args!(
+            "{n} of {} recording(s) have a finding at or above {} (--fail-on)",
+            checks.len(),
+            args.fail_on.as_str()
+        )),
+    })
 }
 
 const REPAIR_EXAMPLES: &str = "\
@@ -177,12 +185,13 @@ pub fn repair(args: &RepairArgs) -> Result<i32> {
     };
     output::stdout(&text)?;
     interrupt::check()?;
-    let modes_failed = modes.iter().any(|c| c.error.is_some());
-    Ok(
-        if modes_failed || results.iter().any(|r| r.failed(args.dry_run)) {
-            exit::DATA
-        } else {
-            exit::OK
-        },
-    )
+    let modes_failed = modes.iter().filter(|c| c.error.is_some()).count();
+    let failed = results.iter().filter(|r| r.failed(args.dry_run)).count();
+    Ok(if failed + modes_failed == 0 {
+        exit::OK
+    } else {
+        output::exit_data(format_args!(
+            "{failed} recording(s) with a repair that failed or did not run, {modes_failed} mode change(s) failed (see above and the repair log)"
+        ))
+    })
 }

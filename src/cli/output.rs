@@ -74,6 +74,17 @@ pub fn note(message: impl std::fmt::Display) {
     anstream::eprintln!("callscope: {message}");
 }
 
+/// Exit 1, saying why in one line on stderr (even with `--quiet`): cron
+/// mails what a job prints, and a non-zero exit with nothing said is an
+/// alert nobody reads.
+pub fn exit_data(reason: impl std::fmt::Display) -> i32 {
+    anstream::eprintln!(
+        "callscope: {} {reason}",
+        style::paint(style::WARNING, "exit 1:")
+    );
+    crate::exit::DATA
+}
+
 /// The paths discovery could not look into.
 pub fn warn_skipped(found: &Discovery) {
     for s in &found.skipped {

@@ -88,7 +88,7 @@ pub fn execute(args: &PlanArgs) -> Result<i32> {
         args.out.display()
     ));
     Ok(if plan.recordings.is_empty() {
-        exit::DATA
+        output::exit_data("the plan selects no recording")
     } else {
         exit::OK
     })

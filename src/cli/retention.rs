@@ -230,9 +230,14 @@ fn execute(
         }
         _ => false,
     };
-    Ok(if errors.is_empty() && !nothing_erased {
-        exit::OK
+    Ok(if !errors.is_empty() {
+        output::exit_data(format_args!(
+            "{} recording(s) could not be acted on (see above and the audit log)",
+            errors.len()
+        ))
+    } else if nothing_erased {
+        output::exit_data("no recording matched the session to erase")
     } else {
-        exit::DATA
+        exit::OK
     })
 }

@@ -334,18 +334,26 @@ pub fn execute(args: &RunArgs) -> Result<i32> {
             outcome.out.display()
         ));
     }
-    let failed = match (args.max_error_ratio, args.fail_on) {
-        (Some(r), fail_on) => {
-            let share = outcome.errors as f64 / outcome.calls.max(1) as f64;
-            share > r || (fail_on == FailOn::Warning && outcome.warnings > 0)
+    let (errors, warnings, calls) = (outcome.errors, outcome.warnings, outcome.calls);
+    let share = errors as f64 / calls.max(1) as f64;
+    let why = match (args.max_error_ratio, args.fail_on) {
+        (Some(r), _) if share > r => Some(format!(
+            "{errors} of {calls} call(s) have errors ({:.1} %, over --max-error-ratio {r})",
+            share * 100.0
+        )),
+        (Some(_), FailOn::Warning) | (None, FailOn::Warning) if errors + warnings > 0 => {
+            Some(format!(
+                "{errors} call(s) with errors and {warnings} with warnings (--fail-on warning)"
+            ))
         }
-        (None, FailOn::Error) => outcome.errors > 0,
-        (None, FailOn::Warning) => outcome.errors + outcome.warnings > 0,
-        (None, FailOn::Never) => false,
+        (None, FailOn::Error) if errors > 0 => Some(format!(
+            "{errors} of {calls} call(s) have errors (see findings.csv)"
+        )),
+        _ if empty && !args.allow_empty => Some(
+            "no recording was analyzed: an empty or unmounted store? (--allow-empty accepts it)"
+                .to_string(),
+        ),
+        _ => None,
     };
-    Ok(if failed || (empty && !args.allow_empty) {
-        exit::DATA
-    } else {
-        exit::OK
-    })
+    Ok(why.map_or(exit::OK, output::exit_data))
 }

@@ -234,7 +234,11 @@ pub fn play(args: &PlayArgs) -> Result<i32> {
     let rec = recording::resolve(&args.root, Some(&args.recording), false, &model)?;
     let file = play::track_path(&rec, args.track)?;
     let code = play::play(&file, args.player.as_deref())?;
-    Ok(if code == 0 { exit::OK } else { exit::DATA })
+    Ok(if code == 0 {
+        exit::OK
+    } else {
+        output::exit_data(format_args!("the player exited with {code}"))
+    })
 }
 
 #[derive(Debug, Args)]
