@@ -87,29 +87,25 @@ fn exit_1_says_why_in_one_line_on_stderr() {
         "{err}"
     );
     let out = |n: &str| tmp.path().join(n);
-    let (code, _, err) = run(&[
-        "run",
-        path_str(&samples),
-        "-o",
-        path_str(&out("a")),
-        "-q",
-        "--max-error-ratio",
-        "0.1",
-    ]);
+    let with_ratio = |dir: &str, ratio: &str| {
+        let o = out(dir);
+        run(&[
+            "run",
+            path_str(&samples),
+            "-o",
+            path_str(&o),
+            "-q",
+            "--max-error-ratio",
+            ratio,
+        ])
+    };
+    let (code, _, err) = with_ratio("a", "0.1");
     assert_eq!(code, 1);
     assert!(
         exit_line(&err).contains("1 of 6 call(s) have errors (16.7 %, over --max-error-ratio 0.1)"),
         "{err}"
     );
-    let (code, _, err) = run(&[
-        "run",
-        path_str(&samples),
-        "-o",
-        path_str(&out("b")),
-        "-q",
-        "--max-error-ratio",
-        "0.5",
-    ]);
+    let (code, _, err) = with_ratio("b", "0.5");
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("exit 1"), "{err}");
     let empty = out("empty");

@@ -176,18 +176,15 @@ fn archive_tar(
         (true, None) => return Err("the policy gives no age recipients; nothing moved".into()),
     };
     if dest.symlink_metadata().is_ok() {
-        let same = match keys {
+        // Hashed once: the proof in the audit log and the done line use it.
+        let sha = safe_fs::sha256_file(&dest).map_err(err)?;
+        let same = match keys.map(|k| &k.verify) {
             None => tar_checksums(&dest, format, None).is_ok_and(|there| there == want),
-            Some(k) => {
-                let sha = safe_fs::sha256_file(&dest).map_err(err)?;
-                match &k.verify {
-                    Some(id) => tar_checksums(&dest, format, Some(id)).is_ok_and(|t| t == want),
-                    None => written_before(opts, &dest, &sha, &want)?,
-                }
-            }
+            Some(Some(id)) => tar_checksums(&dest, format, Some(id)).is_ok_and(|t| t == want),
+            Some(None) => written_before(opts, &dest, &sha, &want)?,
         };
         let mut done = finish_with_existing(d, opts, &dest, same)?;
-        done["archive_sha256"] = safe_fs::sha256_file(&dest).map_err(err)?.into();
+        done["archive_sha256"] = sha.into();
         return Ok(done);
     }
     let mut out = AtomicFile::create(&dest).map_err(err)?;
