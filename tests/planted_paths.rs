@@ -52,6 +52,11 @@ impl Layout {
             ("delete", "action = \"delete\""),
             ("audio", "action = \"delete-audio\""),
             ("archive", "action = \"archive\""),
+            // Encrypted to a public key alone (no private key is needed).
+            (
+                "archive-age",
+                "action = \"archive\"\nrecipients = [\"age1c3ysp27fd2kzaax2n69s6jaqe8d6kt0arfa28p6223x2ty9x24zq3frrk0\"]",
+            ),
         ] {
             let archive = t.join("archive");
             fs::write(
@@ -168,6 +173,16 @@ fn scenarios() -> Vec<Scenario> {
             name: "prune archive",
             before: nothing,
             args: |l| prune(l, "archive"),
+        },
+        Scenario {
+            name: "prune archive tar.age",
+            before: nothing,
+            args: |l| prune(l, "archive-age"),
+        },
+        Scenario {
+            name: "repair --fix-permissions",
+            before: nothing,
+            args: |l| strings(&["repair", &l.s(&l.root), "--quiet", "--fix-permissions"]),
         },
         Scenario {
             name: "erase",
