@@ -13,7 +13,7 @@ use crate::run::plan::{Plan, Planned};
 
 const EXAMPLES: &str = "\\
 Examples:
-  callscope plan /srv/call_recordings --since yesterday --until today --shards 16 -o /shared/plan.json
+  callscope plan /srv/call_recordings --since yesterday --until yesterday --shards 16 -o /shared/plan.json
   callscope run --plan /shared/plan.json --shard auto -o /shared/parts/{shard}
   callscope merge /shared/parts/* -o /shared/reports/%F";
 

@@ -294,6 +294,19 @@ pub fn execute(args: &RunArgs) -> Result<i32> {
     for s in &outcome.skipped {
         output::warn(format_args!("{}: {}", s.path.display(), s.reason));
     }
+    for why in &outcome.unreadable {
+        output::warn(format_args!(
+            "{why}; that report is passed over and its calls count as new"
+        ));
+    }
+    if args.verbose {
+        for (dir, why) in &outcome.unlike {
+            output::note(format_args!(
+                "{}: not a night of this job: {why}",
+                dir.display()
+            ));
+        }
+    }
     if let Some(path) = &args.metrics {
         let took = (outcome.finished - outcome.started).as_seconds_f64();
         let text = metrics::render(&outcome.summary, took, outcome.finished.timestamp() as f64);

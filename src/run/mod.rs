@@ -62,6 +62,10 @@ pub struct RunOutcome {
     /// With `--new`: calls still in progress, left for a later run.
     pub waiting: usize,
     pub skipped: Vec<SkippedPath>,
+    /// With `--new`: report directories beside `--out` that could not be
+    /// read, and those of another root, analyzers or settings.
+    pub unreadable: Vec<String>,
+    pub unlike: Vec<(PathBuf, String)>,
     pub root: PathBuf,
     pub out: PathBuf,
     pub summary: Summary,
@@ -118,6 +122,22 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
     // held at a time (what a filter read of one is dropped with it): memory
     // stays flat however many calls the root holds.
     let mut waiting = 0;
+    let (analyzers, options) =
+        report_identity(&opts.analyzers, opts.vad, &opts.model, opts.formats);
+    let root_r = crate::safe_fs::resolve(&opts.root).unwrap_or_else(|_| opts.root.clone());
+    let identity = incremental::Identity {
+        root: &root_r,
+        analyzers: &analyzers,
+        options: &options,
+    };
+    // Two `--new` runs beside one another (two nights at once) would each
+    // take the other's calls as new: the second waits for the first, and
+    // then sees its report. Held until the report is in place.
+    let _nights = match opts.only_new {
+        true => Some(incremental::lock_beside(&opts.out, opts.wait)?),
+        false => None,
+    };
+    let (mut unreadable, mut unlike) = (Vec::new(), Vec::new());
     let (found_count, selected_count, mut selected, skipped): (_, _, Vec<Place>, _) =
         match &opts.plan {
             Some((plan, shard)) => {
@@ -134,7 +154,12 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
             }
             None => {
                 let seen = match opts.only_new {
-                    true => Some(incremental::Seen::beside(&opts.out)?),
+                    true => {
+                        let seen = incremental::Seen::beside(&opts.out, &identity)?;
+                        unreadable = seen.unreadable.clone();
+                        unlike = seen.unlike.clone();
+                        Some(seen)
+                    }
                     false => None,
                 };
                 // Found, and kept by the filters (--new leaves out more).
@@ -172,13 +197,13 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
         shards: s.count,
     });
     // A shard run again (a retried array task) replaces its own earlier
-    // output: the same plan, the same shard.
-    let rerun = plan_ref.is_some()
-        && Manifest::read(&opts.out)
-            .ok()
-            .flatten()
-            .and_then(|m| m.plan)
-            == plan_ref;
+    // output: the same plan, the same shard. So does a night run again
+    // with `--new`: the same job, whose calls it analyzes again.
+    let earlier = Manifest::read(&opts.out).ok().flatten();
+    let rerun = earlier.is_some_and(|m| match &plan_ref {
+        Some(_) => m.plan == plan_ref,
+        None => opts.only_new && m.plan.is_none() && identity.differs(&m).is_none(),
+    });
     let dir = ReportDir::prepare(
         &opts.out,
         &[&opts.root],
@@ -254,8 +279,6 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
             warnings += usize::from(r.status == Status::Warning);
         }
     }
-    let (analyzers, options) =
-        report_identity(&opts.analyzers, opts.vad, &opts.model, opts.formats);
     let about = About {
         started,
         root: opts.root.display().to_string(),
@@ -278,6 +301,8 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
         warnings,
         waiting,
         skipped,
+        unreadable,
+        unlike,
         root: opts.root.clone(),
         out: done.out,
         summary: done.summary,
