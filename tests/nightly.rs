@@ -778,3 +778,71 @@ fn two_new_runs_beside_each_other_analyze_each_call_once() {
     assert_eq!(one.len(), 24);
     assert_eq!(two.len(), 0, "the second night saw the first's report");
 }
+
+/// `--replace` on a file system that refuses the atomic swap (a FUSE
+/// mount, as NFS does): the earlier report is renamed aside and the new
+/// one in, for `run` and `merge` alike. What a killed replace left aside
+/// is put back (or cleared) by the next command; a directory there that is
+/// not a report stops it, untouched.
+#[test]
+fn replace_works_where_the_swap_is_refused() {
+    let Some(fuse) = FuseMount::new("replace_works_where_the_swap_is_refused") else {
+        return;
+    };
+    let samples = sample_recordings();
+    let reports = fuse.path().join("reports");
+    let out = reports.join("out");
+    let aside = reports.join(".out.callscope-old");
+    let (code, err) = night(&samples, &out, &["-a", "intents"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = night(
+        &samples,
+        &out,
+        &["-a", "intents", "--replace", "--format", "csv"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !out.join("calls.jsonl").exists(),
+        "the new report is in place"
+    );
+    let merged = reports.join("merged");
+    for _ in 0..2 {
+        let (code, _, err) = run(&[
+            "merge",
+            path_str(&out),
+            "-o",
+            path_str(&merged),
+            "--replace",
+        ]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let leftovers = |dir: &Path| -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.') && !n.ends_with("-lock"))
+            .collect()
+    };
+    assert_eq!(leftovers(&reports), Vec::<String>::new());
+    // Killed between the two renames: --out missing, the report aside.
+    fs::rename(&out, &aside).unwrap();
+    let (code, err) = night(&samples, &out, &["-a", "intents", "--replace"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.join("calls.jsonl").exists() && !aside.exists());
+    // Killed after them: both there; the one aside is the earlier report.
+    copy_tree(&out, &aside, false);
+    let (code, err) = night(&samples, &out, &["-a", "intents", "--replace"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(leftovers(&reports), Vec::<String>::new());
+    // Not a report: nothing is done, nothing removed.
+    fs::create_dir(&aside).unwrap();
+    fs::write(aside.join("notes.txt"), "mine").unwrap();
+    let (code, err) = night(&samples, &out, &["-a", "intents", "--replace"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(".out.callscope-old: not a callscope report"),
+        "{err}"
+    );
+    assert_eq!(fs::read_to_string(aside.join("notes.txt")).unwrap(), "mine");
+    assert!(out.join("calls.jsonl").exists());
+}

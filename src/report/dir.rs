@@ -153,6 +153,7 @@ impl ReportDir {
             command,
             wait,
         )?;
+        recover_aside(&resolved)?;
         let mut replaces = false;
         match fs::symlink_metadata(&resolved) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -232,10 +233,15 @@ impl ReportDir {
         let temp = self.temp.keep();
         let out = &self.out;
         let placed = if self.replaces {
-            swap(&temp, out).map(|()| {
-                // The earlier report now sits at the temporary name.
-                let _ = fs::remove_dir_all(&temp);
-            })
+            match swap(&temp, out) {
+                Ok(()) => {
+                    // The earlier report now sits at the temporary name.
+                    let _ = fs::remove_dir_all(&temp);
+                    Ok(())
+                }
+                Err(e) if swap_refused(&e) => replace_in_two_steps(&temp, out),
+                Err(e) => Err(e),
+            }
         } else {
             // Over nothing, or over an empty directory.
             fs::rename(&temp, out)
@@ -249,6 +255,94 @@ impl ReportDir {
         }
         Ok(out.clone())
     }
+}
+
+/// What a file system that cannot exchange two names says: NFS and FUSE
+/// (EINVAL), older kernels and some others (ENOSYS, EOPNOTSUPP).
+fn swap_refused(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
+    )
+}
+
+/// Where the earlier report waits while the new one is renamed in, where
+/// the swap is refused: one fixed name per report directory, so whatever
+/// a killed command left there is found by the next (`recover_aside`).
+fn aside_of(out: &Path) -> PathBuf {
+    let name = out.file_name().unwrap_or_default().to_string_lossy();
+    out.with_file_name(format!(".{name}.callscope-old"))
+}
+
+/// Replace `out` by `new` without the swap: the earlier report is renamed
+/// aside, the new one renamed in, and only then the earlier one removed.
+/// Between the two renames `out` is missing (never half-written); killed
+/// there, the earlier report is at the aside name and the next command
+/// writing `out` puts it back first.
+fn replace_in_two_steps(new: &Path, out: &Path) -> std::io::Result<()> {
+    let aside = aside_of(out);
+    let parent = out.parent().unwrap_or(Path::new("."));
+    fs::rename(out, &aside)?;
+    safe_fs::fsync_dir(parent)?;
+    if let Err(e) = fs::rename(new, out) {
+        // Put the earlier report back: `out` is as it was.
+        fs::rename(&aside, out)?;
+        return Err(e);
+    }
+    safe_fs::fsync_dir(parent)?;
+    discard(&aside, new)
+}
+
+/// Remove a report directory that is no longer wanted: first renamed to a
+/// temporary name (`to`, callscope's own), so a command killed while
+/// removing it leaves what the next one clears as a dead run's temporary.
+fn discard(dir: &Path, to: &Path) -> std::io::Result<()> {
+    fs::rename(dir, to)?;
+    fs::remove_dir_all(to)
+}
+
+/// Before anything is looked at under the lock: an earlier report a killed
+/// two-step replace left aside goes back to `out` when `out` is missing (it
+/// was killed between the renames), and is removed when `out` is in place
+/// (killed after them). Only a report directory (one with a manifest) is
+/// ever put back or removed; anything else there stops the command.
+fn recover_aside(out: &Path) -> Result<()> {
+    let aside = aside_of(out);
+    match fs::symlink_metadata(&aside) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(&aside, e)),
+        Ok(m) if !m.is_dir() => {
+            return Err(Error::Usage(format!(
+                "{}: not a directory where callscope keeps an earlier report aside; remove it",
+                aside.display()
+            )))
+        }
+        Ok(_) => {}
+    }
+    let out_there = match fs::symlink_metadata(out) {
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(Error::io(out, e)),
+    };
+    if Manifest::read(&aside)?.is_none() {
+        return Err(Error::Usage(format!(
+            "{}: not a callscope report, where callscope keeps an earlier report aside; nothing was done",
+            aside.display()
+        )));
+    }
+    if out_there {
+        let name = out.file_name().unwrap_or_default().to_string_lossy();
+        let to = out.with_file_name(format!(
+            ".{name}.{}-old{}",
+            safe_fs::owner_tag(),
+            safe_fs::TEMP_SUFFIX
+        ));
+        discard(&aside, &to).map_err(|e| Error::write(&aside, e))?;
+    } else {
+        fs::rename(&aside, out).map_err(|e| Error::write(out, e))?;
+    }
+    let parent = out.parent().unwrap_or(Path::new("."));
+    safe_fs::fsync_dir(parent).map_err(|e| Error::write(parent, e))
 }
 
 /// Exchange two directories in one step (renameat2 RENAME_EXCHANGE), so

@@ -407,3 +407,48 @@ pub fn age_decrypt(key: &Path, file: &Path) -> Vec<u8> {
     );
     o.stdout
 }
+
+/// A bindfs (FUSE) view of a new directory, unmounted on drop: a file
+/// system that refuses `renameat2(RENAME_EXCHANGE)` as NFS does. None where
+/// bindfs or /dev/fuse is missing — which fails the test under CI=true.
+pub struct FuseMount {
+    backing: tempfile::TempDir,
+    mount: tempfile::TempDir,
+}
+
+impl FuseMount {
+    pub fn new(test: &str) -> Option<FuseMount> {
+        let backing = tempfile::tempdir().unwrap();
+        let mount = tempfile::tempdir().unwrap();
+        let mounted = Command::new("bindfs")
+            .args(["--no-allow-other"])
+            .arg(backing.path())
+            .arg(mount.path())
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !mounted {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "{test}: bindfs cannot mount here (apt-get install bindfs; /dev/fuse); .ci/run installs it"
+            );
+            eprintln!("SKIPPED {test}: bindfs cannot mount here (apt-get install bindfs)");
+            return None;
+        }
+        Some(FuseMount { backing, mount })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.mount.path()
+    }
+
+    /// The directory behind the mount.
+    pub fn backing(&self) -> &Path {
+        self.backing.path()
+    }
+}
+
+impl Drop for FuseMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.mount.path()).status();
+    }
+}
