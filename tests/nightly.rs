@@ -520,10 +520,26 @@ fn the_exit_policy_for_alerting() {
     assert_eq!(picked(&["--since", "100000d"], &out("m")), 6);
 }
 
-/// The metrics file, read by the Prometheus project's own Python client's
-/// parser, says what summary.json says.
-#[test]
-fn metrics_parse_with_a_real_prometheus_parser_and_agree_with_the_summary() {
+/// Whether the Prometheus project's Python client is here (under CI=true
+/// it must be).
+fn prometheus_parser(test: &str) -> bool {
+    let probe = Command::new("python3")
+        .args(["-c", "import prometheus_client"])
+        .status();
+    let here = probe.is_ok_and(|s| s.success());
+    if !here {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "{test}: python3 with prometheus_client is not installed; .ci/run installs it"
+        );
+        eprintln!("SKIPPED {test}: python3 with prometheus_client is not installed (pip install prometheus_client)");
+    }
+    here
+}
+
+/// Every sample of a metrics file, as the Prometheus client's parser reads
+/// it: family, type, name, labels, value.
+fn prom_samples(prom: &Path) -> Vec<Value> {
     let parser = r#"
 import json, sys
 from prometheus_client.parser import text_string_to_metric_families
@@ -533,11 +549,34 @@ for family in text_string_to_metric_families(open(sys.argv[1]).read()):
         out.append({"family": family.name, "type": family.type, "name": s.name, "labels": s.labels, "value": s.value})
 print(json.dumps(out))
 "#;
-    let probe = Command::new("python3")
-        .args(["-c", "import prometheus_client"])
-        .status();
-    if !probe.is_ok_and(|s| s.success()) {
-        eprintln!("SKIPPED: python3 with prometheus_client is not installed (pip install prometheus_client); the metrics are not parsed");
+    let parsed = Command::new("python3")
+        .args(["-c", parser])
+        .arg(prom)
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    serde_json::from_slice(&parsed.stdout).unwrap()
+}
+
+/// The value of the sample `name` whose labels include `labels`.
+fn sample(samples: &[Value], name: &str, labels: &[(&str, &str)]) -> f64 {
+    samples
+        .iter()
+        .find(|s| s["name"] == name && labels.iter().all(|(k, v)| s["labels"][*k] == *v))
+        .unwrap_or_else(|| panic!("{name} {labels:?} in {samples:#?}"))["value"]
+        .as_f64()
+        .unwrap()
+}
+
+/// The metrics file, read by the Prometheus project's own Python client's
+/// parser, says what summary.json says.
+#[test]
+fn metrics_parse_with_a_real_prometheus_parser_and_agree_with_the_summary() {
+    if !prometheus_parser("metrics_parse_with_a_real_prometheus_parser") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -555,25 +594,8 @@ print(json.dumps(out))
         path_str(&prom),
     ]);
     assert_eq!(code, 0, "{err}");
-    let parsed = Command::new("python3")
-        .args(["-c", parser])
-        .arg(&prom)
-        .output()
-        .unwrap();
-    assert!(
-        parsed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&parsed.stderr)
-    );
-    let samples: Vec<Value> = serde_json::from_slice(&parsed.stdout).unwrap();
-    let value = |name: &str, labels: &[(&str, &str)]| -> f64 {
-        samples
-            .iter()
-            .find(|s| s["name"] == name && labels.iter().all(|(k, v)| s["labels"][*k] == *v))
-            .unwrap_or_else(|| panic!("{name} {labels:?} in {samples:#?}"))["value"]
-            .as_f64()
-            .unwrap()
-    };
+    let samples = prom_samples(&prom);
+    let value = |name: &str, labels: &[(&str, &str)]| sample(&samples, name, labels);
     let summary: Value =
         serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
     for status in ["ok", "warning", "error"] {
@@ -813,6 +835,8 @@ fn replace_works_where_the_swap_is_refused() {
             "-o",
             path_str(&merged),
             "--replace",
+            "--fail-on",
+            "never",
         ]);
         assert_eq!(code, 0, "{err}");
     }
@@ -845,4 +869,147 @@ fn replace_works_where_the_swap_is_refused() {
     );
     assert_eq!(fs::read_to_string(aside.join("notes.txt")).unwrap(), "mine");
     assert!(out.join("calls.jsonl").exists());
+}
+
+/// Every night writes its metrics, a bad one too: the exit code, a last
+/// success that only a night exiting 0 moves, every series with 0 where a
+/// night has none, and `--metrics-label` on every sample. `merge` alerts as
+/// a run would: `--fail-on`, `--max-error-ratio`, `--metrics`.
+#[test]
+fn every_night_good_or_bad_writes_its_metrics_and_merge_alerts() {
+    if !prometheus_parser("every_night_good_or_bad_writes_its_metrics") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let samples = sample_recordings();
+    let prom = tmp.path().join("textfile/callscope.prom");
+    fs::create_dir(tmp.path().join("textfile")).unwrap();
+    let metrics = [
+        "--metrics",
+        path_str(&prom),
+        "--metrics-label",
+        "root=/srv/a",
+        "--metrics-label",
+        "tenant=acme \"eu\"",
+    ];
+    let (code, err) = night(&samples, &tmp.path().join("r/day1"), &metrics);
+    assert_eq!(code, 0, "{err}");
+    let good = prom_samples(&prom);
+    assert!(
+        good.iter()
+            .all(|s| s["labels"]["root"] == "/srv/a" && s["labels"]["tenant"] == "acme \"eu\""),
+        "{good:#?}"
+    );
+    assert_eq!(sample(&good, "callscope_last_run_exit_code", &[]), 0.0);
+    let success = sample(&good, "callscope_last_success_timestamp_seconds", &[]);
+    assert!(success > 1.7e9, "{success}");
+    // Series with nothing tonight are there, at 0.
+    assert_eq!(
+        sample(&good, "callscope_calls_by_state", &[("state", "missing")]),
+        0.0
+    );
+    assert_eq!(
+        sample(&good, "callscope_findings", &[("code", "wav.no_samples")]),
+        0.0
+    );
+    // An empty store (it did not mount): exit 1, said on stderr, and the
+    // metrics say 1 and keep the last success.
+    let empty = tmp.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let (code, err) = night(&empty, &tmp.path().join("r/day2"), &metrics);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("callscope: exit 1: no recording was analyzed"),
+        "{err}"
+    );
+    let bad = prom_samples(&prom);
+    assert_eq!(sample(&bad, "callscope_last_run_exit_code", &[]), 1.0);
+    assert_eq!(
+        sample(&bad, "callscope_last_success_timestamp_seconds", &[]),
+        success
+    );
+    assert_eq!(sample(&bad, "callscope_calls", &[("status", "ok")]), 0.0);
+    // A store that is not there at all: exit 2, the same.
+    let (code, err) = night(
+        &tmp.path().join("gone"),
+        &tmp.path().join("r/day3"),
+        &metrics,
+    );
+    assert_eq!(code, 2, "{err}");
+    let gone = prom_samples(&prom);
+    assert_eq!(sample(&gone, "callscope_last_run_exit_code", &[]), 2.0);
+    assert_eq!(
+        sample(&gone, "callscope_last_success_timestamp_seconds", &[]),
+        success
+    );
+    // A merged night with error calls exits 1 by default, or over a ratio,
+    // and writes the merged figures.
+    let day1 = tmp.path().join("r/day1");
+    let errors = calls(&day1)
+        .iter()
+        .filter(|c| c["status"] == "error")
+        .count();
+    assert!(errors > 0);
+    let merged = tmp.path().join("merged");
+    let (code, _, err) = run(&["merge", path_str(&day1), "-o", path_str(&merged)]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("callscope: exit 1: {errors} of")),
+        "{err}"
+    );
+    let merge_prom = tmp.path().join("merge.prom");
+    let (code, _, err) = run(&[
+        "merge",
+        path_str(&day1),
+        "-o",
+        path_str(&merged),
+        "--replace",
+        "--max-error-ratio",
+        "0.05",
+        "--metrics",
+        path_str(&merge_prom),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("over --max-error-ratio 0.05"), "{err}");
+    let m = prom_samples(&merge_prom);
+    assert_eq!(sample(&m, "callscope_last_run_exit_code", &[]), 1.0);
+    assert_eq!(
+        sample(&m, "callscope_last_success_timestamp_seconds", &[]),
+        0.0
+    );
+    assert_eq!(
+        sample(&m, "callscope_calls", &[("status", "error")]),
+        errors as f64
+    );
+    let (code, _, err) = run(&[
+        "merge",
+        path_str(&day1),
+        "-o",
+        path_str(&merged),
+        "--replace",
+        "--max-error-ratio",
+        "0.9",
+        "--metrics",
+        path_str(&merge_prom),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        sample(
+            &prom_samples(&merge_prom),
+            "callscope_last_success_timestamp_seconds",
+            &[]
+        ) > 1.7e9
+    );
+    // A label the samples have already is refused before any work.
+    let (code, err) = night(
+        &samples,
+        &tmp.path().join("r/day4"),
+        &["--metrics", path_str(&prom), "--metrics-label", "status=x"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("status is a label callscope's samples have already"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("r/day4").exists());
 }

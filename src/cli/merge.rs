@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::alert::{AlertArgs, Tally};
 use super::args::{ModelArgs, PluginArgs};
 use super::output;
 use crate::error::{Error, Result};
@@ -15,6 +16,7 @@ const EXAMPLES: &str = "\\
 Examples:
   callscope merge /srv/reports/2025-03-* -o /srv/reports/march
   callscope merge night1 night2 night3 -o all --replace
+  callscope merge parts/$PLAN_ID/* -o /srv/reports/2025-03-12 --max-error-ratio 0.05 --metrics /var/lib/node_exporter/textfile/callscope.prom
   callscope merge shard-0 shard-1 -o whole --plugin ./libkeyword_categories.so --plugin-config kwcat=kwcat.toml";
 
 #[derive(Debug, Args)]
@@ -48,10 +50,26 @@ pub struct MergeArgs {
     #[arg(short, long)]
     pub verbose: bool,
     #[command(flatten)]
+    pub alert: AlertArgs,
+    #[command(flatten)]
     pub model: ModelArgs,
 }
 
 pub fn execute(args: &MergeArgs) -> Result<i32> {
+    // Not into the store any input was made of.
+    let roots: Vec<PathBuf> = args
+        .inputs
+        .iter()
+        .filter_map(|i| crate::report::Manifest::read(i).ok().flatten())
+        .map(|m| PathBuf::from(m.root))
+        .collect();
+    args.alert
+        .check(&roots.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
+    args.alert.night(|| night(args))
+}
+
+/// The merge, and the exit code its calls earn (as one run's would).
+fn night(args: &MergeArgs) -> Result<(i32, crate::report::Summary)> {
     let manifests = merge::manifests(&args.inputs)?;
     let first = &manifests[0];
     let names: Vec<String> = first.analyzers.iter().map(|a| a.name.clone()).collect();
@@ -105,5 +123,15 @@ pub fn execute(args: &MergeArgs) -> Result<i32> {
             outcome.out.display()
         ));
     }
-    Ok(exit::OK)
+    let c = &outcome.summary.calls;
+    let tally = Tally {
+        calls: c.total,
+        errors: c.error,
+        warnings: c.warning,
+    };
+    let code = args
+        .alert
+        .verdict(&tally)
+        .map_or(exit::OK, output::exit_data);
+    Ok((code, outcome.summary))
 }

@@ -3,6 +3,7 @@
 //! struct before any work, then the work and its output). Output is written
 //! by this module and nowhere else.
 
+mod alert;
 mod args;
 mod check;
 mod docs;

@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use clap::Args;
 
+use super::alert::{AlertArgs, Tally};
 use super::args::{ModelArgs, PluginArgs, WindowArgs, WorkArgs};
 use super::output;
 use crate::analyze::{self, Analyzer, VadKind};
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::report::{metrics, Format, Formats};
+use crate::report::{Format, Formats};
 use crate::retention;
 use crate::run::plan::{self, Plan, Shard};
 use crate::run::{self, RunOptions};
@@ -57,22 +58,12 @@ pub struct RunArgs {
     /// instead of exiting 75 at once.
     #[arg(long, value_name = "DURATION", value_parser = crate::lock::parse_wait)]
     pub wait: Option<std::time::Duration>,
-    /// Exit 1 when a call has a status at or above this (never: only on
-    /// --max-error-ratio).
-    #[arg(long, value_enum, default_value = "error")]
-    pub fail_on: FailOn,
-    /// Exit 1 only when the share of calls with status error is above this
-    /// (0.05: more than 5 %), whatever --fail-on says about errors.
-    #[arg(long, value_name = "RATIO")]
-    pub max_error_ratio: Option<f64>,
+    #[command(flatten)]
+    pub alert: AlertArgs,
     /// An empty root, or filters that select nothing, is not an error
     /// (without it, exit 1: a store that did not mount must alert).
     #[arg(long)]
     pub allow_empty: bool,
-    /// Also write the run's figures here, in the Prometheus text format
-    /// (atomically: for node_exporter's textfile collector).
-    #[arg(long, value_name = "FILE")]
-    pub metrics: Option<PathBuf>,
     /// Print one summary line to stderr at the end (calls, errors, wall
     /// time, where the reports are).
     #[arg(short, long)]
@@ -113,17 +104,6 @@ pub struct RunArgs {
     pub vad: VadKind,
     #[command(flatten)]
     pub work: WorkArgs,
-}
-
-/// `run --fail-on`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FailOn {
-    /// A call with status error.
-    Error,
-    /// A call with status warning or error.
-    Warning,
-    /// Never (but see --max-error-ratio).
-    Never,
 }
 
 /// The built-in analyzers' options from `--silence-min`.
@@ -274,19 +254,15 @@ impl RunArgs {
 }
 
 pub fn execute(args: &RunArgs) -> Result<i32> {
-    if let Some(r) = args.max_error_ratio {
-        if !(0.0..=1.0).contains(&r) {
-            return Err(Error::Usage(format!(
-                "--max-error-ratio {r}: give a share from 0 to 1 (0.05 is 5 %)"
-            )));
-        }
-    }
     let opts = args.options()?;
-    if let Some(path) = &args.metrics {
-        crate::recording::check_output_path(path, "--metrics", &[&opts.root])?;
-    }
+    args.alert.check(&[&opts.root])?;
+    args.alert.night(|| night(args, &opts))
+}
+
+/// The run, its warnings, and the exit code its outcome earns.
+fn night(args: &RunArgs, opts: &run::RunOptions) -> Result<(i32, crate::report::Summary)> {
     let bar = crate::progress::bar(0, "calls", args.work.quiet);
-    let outcome = run::run(&opts, &|done, total| {
+    let outcome = run::run(opts, &|done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })?;
@@ -306,11 +282,6 @@ pub fn execute(args: &RunArgs) -> Result<i32> {
                 dir.display()
             ));
         }
-    }
-    if let Some(path) = &args.metrics {
-        let took = (outcome.finished - outcome.started).as_seconds_f64();
-        let text = metrics::render(&outcome.summary, took, outcome.finished.timestamp() as f64);
-        metrics::write(path, &text)?;
     }
     // A shard of a non-empty plan may be empty (more shards than calls).
     let empty = outcome.selected == 0 && !(args.plan.is_some() && outcome.found > 0);
@@ -347,26 +318,16 @@ pub fn execute(args: &RunArgs) -> Result<i32> {
             outcome.out.display()
         ));
     }
-    let (errors, warnings, calls) = (outcome.errors, outcome.warnings, outcome.calls);
-    let share = errors as f64 / calls.max(1) as f64;
-    let why = match (args.max_error_ratio, args.fail_on) {
-        (Some(r), _) if share > r => Some(format!(
-            "{errors} of {calls} call(s) have errors ({:.1} %, over --max-error-ratio {r})",
-            share * 100.0
-        )),
-        (Some(_), FailOn::Warning) | (None, FailOn::Warning) if errors + warnings > 0 => {
-            Some(format!(
-                "{errors} call(s) with errors and {warnings} with warnings (--fail-on warning)"
-            ))
-        }
-        (None, FailOn::Error) if errors > 0 => Some(format!(
-            "{errors} of {calls} call(s) have errors (see findings.csv)"
-        )),
-        _ if empty && !args.allow_empty => Some(
-            "no recording was analyzed: an empty or unmounted store? (--allow-empty accepts it)"
-                .to_string(),
-        ),
-        _ => None,
+    let tally = Tally {
+        calls: outcome.calls,
+        errors: outcome.errors,
+        warnings: outcome.warnings,
     };
-    Ok(why.map_or(exit::OK, output::exit_data))
+    let why = args.alert.verdict(&tally).or_else(|| {
+        (empty && !args.allow_empty).then(|| {
+            "no recording was analyzed: an empty or unmounted store? (--allow-empty accepts it)"
+                .to_string()
+        })
+    });
+    Ok((why.map_or(exit::OK, output::exit_data), outcome.summary))
 }

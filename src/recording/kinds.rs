@@ -138,6 +138,14 @@ pub enum State {
 }
 
 impl State {
+    pub const ALL: [State; 5] = [
+        State::Complete,
+        State::Crashed,
+        State::InProgress,
+        State::AudioRemoved,
+        State::Missing,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             State::Complete => "complete",
