@@ -300,3 +300,77 @@ fn the_kubernetes_manifests_commands_shard_and_merge() {
     ]);
     assert_same_reports(&single, &work.join("reports"));
 }
+
+/// The shipped systemd units: `systemd-analyze security` rates each 5 or
+/// better (it exits non-zero over the threshold); retention is a unit of
+/// its own, never an ExecStartPost= a failed night skips; the nightly
+/// unit's command, run as the unit runs it (paths mapped here), exits 1 on
+/// the sample store's broken call and says why in one line.
+#[test]
+fn the_systemd_units_are_hardened_and_their_commands_run() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cluster/systemd");
+    let units: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "service"))
+        .collect();
+    assert_eq!(units.len(), 2, "{units:?}");
+    let analyze = std::process::Command::new("systemd-analyze")
+        .args(["security", "--offline=true", "--threshold=5"])
+        .args(&units)
+        .output();
+    match analyze {
+        Ok(o) => assert!(
+            o.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "systemd-analyze: {e} (Debian's systemd package)"
+            );
+            eprintln!("SKIPPED the units' rating: systemd-analyze: {e}");
+        }
+    }
+    let unit = fs::read_to_string(dir.join("callscope-nightly.service")).unwrap();
+    assert!(
+        !unit.contains("ExecStartPost"),
+        "retention must not hang on the night"
+    );
+    let retention = fs::read_to_string(dir.join("callscope-retention.service")).unwrap();
+    assert!(retention.contains("ExecStart=/usr/local/bin/callscope prune"));
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart=/usr/local/bin/callscope "))
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let store = copy_samples(tmp.path());
+    let (reports, textfile) = (tmp.path().join("reports"), tmp.path().join("textfile"));
+    fs::create_dir(&textfile).unwrap();
+    let args: Vec<String> = exec
+        .split_whitespace()
+        .map(|a| {
+            a.replace("/srv/call_recordings", path_str(&store))
+                .replace("/srv/reports", path_str(&reports))
+                .replace("/var/lib/node_exporter/textfile", path_str(&textfile))
+                .replace("%%", "%")
+        })
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = run(&args);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("callscope: exit 1: 1 of 6 call(s) have errors"),
+        "{err}"
+    );
+    let prom = fs::read_to_string(textfile.join("callscope.prom")).unwrap();
+    assert!(
+        prom.contains(&format!(
+            "callscope_last_run_exit_code{{root=\"{}\"}} 1",
+            path_str(&store)
+        )),
+        "{prom}"
+    );
+}

@@ -203,12 +203,82 @@ fn finished(s: &[(String, String)]) -> bool {
     })
 }
 
+/// Calls of `day` simulated and moved into `store` (the recorder's night).
+fn add_calls(store: &Path, work: &Path, seed: u32, calls: usize, day: &str) -> Vec<String> {
+    let sim = work.join(format!("sim-{seed}"));
+    ok(&[
+        "simulate",
+        "-o",
+        path_str(&sim),
+        "--calls",
+        &calls.to_string(),
+        "--seconds",
+        "12",
+        "--seed",
+        &seed.to_string(),
+        "--start",
+        &format!("{day}T09:00:00Z"),
+        "--faults",
+        "none,none,none,truncated-final",
+        "-q",
+    ]);
+    fs::create_dir_all(store).unwrap();
+    let mut names = Vec::new();
+    for e in fs::read_dir(&sim).unwrap() {
+        let e = e.unwrap();
+        fs::rename(e.path(), store.join(e.file_name())).unwrap();
+        names.push(e.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    names
+}
+
+/// The shipped nightly driver for `day`: (plan id, array job, merge job).
+fn night(cluster: &Cluster, env: &[(&str, &Path)], args: &[&Path], day: &str) -> [String; 3] {
+    let driver =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cluster/slurm/callscope-night.sh");
+    let mut cmd = cluster.cmd(path_str(&driver));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd
+        .args(args)
+        .arg(day)
+        .args(["--", "--fail-on", "never"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "callscope-night.sh {day}: {out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // "plan ID: array A, merge M"
+    let words: Vec<String> = out
+        .split([' ', ',', ':', '\n'])
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    assert_eq!(words.len(), 6, "{out}");
+    [words[1].clone(), words[3].clone(), words[5].clone()]
+}
+
+/// Nights through the shipped driver (`callscope-night.sh`): each night's
+/// plan, job array and merge, the merge equal to one run of the plan; a
+/// second night and a night run again after a late call (another plan) do
+/// not meet the first's parts; a failed task cancels the merge instead of
+/// leaving it pending, and that index submitted again, then the merge,
+/// completes the night; a day with no calls submits nothing and says why.
 #[test]
-fn a_job_array_and_its_merge_on_a_real_slurm() {
+fn nights_of_a_job_array_and_its_merge_on_a_real_slurm() {
     let tmp = tempfile::tempdir().unwrap();
     let cluster = match Cluster::start(&tmp.path().join("slurm")) {
         Ok(c) => c,
         Err(why) => {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "no Slurm cluster of one node here: {why}; .ci/run installs slurm-wlm and munge"
+            );
             eprintln!("SKIPPED: no Slurm cluster of one node here: {why}");
             return;
         }
@@ -218,32 +288,9 @@ fn a_job_array_and_its_merge_on_a_real_slurm() {
         scripts.join("callscope-shards.sbatch"),
         scripts.join("callscope-merge.sbatch"),
     );
-    let (rec, _) = simulate(
-        tmp.path(),
-        16,
-        12,
-        &["--seed", "5", "--faults", "none,none,none,truncated-final"],
-    );
-    let plan = tmp.path().join("plan.json");
-    ok(&[
-        "plan",
-        path_str(&rec),
-        "--shards",
-        "4",
-        "-o",
-        path_str(&plan),
-    ]);
-    let single = tmp.path().join("single");
-    ok(&[
-        "run",
-        "--plan",
-        path_str(&plan),
-        "-o",
-        path_str(&single),
-        "-q",
-        "--fail-on",
-        "never",
-    ]);
+    let store = tmp.path().join("store");
+    let (reports, work) = (tmp.path().join("reports"), tmp.path().join("work"));
+    let day1 = add_calls(&store, tmp.path(), 5, 12, "2024-12-01");
 
     // callscope through a wrapper that fails task 2 while FAIL exists.
     let fail = tmp.path().join("FAIL");
@@ -262,30 +309,42 @@ fn a_job_array_and_its_merge_on_a_real_slurm() {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
-    let export = format!("--export=ALL,CALLSCOPE={}", wrapper.display());
+    let env = [("CALLSCOPE", wrapper.as_path())];
+    let args = [
+        store.as_path(),
+        reports.as_path(),
+        work.as_path(),
+        Path::new("4"),
+    ];
+    let single_of = |id: &str, day: &str, name: &str| -> PathBuf {
+        // Beside the nights: the pages link the audio relative to the report.
+        let single = tmp.path().join("singles").join(name);
+        let plan = work.join(day).join(format!("{id}.json"));
+        ok(&[
+            "run",
+            "--plan",
+            path_str(&plan),
+            "-o",
+            path_str(&single),
+            "-q",
+            "--fail-on",
+            "never",
+        ]);
+        single
+    };
+    let names = |dir: &Path| -> Vec<String> {
+        calls(dir)
+            .iter()
+            .map(|c| c["recording"].as_str().unwrap().to_string())
+            .collect()
+    };
 
-    // 1. Four tasks, then the merge (afterok): the single run's bytes.
-    let parts = tmp.path().join("parts");
-    let reports = tmp.path().join("reports");
-    let array = cluster.submit(&[
-        &export,
-        "--array=0-3",
-        path_str(&shards),
-        path_str(&plan),
-        path_str(&parts),
-    ]);
-    let after = format!("--dependency=afterok:{array}");
-    let merged = cluster.submit(&[
-        &export,
-        &after,
-        path_str(&merge),
-        path_str(&parts),
-        path_str(&reports),
-    ]);
+    // 1. Night one: four tasks, then the merge (afterok).
+    let [id1, array, merged] = night(&cluster, &env, &args, "2024-12-01");
     let array_time = cluster.wait(&array, "the array's end", all_completed);
     let merge_time = cluster.wait(&merged, "the merge's end", all_completed);
     let report = format!(
-        "slurm: job array of 4 shards over 16 calls: {:.1} s; merge job after it: {:.1} s more\n",
+        "slurm: job array of 4 shards over 12 calls: {:.1} s; merge job after it: {:.1} s more\n",
         array_time.as_secs_f64(),
         merge_time.as_secs_f64()
     );
@@ -294,40 +353,39 @@ fn a_job_array_and_its_merge_on_a_real_slurm() {
         Path::new(env!("CARGO_TARGET_TMPDIR")).join("slurm-times.txt"),
         &report,
     );
-    let reports_in = |dir: &Path| {
-        fs::read_dir(dir)
-            .unwrap()
-            .filter(|e| {
-                !e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with('.')
-            })
-            .count()
-    };
-    assert_eq!(reports_in(&parts), 4);
-    assert_same_reports(&single, &reports);
+    assert_same_reports(
+        &single_of(&id1, "2024-12-01", "single1"),
+        &reports.join("2024-12-01"),
+    );
+    assert_eq!(names(&reports.join("2024-12-01")), day1);
 
-    // 2. Task 2 fails: the merge never runs. Task 2 alone, submitted again,
-    // completes the parts; a merge after it gives the same reports.
+    // 2. Night two, and night one again after a call for it landed late:
+    // another plan each, parts of their own, the right calls.
+    let day2 = add_calls(&store, tmp.path(), 6, 5, "2024-12-02");
+    let late = add_calls(&store, tmp.path(), 7, 1, "2024-12-01");
+    let [id2, _, merged] = night(&cluster, &env, &args, "2024-12-02");
+    cluster.wait(&merged, "night two's merge", all_completed);
+    assert_eq!(names(&reports.join("2024-12-02")), day2);
+    let [id1b, _, merged] = night(&cluster, &env, &args, "2024-12-01");
+    assert_ne!(id1b, id1);
+    cluster.wait(&merged, "night one again", all_completed);
+    let mut want = [day1.clone(), late].concat();
+    want.sort();
+    assert_eq!(names(&reports.join("2024-12-01")), want);
+    assert_same_reports(
+        &single_of(&id1b, "2024-12-01", "single1b"),
+        &reports.join("2024-12-01"),
+    );
+    assert_same_reports(
+        &single_of(&id2, "2024-12-02", "single2"),
+        &reports.join("2024-12-02"),
+    );
+
+    // 3. Task 2 fails: the merge is cancelled, not left pending. Task 2
+    // alone, submitted again, then the merge, complete the night.
+    let day3 = add_calls(&store, tmp.path(), 8, 8, "2024-12-03");
     fs::write(&fail, "").unwrap();
-    let (parts2, reports2) = (tmp.path().join("parts2"), tmp.path().join("reports2"));
-    let array = cluster.submit(&[
-        &export,
-        "--array=0-3",
-        path_str(&shards),
-        path_str(&plan),
-        path_str(&parts2),
-    ]);
-    let after = format!("--dependency=afterok:{array}");
-    let blocked = cluster.submit(&[
-        &export,
-        &after,
-        path_str(&merge),
-        path_str(&parts2),
-        path_str(&reports2),
-    ]);
+    let [id3, array, blocked] = night(&cluster, &env, &args, "2024-12-03");
     cluster.wait(&array, "the array's end", finished);
     let s = cluster.states(&array);
     assert_eq!(
@@ -335,35 +393,53 @@ fn a_job_array_and_its_merge_on_a_real_slurm() {
         1,
         "{s:?}"
     );
-    cluster.wait(&blocked, "the merge held back", |s| {
-        s.iter()
-            .all(|(st, why)| st == "PENDING" && why == "DependencyNeverSatisfied")
-            || s.iter().all(|(st, _)| st == "CANCELLED")
+    cluster.wait(&blocked, "the merge cancelled", |s| {
+        s.iter().all(|(st, _)| st == "CANCELLED")
     });
-    assert!(!reports2.exists(), "the merge ran after a failed task");
-    let _ = cluster.cmd("scancel").arg(&blocked).status();
-    assert_eq!(reports_in(&parts2), 3);
+    let out3 = reports.join("2024-12-03");
+    assert!(!out3.exists(), "the merge ran after a failed task");
     fs::remove_file(&fail).unwrap();
+    let (plan3, parts3) = (
+        work.join("2024-12-03").join(format!("{id3}.json")),
+        work.join("2024-12-03/parts"),
+    );
+    let export = format!("--export=ALL,CALLSCOPE={}", wrapper.display());
     let retry = cluster.submit(&[
         &export,
         "--array=2",
         path_str(&shards),
-        path_str(&plan),
-        path_str(&parts2),
+        path_str(&plan3),
+        path_str(&parts3),
     ]);
     let after = format!("--dependency=afterok:{retry}");
     let merged = cluster.submit(&[
         &export,
         &after,
         path_str(&merge),
-        path_str(&parts2),
-        path_str(&reports2),
+        path_str(&parts3.join(&id3)),
+        path_str(&out3),
+        "--fail-on",
+        "never",
     ]);
     cluster.wait(&merged, "the merge after the retry", all_completed);
-    for f in ["calls.csv", "findings.csv"] {
-        assert!(
-            fs::read(single.join(f)).unwrap() == fs::read(reports2.join(f)).unwrap(),
-            "{f}"
-        );
-    }
+    assert_eq!(names(&out3), day3);
+    assert_same_reports(&single_of(&id3, "2024-12-03", "single3"), &out3);
+
+    // 4. A day with no calls (a store that did not mount): nothing is
+    // submitted, and the driver says why.
+    let o = cluster
+        .cmd(path_str(&scripts.join("callscope-night.sh")))
+        .env("CALLSCOPE", &wrapper)
+        .args(args)
+        .arg("2024-12-09")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("callscope: exit 1: the plan selects no recording"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!reports.join("2024-12-09").exists());
 }

@@ -13,9 +13,9 @@ use crate::run::plan::{Plan, Planned};
 
 const EXAMPLES: &str = "\\
 Examples:
-  callscope plan /srv/call_recordings --since yesterday --until yesterday --shards 16 -o /shared/plan.json
-  callscope run --plan /shared/plan.json --shard auto -o /shared/parts/{shard}
-  callscope merge /shared/parts/* -o /shared/reports/%F";
+  ID=$(callscope plan /srv/call_recordings --since yesterday --until yesterday --shards 16 -o /shared/nights/{plan}.json)
+  callscope run --plan /shared/nights/$ID.json --shard auto -o /shared/parts/{plan}/{shard}
+  callscope merge /shared/parts/$ID/* -o /shared/reports/%F --replace";
 
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
@@ -23,7 +23,9 @@ pub struct PlanArgs {
     /// The recordings root.
     #[arg(default_value = ".")]
     pub root: PathBuf,
-    /// The plan file (JSON), written atomically.
+    /// The plan file (JSON), written atomically. {plan} in it is replaced
+    /// by the plan's id (nights/{plan}.json), so a plan never overwrites
+    /// another that shards may still be reading.
     #[arg(short, long, value_name = "FILE")]
     pub out: PathBuf,
     /// The shards the plan is meant for: `run --shard auto` then needs only
@@ -73,7 +75,13 @@ pub fn execute(args: &PlanArgs) -> Result<i32> {
     filters.extend(args.sessions.iter().map(|g| format!("--session {g}")));
     let mut plan = Plan::new(&args.root, filters, planned);
     plan.shards = args.shards.map(|n| n as usize);
-    plan.write(&args.out)?;
+    let out = PathBuf::from(args.out.to_string_lossy().replace("{plan}", &plan.id));
+    if out != args.out {
+        crate::recording::check_output_path(&out, "-o", &[&args.root])?;
+    }
+    plan.write(&out)?;
+    // For a script to name the night's parts by: one line, the id.
+    println!("{}", plan.id);
     let bytes: u64 = plan.recordings.iter().map(|r| r.bytes).sum();
     output::note(format_args!(
         "plan {}: {} recording(s), {} of audio{}; in {}",
@@ -85,7 +93,7 @@ pub fn execute(args: &PlanArgs) -> Result<i32> {
         } else {
             String::new()
         },
-        args.out.display()
+        out.display()
     ));
     Ok(if plan.recordings.is_empty() {
         output::exit_data("the plan selects no recording")

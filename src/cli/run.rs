@@ -43,7 +43,8 @@ pub struct RunArgs {
     pub plan: Option<PathBuf>,
     /// With --plan: shard K of N (from 0), or auto (from Slurm's, a
     /// Kubernetes Indexed Job's or AWS Batch's variables). {shard} in
-    /// --out is replaced by K.
+    /// --out is replaced by K, {shards} by N, {plan} by the plan's id: a
+    /// night's parts never meet another night's.
     #[arg(long, value_name = "K/N|auto", requires = "plan")]
     pub shard: Option<String>,
     /// With --shard auto under Kubernetes: the Job's completions (N).
@@ -210,11 +211,12 @@ impl RunArgs {
             (None, None) => PathBuf::from("."),
         };
         let mut out = self.window.day.expand(&self.out, "--out")?;
-        if let Some((_, shard)) = &plan {
+        if let Some((p, shard)) = &plan {
             let text = out.to_string_lossy().into_owned();
             out = PathBuf::from(
                 text.replace("{shard}", &shard.index.to_string())
-                    .replace("{shards}", &shard.count.to_string()),
+                    .replace("{shards}", &shard.count.to_string())
+                    .replace("{plan}", &p.id),
             );
         }
         let sessions = self
