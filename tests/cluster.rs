@@ -228,77 +228,248 @@ fn shard_auto_reads_each_engines_variables() {
     assert!(err.contains("--shards N"), "{err}");
 }
 
-/// The command the shipped Indexed Job manifest gives its pods, run as a
-/// pod runs it (JOB_COMPLETION_INDEX set, paths mapped to this machine),
-/// for every index; then the merge Job's command.
-#[test]
-fn the_kubernetes_manifests_commands_shard_and_merge() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cluster/kubernetes");
-    let manifest = fs::read_to_string(dir.join("callscope-shards.yaml")).unwrap();
-    let command: Vec<String> = manifest
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("command: "))
-        .map(|flow| serde_json::from_str(flow).expect("command is a flow list"))
-        .unwrap();
-    let completions: usize = manifest
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("completions: "))
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(manifest.contains("completionMode: Indexed"));
-    let tmp = tempfile::tempdir().unwrap();
-    let (_, plan) = planned(tmp.path());
-    let work = tmp.path().join("work");
-    fs::create_dir_all(&work).unwrap();
-    fs::copy(&plan, work.join("plan.json")).unwrap();
-    for index in 0..completions {
-        let args: Vec<String> = command[1..]
-            .iter()
-            .map(|a| a.replace("/work", &work.display().to_string()))
-            .collect();
-        let o = bin()
-            .args(&args)
-            .env("JOB_COMPLETION_INDEX", index.to_string())
-            .output()
-            .unwrap();
+/// Whether the Python tools the Kubernetes test needs are here (PyYAML and
+/// kubernetes-validate; under CI=true they must be).
+fn kubernetes_tools() -> bool {
+    let here = std::process::Command::new("python3")
+        .args(["-c", "import yaml, kubernetes_validate"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !here {
         assert!(
-            o.status.success(),
-            "index {index}: {}",
-            String::from_utf8_lossy(&o.stderr)
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "python3 with yaml and kubernetes_validate is missing (pip install kubernetes-validate); .ci/run installs it"
         );
+        eprintln!("SKIPPED: pip install kubernetes-validate (it brings PyYAML)");
     }
-    let merge = fs::read_to_string(dir.join("callscope-merge.yaml")).unwrap();
-    let script: Vec<String> = merge
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("command: "))
-        .map(|flow| serde_json::from_str(flow).unwrap())
+    here
+}
+
+/// `kubernetes-validate --strict` of `files` against Kubernetes `version`.
+fn validates(files: &[&Path], version: &str) -> Result<(), String> {
+    let o = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "kubernetes_validate",
+            "--strict",
+            "--quiet",
+            "-k",
+            version,
+        ])
+        .args(files)
+        .output()
         .unwrap();
-    let line = script[2]
-        .replace("/work", &work.display().to_string())
-        .replace(
-            "exec callscope",
-            &format!("exec '{}'", env!("CARGO_BIN_EXE_callscope")),
-        );
-    let o = std::process::Command::new("sh")
-        .args(["-c", &line])
+    match o.status.success() {
+        true => Ok(()),
+        false => Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )),
+    }
+}
+
+/// Every document of a YAML file, as JSON.
+fn yaml_docs(path: &Path) -> Vec<serde_json::Value> {
+    let o = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
+        ])
+        .arg(path)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    // Beside the merged reports: the HTML pages link the audio relative to
-    // where the report is.
-    let single = work.join("single");
-    ok(&[
-        "run",
-        "--plan",
-        path_str(&plan),
-        "-o",
-        path_str(&single),
-        "-q",
-        "--fail-on",
-        "never",
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// The Kubernetes recipe: the manifests validate (strict) against the
+/// oldest supported version (1.29) and the newest, and 1.28 rejects them;
+/// the CronJob's pod (night.sh with the manifest's environment) runs night
+/// after night as plain processes, its Indexed Job's pods run by a kubectl
+/// that starts each index as the Job's spec says: each night's merge equals
+/// one run of its plan; a second night and a night re-run after a late
+/// call use parts of their own; a shard failing with exit 2 fails its index
+/// at once, the night exits 1 saying why, and the night run again
+/// completes; a day with no calls starts no Job.
+#[test]
+fn the_kubernetes_cronjob_runs_night_after_night() {
+    if !kubernetes_tools() {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cluster/kubernetes");
+    let (nightly, shards) = (
+        dir.join("callscope-nightly.yaml"),
+        dir.join("callscope-shards.yaml"),
+    );
+    for version in ["1.29.0", "1.37.0"] {
+        validates(&[&nightly, &shards], version).unwrap_or_else(|e| panic!("{version}: {e}"));
+    }
+    assert!(validates(&[&shards], "1.28.0").is_err());
+    let docs = yaml_docs(&nightly);
+    let cron = docs.iter().find(|d| d["kind"] == "CronJob").unwrap();
+    assert_eq!(cron["spec"]["concurrencyPolicy"], "Forbid");
+    let pod = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    let container = &pod["containers"][0];
+    let command: Vec<&str> = container["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(command, ["/bin/sh", "/etc/callscope/night.sh"]);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, work, reports) = (
+        tmp.path().join("recordings"),
+        tmp.path().join("work"),
+        tmp.path().join("reports"),
+    );
+    let (state, bin_dir) = (tmp.path().join("kube"), tmp.path().join("bin"));
+    for d in [&work, &reports, &state, &bin_dir] {
+        fs::create_dir_all(d).unwrap();
+    }
+    // The image's PATH: callscope (failing index 2 while FAIL exists, as a
+    // configuration error would) and kubectl.
+    let fail = tmp.path().join("FAIL");
+    fs::write(
+        bin_dir.join("callscope"),
+        format!(
+            "#!/bin/sh\nif [ \"$JOB_COMPLETION_INDEX\" = 2 ] && [ -e '{}' ]; then echo failing on purpose >&2; exit 2; fi\nexec '{}' \"$@\"\n",
+            fail.display(),
+            env!("CARGO_BIN_EXE_callscope")
+        ),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cluster/kubectl-as-processes.py"),
+        bin_dir.join("kubectl"),
+    )
+    .unwrap();
+    fs::set_permissions(
+        bin_dir.join("callscope"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    // The pod's environment, from the manifest; the volumes where this
+    // machine has them.
+    let mut env: Vec<(String, String)> = container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let v = e["value"].as_str().unwrap();
+            let v = match v {
+                "/recordings" => path_str(&store),
+                "/work" => path_str(&work),
+                "/reports" => path_str(&reports),
+                v => v,
+            };
+            (e["name"].as_str().unwrap().to_string(), v.to_string())
+        })
+        .collect();
+    assert!(env.iter().any(|(k, v)| k == "SHARDS" && v == "8"));
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    env.extend([
+        ("PATH".to_string(), path),
+        ("KUBECTL_STATE".to_string(), path_str(&state).to_string()),
+        ("JOB_TEMPLATE".to_string(), path_str(&shards).to_string()),
+        ("POLL_SECONDS".to_string(), "0".to_string()),
     ]);
-    assert_same_reports(&single, &work.join("reports"));
+    let night = |day: &str| -> (i32, String, String) {
+        let o = std::process::Command::new("/bin/sh")
+            .arg(dir.join("night.sh"))
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("DAY", day)
+            .output()
+            .unwrap();
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    // "plan ID: job NAME"
+    let plan_of = |out: &str| -> String {
+        out.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .trim_end_matches(':')
+            .to_string()
+    };
+    let check_night = |day: &str, out: &str, want: &[String], name: &str| {
+        let id = plan_of(out);
+        let merged = reports.join(day);
+        let names: Vec<String> = calls(&merged)
+            .iter()
+            .map(|c| c["recording"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, want, "{day}");
+        // Beside the nights: the pages link the audio relative to the report.
+        let single = tmp.path().join("singles").join(name);
+        let plan = work.join("nights").join(day).join(format!("{id}.json"));
+        ok(&[
+            "run",
+            "--plan",
+            path_str(&plan),
+            "-o",
+            path_str(&single),
+            "-q",
+            "--fail-on",
+            "never",
+        ]);
+        assert_same_reports(&single, &merged);
+        // The Job as night.sh applied it validates too.
+        let job = out.split_whitespace().last().unwrap();
+        let applied = state.join(format!("{job}.yaml"));
+        validates(&[&applied], "1.29.0").unwrap();
+        assert_eq!(yaml_docs(&applied)[0]["spec"]["completions"], 8);
+    };
+
+    let day1 = add_calls(&store, tmp.path(), 21, 10, "2024-12-01T09:00:00Z", "none");
+    let (code, out, err) = night("2024-12-01");
+    assert_eq!(code, 0, "{out}{err}");
+    check_night("2024-12-01", &out, &day1, "n1");
+    let day2 = add_calls(&store, tmp.path(), 22, 4, "2024-12-02T09:00:00Z", "none");
+    let late = add_calls(&store, tmp.path(), 23, 1, "2024-12-01T10:00:00Z", "none");
+    let (code, out, err) = night("2024-12-02");
+    assert_eq!(code, 0, "{out}{err}");
+    check_night("2024-12-02", &out, &day2, "n2");
+    let first_plan = plan_of(&out);
+    let (code, out, err) = night("2024-12-01");
+    assert_eq!(code, 0, "{out}{err}");
+    assert_ne!(plan_of(&out), first_plan);
+    let mut want = [day1, late].concat();
+    want.sort();
+    check_night("2024-12-01", &out, &want, "n1b");
+
+    let day3 = add_calls(&store, tmp.path(), 24, 9, "2024-12-03T09:00:00Z", "none");
+    fs::write(&fail, "").unwrap();
+    let (code, out, err) = night("2024-12-03");
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("callscope: exit 1: the shards of plan"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("failing on purpose").count(),
+        1,
+        "exit 2 is not retried: {err}"
+    );
+    assert!(!reports.join("2024-12-03").exists());
+    fs::remove_file(&fail).unwrap();
+    let (code, out, err) = night("2024-12-03");
+    assert_eq!(code, 0, "{out}{err}");
+    check_night("2024-12-03", &out, &day3, "n3");
+
+    let (code, out, err) = night("2024-12-09");
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("callscope: exit 1: the plan selects no recording"),
+        "{err}"
+    );
+    assert!(!reports.join("2024-12-09").exists());
 }
 
 /// The shipped systemd units: `systemd-analyze security` rates each 5 or

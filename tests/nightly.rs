@@ -13,46 +13,6 @@ use std::time::{Duration, SystemTime};
 use common::*;
 use serde_json::Value;
 
-/// Simulate `calls` recordings and move them into `store`: the recorder
-/// writing a night's calls.
-fn add_calls(
-    store: &Path,
-    work: &Path,
-    seed: u32,
-    calls: usize,
-    start: &str,
-    faults: &str,
-) -> Vec<String> {
-    let sim = work.join(format!("sim-{seed}"));
-    let calls_s = calls.to_string();
-    let seed_s = seed.to_string();
-    ok(&[
-        "simulate",
-        "-o",
-        path_str(&sim),
-        "--calls",
-        &calls_s,
-        "--seconds",
-        "12",
-        "--seed",
-        &seed_s,
-        "--start",
-        start,
-        "--faults",
-        faults,
-        "-q",
-    ]);
-    fs::create_dir_all(store).unwrap();
-    let mut names = Vec::new();
-    for e in fs::read_dir(&sim).unwrap() {
-        let e = e.unwrap();
-        fs::rename(e.path(), store.join(e.file_name())).unwrap();
-        names.push(e.file_name().to_string_lossy().into_owned());
-    }
-    names.sort();
-    names
-}
-
 /// `run ROOT -o OUT ARGS… -q --fail-on never`: (code, stderr).
 fn night(store: &Path, out: &Path, extra: &[&str]) -> (i32, String) {
     let mut args = vec![

@@ -203,36 +203,6 @@ fn finished(s: &[(String, String)]) -> bool {
     })
 }
 
-/// Calls of `day` simulated and moved into `store` (the recorder's night).
-fn add_calls(store: &Path, work: &Path, seed: u32, calls: usize, day: &str) -> Vec<String> {
-    let sim = work.join(format!("sim-{seed}"));
-    ok(&[
-        "simulate",
-        "-o",
-        path_str(&sim),
-        "--calls",
-        &calls.to_string(),
-        "--seconds",
-        "12",
-        "--seed",
-        &seed.to_string(),
-        "--start",
-        &format!("{day}T09:00:00Z"),
-        "--faults",
-        "none,none,none,truncated-final",
-        "-q",
-    ]);
-    fs::create_dir_all(store).unwrap();
-    let mut names = Vec::new();
-    for e in fs::read_dir(&sim).unwrap() {
-        let e = e.unwrap();
-        fs::rename(e.path(), store.join(e.file_name())).unwrap();
-        names.push(e.file_name().to_string_lossy().into_owned());
-    }
-    names.sort();
-    names
-}
-
 /// The shipped nightly driver for `day`: (plan id, array job, merge job).
 fn night(cluster: &Cluster, env: &[(&str, &Path)], args: &[&Path], day: &str) -> [String; 3] {
     let driver =
@@ -290,7 +260,14 @@ fn nights_of_a_job_array_and_its_merge_on_a_real_slurm() {
     );
     let store = tmp.path().join("store");
     let (reports, work) = (tmp.path().join("reports"), tmp.path().join("work"));
-    let day1 = add_calls(&store, tmp.path(), 5, 12, "2024-12-01");
+    let day1 = add_calls(
+        &store,
+        tmp.path(),
+        5,
+        12,
+        "2024-12-01T09:00:00Z",
+        "none,none,none,truncated-final",
+    );
 
     // callscope through a wrapper that fails task 2 while FAIL exists.
     let fail = tmp.path().join("FAIL");
@@ -361,8 +338,22 @@ fn nights_of_a_job_array_and_its_merge_on_a_real_slurm() {
 
     // 2. Night two, and night one again after a call for it landed late:
     // another plan each, parts of their own, the right calls.
-    let day2 = add_calls(&store, tmp.path(), 6, 5, "2024-12-02");
-    let late = add_calls(&store, tmp.path(), 7, 1, "2024-12-01");
+    let day2 = add_calls(
+        &store,
+        tmp.path(),
+        6,
+        5,
+        "2024-12-02T09:00:00Z",
+        "none,none,none,truncated-final",
+    );
+    let late = add_calls(
+        &store,
+        tmp.path(),
+        7,
+        1,
+        "2024-12-01T09:00:00Z",
+        "none,none,none,truncated-final",
+    );
     let [id2, _, merged] = night(&cluster, &env, &args, "2024-12-02");
     cluster.wait(&merged, "night two's merge", all_completed);
     assert_eq!(names(&reports.join("2024-12-02")), day2);
@@ -383,7 +374,14 @@ fn nights_of_a_job_array_and_its_merge_on_a_real_slurm() {
 
     // 3. Task 2 fails: the merge is cancelled, not left pending. Task 2
     // alone, submitted again, then the merge, complete the night.
-    let day3 = add_calls(&store, tmp.path(), 8, 8, "2024-12-03");
+    let day3 = add_calls(
+        &store,
+        tmp.path(),
+        8,
+        8,
+        "2024-12-03T09:00:00Z",
+        "none,none,none,truncated-final",
+    );
     fs::write(&fail, "").unwrap();
     let [id3, array, blocked] = night(&cluster, &env, &args, "2024-12-03");
     cluster.wait(&array, "the array's end", finished);

@@ -452,3 +452,43 @@ impl Drop for FuseMount {
         let _ = Command::new("umount").arg(self.mount.path()).status();
     }
 }
+
+/// Simulate `calls` recordings and move them into `store`: the recorder
+/// writing a night's calls.
+pub fn add_calls(
+    store: &Path,
+    work: &Path,
+    seed: u32,
+    calls: usize,
+    start: &str,
+    faults: &str,
+) -> Vec<String> {
+    let sim = work.join(format!("sim-{seed}"));
+    let calls_s = calls.to_string();
+    let seed_s = seed.to_string();
+    ok(&[
+        "simulate",
+        "-o",
+        path_str(&sim),
+        "--calls",
+        &calls_s,
+        "--seconds",
+        "12",
+        "--seed",
+        &seed_s,
+        "--start",
+        start,
+        "--faults",
+        faults,
+        "-q",
+    ]);
+    std::fs::create_dir_all(store).unwrap();
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(&sim).unwrap() {
+        let e = e.unwrap();
+        std::fs::rename(e.path(), store.join(e.file_name())).unwrap();
+        names.push(e.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    names
+}
