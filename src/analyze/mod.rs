@@ -96,12 +96,22 @@ impl Cell {
         v.map_or(Cell::Null, |n| Cell::Int(n as i64))
     }
 
-    /// The CSV text: empty for null.
+    /// The CSV text: empty for null. A number always has a decimal point
+    /// (`0.0`, `12.0`), as in the JSON reports, so a column is a float
+    /// column on every night, whatever its values happen to be: a loader
+    /// that infers types from one night's file agrees with the next.
     pub fn to_csv(&self) -> String {
         match self {
             Cell::Null => String::new(),
             Cell::Int(n) => n.to_string(),
-            Cell::Num(x) => x.to_string(),
+            Cell::Num(x) => {
+                let text = x.to_string();
+                if text.contains(['.', 'e', 'E', 'N', 'n']) {
+                    text
+                } else {
+                    text + ".0"
+                }
+            }
             Cell::Text(s) => s.clone(),
         }
     }
