@@ -46,6 +46,11 @@ pub struct ReportOptions {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     pub format: String,
+    /// The run (or merge) that wrote the report: its start (UTC) and a
+    /// random tag, unique to it. The same id is in `summary.json`'s `run`,
+    /// so a warehouse loading nights can tell which run a file came from.
+    #[serde(default)]
+    pub run_id: String,
     pub callscope_version: String,
     /// When the report was complete (UTC): a merge keeps the latest
     /// analysis of a recording.

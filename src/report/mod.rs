@@ -401,6 +401,7 @@ impl ReportWriter {
             .collect();
         let finished = Utc::now();
         let run = RunInfo {
+            run_id: summary::run_id(&about.started),
             version: env!("CARGO_PKG_VERSION"),
             started: format_utc(&about.started),
             finished: format_utc(&finished),
@@ -411,6 +412,7 @@ impl ReportWriter {
         crate::interrupt::check()?;
         let manifest = Manifest {
             format: dir::FORMAT.to_string(),
+            run_id: summary.run.run_id.clone(),
             callscope_version: env!("CARGO_PKG_VERSION").to_string(),
             finished: format_utc(&finished),
             root: about.root,

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::check::Status;
@@ -21,6 +22,8 @@ pub struct Summary {
 /// same input.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunInfo {
+    /// This run's own id (see [`super::Manifest::run_id`]).
+    pub run_id: String,
     pub version: &'static str,
     pub started: String,
     pub finished: String,
@@ -54,4 +57,19 @@ impl CallCounts {
 #[derive(Debug, Default, Serialize)]
 pub struct FindingCounts {
     pub by_code: BTreeMap<String, usize>,
+}
+
+/// A run's id: when it started, and eight hex digits no other run has
+/// (a digest of the process, the clock to the nanosecond and a random
+/// hasher's key).
+pub fn run_id(started: &DateTime<Utc>) -> String {
+    use sha2::{Digest, Sha256};
+    use std::hash::{BuildHasher, Hasher};
+    let mut key = std::collections::hash_map::RandomState::new().build_hasher();
+    key.write_u32(std::process::id());
+    let mut h = Sha256::new();
+    h.update(key.finish().to_le_bytes());
+    h.update(Utc::now().timestamp_nanos_opt().unwrap_or(0).to_le_bytes());
+    let tag: String = h.finalize()[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{tag}", started.format("%Y%m%dT%H%M%SZ"))
 }
