@@ -973,3 +973,170 @@ fn every_night_good_or_bad_writes_its_metrics_and_merge_alerts() {
     );
     assert!(!tmp.path().join("r/day4").exists());
 }
+
+/// Thirty nights of the README's crontab line (`run --new`, metrics, the
+/// exit policy): calls every day, late calls, a repaired call, a night run
+/// again, two nights started at once, a night the store did not mount.
+/// Every bad night exits non-zero with its line and its metric; no night
+/// is doubled and none but the unmounted one is empty; the merge of the
+/// thirty nights is one run over the final store, byte for byte.
+#[test]
+fn thirty_nights_of_cron_merge_into_one_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, reports) = (tmp.path().join("store"), tmp.path().join("reports"));
+    let prom = tmp.path().join("callscope.prom");
+    let metric = |name: &str| -> f64 {
+        fs::read_to_string(&prom)
+            .unwrap()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!("{name} "))
+                    .map(|v| v.parse().unwrap())
+            })
+            .unwrap()
+    };
+    let day = |n: u32| format!("2024-11-{n:02}");
+    let cron = |n: u32, extra: &[&str]| -> (i32, String) {
+        let out = reports.join(day(n));
+        let mut args = vec![
+            "--new",
+            "--max-error-ratio",
+            "0.5",
+            "--metrics",
+            path_str(&prom),
+        ];
+        args.extend_from_slice(extra);
+        night(&store, &out, &args)
+    };
+    let mut last_success = 0.0;
+    let mut damaged = String::new();
+    for n in 1..=30u32 {
+        let faults = if n == 4 {
+            "none,truncated-final"
+        } else {
+            "none"
+        };
+        let added = add_calls(
+            &store,
+            tmp.path(),
+            100 + n,
+            2,
+            &format!("{}T08:00:00Z", day(n)),
+            faults,
+        );
+        if n == 4 {
+            damaged = added[1].clone();
+        }
+        match n {
+            // A call for day 3 lands late.
+            6 => {
+                add_calls(&store, tmp.path(), 300, 1, "2024-11-03T23:00:00Z", "none");
+            }
+            // Day 4's damaged call is repaired.
+            9 => {
+                let (code, _, err) = run(&["repair", path_str(&store.join(&damaged)), "-q"]);
+                assert_eq!(code, 0, "{err}");
+            }
+            _ => {}
+        }
+        if n == 12 {
+            // The store did not mount: an empty mount point.
+            let away = tmp.path().join("store-unmounted");
+            fs::rename(&store, &away).unwrap();
+            fs::create_dir(&store).unwrap();
+            let (code, err) = cron(n, &[]);
+            assert_eq!(code, 1, "{err}");
+            assert!(
+                err.contains("callscope: exit 1: no recording was analyzed"),
+                "{err}"
+            );
+            assert_eq!(metric("callscope_last_run_exit_code"), 1.0);
+            assert_eq!(
+                metric("callscope_last_success_timestamp_seconds"),
+                last_success
+            );
+            fs::remove_dir(&store).unwrap();
+            fs::rename(&away, &store).unwrap();
+            continue;
+        }
+        if n == 16 {
+            // Nights 15 (run late) and 16 at once.
+            let spawn = |m: u32| {
+                bin()
+                    .args([
+                        "run",
+                        path_str(&store),
+                        "-o",
+                        path_str(&reports.join(day(m))),
+                    ])
+                    .args(["-q", "--fail-on", "never", "--new", "--wait", "10m"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            };
+            fs::remove_dir_all(reports.join(day(15))).unwrap();
+            let both = [spawn(15), spawn(16)];
+            for child in both {
+                let o = child.wait_with_output().unwrap();
+                assert_eq!(
+                    o.status.code(),
+                    Some(0),
+                    "{}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
+            continue;
+        }
+        let (code, err) = cron(n, &[]);
+        assert_eq!(code, 0, "night {n}: {err}");
+        assert_eq!(metric("callscope_last_run_exit_code"), 0.0);
+        last_success = metric("callscope_last_success_timestamp_seconds");
+        if n == 10 {
+            // Night 10 run again: its calls again, never an empty report.
+            let before = fs::read(reports.join(day(10)).join("calls.csv")).unwrap();
+            let (code, err) = cron(10, &[]);
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(
+                fs::read(reports.join(day(10)).join("calls.csv")).unwrap(),
+                before
+            );
+        }
+    }
+    let nights: Vec<PathBuf> = (1..=30).map(|n| reports.join(day(n))).collect();
+    // No call analyzed twice as it was; only the unmounted night is empty
+    // (the overlap's second night saw the first's report and found little).
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, dir) in nights.iter().enumerate() {
+        let rows = calls(dir);
+        if i + 1 != 12 {
+            assert!(
+                !rows.is_empty() || i + 1 == 16 || i + 1 == 15,
+                "night {} is empty",
+                i + 1
+            );
+        }
+        for line in fs::read_to_string(dir.join("partial.jsonl"))
+            .unwrap()
+            .lines()
+        {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let key = (v["recording"].to_string(), v["fingerprint"].to_string());
+            assert!(seen.insert(key.clone()), "{key:?} analyzed twice");
+        }
+    }
+    let merged = tmp.path().join("merged");
+    let mut args = vec!["merge", "--fail-on", "never", "-o", path_str(&merged)];
+    args.extend(nights.iter().map(|p| path_str(p)));
+    ok(&args);
+    let full = tmp.path().join("full");
+    let (code, err) = night(&store, &full, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_same_reports(&full, &merged);
+    assert_eq!(calls(&merged).len(), 61);
+    let repaired = calls(&merged)
+        .into_iter()
+        .find(|r| r["recording"] == damaged.as_str())
+        .unwrap();
+    assert_eq!(repaired["status"], "ok", "{repaired}");
+}

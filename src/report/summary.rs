@@ -70,6 +70,9 @@ pub fn run_id(started: &DateTime<Utc>) -> String {
     let mut h = Sha256::new();
     h.update(key.finish().to_le_bytes());
     h.update(Utc::now().timestamp_nanos_opt().unwrap_or(0).to_le_bytes());
-    let tag: String = h.finalize()[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let tag: String = h.finalize()[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("{}-{tag}", started.format("%Y%m%dT%H%M%SZ"))
 }
