@@ -18,6 +18,10 @@ fn duckdb(dir: &Path, sql: &str) -> Option<Vec<Vec<Value>>> {
         .args(["-c", "import duckdb"])
         .status();
     if !probe.is_ok_and(|s| s.success()) {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "DuckDB is missing (pip install duckdb): the SQL cannot run; .ci/run installs it"
+        );
         return None;
     }
     let script = "import duckdb, json, sys\nprint(json.dumps([list(r) for r in duckdb.sql(sys.argv[1]).fetchall()]))";
@@ -125,4 +129,52 @@ fn p90_latency_by_intent_is_one_group_by_and_the_summary_is_duckdbs() {
         .map(|c| c["intents_function_calls"].as_i64().unwrap())
         .sum();
     assert_eq!(r[2].as_i64().unwrap(), functions);
+}
+
+/// A float column is a float on every night, whatever its values: a night
+/// whose overlaps and interruptions are all 0 writes `0.0`, so DuckDB (like
+/// any loader that infers types from a file) reads DOUBLE, as on a night
+/// with fractions, and the month's files load as one table.
+#[test]
+fn a_float_column_is_double_on_every_night() {
+    let tmp = tempfile::tempdir().unwrap();
+    let samples = sample_recordings();
+    for (night, session) in [("quiet", "0b8a3d52*"), ("all", "*")] {
+        let (code, _, err) = run(&[
+            "run",
+            path_str(&samples),
+            "-o",
+            path_str(&tmp.path().join(night)),
+            "--session",
+            session,
+            "-q",
+            "--fail-on",
+            "never",
+            "--format",
+            "csv",
+        ]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let sql = "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_csv('quiet/calls.csv')) \
+               WHERE column_name IN ('speech_overlap_s', 'speech_caller_interruption_s', 'speech_bot_interruption_s')";
+    let Some(rows) = duckdb(tmp.path(), sql) else {
+        eprintln!("SKIPPED: python3 with duckdb is not installed (pip install duckdb)");
+        return;
+    };
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for r in &rows {
+        assert_eq!(r[1], "DOUBLE", "{rows:?}");
+    }
+    let quiet = &duckdb(
+        tmp.path(),
+        "SELECT speech_overlap_s FROM read_csv('quiet/calls.csv')",
+    )
+    .unwrap()[0];
+    assert_eq!(quiet[0], 0.0, "the quiet night's overlap is 0");
+    let n = &duckdb(
+        tmp.path(),
+        "SELECT count(*), sum(speech_overlap_s) FROM read_csv(['quiet/calls.csv', 'all/calls.csv'], union_by_name = true)",
+    )
+    .unwrap()[0];
+    assert_eq!(n[0], 7);
 }

@@ -415,7 +415,11 @@ mod tests {
             Cell::Text("a;b".into()),
         ];
         let csv: Vec<String> = cells.iter().map(Cell::to_csv).collect();
-        assert_eq!(csv, ["", "-3", "2", "0.125", "a;b"]);
+        assert_eq!(
+            csv,
+            ["", "-3", "2.0", "0.125", "a;b"],
+            "a whole Num keeps its point"
+        );
         let json: Vec<String> = cells.iter().map(|c| c.to_json().to_string()).collect();
         assert_eq!(json, ["null", "-3", "2.0", "0.125", "\"a;b\""]);
         assert_eq!(Cell::Num(f64::NAN).to_json(), serde_json::Value::Null);
