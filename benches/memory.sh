@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Peak memory of `check`, `run` and `repair`: 10 recordings, 600 (three of
+# Peak memory of `check`, `run`, `merge` and `repair`: 10 recordings, 600 (three of
 # run's 256-call batches) and 2,400 (ten), and one two-hour call (it must
 # not be loaded whole). A run holds a batch of calls at a time, so 10 calls
 # cost less than a batch; past the first batch the peak must stay put.
@@ -47,6 +47,11 @@ peak "run, 10 calls" $bin run "$work/c10" --out "$work/r10" --quiet
 peak "run, 600 calls (3 batches)" $bin run "$work/c600" --out "$work/r600" --quiet; small=$mb
 peak "run, 2,400 calls (10 batches)" $bin run "$work/c2400" --out "$work/r2400" --quiet; large=$mb
 flat "run" "$small" "$large"
+# merge streams its inputs a line at a time: the nights' calls are never
+# held together.
+peak "merge, 600 calls" $bin merge "$work/r600" --out "$work/m600" --fail-on never; small=$mb
+peak "merge, 2,400 calls" $bin merge "$work/r2400" --out "$work/m2400" --fail-on never; large=$mb
+flat "merge" "$small" "$large"
 peak "check, one two-hour call ($(du -sh "$work/long" | cut -f1))" $bin check "$work/long" --quiet
 rm "$work"/long/*/final_stereo_recording.wav
 peak "repair (rebuild final), two-hour call" $bin repair "$work/long" --quiet

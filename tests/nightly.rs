@@ -842,8 +842,8 @@ fn every_night_good_or_bad_writes_its_metrics_and_merge_alerts() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let samples = sample_recordings();
+    // Its directory is made as --out's is.
     let prom = tmp.path().join("textfile/callscope.prom");
-    fs::create_dir(tmp.path().join("textfile")).unwrap();
     let metrics = [
         "--metrics",
         path_str(&prom),

@@ -88,17 +88,10 @@ impl AlertArgs {
     pub fn check(&self, roots: &[&Path]) -> Result<()> {
         if let Some(path) = &self.metrics {
             crate::recording::check_output_path(path, "--metrics", roots)?;
-            // Found missing after the night's work, it would cost the night.
-            let dir = match path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            if !dir.is_dir() {
-                return Err(Error::Usage(format!(
-                    "--metrics {}: the directory {} does not exist",
-                    path.display(),
-                    dir.display()
-                )));
+            // Made now, as --out's parent is: found missing only after
+            // the night's work, it would cost the night.
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
             }
         }
         if self.metrics_label.len()

@@ -191,31 +191,53 @@ pub fn analyzers_differ(a: &[AnalyzerInfo], b: &[AnalyzerInfo]) -> String {
 
 /// A part is taken whole or not at all: as many calls as its manifest says
 /// (a short `partial.jsonl` is what an interrupted copy leaves), each
-/// recording once, each named by a path inside its root.
-fn check_part(dir: &Path, m: &Manifest, calls: &[PartialCall]) -> Result<()> {
+/// recording once, each named by a path inside its root, in the order a
+/// run writes them (by name), which is what lets the merge stream its
+/// inputs side by side. Read a line at a time, before anything is written.
+fn check_part(dir: &Path, m: &Manifest) -> Result<()> {
     let refuse = |why: String| {
         Err(Error::Usage(format!(
             "{}: {why}; the report is not whole, nothing was merged",
             dir.join(partial::PARTIAL).display()
         )))
     };
-    if calls.len() != m.calls {
-        return refuse(format!(
-            "{} call(s), its manifest says {}",
-            calls.len(),
-            m.calls
-        ));
+    let mut lines = partial::Lines::open(dir)?;
+    let (mut count, mut last) = (0usize, None::<String>);
+    while let Some((recording, _)) = lines.next_call()? {
+        crate::interrupt::check()?;
+        if !crate::recording::is_inside_name(&recording) {
+            return refuse(format!("{recording} is not a path inside the root"));
+        }
+        match last.as_deref() {
+            Some(l) if l == recording => return refuse(format!("{recording} is there twice")),
+            Some(l) if *l > *recording => {
+                return refuse(format!("{recording} comes after {l}, out of order"))
+            }
+            _ => {}
+        }
+        count += 1;
+        last = Some(recording);
     }
-    let mut names = std::collections::BTreeSet::new();
-    for c in calls {
-        if !crate::recording::is_inside_name(&c.recording) {
-            return refuse(format!("{} is not a path inside the root", c.recording));
-        }
-        if !names.insert(c.recording.as_str()) {
-            return refuse(format!("{} is there twice", c.recording));
-        }
+    if count != m.calls {
+        return refuse(format!("{count} call(s), its manifest says {}", m.calls));
     }
     Ok(())
+}
+
+/// An input being read: its partial, the call at its head, and what
+/// decides which analysis of a recording is kept (its finish time, then
+/// its place on the command line).
+struct Part {
+    lines: partial::Lines,
+    head: Option<(String, String)>,
+    key: (String, usize),
+}
+
+impl Part {
+    fn advance(&mut self) -> Result<()> {
+        self.head = self.lines.next_call()?;
+        Ok(())
+    }
 }
 
 /// Calls written together (their HTML pages in parallel).
@@ -225,35 +247,21 @@ pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome
     let first = manifests
         .first()
         .ok_or_else(|| Error::Usage("merge: name at least one report directory".into()))?;
-    // Every recording's latest analysis: by the input's finish time, then
-    // by its place on the command line.
-    let mut latest: BTreeMap<String, ((String, usize), PartialCall)> = BTreeMap::new();
-    let mut superseded = 0;
+    // Each part checked whole first (nothing is written for a broken one),
+    // then all of them read side by side, a line at a time: each is in
+    // recording order, so the next call of the merge is the least head,
+    // and of the heads naming it the latest analysis is kept. Memory holds
+    // a line per input and a batch, however many calls.
+    let mut parts = Vec::new();
     for (i, (dir, m)) in opts.inputs.iter().zip(manifests).enumerate() {
-        let key = (m.finished.clone(), i);
-        let calls = partial::read(dir)?;
-        check_part(dir, m, &calls)?;
-        for call in calls {
-            if call.stats.len() != opts.analyzers.len() {
-                return Err(Error::Usage(format!(
-                    "{}: {} has {} summary parts, the analyzers are {}",
-                    dir.display(),
-                    call.recording,
-                    call.stats.len(),
-                    opts.analyzers.len()
-                )));
-            }
-            match latest.get(&call.recording) {
-                Some((k, _)) if *k > key => superseded += 1,
-                Some(_) => {
-                    superseded += 1;
-                    latest.insert(call.recording.clone(), (key.clone(), call));
-                }
-                None => {
-                    latest.insert(call.recording.clone(), (key.clone(), call));
-                }
-            }
-        }
+        check_part(dir, m)?;
+        let mut part = Part {
+            lines: partial::Lines::open(dir)?,
+            head: None,
+            key: (m.finished.clone(), i),
+        };
+        part.advance()?;
+        parts.push(part);
     }
     let roots: Vec<PathBuf> = manifests.iter().map(|m| PathBuf::from(&m.root)).collect();
     let existing: Vec<&Path> = roots
@@ -270,20 +278,21 @@ pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome
     let mut writer = ReportWriter::create(dir.path(), &opts.analyzers, formats, audio)
         .map_err(|e| dir.shown(e))?;
     let started = Utc::now();
-    let calls = latest.len();
-    // A BTreeMap by relative path: the order discovery gives a run; in
-    // batches, as a run writes them.
-    let mut calls_left = latest.into_values().map(|(_, call)| call).peekable();
-    while calls_left.peek().is_some() {
+    let (mut calls, mut superseded) = (0, 0);
+    loop {
         crate::interrupt::check()?;
-        let batch: Vec<(CallRecord, String)> = calls_left
-            .by_ref()
-            .take(BATCH)
-            .map(|call| {
-                let fingerprint = call.fingerprint.clone();
-                (call.into_record(), fingerprint)
-            })
-            .collect();
+        let mut batch: Vec<(CallRecord, String)> = Vec::with_capacity(BATCH);
+        while batch.len() < BATCH {
+            let Some(call) = next_call(&mut parts, opts.analyzers.len(), &mut superseded)? else {
+                break;
+            };
+            let fingerprint = call.fingerprint.clone();
+            batch.push((call.into_record(), fingerprint));
+        }
+        if batch.is_empty() {
+            break;
+        }
+        calls += batch.len();
         writer.write_calls(&batch).map_err(|e| dir.shown(e))?;
     }
     let about = About {
@@ -302,4 +311,52 @@ pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome
         out: done.out,
         summary: done.summary,
     })
+}
+
+/// The merge's next call: the least recording at the parts' heads, as the
+/// latest of them analyzed it; every part naming it moves on.
+fn next_call(
+    parts: &mut [Part],
+    analyzers: usize,
+    superseded: &mut usize,
+) -> Result<Option<PartialCall>> {
+    let Some(least) = parts
+        .iter()
+        .filter_map(|p| p.head.as_ref().map(|(r, _)| r))
+        .min()
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    // (the part's place, its line) of the latest analysis so far.
+    let mut winner: Option<(usize, String)> = None;
+    for i in 0..parts.len() {
+        let part = &mut parts[i];
+        if part.head.as_ref().is_none_or(|(r, _)| *r != least) {
+            continue;
+        }
+        let (_, line) = part.head.take().unwrap_or_default();
+        part.advance()?;
+        match &winner {
+            Some((w, _)) if parts[*w].key > parts[i].key => *superseded += 1,
+            Some(_) => {
+                *superseded += 1;
+                winner = Some((i, line));
+            }
+            None => winner = Some((i, line)),
+        }
+    }
+    let Some((i, line)) = winner else {
+        return Ok(None);
+    };
+    let call = parts[i].lines.parse(&line)?;
+    if call.stats.len() != analyzers {
+        return Err(Error::Usage(format!(
+            "{}: {} has {} summary parts, the analyzers are {analyzers}",
+            parts[i].lines.path().display(),
+            call.recording,
+            call.stats.len()
+        )));
+    }
+    Ok(Some(call))
 }

@@ -89,6 +89,44 @@ fn read_lines<T: serde::de::DeserializeOwned>(dir: &Path) -> Result<Vec<T>> {
     Ok(out)
 }
 
+/// The partial of report directory `dir`, a line at a time: what `merge`
+/// streams, holding a line per input instead of every call.
+pub struct Lines {
+    path: std::path::PathBuf,
+    lines: std::io::Lines<BufReader<std::fs::File>>,
+}
+
+impl Lines {
+    pub fn open(dir: &Path) -> Result<Lines> {
+        let path = dir.join(PARTIAL);
+        // As in `read_lines`: a FIFO or a link is refused, never waited on.
+        let file = crate::safe_fs::open_regular(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(Lines {
+            lines: BufReader::new(file).lines(),
+            path,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The next line, with the recording it is about.
+    pub fn next_call(&mut self) -> Result<Option<(String, String)>> {
+        let Some(line) = self.lines.next() else {
+            return Ok(None);
+        };
+        let line = line.map_err(|e| Error::io(&self.path, e))?;
+        let seen: Seen = serde_json::from_str(&line).map_err(|e| Error::json(&self.path, &e))?;
+        Ok(Some((seen.recording, line)))
+    }
+
+    /// A line `next_call` gave, read whole.
+    pub fn parse(&self, line: &str) -> Result<PartialCall> {
+        serde_json::from_str(line).map_err(|e| Error::json(&self.path, &e))
+    }
+}
+
 /// Every call of the partial in report directory `dir`, in order.
 pub fn read(dir: &Path) -> Result<Vec<PartialCall>> {
     read_lines(dir)
