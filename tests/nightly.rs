@@ -1140,3 +1140,84 @@ fn thirty_nights_of_cron_merge_into_one_run() {
         .unwrap();
     assert_eq!(repaired["status"], "ok", "{repaired}");
 }
+
+/// `merge` keeps the analysis of the input that finished last, whatever
+/// order the directories are named in (a shell glob puts `night-10` before
+/// `night-2`); a part whose calls are not in the order a run writes them
+/// is refused before anything is written.
+#[test]
+fn merge_keeps_the_latest_whatever_the_order_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = copy_samples(tmp.path());
+    let (early, late) = (tmp.path().join("night-10"), tmp.path().join("night-2"));
+    let (code, err) = night(&store, &early, &[]);
+    assert_eq!(code, 0, "{err}");
+    // The broken transcript is mended before the later night.
+    let broken = calls(&early)
+        .into_iter()
+        .find(|c| c["status"] == "error")
+        .unwrap()["recording"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let good = calls(&early)
+        .into_iter()
+        .find(|c| c["status"] == "ok")
+        .unwrap()["recording"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fs::copy(
+        store.join(&good).join("transcript.json"),
+        store.join(&broken).join("transcript.json"),
+    )
+    .unwrap();
+    let (code, err) = night(&store, &late, &[]);
+    assert_eq!(code, 0, "{err}");
+    let status = |dir: &Path| -> String {
+        calls(dir)
+            .into_iter()
+            .find(|c| c["recording"] == broken.as_str())
+            .unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(status(&late), "error");
+    for (name, order) in [("ab", [&early, &late]), ("ba", [&late, &early])] {
+        let out = tmp.path().join(name);
+        let (code, _, err) = run(&[
+            "merge",
+            path_str(order[0]),
+            path_str(order[1]),
+            "-o",
+            path_str(&out),
+            "--fail-on",
+            "never",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(status(&out), status(&late), "{name}");
+        assert_eq!(
+            fs::read(out.join("calls.csv")).unwrap(),
+            fs::read(late.join("calls.csv")).unwrap(),
+            "{name}"
+        );
+    }
+    // Two lines swapped: out of order, refused, nothing written.
+    let partial = late.join("partial.jsonl");
+    let mut lines: Vec<String> = fs::read_to_string(&partial)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.swap(0, 1);
+    fs::write(&partial, lines.join("\n") + "\n").unwrap();
+    let out = tmp.path().join("swapped");
+    let (code, _, err) = run(&["merge", path_str(&late), "-o", path_str(&out)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("out of order") && err.contains("nothing was merged"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
