@@ -5,12 +5,14 @@
 //! as they were. Identical input gives identical bytes: only
 //! `summary.json`'s `run` object holds the time and version.
 
+mod csv_file;
 pub mod dir;
 pub mod html;
 pub mod merge;
 pub mod metrics;
 pub mod partial;
 mod record;
+mod schema;
 mod summary;
 
 use std::collections::BTreeMap;
@@ -24,6 +26,8 @@ use crate::error::{Error, Result};
 use crate::recording::format_utc;
 use crate::safe_fs::AtomicFile;
 
+pub use csv_file::spreadsheet_text;
+use csv_file::CsvFile;
 pub use dir::{AnalyzerInfo, Manifest, PlanRef, ReportDir, ReportOptions, MANIFEST};
 pub use record::{CallRecord, BASE_COLUMNS};
 pub use summary::{CallCounts, FindingCounts, RunInfo, Summary};
@@ -87,65 +91,6 @@ impl Formats {
 }
 
 const CSV_RAW: &str = "csv-raw";
-
-/// A text cell as a spreadsheet will show it, not run it. Text that begins
-/// with `=`, `+`, `-`, `@`, a tab or a carriage return opens as a live
-/// formula in Excel, LibreOffice and Google Sheets (`=HYPERLINK(…)` in a
-/// function name a caller steered the bot into): such a cell gets a leading
-/// `'`, as OWASP recommends. Numbers are typed cells and never come here.
-pub fn spreadsheet_text(s: &str) -> std::borrow::Cow<'_, str> {
-    match s.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{s}").into(),
-        _ => s.into(),
-    }
-}
-
-type Csv = csv::Writer<AtomicFile>;
-
-fn csv_err(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
-    move |e| Error::write(path, e)
-}
-
-/// A CSV report being written.
-struct CsvFile {
-    path: PathBuf,
-    writer: Csv,
-    /// Text cells as they are (`--csv-raw`), not [`spreadsheet_text`].
-    raw: bool,
-}
-
-impl CsvFile {
-    fn create(dir: &Path, name: &str, header: &[String], raw: bool) -> Result<CsvFile> {
-        let path = dir.join(name);
-        let file = AtomicFile::create(&path).map_err(|e| Error::write(&path, e))?;
-        let mut writer = csv::Writer::from_writer(file);
-        writer.write_record(header).map_err(csv_err(&path))?;
-        Ok(CsvFile { path, writer, raw })
-    }
-
-    /// One row; every text cell (a name, a transcript, a message) made
-    /// [`spreadsheet_text`] unless raw.
-    fn row<'c>(&mut self, cells: impl IntoIterator<Item = &'c Cell>) -> Result<()> {
-        let texts: Vec<String> = cells
-            .into_iter()
-            .map(|c| match c {
-                Cell::Text(t) if !self.raw => spreadsheet_text(t).into_owned(),
-                other => other.to_csv(),
-            })
-            .collect();
-        self.writer
-            .write_record(&texts)
-            .map_err(csv_err(&self.path))
-    }
-
-    fn into_file(self) -> Result<(PathBuf, AtomicFile)> {
-        let file = self
-            .writer
-            .into_inner()
-            .map_err(|e| Error::write(&self.path, e.error().to_string()))?;
-        Ok((self.path, file))
-    }
-}
 
 /// The reports of one run, filled call by call.
 pub struct ReportWriter {
@@ -446,6 +391,26 @@ impl ReportWriter {
             files.push((path, f));
             names.extend(pages);
         }
+        // Every table's columns, in either of its forms.
+        let mut tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let stem = |file: &str| file.rsplit_once('.').map_or(file, |(s, _)| s).to_string();
+        let calls_header = strings(&BASE_COLUMNS)
+            .into_iter()
+            .chain(self.columns.clone());
+        tables.insert("calls".into(), calls_header.collect());
+        for (file, header) in (self.tables.iter().map(|(n, f)| (n, &f.header)))
+            .chain(self.tables_jsonl.iter().map(|(n, (h, _, _))| (n, h)))
+            .chain(self.findings.iter().map(|f| (&f.name, &f.header)))
+            .chain(
+                summaries
+                    .iter()
+                    .flat_map(|(_, s)| &s.tables)
+                    .map(|t| (&t.file, &t.header)),
+            )
+        {
+            tables.insert(stem(file), header.clone());
+        }
+        files.push(schema::write(&self.dir, &tables)?);
         let csv = self.calls_csv.as_ref().map(|f| f.raw);
         for f in self
             .calls_csv

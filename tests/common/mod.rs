@@ -138,7 +138,7 @@ pub fn copy_samples(dir: &Path) -> PathBuf {
 /// Two runs' reports are the same: every report file byte for byte, and
 /// summary.json equal but for its `run` object (times, arguments).
 /// The reports a run writes, besides summary.json.
-pub const REPORTS: [&str; 11] = [
+pub const REPORTS: [&str; 12] = [
     "calls.csv",
     "calls.jsonl",
     "turns.csv",
@@ -150,6 +150,7 @@ pub const REPORTS: [&str; 11] = [
     "intents.csv",
     "findings.csv",
     "report.html",
+    "schema.json",
 ];
 
 /// Two report directories (side by side: the HTML pages link the
