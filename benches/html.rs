@@ -45,6 +45,7 @@ fn main() {
             csv_raw: false,
             json: true,
             html,
+            parquet: false,
         };
         o.vad = vad;
         o

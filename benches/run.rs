@@ -39,6 +39,7 @@ fn options(root: &Path, out: PathBuf, vad: VadKind, analyzers: &[&str]) -> RunOp
             csv_raw: false,
             json: true,
             html: true,
+            parquet: false,
         },
         vad,
         model: ModelOptions::default(),

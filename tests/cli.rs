@@ -252,7 +252,7 @@ fn allowed_values_are_listed_and_names_suggested() {
         ),
         (
             vec!["run", s, "-o", "/tmp/x", "--format", "xml"],
-            "[possible values: csv, json, html]",
+            "[possible values: csv, json, html, parquet]",
         ),
         (
             vec!["list", s, "--sort", "size"],

@@ -48,6 +48,7 @@ pub fn run_options(root: &Path, out: PathBuf) -> callscope::run::RunOptions {
             csv_raw: false,
             json: true,
             html: true,
+            parquet: false,
         },
         vad: callscope::analyze::VadKind::Neural,
         model: callscope::recording::ModelOptions::default(),

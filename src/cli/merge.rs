@@ -95,6 +95,7 @@ fn night(args: &MergeArgs) -> Result<(i32, crate::report::Summary)> {
             csv_raw: false,
             json: true,
             html: true,
+            parquet: false,
         },
     );
     if here != first.analyzers {

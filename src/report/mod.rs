@@ -7,9 +7,11 @@
 
 mod csv_file;
 pub mod dir;
+mod formats;
 pub mod html;
 pub mod merge;
 pub mod metrics;
+mod parquet;
 pub mod partial;
 mod record;
 mod schema;
@@ -29,68 +31,9 @@ use crate::safe_fs::AtomicFile;
 pub use csv_file::spreadsheet_text;
 use csv_file::CsvFile;
 pub use dir::{AnalyzerInfo, Manifest, PlanRef, ReportDir, ReportOptions, MANIFEST};
+pub use formats::{Format, Formats};
 pub use record::{CallRecord, BASE_COLUMNS};
 pub use summary::{CallCounts, FindingCounts, RunInfo, Summary};
-
-/// A report family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// calls.csv, findings.csv and the analyzers' tables.
-    Csv,
-    /// calls.jsonl.
-    Json,
-    /// report.html and a page per call under calls/.
-    Html,
-}
-
-/// Which report families to write (`summary.json` is always written).
-#[derive(Debug, Clone, Copy)]
-pub struct Formats {
-    pub csv: bool,
-    /// CSV text cells as they are, formulas and all (`--csv-raw`).
-    pub csv_raw: bool,
-    pub json: bool,
-    pub html: bool,
-}
-
-impl Formats {
-    pub fn of(list: &[Format]) -> Formats {
-        Formats {
-            csv: list.contains(&Format::Csv),
-            csv_raw: false,
-            json: list.contains(&Format::Json),
-            html: list.contains(&Format::Html),
-        }
-    }
-
-    /// As a manifest's `formats` lists them.
-    pub fn from_names(names: &[String]) -> Formats {
-        let has = |n: &str| names.iter().any(|f| f == n);
-        Formats {
-            csv: has("csv"),
-            csv_raw: has(CSV_RAW),
-            json: has("json"),
-            html: has("html"),
-        }
-    }
-
-    /// `csv`, `csv-raw`, `json`, `html`: as the manifest records them (a
-    /// merge writes its parts' CSV the way they were written).
-    pub fn names(self) -> Vec<String> {
-        [
-            (self.csv, "csv"),
-            (self.csv && self.csv_raw, CSV_RAW),
-            (self.json, "json"),
-            (self.html, "html"),
-        ]
-        .into_iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, n)| n.to_string())
-        .collect()
-    }
-}
-
-const CSV_RAW: &str = "csv-raw";
 
 /// The reports of one run, filled call by call.
 pub struct ReportWriter {
@@ -104,6 +47,8 @@ pub struct ReportWriter {
     /// table's CSV name.
     tables_jsonl: BTreeMap<String, (Vec<String>, PathBuf, AtomicFile)>,
     findings: Option<CsvFile>,
+    /// The tables as Parquet, by name (`calls`, `turns`…).
+    parquet: BTreeMap<String, parquet::ParquetTable>,
     /// Every call, exactly, for `merge` and `run --new`.
     partial: (PathBuf, AtomicFile),
     /// Counts kept for summary.json while rows stream out.
@@ -144,6 +89,14 @@ fn silence_min(analyzers: &[Box<dyn Analyzer>]) -> f64 {
         .unwrap_or(3.0)
 }
 
+/// The columns of `findings.csv`.
+const FINDINGS_HEADER: [&str; 5] = ["recording", "code", "severity", "file", "message"];
+
+/// A table's name: its file's without the extension.
+fn stem(file: &str) -> &str {
+    file.rsplit_once('.').map_or(file, |(s, _)| s)
+}
+
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
@@ -170,6 +123,7 @@ impl ReportWriter {
             tables: BTreeMap::new(),
             tables_jsonl: BTreeMap::new(),
             findings: None,
+            parquet: BTreeMap::new(),
             partial: (partial_path, partial_file),
             calls: CallCounts::default(),
             findings_by_code: FindingCounts::default(),
@@ -200,13 +154,33 @@ impl ReportWriter {
                     );
                 }
             }
-            let header = strings(&["recording", "code", "severity", "file", "message"]);
+            let header = strings(&FINDINGS_HEADER);
             w.findings = Some(CsvFile::create(
                 dir,
                 "findings.csv",
                 &header,
                 formats.csv_raw,
             )?);
+        }
+        if formats.parquet {
+            let calls_header: Vec<String> = strings(&BASE_COLUMNS)
+                .into_iter()
+                .chain(w.columns.clone())
+                .collect();
+            let mut tables = vec![("calls.csv".to_string(), calls_header)];
+            for a in analyzers {
+                for (file, header) in a.tables() {
+                    tables.push((
+                        file,
+                        strings(&["recording"]).into_iter().chain(header).collect(),
+                    ));
+                }
+            }
+            tables.push(("findings.csv".into(), strings(&FINDINGS_HEADER)));
+            for (file, header) in tables {
+                let table = parquet::ParquetTable::create(dir, stem(&file), &header)?;
+                w.parquet.insert(stem(&file).to_string(), table);
+            }
         }
         if formats.json {
             let path = dir.join("calls.jsonl");
@@ -239,6 +213,10 @@ impl ReportWriter {
                 h.add(r, rows)?;
             }
         }
+        // A row group per batch.
+        for t in self.parquet.values_mut() {
+            t.flush()?;
+        }
         Ok(())
     }
 
@@ -266,6 +244,9 @@ impl ReportWriter {
         if let Some(f) = &mut self.calls_csv {
             f.row(cells.iter().map(|(_, c)| *c))?;
         }
+        if let Some(t) = self.parquet.get_mut("calls") {
+            t.push(cells.iter().map(|(_, c)| *c));
+        }
         if let Some((path, f)) = &mut self.calls_jsonl {
             let obj: serde_json::Map<String, serde_json::Value> = cells
                 .iter()
@@ -277,6 +258,12 @@ impl ReportWriter {
                 .map_err(|e| Error::write(path, e))?;
         }
         for (file, rows) in &r.rows {
+            if let Some(t) = self.parquet.get_mut(stem(file)) {
+                let recording = Cell::Text(r.recording.clone());
+                for row in rows {
+                    t.push(std::iter::once(&recording).chain(row));
+                }
+            }
             if let Some(t) = self.tables.get_mut(file) {
                 let recording = Cell::Text(r.recording.clone());
                 for row in rows {
@@ -296,15 +283,19 @@ impl ReportWriter {
                 }
             }
         }
-        if let Some(f) = &mut self.findings {
-            for n in &r.findings {
-                f.row(&[
-                    Cell::Text(r.recording.clone()),
-                    Cell::Text(n.code.to_string()),
-                    Cell::Text(n.severity.as_str().to_string()),
-                    Cell::Text(n.file.as_deref().unwrap_or_default().to_string()),
-                    Cell::Text(n.message.clone()),
-                ])?;
+        for n in &r.findings {
+            let row = [
+                Cell::Text(r.recording.clone()),
+                Cell::Text(n.code.to_string()),
+                Cell::Text(n.severity.as_str().to_string()),
+                Cell::Text(n.file.as_deref().unwrap_or_default().to_string()),
+                Cell::Text(n.message.clone()),
+            ];
+            if let Some(f) = &mut self.findings {
+                f.row(&row)?;
+            }
+            if let Some(t) = self.parquet.get_mut("findings") {
+                t.push(&row);
             }
         }
         self.calls.add(r.status, r.state.as_str());
@@ -393,11 +384,13 @@ impl ReportWriter {
         }
         // Every table's columns, in either of its forms.
         let mut tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let stem = |file: &str| file.rsplit_once('.').map_or(file, |(s, _)| s).to_string();
         let calls_header = strings(&BASE_COLUMNS)
             .into_iter()
             .chain(self.columns.clone());
         tables.insert("calls".into(), calls_header.collect());
+        for (name, t) in &self.parquet {
+            tables.insert(name.clone(), t.header().to_vec());
+        }
         for (file, header) in (self.tables.iter().map(|(n, f)| (n, &f.header)))
             .chain(self.tables_jsonl.iter().map(|(n, (h, _, _))| (n, h)))
             .chain(self.findings.iter().map(|f| (&f.name, &f.header)))
@@ -408,9 +401,22 @@ impl ReportWriter {
                     .map(|t| (&t.file, &t.header)),
             )
         {
-            tables.insert(stem(file), header.clone());
+            tables.insert(stem(file).to_string(), header.clone());
         }
         files.push(schema::write(&self.dir, &tables)?);
+        let parquet = !self.parquet.is_empty();
+        for t in self.parquet.into_values() {
+            files.push(t.into_file()?);
+        }
+        if parquet {
+            for t in summaries.iter().flat_map(|(_, s)| &s.tables) {
+                let mut p = parquet::ParquetTable::create(&self.dir, stem(&t.file), &t.header)?;
+                for row in &t.rows {
+                    p.push(row);
+                }
+                files.push(p.into_file()?);
+            }
+        }
         let csv = self.calls_csv.as_ref().map(|f| f.raw);
         for f in self
             .calls_csv
