@@ -550,7 +550,7 @@ fn filters_and_usage_errors() {
         (vec!["--jobs", "0"], "invalid value '0' for '--jobs <N>'"),
         (
             vec!["--format", "xml"],
-            "[possible values: csv, json, html]",
+            "[possible values: csv, json, html, parquet]",
         ),
         (
             vec!["--vad", "psychic"],
