@@ -409,16 +409,7 @@ fn the_kubernetes_cronjob_runs_night_after_night() {
         // Beside the nights: the pages link the audio relative to the report.
         let single = tmp.path().join("singles").join(name);
         let plan = work.join("nights").join(day).join(format!("{id}.json"));
-        ok(&[
-            "run",
-            "--plan",
-            path_str(&plan),
-            "-o",
-            path_str(&single),
-            "-q",
-            "--fail-on",
-            "never",
-        ]);
+        run_plan(&plan, &single);
         assert_same_reports(&single, &merged);
         // The Job as night.sh applied it validates too.
         let job = out.split_whitespace().last().unwrap();

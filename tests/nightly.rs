@@ -918,48 +918,33 @@ fn every_night_good_or_bad_writes_its_metrics_and_merge_alerts() {
         "{err}"
     );
     let merge_prom = tmp.path().join("merge.prom");
-    let (code, _, err) = run(&[
-        "merge",
-        path_str(&day1),
-        "-o",
-        path_str(&merged),
-        "--replace",
-        "--max-error-ratio",
-        "0.05",
-        "--metrics",
-        path_str(&merge_prom),
-    ]);
+    let merge_at = |ratio: &str| {
+        run(&[
+            "merge",
+            path_str(&day1),
+            "-o",
+            path_str(&merged),
+            "--replace",
+            "--max-error-ratio",
+            ratio,
+            "--metrics",
+            path_str(&merge_prom),
+        ])
+    };
+    let (code, _, err) = merge_at("0.05");
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("over --max-error-ratio 0.05"), "{err}");
     let m = prom_samples(&merge_prom);
     assert_eq!(sample(&m, "callscope_last_run_exit_code", &[]), 1.0);
-    assert_eq!(
-        sample(&m, "callscope_last_success_timestamp_seconds", &[]),
-        0.0
-    );
+    let last = |m: &[Value]| sample(m, "callscope_last_success_timestamp_seconds", &[]);
+    assert_eq!(last(&m), 0.0);
     assert_eq!(
         sample(&m, "callscope_calls", &[("status", "error")]),
         errors as f64
     );
-    let (code, _, err) = run(&[
-        "merge",
-        path_str(&day1),
-        "-o",
-        path_str(&merged),
-        "--replace",
-        "--max-error-ratio",
-        "0.9",
-        "--metrics",
-        path_str(&merge_prom),
-    ]);
+    let (code, _, err) = merge_at("0.9");
     assert_eq!(code, 0, "{err}");
-    assert!(
-        sample(
-            &prom_samples(&merge_prom),
-            "callscope_last_success_timestamp_seconds",
-            &[]
-        ) > 1.7e9
-    );
+    assert!(last(&prom_samples(&merge_prom)) > 1.7e9);
     // A label the samples have already is refused before any work.
     let (code, err) = night(
         &samples,

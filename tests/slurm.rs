@@ -297,16 +297,7 @@ fn nights_of_a_job_array_and_its_merge_on_a_real_slurm() {
         // Beside the nights: the pages link the audio relative to the report.
         let single = tmp.path().join("singles").join(name);
         let plan = work.join(day).join(format!("{id}.json"));
-        ok(&[
-            "run",
-            "--plan",
-            path_str(&plan),
-            "-o",
-            path_str(&single),
-            "-q",
-            "--fail-on",
-            "never",
-        ]);
+        run_plan(&plan, &single);
         single
     };
     let names = |dir: &Path| -> Vec<String> {

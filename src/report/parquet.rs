@@ -102,49 +102,44 @@ impl ParquetTable {
                     ),
                 )
             };
+            // The non-null cells, each as its column's value.
+            let present = || cells.clone().filter(|c| **c != Cell::Null);
             match kind {
                 Kind::Int => {
-                    let v = cells
-                        .filter(|c| **c != Cell::Null)
-                        .map(|c| match c {
-                            Cell::Int(n) => Ok(*n),
-                            other => Err(wrong(other)),
-                        })
-                        .collect::<Result<Vec<i64>>>()?;
+                    let v = values(present(), |c| match c {
+                        Cell::Int(n) => Some(*n),
+                        _ => None,
+                    })
+                    .map_err(wrong)?;
                     column
                         .typed::<Int64Type>()
                         .write_batch(&v, Some(&defs), None)
                 }
                 Kind::Float => {
-                    let v = cells
-                        .filter(|c| **c != Cell::Null)
-                        .map(|c| match c {
-                            Cell::Num(x) => Ok(*x),
-                            Cell::Int(n) => Ok(*n as f64),
-                            other => Err(wrong(other)),
-                        })
-                        .collect::<Result<Vec<f64>>>()?;
+                    let v = values(present(), |c| match c {
+                        Cell::Num(x) => Some(*x),
+                        Cell::Int(n) => Some(*n as f64),
+                        _ => None,
+                    })
+                    .map_err(wrong)?;
                     column
                         .typed::<DoubleType>()
                         .write_batch(&v, Some(&defs), None)
                 }
                 Kind::Time => {
-                    let v = cells
-                        .filter(|c| **c != Cell::Null)
-                        .map(|c| match c {
-                            Cell::Text(t) => chrono::DateTime::parse_from_rfc3339(t)
-                                .map(|d| d.timestamp_micros())
-                                .map_err(|_| wrong(c)),
-                            other => Err(wrong(other)),
-                        })
-                        .collect::<Result<Vec<i64>>>()?;
+                    let v = values(present(), |c| match c {
+                        Cell::Text(t) => chrono::DateTime::parse_from_rfc3339(t)
+                            .ok()
+                            .map(|d| d.timestamp_micros()),
+                        _ => None,
+                    })
+                    .map_err(wrong)?;
                     column
                         .typed::<Int64Type>()
                         .write_batch(&v, Some(&defs), None)
                 }
                 Kind::Text => {
-                    let v: Vec<ByteArray> = cells
-                        .filter(|c| **c != Cell::Null)
+                    let v: Vec<ByteArray> = present()
                         .map(|c| match c {
                             Cell::Text(t) => ByteArray::from(t.as_str()),
                             other => ByteArray::from(other.to_csv().as_str()),
@@ -176,11 +171,41 @@ impl ParquetTable {
     }
 }
 
+/// Each cell as `f` reads it; the first it cannot, as the error.
+fn values<'c, T>(
+    cells: impl Iterator<Item = &'c Cell>,
+    f: impl Fn(&Cell) -> Option<T>,
+) -> std::result::Result<Vec<T>, &'c Cell> {
+    cells.map(|c| f(c).ok_or(c)).collect()
+}
+
 fn kind_name(k: Kind) -> &'static str {
     match k {
         Kind::Int => "an integer",
         Kind::Float => "a float",
         Kind::Time => "a time",
         Kind::Text => "text",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_that_does_not_fit_its_column_stops_the_table_naming_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = ["recording".to_string(), "speech_overlap_s".to_string()];
+        let mut t = ParquetTable::create(dir.path(), "calls", &header).unwrap();
+        t.push(&[Cell::Text("a".into()), Cell::Num(0.5)]);
+        t.push(&[Cell::Text("b".into()), Cell::Null]);
+        t.flush().unwrap();
+        t.push(&[Cell::Text("c".into()), Cell::Text("soon".into())]);
+        let e = t.flush().unwrap_err().to_string();
+        assert!(
+            e.contains("calls.parquet")
+                && e.contains("column speech_overlap_s is a float, a cell holds soon"),
+            "{e}"
+        );
     }
 }

@@ -493,3 +493,18 @@ pub fn add_calls(
     names.sort();
     names
 }
+
+/// `run --plan PLAN -o OUT -q --fail-on never`, which must succeed: one
+/// machine's run of a plan, what its shards' merge must equal.
+pub fn run_plan(plan: &Path, out: &Path) {
+    ok(&[
+        "run",
+        "--plan",
+        path_str(plan),
+        "-o",
+        path_str(out),
+        "-q",
+        "--fail-on",
+        "never",
+    ]);
+}
