@@ -1206,3 +1206,69 @@ fn merge_keeps_the_latest_whatever_the_order_named() {
     );
     assert!(!out.exists());
 }
+
+/// What callscope finds at the name where a refused swap keeps the earlier
+/// report aside (`.out.callscope-old`) is never followed, opened or
+/// removed unless it is a report directory: a link, a FIFO or a directory
+/// of something else stops `--replace` (exit 2), naming it, and `--out`
+/// and the thing planted are left as they were. Likewise at the lock every
+/// `--new` run takes beside `--out`.
+#[test]
+fn what_is_planted_at_the_aside_name_or_the_nights_lock_stops_the_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let samples = sample_recordings();
+    let reports = tmp.path().join("reports");
+    let out = reports.join("out");
+    let (code, err) = night(&samples, &out, &["-a", "intents"]);
+    assert_eq!(code, 0, "{err}");
+    let before = snapshot(&out);
+    let aside = reports.join(".out.callscope-old");
+    let target = tmp.path().join("precious");
+    fs::create_dir(&target).unwrap();
+    fs::write(target.join("keep.txt"), "keep").unwrap();
+    let plants: [(&str, Box<dyn Fn()>); 3] = [
+        (
+            "a link",
+            Box::new(|| std::os::unix::fs::symlink(&target, &aside).unwrap()),
+        ),
+        (
+            "a FIFO",
+            Box::new(|| {
+                let c = std::ffi::CString::new(aside.to_str().unwrap()).unwrap();
+                // SAFETY: a valid NUL-terminated path.
+                assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            }),
+        ),
+        (
+            "a directory",
+            Box::new(|| {
+                fs::create_dir(&aside).unwrap();
+                fs::write(aside.join("notes.txt"), "mine").unwrap();
+            }),
+        ),
+    ];
+    for (what, plant) in plants {
+        plant();
+        let (code, err) = night(&samples, &out, &["-a", "intents", "--replace"]);
+        assert_eq!(code, 2, "{what}: {err}");
+        assert!(err.contains(".out.callscope-old"), "{what}: {err}");
+        assert_eq!(
+            fs::read_to_string(target.join("keep.txt")).unwrap(),
+            "keep",
+            "{what}"
+        );
+        assert!(snapshot(&out) == before, "{what}: the report changed");
+        match fs::symlink_metadata(&aside).unwrap().is_dir() {
+            true => fs::remove_dir_all(&aside).unwrap(),
+            false => fs::remove_file(&aside).unwrap(),
+        }
+    }
+    // A link at the nights' lock: refused, the link's target untouched.
+    let lock = reports.join(".callscope-new.callscope-lock");
+    std::os::unix::fs::symlink(target.join("keep.txt"), &lock).unwrap();
+    let (code, err) = night(&samples, &reports.join("tonight"), &["--new"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(".callscope-new.callscope-lock"), "{err}");
+    assert_eq!(fs::read_to_string(target.join("keep.txt")).unwrap(), "keep");
+    assert!(!reports.join("tonight").exists());
+}
