@@ -1226,29 +1226,20 @@ fn what_is_planted_at_the_aside_name_or_the_nights_lock_stops_the_command() {
     let target = tmp.path().join("precious");
     fs::create_dir(&target).unwrap();
     fs::write(target.join("keep.txt"), "keep").unwrap();
-    let plants: [(&str, Box<dyn Fn()>); 3] = [
-        (
-            "a link",
-            Box::new(|| std::os::unix::fs::symlink(&target, &aside).unwrap()),
-        ),
-        (
-            "a FIFO",
-            Box::new(|| {
-                let c = std::ffi::CString::new(aside.to_str().unwrap()).unwrap();
-                // SAFETY: a valid NUL-terminated path.
-                assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-            }),
-        ),
-        (
-            "a directory",
-            Box::new(|| {
-                fs::create_dir(&aside).unwrap();
-                fs::write(aside.join("notes.txt"), "mine").unwrap();
-            }),
-        ),
-    ];
-    for (what, plant) in plants {
-        plant();
+    let plant = |what: &str| match what {
+        "a link" => std::os::unix::fs::symlink(&target, &aside).unwrap(),
+        "a FIFO" => {
+            let c = std::ffi::CString::new(aside.to_str().unwrap()).unwrap();
+            // SAFETY: a valid NUL-terminated path.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        }
+        _ => {
+            fs::create_dir(&aside).unwrap();
+            fs::write(aside.join("notes.txt"), "mine").unwrap();
+        }
+    };
+    for what in ["a link", "a FIFO", "a directory"] {
+        plant(what);
         let (code, err) = night(&samples, &out, &["-a", "intents", "--replace"]);
         assert_eq!(code, 2, "{what}: {err}");
         assert!(err.contains(".out.callscope-old"), "{what}: {err}");
