@@ -149,6 +149,12 @@ impl ReportDir {
             .parent()
             .ok_or_else(|| usage("has no parent directory".into()))?
             .to_path_buf();
+        // What is plainly not a directory is refused before anything is
+        // written beside it: a link at --out to a file elsewhere must not
+        // get a lock file beside that file.
+        if fs::metadata(&resolved).is_ok_and(|m| !m.is_dir()) {
+            return Err(usage("exists and is not a directory".into()));
+        }
         fs::create_dir_all(&parent).map_err(|e| Error::write(&parent, e))?;
         // Two commands writing one report directory: the second waits or
         // exits 75, before it looks at what is there.
