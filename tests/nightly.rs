@@ -598,6 +598,23 @@ fn metrics_parse_with_a_real_prometheus_parser_and_agree_with_the_summary() {
         types.contains(&("callscope_response_time_seconds", "summary")),
         "{types:?}"
     );
+    // `_sum` is the sum of the turns' latencies (turns.jsonl), not a mean.
+    let latencies: Vec<f64> = fs::read_to_string(out.join("turns.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|t| t["source"] == "transcript")
+        .map(|t| t["latency_s"].as_f64().unwrap())
+        .collect();
+    assert!(latencies.len() > 1, "{latencies:?}");
+    let sum = value(
+        "callscope_response_time_seconds_sum",
+        &[("source", "transcript")],
+    );
+    assert!(
+        (sum - latencies.iter().sum::<f64>()).abs() < 0.002,
+        "{sum} vs {latencies:?}"
+    );
     let last = value("callscope_last_success_timestamp_seconds", &[]);
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -1262,4 +1279,65 @@ fn what_is_planted_at_the_aside_name_or_the_nights_lock_stops_the_command() {
     assert!(err.contains(".callscope-new.callscope-lock"), "{err}");
     assert_eq!(fs::read_to_string(target.join("keep.txt")).unwrap(), "keep");
     assert!(!reports.join("tonight").exists());
+}
+
+/// `run --new` sees a file rewritten with the same size: its modification
+/// time is part of the fingerprint. Only that call is new.
+#[test]
+fn new_sees_a_file_rewritten_with_the_same_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = copy_samples(tmp.path());
+    let reports = tmp.path().join("reports");
+    let (code, err) = night(&store, &reports.join("day1"), &["--new"]);
+    assert_eq!(code, 0, "{err}");
+    let rec = calls(&reports.join("day1"))[0]["recording"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = store.join(&rec).join("transcript.json");
+    let text = fs::read_to_string(&path).unwrap();
+    // The same bytes but one letter's case, written a minute later.
+    let changed = match text.find("a") {
+        Some(i) => format!("{}A{}", &text[..i], &text[i + 1..]),
+        None => panic!("no letter a in {}", path.display()),
+    };
+    assert_eq!(changed.len(), text.len());
+    fs::write(&path, changed).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(SystemTime::now() + Duration::from_secs(60))
+        .unwrap();
+    let (code, err) = night(&store, &reports.join("day2"), &["--new"]);
+    assert_eq!(code, 0, "{err}");
+    let again: Vec<Value> = calls(&reports.join("day2"));
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0]["recording"], rec.as_str());
+}
+
+/// `run` and `merge` writing one `--out` exclude each other: the second
+/// exits 75 naming the first, and the first's report is whole.
+#[test]
+fn run_and_merge_on_one_out_exclude_each_other() {
+    let tmp = tempfile::tempdir().unwrap();
+    let samples = sample_recordings();
+    let night1 = tmp.path().join("night1");
+    let (code, err) = night(&samples, &night1, &["-a", "intents"]);
+    assert_eq!(code, 0, "{err}");
+    let root = slow_corpus(tmp.path());
+    let out = tmp.path().join("reports");
+    let first = spawn_run(&root, &out);
+    let lock = tmp.path().join(".reports.callscope-lock");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !fs::read_to_string(&lock).is_ok_and(|s| s.contains("pid")) {
+        assert!(std::time::Instant::now() < deadline, "the run took no lock");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (code, _, err) = run(&["merge", path_str(&night1), "-o", path_str(&out)]);
+    let done = first.wait_with_output().unwrap();
+    assert_eq!(code, 75, "{err}");
+    assert!(err.contains(&format!("pid {}", done_pid(&lock))), "{err}");
+    assert!(done.status.code().is_some_and(|c| c <= 1));
+    assert_eq!(calls(&out).len(), 24, "the run's report, whole");
 }
