@@ -28,9 +28,6 @@ fn csv_err(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
 /// A CSV report being written.
 pub(super) struct CsvFile {
     path: PathBuf,
-    /// Its file name and columns, for `schema.json`.
-    pub(super) name: String,
-    pub(super) header: Vec<String>,
     writer: Csv,
     /// Text cells as they are (`--csv-raw`), not [`spreadsheet_text`].
     pub(super) raw: bool,
@@ -42,13 +39,7 @@ impl CsvFile {
         let file = AtomicFile::create(&path).map_err(|e| Error::write(&path, e))?;
         let mut writer = csv::Writer::from_writer(file);
         writer.write_record(header).map_err(csv_err(&path))?;
-        Ok(CsvFile {
-            path,
-            writer,
-            raw,
-            name: name.to_string(),
-            header: header.to_vec(),
-        })
+        Ok(CsvFile { path, writer, raw })
     }
 
     /// One row; every text cell (a name, a transcript, a message) made

@@ -110,12 +110,13 @@ pub struct ReportDir {
 
 impl ReportDir {
     /// Check `out` and start writing: `out` must not exist (or be an empty
-    /// directory), or be a report directory and `replace` given; it is never
-    /// the recordings root, inside it, or a recording.
+    /// directory), or be a report directory that `replace` accepts (asked
+    /// under the lock, of the manifest that is there); it is never the
+    /// recordings root, inside it, or a recording.
     pub fn prepare(
         out: &Path,
         roots: &[&Path],
-        replace: bool,
+        replace: &dyn Fn(&Manifest) -> bool,
         command: &str,
         wait: Option<Duration>,
     ) -> Result<ReportDir> {
@@ -185,7 +186,7 @@ impl ReportDir {
                                 "holds files that are not a callscope report ({MANIFEST} is missing); nothing is written there"
                             )))
                         }
-                        Some(_) if !replace => {
+                        Some(m) if !replace(&m) => {
                             return Err(usage(
                                 "holds an earlier report; give --replace to replace it".into(),
                             ))

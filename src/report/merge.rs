@@ -189,53 +189,69 @@ pub fn analyzers_differ(a: &[AnalyzerInfo], b: &[AnalyzerInfo]) -> String {
     }
 }
 
-/// A part is taken whole or not at all: as many calls as its manifest says
-/// (a short `partial.jsonl` is what an interrupted copy leaves), each
-/// recording once, each named by a path inside its root, in the order a
-/// run writes them (by name), which is what lets the merge stream its
-/// inputs side by side. Read a line at a time, before anything is written.
-fn check_part(dir: &Path, m: &Manifest) -> Result<()> {
-    let refuse = |why: String| {
-        Err(Error::Usage(format!(
-            "{}: {why}; the report is not whole, nothing was merged",
-            dir.join(partial::PARTIAL).display()
-        )))
-    };
-    let mut lines = partial::Lines::open(dir)?;
-    let (mut count, mut last) = (0usize, None::<String>);
-    while let Some((recording, _)) = lines.next_call()? {
-        crate::interrupt::check()?;
-        if !crate::recording::is_inside_name(&recording) {
-            return refuse(format!("{recording} is not a path inside the root"));
-        }
-        match last.as_deref() {
-            Some(l) if l == recording => return refuse(format!("{recording} is there twice")),
-            Some(l) if *l > *recording => {
-                return refuse(format!("{recording} comes after {l}, out of order"))
-            }
-            _ => {}
-        }
-        count += 1;
-        last = Some(recording);
-    }
-    if count != m.calls {
-        return refuse(format!("{count} call(s), its manifest says {}", m.calls));
-    }
-    Ok(())
-}
-
 /// An input being read: its partial, the call at its head, and what
 /// decides which analysis of a recording is kept (its finish time, then
 /// its place on the command line).
+///
+/// A part is taken whole or not at all, checked as it is read: as many
+/// calls as its manifest says (a short `partial.jsonl` is what an
+/// interrupted copy leaves), each recording once, each named by a path
+/// inside its root, in the order a run writes them (by name), which is
+/// what lets the merge read its inputs side by side. A part found broken
+/// stops the merge before its report directory is put in place.
 struct Part {
     lines: partial::Lines,
     head: Option<(String, String)>,
     key: (String, usize),
+    /// The calls its manifest counts, the calls read so far and the last.
+    calls: usize,
+    read: usize,
+    last: Option<String>,
 }
 
 impl Part {
+    fn open(dir: &Path, m: &Manifest, place: usize) -> Result<Part> {
+        let mut part = Part {
+            lines: partial::Lines::open(dir)?,
+            head: None,
+            key: (m.finished.clone(), place),
+            calls: m.calls,
+            read: 0,
+            last: None,
+        };
+        part.advance()?;
+        Ok(part)
+    }
+
     fn advance(&mut self) -> Result<()> {
         self.head = self.lines.next_call()?;
+        let refuse = |why: String| {
+            Err(Error::Usage(format!(
+                "{}: {why}; the report is not whole, nothing was merged",
+                self.lines.path().display()
+            )))
+        };
+        let Some((recording, _)) = &self.head else {
+            return match self.read == self.calls {
+                true => Ok(()),
+                false => refuse(format!(
+                    "{} call(s), its manifest says {}",
+                    self.read, self.calls
+                )),
+            };
+        };
+        if !crate::recording::is_inside_name(recording) {
+            return refuse(format!("{recording} is not a path inside the root"));
+        }
+        match self.last.as_deref() {
+            Some(l) if l == recording => return refuse(format!("{recording} is there twice")),
+            Some(l) if l > recording.as_str() => {
+                return refuse(format!("{recording} comes after {l}, out of order"))
+            }
+            _ => {}
+        }
+        self.read += 1;
+        self.last = Some(recording.clone());
         Ok(())
     }
 }
@@ -247,29 +263,24 @@ pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome
     let first = manifests
         .first()
         .ok_or_else(|| Error::Usage("merge: name at least one report directory".into()))?;
-    // Each part checked whole first (nothing is written for a broken one),
-    // then all of them read side by side, a line at a time: each is in
+    // Every part read side by side, a line at a time: each is in
     // recording order, so the next call of the merge is the least head,
     // and of the heads naming it the latest analysis is kept. Memory holds
     // a line per input and a batch, however many calls.
-    let mut parts = Vec::new();
-    for (i, (dir, m)) in opts.inputs.iter().zip(manifests).enumerate() {
-        check_part(dir, m)?;
-        let mut part = Part {
-            lines: partial::Lines::open(dir)?,
-            head: None,
-            key: (m.finished.clone(), i),
-        };
-        part.advance()?;
-        parts.push(part);
-    }
+    let mut parts = opts
+        .inputs
+        .iter()
+        .zip(manifests)
+        .enumerate()
+        .map(|(i, (dir, m))| Part::open(dir, m, i))
+        .collect::<Result<Vec<Part>>>()?;
     let roots: Vec<PathBuf> = manifests.iter().map(|m| PathBuf::from(&m.root)).collect();
     let existing: Vec<&Path> = roots
         .iter()
         .filter(|r| r.exists())
         .map(PathBuf::as_path)
         .collect();
-    let dir = ReportDir::prepare(&opts.out, &existing, opts.replace, "merge", opts.wait)?;
+    let dir = ReportDir::prepare(&opts.out, &existing, &|_| opts.replace, "merge", opts.wait)?;
     let formats = Formats::from_names(&first.options.formats);
     let audio = super::html::AudioLinks::new(
         &dir.out().join(super::html::CALLS_DIR),

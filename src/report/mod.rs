@@ -49,6 +49,8 @@ pub struct ReportWriter {
     findings: Option<CsvFile>,
     /// The tables as Parquet, by name (`calls`, `turns`…).
     parquet: BTreeMap<String, parquet::ParquetTable>,
+    /// Every table's columns, by name, for schema.json.
+    headers: BTreeMap<String, Vec<String>>,
     /// Every call, exactly, for `merge` and `run --new`.
     partial: (PathBuf, AtomicFile),
     /// Counts kept for summary.json while rows stream out.
@@ -124,6 +126,7 @@ impl ReportWriter {
             tables_jsonl: BTreeMap::new(),
             findings: None,
             parquet: BTreeMap::new(),
+            headers: BTreeMap::new(),
             partial: (partial_path, partial_file),
             calls: CallCounts::default(),
             findings_by_code: FindingCounts::default(),
@@ -137,66 +140,54 @@ impl ReportWriter {
                 silence_min(analyzers),
             )?);
         }
-        if formats.csv {
-            let header: Vec<String> = strings(&BASE_COLUMNS)
-                .into_iter()
-                .chain(w.columns.iter().cloned())
-                .collect();
-            w.calls_csv = Some(CsvFile::create(dir, "calls.csv", &header, formats.csv_raw)?);
-            for a in analyzers {
-                for (file, header) in a.tables() {
-                    let header: Vec<String> = std::iter::once("recording".to_string())
-                        .chain(header)
-                        .collect();
-                    w.tables.insert(
-                        file.clone(),
-                        CsvFile::create(dir, &file, &header, formats.csv_raw)?,
-                    );
-                }
-            }
-            let header = strings(&FINDINGS_HEADER);
-            w.findings = Some(CsvFile::create(
-                dir,
-                "findings.csv",
-                &header,
-                formats.csv_raw,
-            )?);
-        }
-        if formats.parquet {
-            let calls_header: Vec<String> = strings(&BASE_COLUMNS)
+        // Every table the calls fill, by file name, with its columns: what
+        // each format writes, and what schema.json declares.
+        let mut tables: Vec<(String, Vec<String>)> = vec![(
+            "calls.csv".into(),
+            strings(&BASE_COLUMNS)
                 .into_iter()
                 .chain(w.columns.clone())
-                .collect();
-            let mut tables = vec![("calls.csv".to_string(), calls_header)];
-            for a in analyzers {
-                for (file, header) in a.tables() {
-                    tables.push((
-                        file,
-                        strings(&["recording"]).into_iter().chain(header).collect(),
-                    ));
+                .collect(),
+        )];
+        for (file, header) in analyzers.iter().flat_map(|a| a.tables()) {
+            tables.push((
+                file,
+                strings(&["recording"]).into_iter().chain(header).collect(),
+            ));
+        }
+        tables.push(("findings.csv".into(), strings(&FINDINGS_HEADER)));
+        for (file, header) in &tables {
+            if formats.csv {
+                let f = CsvFile::create(dir, file, header, formats.csv_raw)?;
+                match file.as_str() {
+                    "calls.csv" => w.calls_csv = Some(f),
+                    "findings.csv" => w.findings = Some(f),
+                    _ => {
+                        w.tables.insert(file.clone(), f);
+                    }
                 }
             }
-            tables.push(("findings.csv".into(), strings(&FINDINGS_HEADER)));
-            for (file, header) in tables {
-                let table = parquet::ParquetTable::create(dir, stem(&file), &header)?;
-                w.parquet.insert(stem(&file).to_string(), table);
+            if formats.parquet {
+                let t = parquet::ParquetTable::create(dir, stem(file), header)?;
+                w.parquet.insert(stem(file).to_string(), t);
             }
-        }
-        if formats.json {
-            let path = dir.join("calls.jsonl");
-            let file = AtomicFile::create(&path).map_err(|e| Error::write(&path, e))?;
-            w.calls_jsonl = Some((path, file));
-            for a in analyzers {
-                for (file, header) in a.tables() {
-                    let path = dir.join(format!("{}.jsonl", file.trim_end_matches(".csv")));
-                    let out = AtomicFile::create(&path).map_err(|e| Error::write(&path, e))?;
-                    let header = std::iter::once("recording".to_string())
-                        .chain(header)
-                        .collect();
-                    w.tables_jsonl.insert(file, (header, path, out));
+            // findings.csv has no JSON form: calls.jsonl carries the counts.
+            if formats.json && file != "findings.csv" {
+                let path = dir.join(format!("{}.jsonl", stem(file)));
+                let out = AtomicFile::create(&path).map_err(|e| Error::write(&path, e))?;
+                match file.as_str() {
+                    "calls.csv" => w.calls_jsonl = Some((path, out)),
+                    _ => {
+                        w.tables_jsonl
+                            .insert(file.clone(), (header.clone(), path, out));
+                    }
                 }
             }
         }
+        w.headers = tables
+            .into_iter()
+            .map(|(file, header)| (stem(&file).to_string(), header))
+            .collect();
         Ok(w)
     }
 
@@ -382,26 +373,10 @@ impl ReportWriter {
             files.push((path, f));
             names.extend(pages);
         }
-        // Every table's columns, in either of its forms.
-        let mut tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let calls_header = strings(&BASE_COLUMNS)
-            .into_iter()
-            .chain(self.columns.clone());
-        tables.insert("calls".into(), calls_header.collect());
-        for (name, t) in &self.parquet {
-            tables.insert(name.clone(), t.header().to_vec());
-        }
-        for (file, header) in (self.tables.iter().map(|(n, f)| (n, &f.header)))
-            .chain(self.tables_jsonl.iter().map(|(n, (h, _, _))| (n, h)))
-            .chain(self.findings.iter().map(|f| (&f.name, &f.header)))
-            .chain(
-                summaries
-                    .iter()
-                    .flat_map(|(_, s)| &s.tables)
-                    .map(|t| (&t.file, &t.header)),
-            )
-        {
-            tables.insert(stem(file).to_string(), header.clone());
+        // Every table's columns: the calls' and the run's summary tables.
+        let mut tables = self.headers;
+        for t in summaries.iter().flat_map(|(_, s)| &s.tables) {
+            tables.insert(stem(&t.file).to_string(), t.header.clone());
         }
         files.push(schema::write(&self.dir, &tables)?);
         let parquet = !self.parquet.is_empty();

@@ -70,10 +70,6 @@ impl ParquetTable {
         })
     }
 
-    pub fn header(&self) -> &[String] {
-        &self.header
-    }
-
     pub fn push<'c>(&mut self, row: impl IntoIterator<Item = &'c Cell>) {
         self.rows.push(row.into_iter().cloned().collect());
     }

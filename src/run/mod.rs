@@ -155,9 +155,9 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
             None => {
                 let seen = match opts.only_new {
                     true => {
-                        let seen = incremental::Seen::beside(&opts.out, &identity)?;
-                        unreadable = seen.unreadable.clone();
-                        unlike = seen.unlike.clone();
+                        let mut seen = incremental::Seen::beside(&opts.out, &identity)?;
+                        unreadable = std::mem::take(&mut seen.unreadable);
+                        unlike = std::mem::take(&mut seen.unlike);
                         Some(seen)
                     }
                     false => None,
@@ -199,18 +199,14 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
     // A shard run again (a retried array task) replaces its own earlier
     // output: the same plan, the same shard. So does a night run again
     // with `--new`: the same job, whose calls it analyzes again.
-    let earlier = Manifest::read(&opts.out).ok().flatten();
-    let rerun = earlier.is_some_and(|m| match &plan_ref {
-        Some(_) => m.plan == plan_ref,
-        None => opts.only_new && m.plan.is_none() && identity.differs(&m).is_none(),
-    });
-    let dir = ReportDir::prepare(
-        &opts.out,
-        &[&opts.root],
-        opts.replace || rerun,
-        "run",
-        opts.wait,
-    )?;
+    let replace = |m: &Manifest| {
+        opts.replace
+            || match &plan_ref {
+                Some(_) => m.plan == plan_ref,
+                None => opts.only_new && m.plan.is_none() && identity.differs(m).is_none(),
+            }
+    };
+    let dir = ReportDir::prepare(&opts.out, &[&opts.root], &replace, "run", opts.wait)?;
     let total = selected.len() as u64;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
