@@ -1245,6 +1245,7 @@ fn what_is_planted_at_the_aside_name_or_the_nights_lock_stops_the_command() {
     fs::write(target.join("keep.txt"), "keep").unwrap();
     let plant = |what: &str| match what {
         "a link" => std::os::unix::fs::symlink(&target, &aside).unwrap(),
+        "a link to a file" => std::os::unix::fs::symlink(target.join("keep.txt"), &aside).unwrap(),
         "a FIFO" => {
             let c = std::ffi::CString::new(aside.to_str().unwrap()).unwrap();
             // SAFETY: a valid NUL-terminated path.
@@ -1255,7 +1256,7 @@ fn what_is_planted_at_the_aside_name_or_the_nights_lock_stops_the_command() {
             fs::write(aside.join("notes.txt"), "mine").unwrap();
         }
     };
-    for what in ["a link", "a FIFO", "a directory"] {
+    for what in ["a link", "a link to a file", "a FIFO", "a directory"] {
         plant(what);
         let (code, err) = night(&samples, &out, &["-a", "intents", "--replace"]);
         assert_eq!(code, 2, "{what}: {err}");

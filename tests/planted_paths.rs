@@ -222,6 +222,26 @@ fn scenarios() -> Vec<Scenario> {
             },
         },
         Scenario {
+            // Reads every report beside --out (each manifest and partial)
+            // and takes the nights' lock.
+            name: "run --new",
+            before: a_night,
+            args: |l| {
+                strings(&[
+                    "run",
+                    &l.s(&l.root),
+                    "-o",
+                    &l.s(&l.reports.join("tonight")),
+                    "-a",
+                    "intents",
+                    "--new",
+                    "--quiet",
+                    "--fail-on",
+                    "never",
+                ])
+            },
+        },
+        Scenario {
             name: "run --replace",
             before: a_night,
             args: |l| {
