@@ -19,7 +19,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use common::{corpus, median};
+use common::{corpus, env_or, median};
 
 fn sh(cmd: &mut Command) {
     let st = cmd.status().expect("runs");
@@ -78,14 +78,8 @@ fn pipeline(ws: &Path, public: &str) -> f64 {
 }
 
 fn main() {
-    let env = |k: &str, d: f64| {
-        std::env::var(k)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(d)
-    };
-    let calls = env("CALLSCOPE_BENCH_CALLS", 40.0) as usize;
-    let seconds = env("CALLSCOPE_BENCH_SECONDS", 120.0);
+    let calls = env_or("CALLSCOPE_BENCH_CALLS", 40usize);
+    let seconds = env_or("CALLSCOPE_BENCH_SECONDS", 120.0);
     let src = corpus("archive", calls, seconds, Vec::new());
     let tmp = tempfile::tempdir().unwrap();
     let key = tmp.path().join("key.txt");

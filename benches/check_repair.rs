@@ -10,7 +10,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{corpus, median};
+use common::{corpus, env_or, median};
 use std::process::Command;
 use std::time::Instant;
 
@@ -151,10 +151,7 @@ fn bench_repair() {
 }
 
 fn main() {
-    let calls: usize = std::env::var("CALLSCOPE_BENCH_CALLS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100);
+    let calls: usize = env_or("CALLSCOPE_BENCH_CALLS", 100);
     bench_check(calls);
     bench_repair();
 }

@@ -16,14 +16,7 @@ use std::time::Instant;
 use callscope::analyze::VadKind;
 use callscope::report::Formats;
 use callscope::run::run;
-use common::{corpus, median, run_options};
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
+use common::{corpus, env_or, median, run_options};
 
 fn dir_bytes(dir: &Path) -> (usize, u64) {
     std::fs::read_dir(dir).map_or((0, 0), |d| {

@@ -20,7 +20,7 @@ use callscope::recording::Filter;
 use callscope::report::merge::{manifests, merge, MergeOptions};
 use callscope::run::{run, RunOptions};
 use chrono::{DateTime, Duration, Utc};
-use common::{corpus, median, run_options};
+use common::{corpus, env_or, median, run_options};
 
 fn options(root: &Path, out: PathBuf, filter: Filter, only_new: bool) -> RunOptions {
     RunOptions {
@@ -131,10 +131,7 @@ fn measure(calls: usize, seconds: f64, year: bool) {
 }
 
 fn main() {
-    let calls: usize = std::env::var("CALLSCOPE_BENCH_CALLS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(600);
+    let calls: usize = env_or("CALLSCOPE_BENCH_CALLS", 600);
     measure(calls, 5.0, true);
     measure(calls, 60.0, false);
 }

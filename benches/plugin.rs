@@ -15,13 +15,10 @@ use std::time::Instant;
 
 use callscope::analyze::{builtins, Analyzer};
 use callscope::run::{run, RunOptions};
-use common::{corpus, median, run_options};
+use common::{corpus, env_or, median, run_options};
 
 fn main() {
-    let calls: usize = std::env::var("CALLSCOPE_BENCH_CALLS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100);
+    let calls: usize = env_or("CALLSCOPE_BENCH_CALLS", 100);
     let root = corpus("check", calls, 120.0, Vec::new());
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let st = Command::new(env!("CARGO"))

@@ -23,7 +23,7 @@ use callscope::recording::Filter;
 use callscope::recording::{discover, ModelOptions};
 use callscope::report::Formats;
 use callscope::run::{run, RunOptions};
-use common::{corpus, median};
+use common::{corpus, env_or, median};
 use rayon::prelude::*;
 
 fn options(root: &Path, out: PathBuf, vad: VadKind, analyzers: &[&str]) -> RunOptions {
@@ -53,10 +53,7 @@ fn options(root: &Path, out: PathBuf, vad: VadKind, analyzers: &[&str]) -> RunOp
 }
 
 fn main() {
-    let calls: usize = std::env::var("CALLSCOPE_BENCH_CALLS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(200);
+    let calls: usize = env_or("CALLSCOPE_BENCH_CALLS", 200);
     let root = corpus("check", calls, 120.0, Vec::new());
     let dirs: Vec<PathBuf> = discover(&root)
         .unwrap()

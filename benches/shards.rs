@@ -19,7 +19,7 @@ use callscope::recording::discover;
 use callscope::report::merge::{manifests, merge, MergeOptions};
 use callscope::run::plan::{Plan, Planned, Shard};
 use callscope::run::{run, RunOptions};
-use common::{corpus, median, run_options};
+use common::{corpus, env_or, median, run_options};
 
 fn cpu_seconds() -> f64 {
     // SAFETY: getrusage fills the struct it is given.
@@ -54,15 +54,9 @@ fn shards(root: &Path, plan: &Plan, n: usize, dir: &Path) -> (f64, f64, Vec<Path
 }
 
 fn main() {
-    let env = |k: &str, d: f64| {
-        std::env::var(k)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(d)
-    };
     let (calls, seconds) = (
-        env("CALLSCOPE_BENCH_CALLS", 600.0) as usize,
-        env("CALLSCOPE_BENCH_SECONDS", 30.0),
+        env_or("CALLSCOPE_BENCH_CALLS", 600usize),
+        env_or("CALLSCOPE_BENCH_SECONDS", 30.0),
     );
     let root = corpus("nightly", calls, seconds, Vec::new());
     let found = discover(&root).unwrap();

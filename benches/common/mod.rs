@@ -57,3 +57,12 @@ pub fn run_options(root: &Path, out: PathBuf) -> callscope::run::RunOptions {
         args: Vec::new(),
     }
 }
+
+/// The environment variable `name` parsed, or `default` when it is unset
+/// or does not parse (`CALLSCOPE_BENCH_CALLS=6000 cargo bench …`).
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
