@@ -43,7 +43,7 @@ pub struct SimulateArgs {
     pub faults: FaultList,
     /// Line conditions, comma-separated; recording i gets the (i mod n)-th.
     /// Each is `clean` or conditions joined by `+`: babble, music, bursts,
-    /// noise, agc, narrowband, noisy-bot (`narrowband+noise`). `all` cycles
+    /// noise, agc, narrowband, noisy-bot, echo (`narrowband+noise`). `all` cycles
     /// through a clean line and each condition alone. The truth of who
     /// spoke when is the clean call's.
     #[arg(long, value_parser = parse_lines, default_value = "", value_name = "LIST")]

@@ -80,6 +80,8 @@ pub struct Call {
     pub unanswered: Vec<usize>,
     /// The call ended while the bot's answer was playing.
     pub ended_mid_answer: bool,
+    /// The acoustic echo put on the caller's line, if any.
+    pub echo: Option<super::echo::EchoPath>,
 }
 
 /// A barge-in: the caller's onset over bot playback, and when the bridge's
@@ -202,6 +204,7 @@ pub fn generate(rng: &mut ChaCha8Rng, seconds: f64, rate: u32, start: DateTime<U
         early_starts: 0,
         unanswered: Vec::new(),
         ended_mid_answer: false,
+        echo: None,
     };
     // Caller speech as (start on the call clock, samples), mixed in at the end.
     let mut caller_utts: Vec<(usize, Vec<f32>)> = Vec::new();

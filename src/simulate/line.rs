@@ -15,6 +15,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::call::{Call, Span};
+use super::echo;
 use super::network;
 use super::speech::{self, Voice};
 
@@ -36,10 +37,15 @@ pub enum Condition {
     Narrowband,
     /// Noise and mains hum on the bot's leg, where TTS is otherwise clean.
     NoisyBot,
+    /// A speakerphone: the bot's voice as the caller heard it leaks back
+    /// into the caller's leg 30–250 ms later, 10–25 dB down, through a
+    /// clipping loudspeaker and a reverberant room (`echo.rs`). The caller
+    /// talking over it (a barge-in, a backchannel) is double-talk.
+    Echo,
 }
 
 impl Condition {
-    pub const ALL: [Condition; 7] = [
+    pub const ALL: [Condition; 8] = [
         Condition::Babble,
         Condition::Music,
         Condition::Bursts,
@@ -47,6 +53,7 @@ impl Condition {
         Condition::Agc,
         Condition::Narrowband,
         Condition::NoisyBot,
+        Condition::Echo,
     ];
 
     pub fn name(self) -> &'static str {
@@ -58,6 +65,7 @@ impl Condition {
             Condition::Agc => "agc",
             Condition::Narrowband => "narrowband",
             Condition::NoisyBot => "noisy-bot",
+            Condition::Echo => "echo",
         }
     }
 }
@@ -135,6 +143,12 @@ pub fn apply(mix: &LineMix, call: &mut Call, rng: &mut ChaCha8Rng) {
     let speech = rms_over(&call.caller, &call.caller_speech).max(1.0);
     let mut track: Vec<f32> = call.caller.iter().map(|s| f32::from(*s)).collect();
     let n = track.len();
+    // The loudspeaker's sound is in the room before anything else is.
+    if mix.has(Condition::Echo) {
+        let (v, path) = echo::echo(rng, call);
+        track.iter_mut().zip(&v).for_each(|(t, x)| *t += x);
+        call.echo = Some(path);
+    }
     let add = |track: &mut [f32], mut v: Vec<f32>, db_below: f32| {
         let level = (v.iter().map(|x| x * x).sum::<f32>() / v.len().max(1) as f32).sqrt();
         let scale = speech * db(-db_below) / level.max(1e-9);
@@ -435,7 +449,7 @@ mod tests {
         let v = LineMix::parse_list("clean, narrowband+noise,babble").unwrap();
         let names: Vec<_> = v.iter().map(LineMix::name).collect();
         assert_eq!(names, ["clean", "noise+narrowband", "babble"]);
-        assert_eq!(LineMix::parse_list("all").unwrap().len(), 8);
+        assert_eq!(LineMix::parse_list("all").unwrap().len(), 9);
         let err = LineMix::parse_list("babble+fog").unwrap_err();
         assert!(err.contains("unknown line condition 'fog'"), "{err}");
         assert!(LineMix::parse_list("clean+babble").is_err());

@@ -5,6 +5,7 @@
 mod answer;
 mod call;
 mod faults;
+mod echo;
 mod line;
 mod network;
 pub(crate) mod speech;

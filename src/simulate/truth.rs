@@ -67,6 +67,12 @@ pub struct Truth {
     /// caller's speech, in dB (a clean line: about -50).
     #[serde(default)]
     pub caller_background_db: Option<f64>,
+    /// The acoustic echo's direct-path delay, seconds, and its return loss
+    /// against the bot's heard signal, dB (`--line echo`).
+    #[serde(default)]
+    pub echo_delay_s: Option<f64>,
+    #[serde(default)]
+    pub echo_return_loss_db: Option<f64>,
     /// Transcript turns: the bot's greeting, then alternating caller and bot.
     pub turns: usize,
     pub transcript_entries: usize,
@@ -198,6 +204,8 @@ impl Truth {
             .to_string(),
             line: line.name(),
             caller_background_db: line::caller_background_db(call),
+            echo_delay_s: call.echo.map(|e| e.delay_s),
+            echo_return_loss_db: call.echo.map(|e| e.return_loss_db),
             turns: call.lines.len(),
             transcript_entries: call.lines.len(),
             intent: call.intent.name.to_string(),
