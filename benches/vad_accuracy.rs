@@ -16,6 +16,10 @@
 //!   absolute, ms; a turn counts as found when both ends are within 1 s of
 //!   the truth's, and the share found is printed beside it.
 //!
+//! callscope's detectors run as `run` runs them: the caller's track beside
+//! the echo of the bot's audio where it played (`--line echo`), which the
+//! Python peers, hearing one track, cannot use.
+//!
 //! Every detector's spans are scored the same way. The bot track is on its
 //! own clock: its spans are placed on the call's clock through the chunks'
 //! play times, and audio that never played is taken out, as the truth does.
@@ -30,7 +34,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use callscope::analyze::vad::{detect, detect_tts, VadKind};
+use callscope::analyze::vad::{detect_tts, VadKind};
+use callscope::analyze::CallContext;
+use callscope::recording::open_dir;
 use callscope::audio::read_wav;
 use callscope::simulate::{simulate, LineMix, SimulateOptions, Truth};
 use rayon::prelude::*;
@@ -234,19 +240,25 @@ fn callscope_detectors(rec: &Path, truths: &[Truth]) -> (Found, BTreeMap<String,
                 let dir = rec.join(&t.recording);
                 let cpu = Instant::now();
                 // As the run does: the caller's line through the chosen
-                // detector, the bot's TTS track through frame energy.
-                let spans = |file: &str| {
-                    let w = read_wav(&dir.join(file)).unwrap();
-                    let rate = f64::from(w.info.sample_rate);
-                    let found = if file == "bot_audio.wav" {
-                        detect_tts(&w.samples, w.info.sample_rate)
-                    } else {
-                        detect(&w.samples, w.info.sample_rate, kind)
-                    };
+                // detector, beside the echo of the bot's audio where it
+                // played (from the real-time file); the bot's TTS track
+                // through frame energy.
+                let rec = open_dir(dir.clone(), &t.recording).unwrap().unwrap();
+                let call = CallContext::new(&rec, kind);
+                let rate = f64::from(t.sample_rate);
+                let seconds = |found: &[(u64, u64)]| -> Spans {
                     found
-                        .into_iter()
-                        .map(|(a, b)| [a as f64 / rate, b as f64 / rate])
-                        .collect::<Spans>()
+                        .iter()
+                        .map(|(a, b)| [*a as f64 / rate, *b as f64 / rate])
+                        .collect()
+                };
+                let spans = |file: &str| {
+                    if file == "bot_audio.wav" {
+                        let w = read_wav(&dir.join(file)).unwrap();
+                        seconds(&detect_tts(&w.samples, w.info.sample_rate))
+                    } else {
+                        seconds(call.caller_speech().unwrap())
+                    }
                 };
                 let pair = (spans("caller_audio.wav"), spans("bot_audio.wav"));
                 (t.recording.clone(), pair, cpu.elapsed().as_secs_f64())

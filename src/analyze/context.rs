@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use super::vad::{self, Span, VadKind};
+use super::vad::{self, Echo, Span, VadKind};
 use crate::audio::{self, Wav};
 use crate::recording::{FileKind, NameTz, Recording, State};
 use crate::timeline::{self, Timeline};
@@ -20,7 +20,11 @@ pub struct CallContext<'a> {
     pub name_tz: NameTz,
     caller: OnceLock<Result<Wav, String>>,
     bot: OnceLock<Result<Wav, String>>,
+    /// The bot track placed on the call's clock, before what the caller
+    /// heard of it is decided.
+    placed: OnceLock<Result<Timeline, String>>,
     timeline: OnceLock<Result<Timeline, String>>,
+    echo: OnceLock<Option<Echo>>,
     caller_speech: OnceLock<Result<Vec<Span>, String>>,
     bot_speech: OnceLock<Result<Vec<Span>, String>>,
 }
@@ -35,7 +39,9 @@ impl<'a> CallContext<'a> {
             name_tz: NameTz::default(),
             caller: OnceLock::new(),
             bot: OnceLock::new(),
+            placed: OnceLock::new(),
             timeline: OnceLock::new(),
+            echo: OnceLock::new(),
             caller_speech: OnceLock::new(),
             bot_speech: OnceLock::new(),
         }
@@ -89,14 +95,10 @@ impl<'a> CallContext<'a> {
     pub fn timeline(&self) -> Result<&Timeline, &str> {
         self.timeline
             .get_or_init(|| {
-                if !self.rec.has(FileKind::Stereo) {
-                    return Err("stereo_recording.wav is missing: bot speech cannot be placed on the call's clock".into());
-                }
+                let mut tl = self.placed()?.clone();
                 let chunk = timeline::caller_chunk_frames(self.rec).ok_or("caller_audio.wav is unreadable")?;
                 let caller = self.caller().map_err(str::to_string)?;
                 let bot = self.bot().map_err(str::to_string)?;
-                let mut tl = timeline::recover_with(&self.rec.path(FileKind::Stereo), &caller.samples, &bot.samples, chunk)
-                    .map_err(|e| format!("{e}: bot speech cannot be placed on the call's clock"))?;
                 let speech = self.caller_speech().map_err(str::to_string)?;
                 tl.hear(speech, &bot.samples, caller.info.sample_rate, chunk);
                 Ok(tl)
@@ -105,12 +107,47 @@ impl<'a> CallContext<'a> {
             .map_err(String::as_str)
     }
 
+    /// Every bot chunk the recorder received, where it played on the
+    /// call's clock, from `stereo_recording.wav`.
+    fn placed(&self) -> Result<&Timeline, String> {
+        self.placed
+            .get_or_init(|| {
+                if !self.rec.has(FileKind::Stereo) {
+                    return Err("stereo_recording.wav is missing: bot speech cannot be placed on the call's clock".into());
+                }
+                let chunk = timeline::caller_chunk_frames(self.rec).ok_or("caller_audio.wav is unreadable")?;
+                let caller = self.caller().map_err(str::to_string)?;
+                let bot = self.bot().map_err(str::to_string)?;
+                timeline::recover_with(&self.rec.path(FileKind::Stereo), &caller.samples, &bot.samples, chunk)
+                    .map_err(|e| format!("{e}: bot speech cannot be placed on the call's clock"))
+            })
+            .as_ref()
+            .map_err(String::clone)
+    }
+
+    /// The bot's voice coming back on the caller's line, if the caller
+    /// track carries a measurable echo of it. Every received chunk counts
+    /// as played here (what was cut short is decided from the caller's
+    /// speech, which needs this first): where a barge-in stopped the bot,
+    /// the caller is speaking, far above any echo predicted.
+    pub fn echo(&self) -> Option<&Echo> {
+        self.echo
+            .get_or_init(|| {
+                let caller = self.caller().ok()?;
+                let bot = self.bot().ok()?;
+                let reference = self.placed().ok()?.played(&bot.samples);
+                Echo::estimate(&caller.samples, &reference, caller.info.sample_rate)
+            })
+            .as_ref()
+    }
+
     /// The caller's speech on the call's clock.
     pub fn caller_speech(&self) -> Result<&[Span], &str> {
         self.caller_speech
             .get_or_init(|| {
                 let w = self.caller().map_err(str::to_string)?;
-                Ok(vad::detect(&w.samples, w.info.sample_rate, self.vad))
+                let echo = self.echo();
+                Ok(vad::detect_beside_echo(&w.samples, w.info.sample_rate, self.vad, echo))
             })
             .as_ref()
             .map(Vec::as_slice)

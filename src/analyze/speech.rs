@@ -16,7 +16,7 @@ pub struct Speech {
 
 const SEGMENTS: &str = "segments.csv";
 
-const COLUMNS: [&str; 23] = [
+const COLUMNS: [&str; 25] = [
     "vad",
     "caller_talk_s",
     "bot_talk_s",
@@ -40,6 +40,8 @@ const COLUMNS: [&str; 23] = [
     "playback_uncertain",
     "tool_wait_s",
     "tool_silence_s",
+    "echo_delay_s",
+    "echo_return_loss_db",
 ];
 
 fn total(spans: &[Span]) -> u64 {
@@ -181,6 +183,33 @@ impl Speech {
     }
 }
 
+/// Echo whose return loss is under this is heard: by the bot, as its own
+/// voice talking over it (a barge-in detector on the bridge stops it), and
+/// by anyone listening to the caller's leg. Handsets are built for 45 dB
+/// or more.
+const ECHO_AUDIBLE_DB: f64 = 35.0;
+
+/// The echo path's columns (null without a measurable echo), and a
+/// `line.echo` finding when it is loud enough to hear.
+fn echo_cells(out: &mut CallOutput, call: &CallContext) {
+    let path = call.echo().map(|e| e.path);
+    let delay = path.and_then(|p| call.seconds(p.delay));
+    let loss = path.map(|p| p.return_loss_db);
+    out.set("speech_echo_delay_s", Cell::num(delay, 3));
+    out.set("speech_echo_return_loss_db", Cell::num(loss, 1));
+    if let (Some(d), Some(l)) = (delay, loss) {
+        out.stats.add("echo_calls", 1.0);
+        if l < ECHO_AUDIBLE_DB {
+            out.finding(
+                "line.echo",
+                Severity::Warning,
+                Some(FileKind::CallerAudio),
+                format!("the bot's own voice comes back on the caller's line {:.0} ms later, {l:.1} dB down (acoustic echo, a speakerphone): taken out of the caller's speech", d * 1000.0),
+            );
+        }
+    }
+}
+
 impl Analyzer for Speech {
     fn name(&self) -> &str {
         "speech"
@@ -217,6 +246,7 @@ impl Analyzer for Speech {
         let mut out = CallOutput::default();
         out.set("speech_vad", Cell::Text(call.vad.as_str().to_string()));
         let caller = call.caller_speech().map_err(str::to_string)?;
+        echo_cells(&mut out, call);
         let bot_track = call.bot_speech_track().map_err(str::to_string)?;
         let bot_aligned = call.bot_speech();
         let s = |n: u64| call.seconds(n);

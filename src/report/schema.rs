@@ -90,6 +90,7 @@ const COUNTS: &[&str] = &[
 const FLOATS: &[(&str, &str)] = &[
     ("_s", "s"),
     ("_dbfs", "dBFS"),
+    ("_db", "dB"),
     ("_pct", "%"),
     ("_wpm", "words/min"),
     ("_ratio", "0-1"),

@@ -100,6 +100,24 @@ impl Timeline {
         out
     }
 
+    /// The bot's audio `bot` where it played, on the caller's clock
+    /// (`caller_len` samples long): the signal the caller's phone put into
+    /// the room, which its microphone may pick up again as echo.
+    pub fn played(&self, bot: &[i16]) -> Vec<i16> {
+        let n = self.caller_len as usize;
+        let mut out = vec![0i16; n];
+        for s in &self.segments {
+            let (from, to) = (s.bot_start as usize, (s.bot_start + s.heard) as usize);
+            let Some(piece) = bot.get(from..to.min(bot.len())) else {
+                continue;
+            };
+            let at = (s.play_start as usize).min(n);
+            let len = piece.len().min(n - at);
+            out[at..at + len].copy_from_slice(&piece[..len]);
+        }
+        out
+    }
+
     /// The end of the last bot sample's playback.
     pub fn end(&self) -> u64 {
         self.segments

@@ -8,8 +8,11 @@
 //! (`near_end.rs`). The bot's track is TTS output and frame energy alone
 //! finds its speech.
 
+mod echo;
 mod near_end;
 mod network;
+
+pub use echo::{Echo, EchoPath};
 
 use serde::Serialize;
 
@@ -75,24 +78,42 @@ pub fn detect_tts(samples: &[i16], rate: u32) -> Vec<Span> {
 /// Speech spans of the caller's track: a phone line, with whatever is
 /// around the caller on it.
 pub fn detect(samples: &[i16], rate: u32, kind: VadKind) -> Vec<Span> {
+    detect_beside_echo(samples, rate, kind, None)
+}
+
+/// Speech spans of the caller's track without what `echo` (the bot's own
+/// voice coming back on the caller's line, `echo.rs`) explains. It is taken
+/// out before the network checks anything, and again after the edges are
+/// placed: an edge may not move into the echo beside it.
+pub fn detect_beside_echo(
+    samples: &[i16],
+    rate: u32,
+    kind: VadKind,
+    echo: Option<&Echo>,
+) -> Vec<Span> {
+    let without_echo = |spans: Vec<Span>| match echo {
+        Some(e) => e.remove(&spans),
+        None => spans,
+    };
     let found = match kind {
-        VadKind::Energy => energy_spans(samples, rate),
-        VadKind::Neural => network::confirm(&energy_spans(samples, rate), samples, rate),
-        VadKind::NeuralFull => network::whole_track(samples, rate),
+        VadKind::Energy => energy_spans(samples, rate, echo),
+        VadKind::Neural => network::confirm(&energy_spans(samples, rate, echo), samples, rate),
+        VadKind::NeuralFull => without_echo(network::whole_track(samples, rate)),
     };
     let mut spans = near_end(found, samples, rate);
     refine_edges(&mut spans, samples, rate);
-    spans
+    tidy(without_echo(spans), rate)
 }
 
-/// The energy detector's speech, through the near-end gate.
-fn energy_spans(samples: &[i16], rate: u32) -> Vec<Span> {
+/// The energy detector's speech, without the echo's frames, through the
+/// near-end gate.
+fn energy_spans(samples: &[i16], rate: u32, echo: Option<&Echo>) -> Vec<Span> {
     let (flags, frame_len) = energy_frames(samples, rate, Track::Line);
-    near_end(
-        raw_spans(&flags, frame_len, samples.len() as u64),
-        samples,
-        rate,
-    )
+    let mut spans = raw_spans(&flags, frame_len, samples.len() as u64);
+    if let Some(e) = echo {
+        spans = e.remove(&spans);
+    }
+    near_end(spans, samples, rate)
 }
 
 /// Spans without digital silence, tidied, through the near-end gate.
