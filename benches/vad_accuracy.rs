@@ -36,8 +36,8 @@ use std::time::Instant;
 
 use callscope::analyze::vad::{detect_tts, VadKind};
 use callscope::analyze::CallContext;
-use callscope::recording::open_dir;
 use callscope::audio::read_wav;
+use callscope::recording::open_dir;
 use callscope::simulate::{simulate, LineMix, SimulateOptions, Truth};
 use rayon::prelude::*;
 

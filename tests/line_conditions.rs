@@ -243,9 +243,14 @@ fn every_line_condition_is_in_the_audio() {
             "bursts" => assert!(events > 2.0 && bg > -25.0, "{what}"),
             "agc" => assert!(swell.unwrap() > 10.0 && bg > -15.0, "{what}"),
             "narrowband" => assert!(hf < hf0 - 30.0 && drops >= 1, "{what}"),
+            "echo" => {
+                assert!(bg > bg0 + 20.0, "{what}");
+                echo_is_the_heard_bot(t, &dir, &x, &x0, &what);
+            }
             other => panic!("unexpected line {other}"),
         }
-        if t.line != "bursts" {
+        // The bot's echo is loud in the caller's pauses too.
+        if t.line != "bursts" && t.line != "echo" {
             assert!(events < 0.5, "{what}");
         }
         // Bursts swell or fade a pause by chance; only the gain control does so always.
@@ -264,11 +269,61 @@ fn every_line_condition_is_in_the_audio() {
     }
 }
 
-/// A truth file without the two fields that describe the line.
+/// The echo on a `--line echo` call is all that differs from its clean
+/// call's caller track, so it can be measured exactly: it starts the
+/// truth's delay after the bot's first heard sample, and lies the truth's
+/// return loss below the bot's heard signal.
+fn echo_is_the_heard_bot(t: &Truth, dir: &Path, x: &[i16], x0: &[i16], what: &str) {
+    let rate = f64::from(t.sample_rate);
+    let (delay, loss) = (t.echo_delay_s.unwrap(), t.echo_return_loss_db.unwrap());
+    assert!(
+        (0.03..0.25).contains(&delay) && (10.0..25.0).contains(&loss),
+        "{what}"
+    );
+    let echo: Vec<f64> = x
+        .iter()
+        .zip(x0)
+        .map(|(a, b)| f64::from(*a) - f64::from(*b))
+        .collect();
+    let heard = heard_bot(t, &samples(dir, "bot_audio.wav"), x.len());
+    let first = |v: &[f64], above: f64| v.iter().position(|s| s.abs() > above).unwrap();
+    let lag = (first(&echo, 1.0) as f64 - first(&heard, 0.0) as f64) / rate;
+    assert!(
+        lag >= delay - 0.001 && lag < delay + 0.03,
+        "{what}: the echo starts {lag:.3} s after the bot, the truth says {delay:.3} s"
+    );
+    let energy = |v: &[f64]| v.iter().map(|s| s * s).sum::<f64>();
+    let measured = 10.0 * (energy(&heard) / energy(&echo)).log10();
+    // The echo was scaled before it was added and rounded to samples.
+    assert!(
+        (measured - loss).abs() < 0.5,
+        "{what}: return loss {measured:.1} dB, truth {loss:.1}"
+    );
+}
+
+/// The bot's audio `bot` where it played on the call's clock (`len`
+/// samples), from the truth's chunks, without what never played.
+fn heard_bot(t: &Truth, bot: &[i16], len: usize) -> Vec<f64> {
+    let mut out = vec![0.0; len];
+    for c in &t.bot_chunks {
+        let piece = &bot[c.bot_offset..c.bot_offset + c.samples];
+        for (o, s) in out[c.play_start_sample.min(len)..].iter_mut().zip(piece) {
+            *o = f64::from(*s);
+        }
+    }
+    let at = |s: f64| ((s * f64::from(t.sample_rate)).round() as usize).min(len);
+    for u in &t.bot_unplayed {
+        out[at(u[0])..at(u[1])].iter_mut().for_each(|x| *x = 0.0);
+    }
+    out
+}
+
+/// A truth file without the fields that describe the line.
 fn truth_without_line(path: &Path) -> serde_json::Value {
     let mut v: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
     let o = v.as_object_mut().unwrap();
     assert!(o.remove("line").is_some() && o.remove("caller_background_db").is_some());
+    assert!(o.remove("echo_delay_s").is_some() && o.remove("echo_return_loss_db").is_some());
     v
 }
 
@@ -276,10 +331,10 @@ fn truth_without_line(path: &Path) -> serde_json::Value {
 fn line_conditions_change_only_the_audio_of_their_leg() {
     let tmp = tempfile::tempdir().unwrap();
     let faults = ["--seed", "4", "--faults", "none,swapped-final"];
-    let (clean, clean_truth) = simulate(&tmp.path().join("c"), 8, 10, &faults);
+    let (clean, clean_truth) = simulate(&tmp.path().join("c"), 9, 10, &faults);
     let with = |line: &'static str| [&faults[..], &["--line", line]].concat();
-    let (hard, hard_truth) = simulate(&tmp.path().join("h"), 8, 10, &with("all"));
-    let (same, _) = simulate(&tmp.path().join("s"), 8, 10, &with("clean"));
+    let (hard, hard_truth) = simulate(&tmp.path().join("h"), 9, 10, &with("all"));
+    let (same, _) = simulate(&tmp.path().join("s"), 9, 10, &with("clean"));
     let mut lines = Vec::new();
     for t in truths(&hard_truth) {
         let name = format!("{}.json", t.recording);
@@ -338,6 +393,7 @@ fn line_conditions_change_only_the_audio_of_their_leg() {
             "babble",
             "bursts",
             "clean",
+            "echo",
             "music",
             "narrowband",
             "noise",

@@ -96,7 +96,8 @@ impl<'a> CallContext<'a> {
         self.timeline
             .get_or_init(|| {
                 let mut tl = self.placed()?.clone();
-                let chunk = timeline::caller_chunk_frames(self.rec).ok_or("caller_audio.wav is unreadable")?;
+                let chunk = timeline::caller_chunk_frames(self.rec)
+                    .ok_or("caller_audio.wav is unreadable")?;
                 let caller = self.caller().map_err(str::to_string)?;
                 let bot = self.bot().map_err(str::to_string)?;
                 let speech = self.caller_speech().map_err(str::to_string)?;
@@ -147,7 +148,12 @@ impl<'a> CallContext<'a> {
             .get_or_init(|| {
                 let w = self.caller().map_err(str::to_string)?;
                 let echo = self.echo();
-                Ok(vad::detect_beside_echo(&w.samples, w.info.sample_rate, self.vad, echo))
+                Ok(vad::detect_beside_echo(
+                    &w.samples,
+                    w.info.sample_rate,
+                    self.vad,
+                    echo,
+                ))
             })
             .as_ref()
             .map(Vec::as_slice)

@@ -75,6 +75,11 @@ pub fn echo(rng: &mut ChaCha8Rng, call: &Call) -> (Vec<f32>, EchoPath) {
             *o += g * x;
         }
     }
+    // A muted phone sends digital silence, its echo included: the return
+    // loss is set on what reaches the line.
+    for &(s, e) in &call.muted {
+        out[s.min(n)..e.min(n)].iter_mut().for_each(|x| *x = 0.0);
+    }
     let return_loss_db: f64 = rng.random_range(10.0..25.0);
     let energy = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>();
     let scale = (energy(&heard) / energy(&out).max(1e-9) * 10f64.powf(-return_loss_db / 10.0))

@@ -4,8 +4,8 @@
 
 mod answer;
 mod call;
-mod faults;
 mod echo;
+mod faults;
 mod line;
 mod network;
 pub(crate) mod speech;

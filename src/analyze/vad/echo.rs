@@ -102,7 +102,11 @@ impl Echo {
             let start = (t * frame) as i64 - delay as i64;
             scratch.iter_mut().enumerate().for_each(|(i, s)| {
                 let at = start + i as i64;
-                *s = if at >= 0 { reference.get(at as usize).copied().unwrap_or(0) } else { 0 };
+                *s = if at >= 0 {
+                    reference.get(at as usize).copied().unwrap_or(0)
+                } else {
+                    0
+                };
             });
             let p = fft.powers(&scratch);
             loud.push(p.iter().sum());
@@ -292,7 +296,10 @@ impl Bands {
         let mut ranges = Vec::new();
         for w in BAND_EDGES_HZ.windows(2) {
             let (lo, hi) = (w[0], w[1].min(nyquist));
-            let (a, b) = ((lo / bin_hz).ceil() as usize, ((hi / bin_hz).ceil() as usize).min(bins));
+            let (a, b) = (
+                (lo / bin_hz).ceil() as usize,
+                ((hi / bin_hz).ceil() as usize).min(bins),
+            );
             if a < b {
                 ranges.push((a, b));
             }
@@ -324,12 +331,128 @@ impl Bands {
         }
         // The buffers are the planner's own sizes, so this does not fail;
         // if it did, the frame would count as silent.
-        if self.fft.process(&mut self.input, &mut self.spectrum).is_err() {
+        if self
+            .fft
+            .process(&mut self.input, &mut self.spectrum)
+            .is_err()
+        {
             return vec![0.0; self.ranges.len()];
         }
         self.ranges
             .iter()
             .map(|&(a, b)| self.spectrum[a..b].iter().map(|z| z.norm_sqr()).sum())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    const RATE: u32 = 16000;
+
+    /// A talker: noise shaped by a syllable-rate envelope, in phrases
+    /// `phrases` (seconds), `n` samples long.
+    fn talker(seed: u64, phrases: &[(f64, f64)], level: f64, n: usize) -> Vec<f64> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut out = vec![0.0; n];
+        let rate = f64::from(RATE);
+        for &(a, b) in phrases {
+            let syllable = rng.random_range(0.15..0.25);
+            for (i, o) in out[(a * rate) as usize..(b * rate) as usize]
+                .iter_mut()
+                .enumerate()
+            {
+                let t = i as f64 / rate;
+                let env = (std::f64::consts::PI * t / syllable).sin().abs();
+                *o = level * env * (rng.random::<f64>() * 2.0 - 1.0);
+            }
+        }
+        out
+    }
+
+    fn quantise(x: &[f64]) -> Vec<i16> {
+        x.iter()
+            .map(|v| v.round().clamp(-32768.0, 32767.0) as i16)
+            .collect()
+    }
+
+    /// The bot talks in four long answers; the caller answers between them
+    /// and talks over the third (double-talk). The caller's line carries the
+    /// bot 120 ms later and 20 dB down, and a little noise.
+    fn call() -> (Vec<i16>, Vec<i16>) {
+        let n = 24 * RATE as usize;
+        let bot = talker(
+            1,
+            &[(0.5, 4.5), (6.5, 10.5), (12.5, 17.5), (19.0, 23.0)],
+            8000.0,
+            n,
+        );
+        let caller = talker(2, &[(4.8, 6.2), (10.8, 12.2), (14.0, 15.5)], 8000.0, n);
+        let delay = (0.12 * f64::from(RATE)) as usize;
+        let mut noise = ChaCha8Rng::seed_from_u64(3);
+        let line: Vec<f64> = (0..n)
+            .map(|i| {
+                let echo = if i >= delay {
+                    0.1 * bot[i - delay]
+                } else {
+                    0.0
+                };
+                caller[i] + echo + 20.0 * (noise.random::<f64>() - 0.5)
+            })
+            .collect();
+        (quantise(&line), quantise(&bot))
+    }
+
+    fn seconds(spans: &[Span]) -> f64 {
+        spans.iter().map(|s| (s.1 - s.0) as f64).sum::<f64>() / f64::from(RATE)
+    }
+
+    #[test]
+    fn the_echo_path_is_measured() {
+        let (line, bot) = call();
+        let echo = Echo::estimate(&line, &bot, RATE).expect("the echo is found");
+        let delay = echo.path.delay as f64 / f64::from(RATE);
+        assert!((delay - 0.12).abs() <= 0.004, "delay {delay}");
+        let loss = echo.path.return_loss_db;
+        assert!((loss - 20.0).abs() < 3.0, "return loss {loss}");
+    }
+
+    #[test]
+    fn the_echo_leaves_and_the_caller_talking_over_it_stays() {
+        let (line, bot) = call();
+        let echo = Echo::estimate(&line, &bot, RATE).unwrap();
+        let at = |s: f64| (s * f64::from(RATE)) as u64;
+        // The first answer's echo, alone on the line: nearly all of it goes.
+        let alone = [(at(0.62), at(4.62))];
+        assert!(
+            seconds(&echo.remove(&alone)) < 0.3,
+            "{:?}",
+            echo.remove(&alone)
+        );
+        // The caller over the third answer's echo: what goes are the gaps
+        // between their syllables, where the echo is all there is, and the
+        // detector bridges those as it bridges any pause between words.
+        let over = [(at(14.0), at(15.5))];
+        let kept = super::super::tidy(echo.remove(&over), RATE);
+        assert!(kept.len() == 1 && seconds(&kept) > 1.35, "{kept:?}");
+        // The caller between answers: all of it.
+        let between = [(at(4.8), at(6.2))];
+        assert!(seconds(&echo.remove(&between)) > 1.35);
+    }
+
+    #[test]
+    fn no_echo_is_reported_where_there_is_none() {
+        let (_, bot) = call();
+        let n = bot.len();
+        // A caller who never echoes the bot: their own phrases and noise.
+        let own = talker(9, &[(1.0, 3.0), (7.0, 9.0), (13.0, 16.0)], 8000.0, n);
+        let line = quantise(&own);
+        assert!(Echo::estimate(&line, &bot, RATE).is_none());
+        // A bot that never played.
+        assert!(Echo::estimate(&line, &vec![0; n], RATE).is_none());
+        assert!(Echo::estimate(&[], &[], RATE).is_none());
     }
 }

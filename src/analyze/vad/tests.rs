@@ -409,7 +409,7 @@ fn the_network_over_the_whole_track_finds_the_phrases_edges() {
 fn the_network_takes_a_span_it_hears_at_both_ends_whole() {
     let line = voice_and_burst();
     let confirm = |spans: &[Span]| network::confirm(spans, &line.samples, RATE);
-    let found = energy_spans(&line.samples, RATE);
+    let found = energy_spans(&line.samples, RATE, None);
     assert_eq!(found.len(), 3, "two phrases and the burst: {found:?}");
     assert!(covered(&found[2..], line.burst) > 0.9, "{found:?}");
     assert_eq!(confirm(&found), found[..2]);
