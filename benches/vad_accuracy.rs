@@ -23,6 +23,17 @@
 //! Every detector's spans are scored the same way. The bot track is on its
 //! own clock: its spans are placed on the call's clock through the chunks'
 //! play times, and audio that never played is taken out, as the truth does.
+//! Then one `callscope run` over the corpus scores turn-taking per
+//! condition: barge-ins and backchannels found (a `segments.csv` row
+//! starting within 0.5 s of the truth's), rows of either made of nothing
+//! the caller did (phantoms, per 10 calls), and calls whose unanswered
+//! turns are exactly the truth's.
+//! Then one `callscope run` over the corpus scores turn-taking per
+//! condition: barge-ins and backchannels found (a `segments.csv` row
+//! starting within 0.5 s of the truth's), rows of either made of nothing
+//! the caller did (phantoms, per 10 calls), and calls whose unanswered
+//! turns are exactly the truth's.
+//!
 //! The table also goes to `target/vad-accuracy.csv`. Without the Python
 //! peers (see the README for `pip install`), their rows are left out and
 //! the reason is printed.
@@ -311,6 +322,63 @@ fn python_peers(rec: &Path, found: &mut Found, seconds: &mut BTreeMap<String, f6
     }
 }
 
+/// How far a found event's start may be from the truth's.
+const EVENT_WITHIN_S: f64 = 0.5;
+
+/// Turn-taking per condition, from one `callscope run` (the default
+/// detector) over the corpus: (barge-ins found, truth), (backchannels
+/// found, truth), rows of either that match no caller event of the truth,
+/// (calls whose unanswered turns are exactly the truth's, calls).
+#[derive(Default)]
+struct Turns {
+    barge_ins: [usize; 2],
+    backchannels: [usize; 2],
+    phantoms: usize,
+    unanswered_exact: [usize; 2],
+}
+
+fn turn_taking(rec: &Path, truths: &[Truth]) -> BTreeMap<String, Turns> {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vad-accuracy-run");
+    let status = Command::new(env!("CARGO_BIN_EXE_callscope"))
+        .args(["run", "-q", "--replace", "--fail-on", "never", "-o"])
+        .arg(&out)
+        .arg(rec)
+        .status()
+        .expect("run callscope");
+    assert!(status.success(), "callscope run failed");
+    // recording → kind → starts
+    let mut rows: BTreeMap<String, BTreeMap<String, Vec<f64>>> = BTreeMap::new();
+    let mut r = csv::Reader::from_path(out.join("segments.csv")).unwrap();
+    for row in r.records() {
+        let row = row.unwrap();
+        rows.entry(row[0].to_string())
+            .or_default()
+            .entry(row[1].to_string())
+            .or_default()
+            .push(row[3].parse().unwrap());
+    }
+    let mut by = BTreeMap::<String, Turns>::new();
+    let none = BTreeMap::new();
+    for t in truths {
+        let found = rows.get(&t.recording).unwrap_or(&none);
+        let starts = |kind: &str| found.get(kind).cloned().unwrap_or_default();
+        let near = |v: &[f64], at: f64| v.iter().any(|x| (x - at).abs() <= EVENT_WITHIN_S);
+        let (barge, bc) = (starts("barge_in"), starts("backchannel"));
+        let onsets: Vec<f64> = t.barge_ins.iter().map(|b| b.onset_s).collect();
+        let bc_truth: Vec<f64> = t.backchannels.iter().map(|b| b[0]).collect();
+        let s = by.entry(t.line.clone()).or_default();
+        s.barge_ins[0] += onsets.iter().filter(|o| near(&barge, **o)).count();
+        s.barge_ins[1] += onsets.len();
+        s.backchannels[0] += bc_truth.iter().filter(|o| near(&bc, **o)).count();
+        s.backchannels[1] += bc_truth.len();
+        let events: Vec<f64> = onsets.iter().chain(&bc_truth).copied().collect();
+        s.phantoms += barge.iter().chain(&bc).filter(|x| !near(&events, **x)).count();
+        s.unanswered_exact[0] += usize::from(starts("unanswered_turn").len() == t.unanswered_turns.len());
+        s.unanswered_exact[1] += 1;
+    }
+    by
+}
+
 fn main() {
     let per_condition: usize = std::env::var("CALLSCOPE_VAD_CALLS")
         .ok()
@@ -389,6 +457,33 @@ fn main() {
                 found_share
             ));
         }
+    }
+    println!(
+        "\nTurn-taking, callscope's default run (events matched within {EVENT_WITHIN_S} s of the truth's):"
+    );
+    println!(
+        "{:<11} {:>16} {:>16} {:>22} {:>18}",
+        "line", "barge-ins found", "backchannels", "phantom rows/10 calls", "unanswered exact"
+    );
+    let pct = |v: [usize; 2]| 100.0 * v[0] as f64 / v[1].max(1) as f64;
+    let turns = turn_taking(&rec, &truths);
+    let mut lines: Vec<&String> = turns.keys().collect();
+    lines.sort_by_key(|l| order(l));
+    for line in lines {
+        let t = &turns[line];
+        println!(
+            "{:<11} {:>7}/{:<3} {:>3.0} % {:>7}/{:<3} {:>3.0} % {:>22.1} {:>10}/{:<3} calls",
+            line,
+            t.barge_ins[0],
+            t.barge_ins[1],
+            pct(t.barge_ins),
+            t.backchannels[0],
+            t.backchannels[1],
+            pct(t.backchannels),
+            t.phantoms as f64 * 10.0 / t.unanswered_exact[1].max(1) as f64,
+            t.unanswered_exact[0],
+            t.unanswered_exact[1]
+        );
     }
     println!("\nCPU seconds per second of audio (one core):");
     for (d, s) in &seconds {

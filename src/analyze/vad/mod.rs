@@ -102,7 +102,10 @@ pub fn detect_beside_echo(
     };
     let mut spans = near_end(found, samples, rate);
     refine_edges(&mut spans, samples, rate);
-    tidy(without_echo(spans), rate)
+    match echo {
+        Some(e) => tidy(e.remove(&spans), rate),
+        None => spans,
+    }
 }
 
 /// The energy detector's speech, without the echo's frames, through the
