@@ -3,11 +3,23 @@
 
 use std::path::{Path, PathBuf};
 
-use callscope::simulate::{simulate, Fault, SimulateOptions};
+use callscope::simulate::{simulate, Fault, LineMix, SimulateOptions};
 
 /// A corpus of `calls` simulated calls of about `seconds` each, written
 /// once under the target directory and reused by later runs.
 pub fn corpus(name: &str, calls: usize, seconds: f64, faults: Vec<Fault>) -> PathBuf {
+    corpus_on_lines(name, calls, seconds, faults, "")
+}
+
+/// `corpus` with `simulate --line LINES` (`all`: a clean line and every
+/// condition in turn).
+pub fn corpus_on_lines(
+    name: &str,
+    calls: usize,
+    seconds: f64,
+    faults: Vec<Fault>,
+    lines: &str,
+) -> PathBuf {
     let dir =
         Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-{name}-{calls}x{seconds}"));
     if !dir.exists() {
@@ -18,7 +30,7 @@ pub fn corpus(name: &str, calls: usize, seconds: f64, faults: Vec<Fault>) -> Pat
             seed: 42,
             rate: 16000,
             faults,
-            lines: Vec::new(),
+            lines: LineMix::parse_list(lines).expect("the corpus's line conditions"),
             truth: None,
             start: "2024-12-01T08:00:00Z".parse().unwrap(),
         };

@@ -58,6 +58,9 @@ const RESIDUAL_SHARE: f64 = 0.7;
 /// The gain is the median over frames where the bot is at least this loud
 /// against its own loud level (its frames' median)...
 const LOUD_SHARE: f64 = 1.0;
+/// Below this share of the bot's loud level (60 dB down) its held power
+/// predicts no echo, and the caller's frame is not looked at.
+const ECHO_FLOOR: f64 = 1e-6;
 /// ...and needs this many of them (a second) to say anything.
 const MIN_FRAMES: usize = 60;
 
@@ -89,9 +92,6 @@ impl Echo {
         let bands = Bands::new(frame, rate);
         let frames = caller.len() / frame;
         let mut fft = bands.clone();
-        let c: Vec<Vec<f64>> = (0..frames)
-            .map(|t| fft.powers(&caller[t * frame..(t + 1) * frame]))
-            .collect();
         // The bot's frames `delay` earlier, held over the room's tail.
         let fall = 10f64.powf(-TAIL_DB_PER_S * FRAME_S / 10.0);
         let mut held = vec![0.0f64; bands.len()];
@@ -122,6 +122,22 @@ impl Echo {
         if loud_frames.len() < MIN_FRAMES {
             return None;
         }
+        // The caller's bands where an echo can be: the bot's held power
+        // within 60 dB of its loud level (most of a call's caller frames
+        // are the line's quiet while nobody or only the caller talks).
+        let echo_possible: Vec<bool> = r
+            .iter()
+            .map(|x| x.iter().sum::<f64>() >= level * ECHO_FLOOR)
+            .collect();
+        let c: Vec<Vec<f64>> = (0..frames)
+            .map(|t| {
+                if echo_possible[t] {
+                    fft.powers(&caller[t * frame..(t + 1) * frame])
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
         let gain: Vec<f64> = (0..bands.len())
             .map(|b| {
                 let ratios = loud_frames
@@ -134,7 +150,7 @@ impl Echo {
             .collect();
         let mut explained = vec![false; frames];
         let mut losses = Vec::new();
-        for t in 0..frames {
+        for t in (0..frames).filter(|t| echo_possible[*t]) {
             let power: f64 = c[t].iter().sum();
             let echo: f64 = r[t].iter().zip(&gain).map(|(x, g)| x * g).sum();
             if echo <= 0.0 || power <= 0.0 {
@@ -194,47 +210,52 @@ impl Echo {
 /// where the bot plays. Found in 10 ms blocks over the whole range, then
 /// placed to 2 ms around the best lag.
 fn delay(caller: &[i16], reference: &[i16], rate: u32) -> Option<u64> {
-    let coarse = Envelopes::new(caller, reference, rate, COARSE_BLOCK_S);
+    let block = ((FINE_BLOCK_S * f64::from(rate)) as usize).max(1);
+    let per = (COARSE_BLOCK_S / FINE_BLOCK_S).round() as usize;
+    // One pass over each track: the coarse blocks are the fine ones, summed.
+    let (c, r) = (mean_squares(caller, block), mean_squares(reference, block));
+    let coarse = Envelopes::new(&coarsen(&c, per), &coarsen(&r, per));
     let max_lag = (MAX_DELAY_S / COARSE_BLOCK_S) as usize;
     let (lag, peak) = coarse.best(0..=max_lag)?;
     if peak < MIN_CORRELATION {
         return None;
     }
-    let fine = Envelopes::new(caller, reference, rate, FINE_BLOCK_S);
-    let per = (COARSE_BLOCK_S / FINE_BLOCK_S).round() as usize;
+    let fine = Envelopes::new(&c, &r);
     let centre = lag * per;
     let (lag, _) = fine.best(centre.saturating_sub(per)..=centre + per)?;
-    Some((lag * fine.block) as u64)
+    Some((lag * block) as u64)
+}
+
+/// Mean powers of `per` blocks at a time.
+fn coarsen(power: &[f64], per: usize) -> Vec<f64> {
+    power
+        .chunks(per)
+        .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+        .collect()
 }
 
 /// Differenced log-energy envelopes of the caller track and the bot's
 /// reference, and which blocks the bot plays in.
 struct Envelopes {
-    block: usize,
     caller: Vec<f64>,
     reference: Vec<f64>,
     playing: Vec<usize>,
 }
 
 impl Envelopes {
-    fn new(caller: &[i16], reference: &[i16], rate: u32, block_s: f64) -> Envelopes {
-        let block = ((block_s * f64::from(rate)) as usize).max(1);
-        let rises = |x: &[i16]| -> (Vec<f64>, Vec<bool>) {
-            let power = mean_squares(x, block);
+    /// From each track's block powers.
+    fn new(caller: &[f64], reference: &[f64]) -> Envelopes {
+        let rises = |power: &[f64]| -> Vec<f64> {
             let log: Vec<f64> = power.iter().map(|p| (p + 1.0).log10()).collect();
-            let d = std::iter::once(0.0)
+            std::iter::once(0.0)
                 .chain(log.windows(2).map(|w| w[1] - w[0]))
-                .collect();
-            (d, power.iter().map(|p| *p > 0.0).collect())
+                .collect()
         };
-        let (caller, _) = rises(caller);
-        let (reference, live) = rises(reference);
         let n = caller.len().min(reference.len());
         Envelopes {
-            block,
-            playing: (1..n).filter(|i| live[*i]).collect(),
-            caller,
-            reference,
+            playing: (1..n).filter(|i| reference[*i] > 0.0).collect(),
+            caller: rises(caller),
+            reference: rises(reference),
         }
     }
 

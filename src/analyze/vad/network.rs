@@ -64,17 +64,27 @@ pub(super) fn confirm(candidates: &[Span], samples: &[i16], rate: u32) -> Vec<Sp
         }
         let fa = (to_frame(a) as usize).min(frames);
         let fb = (to_frame(b).ceil() as usize).min(frames);
+        // The network's decisions on frames `from..to` (and the lag after
+        // them), and whether it hears speech in enough of them.
         let hears = |from: usize, to: usize| {
             let flags = run(&at_16k, from, (to + lag).min(frames));
             let heard = flags.iter().filter(|f| **f).count();
-            heard as f64 >= CHECK_SHARE * (to - from) as f64
+            let enough = heard as f64 >= CHECK_SHARE * (to - from) as f64;
+            (enough, flags)
         };
-        if fb - fa >= 2 * CHECK_FRAMES
-            && hears(fa, fa + CHECK_FRAMES)
-            && hears(fb - CHECK_FRAMES, fb)
-        {
-            out.push((a, b));
-            continue;
+        if fb - fa >= 2 * CHECK_FRAMES {
+            let (head, flags) = hears(fa, fa + CHECK_FRAMES);
+            if head && hears(fb - CHECK_FRAMES, fb).0 {
+                // Taken whole, from where the network first hears speech:
+                // energy also finds noise that a phone's gain control
+                // lifts just before the caller starts. (Its end is left
+                // alone: cutting it where the network last hears speech
+                // gained nothing measurable on any line.)
+                let first = flags.iter().position(|f| *f).unwrap_or(0) as f64;
+                let onset = (fa as f64 + first - NEURAL_ONSET_LAG_FRAMES).max(0.0);
+                out.push((a.max((onset * frame_len).round() as u64), b));
+                continue;
+            }
         }
         let flags = run(&at_16k, fa, (fb + lag).min(frames));
         let offset = (fa as f64 * frame_len).round() as u64;

@@ -403,8 +403,10 @@ fn the_network_over_the_whole_track_finds_the_phrases_edges() {
 }
 
 /// Energy's spans that the network hears at both ends (their first and
-/// last 160 ms) are kept exactly as energy found them; the burst, which it
-/// does not hear, is decided frame by frame, and nothing of it is speech.
+/// last 160 ms) are kept whole, from where the network first hears speech
+/// (never before energy's start, within 40 ms of the voice's) to energy's
+/// end; the burst, which it does not hear, is decided frame by frame, and
+/// nothing of it is speech.
 #[test]
 fn the_network_takes_a_span_it_hears_at_both_ends_whole() {
     let line = voice_and_burst();
@@ -412,7 +414,16 @@ fn the_network_takes_a_span_it_hears_at_both_ends_whole() {
     let found = energy_spans(&line.samples, RATE, None);
     assert_eq!(found.len(), 3, "two phrases and the burst: {found:?}");
     assert!(covered(&found[2..], line.burst) > 0.9, "{found:?}");
-    assert_eq!(confirm(&found), found[..2]);
+    let kept = confirm(&found);
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    for ((k, f), p) in kept.iter().zip(&found).zip(&line.phrases) {
+        assert_eq!(k.1, f.1, "the end is energy's: {kept:?} {found:?}");
+        assert!(
+            k.0 >= f.0 && k.0.abs_diff(p.0) <= 640,
+            "{kept:?} {found:?} {:?}",
+            line.phrases
+        );
+    }
     // 20 frames (320 ms) of 16 ms, the last 80 ms after the phrase ends:
     // both checked parts are heard, so the span is kept whole.
     let end = line.phrases[0].1;
