@@ -123,7 +123,12 @@ fn main() {
     let root = corpus("check", calls, 120.0, Vec::new());
     // The same calls' conversations on hard lines: a clean line and every
     // `simulate --line` condition in turn, echo among them.
-    let hard = corpus_on_lines("lines", calls, 120.0, Vec::new(), "all");
+    // (Named by how many mixes `all` has, so a corpus kept from before a
+    // condition was added is not reused.)
+    let mixes = callscope::simulate::LineMix::parse_list("all")
+        .unwrap()
+        .len();
+    let hard = corpus_on_lines(&format!("lines{mixes}"), calls, 120.0, Vec::new(), "all");
     let dirs = recordings(&root);
     let hard_dirs = recordings(&hard);
     let plain = || {

@@ -24,15 +24,15 @@
 //! own clock: its spans are placed on the call's clock through the chunks'
 //! play times, and audio that never played is taken out, as the truth does.
 //! Then one `callscope run` over the corpus scores turn-taking per
-//! condition: barge-ins and backchannels found (a `segments.csv` row
-//! starting within 0.5 s of the truth's), rows of either made of nothing
-//! the caller did (phantoms, per 10 calls), and calls whose unanswered
-//! turns are exactly the truth's.
+//! condition: barge-ins, backchannels and talk-overs (found as barge-ins)
+//! found (a `segments.csv` row starting within 0.5 s of the truth's), rows
+//! of either made of nothing the caller did (phantoms, per 10 calls), and
+//! calls whose unanswered turns are exactly the truth's.
 //! Then one `callscope run` over the corpus scores turn-taking per
-//! condition: barge-ins and backchannels found (a `segments.csv` row
-//! starting within 0.5 s of the truth's), rows of either made of nothing
-//! the caller did (phantoms, per 10 calls), and calls whose unanswered
-//! turns are exactly the truth's.
+//! condition: barge-ins, backchannels and talk-overs (found as barge-ins)
+//! found (a `segments.csv` row starting within 0.5 s of the truth's), rows
+//! of either made of nothing the caller did (phantoms, per 10 calls), and
+//! calls whose unanswered turns are exactly the truth's.
 //!
 //! The table also goes to `target/vad-accuracy.csv`. Without the Python
 //! peers (see the README for `pip install`), their rows are left out and
@@ -200,7 +200,11 @@ fn mae(v: &[f64]) -> f64 {
 }
 
 fn corpus(per_condition: usize) -> (PathBuf, PathBuf) {
-    let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-vad-{per_condition}"));
+    // Named by how many mixes `all` has: a corpus kept from before a
+    // condition was added is not reused.
+    let mixes = LineMix::parse_list("all").unwrap().len();
+    let base =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-vad-{per_condition}x{mixes}"));
     let (rec, truth) = (base.join("rec"), base.join("truth"));
     if !truth.join(".done").exists() {
         let _ = std::fs::remove_dir_all(&base);
@@ -339,6 +343,7 @@ const EVENT_WITHIN_S: f64 = 0.5;
 struct Turns {
     barge_ins: [usize; 2],
     backchannels: [usize; 2],
+    talk_overs: [usize; 2],
     phantoms: usize,
     unanswered_exact: [usize; 2],
 }
@@ -372,12 +377,21 @@ fn turn_taking(rec: &Path, truths: &[Truth]) -> BTreeMap<String, Turns> {
         let (barge, bc) = (starts("barge_in"), starts("backchannel"));
         let onsets: Vec<f64> = t.barge_ins.iter().map(|b| b.onset_s).collect();
         let bc_truth: Vec<f64> = t.backchannels.iter().map(|b| b[0]).collect();
+        let over_truth: Vec<f64> = t.talk_overs.iter().map(|b| b[0]).collect();
         let s = by.entry(t.line.clone()).or_default();
         s.barge_ins[0] += onsets.iter().filter(|o| near(&barge, **o)).count();
         s.barge_ins[1] += onsets.len();
         s.backchannels[0] += bc_truth.iter().filter(|o| near(&bc, **o)).count();
         s.backchannels[1] += bc_truth.len();
-        let events: Vec<f64> = onsets.iter().chain(&bc_truth).copied().collect();
+        // A talk-over is found as a barge-in the bot did not yield to.
+        s.talk_overs[0] += over_truth.iter().filter(|o| near(&barge, **o)).count();
+        s.talk_overs[1] += over_truth.len();
+        let events: Vec<f64> = onsets
+            .iter()
+            .chain(&bc_truth)
+            .chain(&over_truth)
+            .copied()
+            .collect();
         s.phantoms += barge
             .iter()
             .chain(&bc)
@@ -473,8 +487,13 @@ fn main() {
         "\nTurn-taking, callscope's default run (events matched within {EVENT_WITHIN_S} s of the truth's):"
     );
     println!(
-        "{:<11} {:>16} {:>16} {:>22} {:>18}",
-        "line", "barge-ins found", "backchannels", "phantom rows/10 calls", "unanswered exact"
+        "{:<13} {:>16} {:>16} {:>16} {:>22} {:>18}",
+        "line",
+        "barge-ins found",
+        "backchannels",
+        "talk-overs",
+        "phantom rows/10 calls",
+        "unanswered exact"
     );
     let pct = |v: [usize; 2]| 100.0 * v[0] as f64 / v[1].max(1) as f64;
     let turns = turn_taking(&rec, &truths);
@@ -483,7 +502,7 @@ fn main() {
     for line in lines {
         let t = &turns[line];
         println!(
-            "{:<11} {:>7}/{:<3} {:>3.0} % {:>7}/{:<3} {:>3.0} % {:>22.1} {:>10}/{:<3} calls",
+            "{:<13} {:>7}/{:<3} {:>3.0} % {:>7}/{:<3} {:>3.0} % {:>7}/{:<3} {:>3.0} % {:>22.1} {:>10}/{:<3} calls",
             line,
             t.barge_ins[0],
             t.barge_ins[1],
@@ -491,6 +510,9 @@ fn main() {
             t.backchannels[0],
             t.backchannels[1],
             pct(t.backchannels),
+            t.talk_overs[0],
+            t.talk_overs[1],
+            pct(t.talk_overs),
             t.phantoms as f64 * 10.0 / t.unanswered_exact[1].max(1) as f64,
             t.unanswered_exact[0],
             t.unanswered_exact[1]

@@ -329,3 +329,74 @@ fn what_the_caller_heard_and_turn_taking_agree_with_the_truth() {
         "{d} vs {mean}"
     );
 }
+
+/// The conversation's own conditions (`simulate --line pauses,
+/// interruptions,talk-overs`): a caller who pauses 0.6–1.5 s inside a turn
+/// takes one turn, which the bot answered (counting each part as a turn
+/// made every such pause an unanswered turn whenever the rest ran past
+/// 4 s); a "Wait." the bot stopped for is a barge-in it yielded to, not a
+/// backchannel; talking over an answer the bot goes on with is a barge-in
+/// it did not yield to.
+#[test]
+fn pauses_interruptions_and_talk_overs_are_told_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let line = ["--line", "pauses,interruptions,talk-overs", "--seed", "3"];
+    let (rec, truth) = simulate(tmp.path(), 45, 35, &line);
+    let out = tmp.path().join("out");
+    ok(&["run", path_str(&rec), "-o", path_str(&out), "-q"]);
+    let segs = segments(&out);
+    let none = Vec::new();
+    let (mut paused, mut waits, mut waits_found, mut overs) = (0, 0, 0, 0);
+    for t in truths(&truth) {
+        let rows = segs.get(&t.recording).unwrap_or(&none);
+        let starts = |kind: &str| -> Vec<(f64, f64)> {
+            rows.iter()
+                .filter(|r| r.0 == kind)
+                .map(|r| (r.1, r.2))
+                .collect()
+        };
+        let what = format!("{} {}: {rows:?}", t.recording, t.line);
+        let unanswered = starts("unanswered_turn");
+        assert_eq!(unanswered.len(), t.unanswered_turns.len(), "{what}");
+        // A pause inside a caller turn: 0.6 s or more between two caller
+        // phrases with no bot speech starting in it.
+        paused += t
+            .caller_speech
+            .windows(2)
+            .filter(|w| {
+                let gap = w[1][0] - w[0][1];
+                (0.6..=1.5).contains(&gap)
+                    && !t
+                        .bot_speech
+                        .iter()
+                        .any(|b| b[0] > w[0][1] && b[0] < w[1][0])
+            })
+            .count();
+        let barge = starts("barge_in");
+        let near = |at: f64| barge.iter().find(|b| (b.0 - at).abs() <= 0.1);
+        for b in &t.barge_ins {
+            let phrase = t
+                .caller_speech
+                .iter()
+                .find(|p| (p[0] - b.onset_s).abs() < 1e-3)
+                .unwrap();
+            if phrase[1] - phrase[0] < 1.0 {
+                waits += 1;
+                waits_found += usize::from(near(b.onset_s).is_some());
+            }
+        }
+        for o in &t.talk_overs {
+            overs += 1;
+            let found = near(o[0]).unwrap_or_else(|| panic!("talk-over at {}: {what}", o[0]));
+            assert!(found.1 - found.0 > 1.0, "the bot did not yield: {what}");
+        }
+    }
+    // Each condition is in the corpus, and found.
+    assert!(
+        paused >= 8 && overs >= 5 && waits >= 5,
+        "{paused} {overs} {waits}"
+    );
+    // A "Wait." whose cut landed in a pause between the bot's words leaves
+    // nothing in the files to say the bot stopped for it (README).
+    assert!(waits_found * 10 >= waits * 6, "{waits_found} of {waits}");
+}

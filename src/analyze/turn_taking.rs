@@ -36,7 +36,8 @@ pub struct TurnTaking {
     pub backchannels: Vec<Span>,
     /// (the answer's first speech, the end of the caller speech it started in).
     pub early_starts: Vec<Span>,
-    /// Caller utterances no bot speech followed within [`UNANSWERED_AFTER_S`].
+    /// Caller turns (utterances joined across pauses no bot speech started
+    /// in) no bot speech followed within [`UNANSWERED_AFTER_S`].
     pub unanswered: Vec<Span>,
     /// Answers whose end of playback the recording cannot settle: [lo, hi]
     /// and where it is counted.
@@ -45,6 +46,23 @@ pub struct TurnTaking {
     pub tool_waits: Vec<Span>,
     /// Silences with a function call in flight.
     pub tool_silences: Vec<Span>,
+}
+
+/// The caller's utterances joined into turns: a caller who goes on within
+/// `wait` of stopping, with no bot speech started in between, is still
+/// taking the same turn (a pause to think, to read a number out), and the
+/// bot is judged from where the turn ends, not from the pause.
+fn caller_turns(utterances: &[Span], bot: &[Span], wait: u64) -> Vec<Span> {
+    let mut turns: Vec<Span> = Vec::new();
+    for &u in utterances {
+        match turns.last_mut() {
+            Some(t) if u.0 < t.1 + wait && !bot.iter().any(|b| b.0 > t.0 && b.0 <= u.0) => {
+                t.1 = t.1.max(u.1)
+            }
+            _ => turns.push(u),
+        }
+    }
+    turns
 }
 
 fn samples(seconds: f64, rate: u32) -> u64 {
@@ -107,12 +125,18 @@ pub fn turn_taking(
         }
     }
     let wait = s(UNANSWERED_AFTER_S);
-    for (u, _) in utterances.iter().zip(&backchannel).filter(|(_, bc)| !**bc) {
-        if u.1 + wait > end {
+    let said: Vec<Span> = utterances
+        .iter()
+        .zip(&backchannel)
+        .filter(|(_, bc)| !**bc)
+        .map(|(u, _)| *u)
+        .collect();
+    for turn in caller_turns(&said, bot, wait) {
+        if turn.1 + wait > end {
             continue; // the call ended before it could tell
         }
-        if !bot.iter().any(|b| b.0 > u.0 && b.0 <= u.1 + wait) {
-            out.unanswered.push(*u);
+        if !bot.iter().any(|b| b.0 > turn.0 && b.0 <= turn.1 + wait) {
+            out.unanswered.push(turn);
         }
     }
     for &f in function_calls {
@@ -200,9 +224,9 @@ mod tests {
             (70000, 70500), // began with the sixth answer: not early
             (78000, 80100), // ends as the seventh's speech starts
             (86000, 86500), // answered exactly 4 s after its end
-            (93000, 93500), // never answered
-            (95000, 96000), // its 4 s end exactly at the call's end
-            (96700, 96900), // less than 4 s before the end: not judged
+            (92500, 92700), // never answered, and the caller goes on...
+            (93700, 94500), // ...1 s later, in the same turn
+            (98500, 98700), // 4 s later: a new turn, too near the end to judge
         ];
         let tl = Timeline {
             segments: Vec::new(),
@@ -235,13 +259,12 @@ mod tests {
             tt.unanswered,
             [
                 (4000, 5000),
-                (11000, 11300),
-                (12000, 12200),
+                // "Wait." over the second answer, the rest 0.7 s later.
+                (11000, 12200),
                 (20000, 20400),
                 (29500, 30000),
                 (42000, 44000),
-                (93000, 93500),
-                (95000, 96000),
+                (92500, 94500),
             ]
         );
         assert_eq!(tt.uncertain, [((44000, 46000), 45000)]);

@@ -74,6 +74,8 @@ pub struct Call {
     pub barge_ins: Vec<BargeIn>,
     /// Short caller utterances over bot speech that the bot talked through.
     pub backchannels: Vec<Span>,
+    /// Long ones (1 s or more) it talked through too (`--line talk-overs`).
+    pub talk_overs: Vec<Span>,
     /// Bot answers whose speech began before the caller's turn had ended.
     pub early_starts: usize,
     /// Ends of caller turns the bot never answered.
@@ -82,6 +84,21 @@ pub struct Call {
     pub ended_mid_answer: bool,
     /// The acoustic echo put on the caller's line, if any.
     pub echo: Option<super::echo::EchoPath>,
+}
+
+/// The conversation conditions of `simulate --line` (`pauses`,
+/// `interruptions`, `talk-overs`), deciding on their own random stream so
+/// that a call without them is the call it always was.
+pub struct Talk<'a> {
+    /// Caller turns with a 0.6–1.5 s pause inside (half of them).
+    pub pauses: bool,
+    /// Half the barge-ins are a short "Wait." (a syllable or two) that
+    /// stops the bot, the caller going on 0.5–1 s later.
+    pub interruptions: bool,
+    /// Half the answers of 3 s or more get 1.2–3 s of the caller talking
+    /// over them, which the bot talks through.
+    pub talk_overs: bool,
+    pub rng: &'a mut ChaCha8Rng,
 }
 
 /// A barge-in: the caller's onset over bot playback, and when the bridge's
@@ -165,7 +182,13 @@ fn uuid(rng: &mut ChaCha8Rng) -> String {
 }
 
 /// Plan and render a whole call.
-pub fn generate(rng: &mut ChaCha8Rng, seconds: f64, rate: u32, start: DateTime<Utc>) -> Call {
+pub fn generate(
+    rng: &mut ChaCha8Rng,
+    seconds: f64,
+    rate: u32,
+    start: DateTime<Utc>,
+    talk: Talk,
+) -> Call {
     let session_id = uuid(rng);
     let intent = &INTENTS[rng.random_range(0..INTENTS.len())];
     let caller_voice = Voice {
@@ -201,6 +224,7 @@ pub fn generate(rng: &mut ChaCha8Rng, seconds: f64, rate: u32, start: DateTime<U
         unplayed: Vec::new(),
         barge_ins: Vec::new(),
         backchannels: Vec::new(),
+        talk_overs: Vec::new(),
         early_starts: 0,
         unanswered: Vec::new(),
         ended_mid_answer: false,
@@ -238,6 +262,27 @@ pub fn generate(rng: &mut ChaCha8Rng, seconds: f64, rate: u32, start: DateTime<U
                 call.caller_speech.push(span);
                 call.backchannels.push(span);
                 caller_utts.push((at, utt.samples));
+            } else if talk.talk_overs && speaking > sec(3.0) && talk.rng.random_bool(0.5) {
+                // Talking over the answer, which goes on: a bridge that
+                // does not stop for the caller.
+                let len = talk.rng.random_range(1.2..3.0);
+                let at = turn.speech_start + secs(talk.rng, 0.3, 0.8, rate);
+                let clear = call
+                    .caller_speech
+                    .last()
+                    .is_none_or(|p| at > p.1 + sec(1.0));
+                let utt = speech::utterance(talk.rng, caller_voice, len, rate);
+                let phrases: Vec<Span> = utt
+                    .phrases
+                    .iter()
+                    .map(|p| (at + p.start, at + p.end))
+                    .collect();
+                let (first, last) = (phrases[0].0, phrases[phrases.len() - 1].1);
+                if clear && last + sec(0.3) < turn.play_end {
+                    call.caller_speech.extend(&phrases);
+                    call.talk_overs.push((first, last));
+                    caller_utts.push((at, utt.samples));
+                }
             }
             turn.play_end + secs(rng, 0.4, 1.5, rate)
         };
@@ -255,17 +300,49 @@ pub fn generate(rng: &mut ChaCha8Rng, seconds: f64, rate: u32, start: DateTime<U
             .iter()
             .map(|p| (caller_start + p.start, caller_start + p.end))
             .collect();
-        if barge {
-            // The bridge notices 200–600 ms after the caller's onset.
-            let onset = phrases[0].0;
-            cut(&mut call, &mut turn, onset + secs(rng, 0.2, 0.6, rate));
+        if barge && talk.interruptions && talk.rng.random_bool(0.5) {
+            // "Wait.": a syllable or two the bridge stops for 200–400 ms
+            // after its onset; the caller goes on once the bot is quiet.
+            let wait = speech::backchannel(talk.rng, caller_voice, rate);
+            let (onset, end) = (
+                caller_start + wait.phrases[0].start,
+                caller_start + wait.phrases[0].end,
+            );
+            cut(&mut call, &mut turn, onset + secs(talk.rng, 0.2, 0.4, rate));
             call.barge_ins.push(BargeIn {
                 onset,
                 yielded_at: turn.play_end,
             });
+            call.caller_speech.push((onset, end));
+            caller_utts.push((caller_start, wait.samples));
+            let rest = end.max(turn.play_end) + secs(talk.rng, 0.5, 1.0, rate);
+            phrases.iter_mut().for_each(|p| {
+                p.0 = p.0 - caller_start + rest;
+                p.1 = p.1 - caller_start + rest;
+            });
+            caller_utts.push((rest, utt.samples));
+        } else {
+            if barge {
+                // The bridge notices 200–600 ms after the caller's onset.
+                let onset = phrases[0].0;
+                cut(&mut call, &mut turn, onset + secs(rng, 0.2, 0.6, rate));
+                call.barge_ins.push(BargeIn {
+                    onset,
+                    yielded_at: turn.play_end,
+                });
+            }
+            caller_utts.push((caller_start, utt.samples));
+        }
+        if talk.pauses && talk.rng.random_bool(0.5) {
+            // A pause to think, or to read a number out, inside the turn.
+            let end = phrases.last().map_or(caller_start, |p| p.1);
+            let more = end + secs(talk.rng, 0.6, 1.5, rate);
+            let len = talk.rng.random_range(0.6..2.0);
+            let utt = speech::utterance(talk.rng, caller_voice, len, rate);
+            phrases.extend(utt.phrases.iter().map(|p| (more + p.start, more + p.end)));
+            caller_utts.push((more, utt.samples));
         }
         let mut caller_end = phrases.last().map_or(caller_start, |p| p.1);
-        caller_utts.push((caller_start, utt.samples));
         if caller_line > 0 && rng.random_bool(0.06) {
             // No answer comes: the caller says it again 5–7 s later.
             let again = caller_end + secs(rng, 5.0, 7.0, rate);

@@ -5,6 +5,10 @@
 //! own random stream). A voice-activity detector that counts any of it as
 //! speech is wrong by exactly that much.
 //!
+//! Three conditions are the conversation's rather than the line's
+//! (`pauses`, `interruptions`, `talk-overs`): `call::generate` plays them
+//! out, on the same stream, and the truth is theirs.
+//!
 //! Levels are relative to the caller's own speech (the RMS over the truth's
 //! caller phrases), so "8–15 dB below the caller" means what it says
 //! whatever the caller's level.
@@ -42,10 +46,16 @@ pub enum Condition {
     /// clipping loudspeaker and a reverberant room (`echo.rs`). The caller
     /// talking over it (a barge-in, a backchannel) is double-talk.
     Echo,
+    /// Conversation, not sound: caller turns with a 0.6–1.5 s pause inside.
+    Pauses,
+    /// Conversation: short "Wait."s that stop the bot.
+    Interruptions,
+    /// Conversation: the caller talking over answers the bot talks through.
+    TalkOvers,
 }
 
 impl Condition {
-    pub const ALL: [Condition; 8] = [
+    pub const ALL: [Condition; 11] = [
         Condition::Babble,
         Condition::Music,
         Condition::Bursts,
@@ -54,7 +64,19 @@ impl Condition {
         Condition::Narrowband,
         Condition::NoisyBot,
         Condition::Echo,
+        Condition::Pauses,
+        Condition::Interruptions,
+        Condition::TalkOvers,
     ];
+
+    /// Whether it changes the conversation (and so its truth) rather than
+    /// adding sound to a finished call.
+    pub fn is_conversation(self) -> bool {
+        matches!(
+            self,
+            Condition::Pauses | Condition::Interruptions | Condition::TalkOvers
+        )
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -66,6 +88,9 @@ impl Condition {
             Condition::Narrowband => "narrowband",
             Condition::NoisyBot => "noisy-bot",
             Condition::Echo => "echo",
+            Condition::Pauses => "pauses",
+            Condition::Interruptions => "interruptions",
+            Condition::TalkOvers => "talk-overs",
         }
     }
 }
@@ -449,7 +474,7 @@ mod tests {
         let v = LineMix::parse_list("clean, narrowband+noise,babble").unwrap();
         let names: Vec<_> = v.iter().map(LineMix::name).collect();
         assert_eq!(names, ["clean", "noise+narrowband", "babble"]);
-        assert_eq!(LineMix::parse_list("all").unwrap().len(), 9);
+        assert_eq!(LineMix::parse_list("all").unwrap().len(), 12);
         let err = LineMix::parse_list("babble+fog").unwrap_err();
         assert!(err.contains("unknown line condition 'fog'"), "{err}");
         assert!(LineMix::parse_list("clean+babble").is_err());

@@ -142,16 +142,23 @@ fn simulate_one(opts: &SimulateOptions, index: usize) -> Result<u64> {
         // as its audio lasts, whatever --start says for the others.
         start = Utc::now() - ChronoDuration::milliseconds((seconds * 1000.0) as i64);
     }
-    let mut call = call::generate(&mut rng, seconds, opts.rate, start);
     let line = if opts.lines.is_empty() {
         LineMix::clean()
     } else {
         opts.lines[index % opts.lines.len()].clone()
     };
     // The line's own random stream: with or without it, the call, its
-    // files and its faults are the same.
+    // files and its faults are the same (but for what a conversation
+    // condition changes).
     let mut line_rng = ChaCha8Rng::seed_from_u64(opts.seed ^ LINE_STREAM);
     line_rng.set_stream(index as u64);
+    let talk = call::Talk {
+        pauses: line.has(Condition::Pauses),
+        interruptions: line.has(Condition::Interruptions),
+        talk_overs: line.has(Condition::TalkOvers),
+        rng: &mut line_rng,
+    };
+    let mut call = call::generate(&mut rng, seconds, opts.rate, start, talk);
     line::apply(&line, &mut call, &mut line_rng);
     let dir_name = format!("{}_{}", call.session_id, start.format("%Y%m%d_%H%M%S"));
     let dir = opts.out.join(&dir_name);

@@ -102,6 +102,10 @@ pub struct Truth {
     pub barge_ins: Vec<TruthBargeIn>,
     /// Short caller utterances the bot talked through, as [start, end].
     pub backchannels: Vec<[f64; 2]>,
+    /// Caller speech of 1 s or more over an answer the bot talked through
+    /// (`--line talk-overs`), as [start, end].
+    #[serde(default)]
+    pub talk_overs: Vec<[f64; 2]>,
     /// Bot answers that began before the caller's turn had ended.
     pub early_starts: usize,
     /// Ends of caller turns the bot never answered.
@@ -243,6 +247,7 @@ impl Truth {
                 })
                 .collect(),
             backchannels: spans(&call.backchannels),
+            talk_overs: spans(&call.talk_overs),
             early_starts: call.early_starts,
             unanswered_turns: call.unanswered.iter().map(|&t| secs(t)).collect(),
             ended_mid_answer: call.ended_mid_answer,

@@ -147,11 +147,15 @@ impl Timeline {
             let (play_start, received_end) = (segs[0].play_start, t);
             let last_arrival = segs[segs.len() - 1].arrival;
             let interval = arrival_interval(segs);
-            // Caller utterances that began over this answer's playback and
-            // were too long to be backchannels.
-            let onsets: Vec<u64> = utts
+            // Caller utterances that began over this answer's playback, and
+            // those of them too long to be backchannels.
+            let over: Vec<Span> = utts
                 .iter()
                 .filter(|u| u.0 > play_start && u.0 < received_end)
+                .copied()
+                .collect();
+            let onsets: Vec<u64> = over
+                .iter()
                 .filter(|u| u.1 - u.0 >= s(BACKCHANNEL_MAX_S) || u.1 >= self.caller_len)
                 .map(|u| u.0)
                 .collect();
@@ -166,7 +170,12 @@ impl Timeline {
             let cut_mid_speech = tail.is_some_and(|t| t.iter().any(|x| *x != 0));
             // Arrivals went on until the bridge could have cancelled.
             let arriving_at = |c: u64| last_arrival <= c + s(CANCEL_AFTER_S.1 + 0.1);
-            let stopped = onsets.iter().copied().find(|&c| {
+            // Any utterance, however short, that the arrivals stopped for
+            // right after its onset: a "Wait." the bridge yielded to is an
+            // interruption, not a backchannel. (Where the recording cannot
+            // show the bridge stopping, below, only a long one is presumed
+            // to have stopped it.)
+            let stopped = over.iter().map(|u| u.0).find(|&c| {
                 // The last chunk arrived within a chunk interval (and one
                 // caller chunk of arrival resolution) before the bridge
                 // could have cancelled, and audio was left to play.

@@ -75,8 +75,29 @@ fn arrivals_going_on_after_a_barge_in_mean_the_bot_talked_through() {
     let tl = heard(&[(1000, 21, 80, 60)], 10_000, &[(1200, 3000)]);
     assert_eq!(tl.answers[0].ending, Ending::Played);
     assert_eq!(tl.end(), 2680);
-    // A backchannel (under 1 s) never cancels, whatever the arrivals do.
+    // A short utterance the arrivals go on long after is talked through:
+    // a backchannel.
+    let tl = heard(&[(1000, 21, 80, 60)], 10_000, &[(1400, 1800)]);
+    assert_eq!(tl.answers[0].ending, Ending::Played);
+    // One they stop for, the answer cut mid-speech, stopped the bot: a
+    // "Wait." is an interruption, however short.
     let tl = heard(&[(1000, 21, 80, 60)], 10_000, &[(2000, 2400)]);
+    assert!(
+        matches!(tl.answers[0].ending, Ending::Cancelled { onset: 2000, .. }),
+        "{:?}",
+        tl.answers[0]
+    );
+}
+
+#[test]
+fn a_short_utterance_is_presumed_to_stop_nothing_the_file_cannot_show() {
+    // The answer ends on silence (as a finished one does) right after a
+    // short utterance: nothing says the bridge stopped for it.
+    let mut tl = answers_at(&[(1000, 21, 80, 60)], 10_000);
+    let mut bot = vec![1i16; tl.bot_len as usize];
+    let n = bot.len();
+    bot[n - 100..].fill(0);
+    tl.hear(&[(2000, 2400)], &bot, 1000, 20);
     assert_eq!(tl.answers[0].ending, Ending::Played);
 }
 
