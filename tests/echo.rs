@@ -10,19 +10,6 @@ use std::fs;
 
 use common::*;
 
-/// Rows of `findings.csv`: recording → codes.
-fn finding_codes(out: &std::path::Path) -> BTreeMap<String, Vec<String>> {
-    let mut by = BTreeMap::<String, Vec<String>>::new();
-    let mut r = csv::Reader::from_path(out.join("findings.csv")).unwrap();
-    for row in r.records() {
-        let row = row.unwrap();
-        by.entry(row[0].to_string())
-            .or_default()
-            .push(row[1].to_string());
-    }
-    by
-}
-
 /// Echo calls and clean calls of one seed, one `run`: on the echo calls
 /// the caller's talk time is within 10 % of the truth (the echo alone is
 /// 80–150 % more: every one of these calls fails without it), no barge-in

@@ -24,19 +24,6 @@ fn segments(out: &Path) -> BTreeMap<String, Vec<(String, f64, f64)>> {
     m
 }
 
-/// recording → codes of its findings.
-fn findings(out: &Path) -> BTreeMap<String, Vec<String>> {
-    let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut r = csv::Reader::from_path(out.join("findings.csv")).unwrap();
-    for row in r.records() {
-        let row = row.unwrap();
-        m.entry(row[0].to_string())
-            .or_default()
-            .push(row[1].to_string());
-    }
-    m
-}
-
 /// Seconds from the call's start to each function call the recording logs.
 fn function_call_times(rec: &Path, start: &str) -> Vec<f64> {
     let meta: serde_json::Value =
@@ -65,7 +52,7 @@ fn what_the_caller_heard_and_turn_taking_agree_with_the_truth() {
     assert_eq!(code, 0, "{err}");
     let rows = calls(&out);
     let segs = segments(&out);
-    let found = findings(&out);
+    let found = finding_codes(&out);
     let truths = truths(&truth);
     assert_eq!(rows.len(), truths.len());
 

@@ -508,3 +508,17 @@ pub fn run_plan(plan: &Path, out: &Path) {
         "never",
     ]);
 }
+
+/// `findings.csv` of the report in `out`: recording → the codes of its
+/// findings, in the file's order.
+pub fn finding_codes(out: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut by = BTreeMap::<String, Vec<String>>::new();
+    let mut r = csv::Reader::from_path(out.join("findings.csv")).unwrap();
+    for row in r.records() {
+        let row = row.unwrap();
+        by.entry(row[0].to_string())
+            .or_default()
+            .push(row[1].to_string());
+    }
+    by
+}
