@@ -26,9 +26,13 @@ const GATE_GUARD_FRAMES: usize = 10;
 /// A span's first and last 160 ms are what the network checks before the
 /// energy detector's span is taken whole...
 const CHECK_FRAMES: usize = 10;
-/// ...each after 64 ms of the audio before it (a fresh detector settles in
-/// its three-frame window and one more)...
-const WARM_FRAMES: usize = 4;
+/// ...each after 160 ms of the audio before it: a fresh detector fills its
+/// three-frame window in 64 ms, but on a loud line it needs longer to stop
+/// hearing the line's noise as speech (with 64 ms, noise a phone's gain
+/// control lifted before a phrase passed the head check: 1.6 s of talk-time
+/// error a call on `agc` lines against 0.16 s, noise 0.30 s against 0.20 s,
+/// for about a tenth more time on hard lines)...
+const WARM_FRAMES: usize = 10;
 /// ...and a span is taken whole when the network hears speech in at least
 /// this share of each checked part.
 const CHECK_SHARE: f64 = 0.5;
