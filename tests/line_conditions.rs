@@ -504,7 +504,7 @@ fn the_default_detector_hears_the_caller_not_the_bursts_or_the_voices_behind() {
 #[test]
 fn the_network_settles_on_a_pumped_line_before_it_judges() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut lines = vec!["clean"; 12];
+    let mut lines = ["clean"; 12];
     lines[5] = "agc";
     let lines = lines.join(",");
     let (rec, truth) = simulate(tmp.path(), 42, 35, &["--line", &lines, "--seed", "17"]);
