@@ -237,7 +237,7 @@ fn every_line_condition_is_in_the_audio() {
         assert!(bg0 < -40.0, "{what}");
         match t.line.as_str() {
             "clean" | "noisy-bot" => assert!(bg < -40.0 && per < 0.3, "{what}"),
-            "babble" => assert!((-16.0..-7.0).contains(&bg) && per > 0.5, "{what}"),
+            "babble" | "talkers" => assert!((-16.0..-7.0).contains(&bg) && per > 0.5, "{what}"),
             "music" => assert!((-19.0..-9.0).contains(&bg) && per > 0.6, "{what}"),
             "noise" => assert!((-11.0..-4.0).contains(&bg) && per < 0.3, "{what}"),
             "bursts" => assert!(events > 2.0 && bg > -25.0, "{what}"),
@@ -334,10 +334,10 @@ fn truth_without_line(path: &Path) -> serde_json::Value {
 fn line_conditions_change_only_the_audio_of_their_leg() {
     let tmp = tempfile::tempdir().unwrap();
     let faults = ["--seed", "4", "--faults", "none,swapped-final"];
-    let (clean, clean_truth) = simulate(&tmp.path().join("c"), 12, 10, &faults);
+    let (clean, clean_truth) = simulate(&tmp.path().join("c"), 13, 10, &faults);
     let with = |line: &'static str| [&faults[..], &["--line", line]].concat();
-    let (hard, hard_truth) = simulate(&tmp.path().join("h"), 12, 10, &with("all"));
-    let (same, _) = simulate(&tmp.path().join("s"), 12, 10, &with("clean"));
+    let (hard, hard_truth) = simulate(&tmp.path().join("h"), 13, 10, &with("all"));
+    let (same, _) = simulate(&tmp.path().join("s"), 13, 10, &with("clean"));
     let mut lines = Vec::new();
     for t in truths(&hard_truth) {
         lines.push(t.line.clone());
@@ -406,7 +406,8 @@ fn line_conditions_change_only_the_audio_of_their_leg() {
             "noise",
             "noisy-bot",
             "pauses",
-            "talk-overs"
+            "talk-overs",
+            "talkers"
         ]
     );
     // `--line clean` is no line condition at all: the same bytes.

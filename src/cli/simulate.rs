@@ -43,9 +43,10 @@ pub struct SimulateArgs {
     pub faults: FaultList,
     /// Line conditions, comma-separated; recording i gets the (i mod n)-th.
     /// Each is `clean` or conditions joined by `+`: babble, music, bursts,
-    /// noise, agc, narrowband, noisy-bot, echo (`narrowband+noise`). `all` cycles
+    /// noise, agc, narrowband, noisy-bot, echo, talkers; the conversation's
+    /// pauses, interruptions, talk-overs (`narrowband+noise`). `all` cycles
     /// through a clean line and each condition alone. The truth of who
-    /// spoke when is the clean call's.
+    /// spoke when is the clean call's, but for the conversation's own.
     #[arg(long, value_parser = parse_lines, default_value = "", value_name = "LIST")]
     pub line: LineList,
     /// Also write the ground truth of every recording here (one JSON each).

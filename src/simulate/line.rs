@@ -52,10 +52,13 @@ pub enum Condition {
     Interruptions,
     /// Conversation: the caller talking over answers the bot talks through.
     TalkOvers,
+    /// One or two people near the caller (a colleague, the television),
+    /// 8–15 dB below and barely duller: each voice's peaks near the caller's.
+    Talkers,
 }
 
 impl Condition {
-    pub const ALL: [Condition; 11] = [
+    pub const ALL: [Condition; 12] = [
         Condition::Babble,
         Condition::Music,
         Condition::Bursts,
@@ -67,6 +70,7 @@ impl Condition {
         Condition::Pauses,
         Condition::Interruptions,
         Condition::TalkOvers,
+        Condition::Talkers,
     ];
 
     /// Whether it changes the conversation (and so its truth) rather than
@@ -81,6 +85,7 @@ impl Condition {
     pub fn name(self) -> &'static str {
         match self {
             Condition::Babble => "babble",
+            Condition::Talkers => "talkers",
             Condition::Music => "music",
             Condition::Bursts => "bursts",
             Condition::Noise => "noise",
@@ -181,7 +186,13 @@ pub fn apply(mix: &LineMix, call: &mut Call, rng: &mut ChaCha8Rng) {
         track.iter_mut().zip(&v).for_each(|(t, x)| *t += x);
     };
     if mix.has(Condition::Babble) {
-        let v = babble(rng, n, call.rate);
+        let talkers = rng.random_range(4..=6);
+        let v = babble(rng, n, call.rate, talkers, 1800.0);
+        add(&mut track, v, rng.random_range(8.0..15.0));
+    }
+    if mix.has(Condition::Talkers) {
+        let talkers = rng.random_range(1..=2);
+        let v = babble(rng, n, call.rate, talkers, 3500.0);
         add(&mut track, v, rng.random_range(8.0..15.0));
     }
     if mix.has(Condition::Music) {
@@ -271,12 +282,13 @@ fn broadband(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Four to six talkers a few metres away, each talking on and off all call
-/// long: their own pitch, duller (low-passed) and smeared by the room.
-fn babble(rng: &mut ChaCha8Rng, n: usize, rate: u32) -> Vec<f32> {
+/// `talkers` people a few metres away (`cutoff_hz`: how dull distance makes
+/// them), each talking on and off all call long: their own pitch, and
+/// smeared by the room.
+fn babble(rng: &mut ChaCha8Rng, n: usize, rate: u32, talkers: usize, cutoff_hz: f32) -> Vec<f32> {
     let fs = rate as f32;
     let mut out = vec![0.0f32; n];
-    for _ in 0..rng.random_range(4..=6) {
+    for _ in 0..talkers {
         let voice = Voice {
             f0: if rng.random_bool(0.5) {
                 rng.random_range(90.0..150.0)
@@ -297,7 +309,7 @@ fn babble(rng: &mut ChaCha8Rng, n: usize, rate: u32) -> Vec<f32> {
     }
     // Distance: a duller sound and the room's echoes.
     let mut lp = 0.0f32;
-    let k = 1.0 - (-2.0 * PI * 1800.0 / fs).exp();
+    let k = 1.0 - (-2.0 * PI * cutoff_hz / fs).exp();
     for x in out.iter_mut() {
         lp += k * (*x - lp);
         *x = lp;
@@ -474,7 +486,7 @@ mod tests {
         let v = LineMix::parse_list("clean, narrowband+noise,babble").unwrap();
         let names: Vec<_> = v.iter().map(LineMix::name).collect();
         assert_eq!(names, ["clean", "noise+narrowband", "babble"]);
-        assert_eq!(LineMix::parse_list("all").unwrap().len(), 12);
+        assert_eq!(LineMix::parse_list("all").unwrap().len(), 13);
         let err = LineMix::parse_list("babble+fog").unwrap_err();
         assert!(err.contains("unknown line condition 'fog'"), "{err}");
         assert!(LineMix::parse_list("clean+babble").is_err());
