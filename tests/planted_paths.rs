@@ -124,18 +124,18 @@ fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|a| a.to_string()).collect()
 }
 
+/// A quick night's `run` of the root into the reports' `out`, with `extra`.
+fn night_args(l: &Layout, out: &str, extra: &[&str]) -> Vec<String> {
+    let (root, out) = (l.s(&l.root), l.s(&l.reports.join(out)));
+    let mut args = strings(&["run", &root, "-o", &out, "-a", "intents"]);
+    args.extend(strings(extra));
+    args.extend(strings(&["--quiet", "--fail-on", "never"]));
+    args
+}
+
 fn a_night(l: &Layout) {
-    ok(&[
-        "run",
-        &l.s(&l.root),
-        "-o",
-        &l.s(&l.reports.join("night")),
-        "-a",
-        "intents",
-        "--quiet",
-        "--fail-on",
-        "never",
-    ]);
+    let args = night_args(l, "night", &[]);
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
 }
 
 fn prune(l: &Layout, policy: &str) -> Vec<String> {
@@ -226,20 +226,7 @@ fn scenarios() -> Vec<Scenario> {
             // and takes the nights' lock.
             name: "run --new",
             before: a_night,
-            args: |l| {
-                strings(&[
-                    "run",
-                    &l.s(&l.root),
-                    "-o",
-                    &l.s(&l.reports.join("tonight")),
-                    "-a",
-                    "intents",
-                    "--new",
-                    "--quiet",
-                    "--fail-on",
-                    "never",
-                ])
-            },
+            args: |l| night_args(l, "tonight", &["--new"]),
         },
         Scenario {
             name: "run --replace",

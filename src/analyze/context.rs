@@ -22,7 +22,7 @@ pub struct CallContext<'a> {
     bot: OnceLock<Result<Wav, String>>,
     /// The bot track placed on the call's clock, before what the caller
     /// heard of it is decided.
-    placed: OnceLock<Result<Timeline, String>>,
+    placed: OnceLock<Result<(Timeline, u64), String>>,
     timeline: OnceLock<Result<Timeline, String>>,
     echo: OnceLock<Option<Echo>>,
     caller_speech: OnceLock<Result<Vec<Span>, String>>,
@@ -95,13 +95,12 @@ impl<'a> CallContext<'a> {
     pub fn timeline(&self) -> Result<&Timeline, &str> {
         self.timeline
             .get_or_init(|| {
-                let mut tl = self.placed()?.clone();
-                let chunk = timeline::caller_chunk_frames(self.rec)
-                    .ok_or("caller_audio.wav is unreadable")?;
+                let (placed, chunk) = self.placed()?;
+                let mut tl = placed.clone();
                 let caller = self.caller().map_err(str::to_string)?;
                 let bot = self.bot().map_err(str::to_string)?;
                 let speech = self.caller_speech().map_err(str::to_string)?;
-                tl.hear(speech, &bot.samples, caller.info.sample_rate, chunk);
+                tl.hear(speech, &bot.samples, caller.info.sample_rate, *chunk);
                 Ok(tl)
             })
             .as_ref()
@@ -109,8 +108,9 @@ impl<'a> CallContext<'a> {
     }
 
     /// Every bot chunk the recorder received, where it played on the
-    /// call's clock, from `stereo_recording.wav`.
-    fn placed(&self) -> Result<&Timeline, String> {
+    /// call's clock, from `stereo_recording.wav`, and the caller chunk
+    /// size it was placed with.
+    fn placed(&self) -> Result<&(Timeline, u64), String> {
         self.placed
             .get_or_init(|| {
                 if !self.rec.has(FileKind::Stereo) {
@@ -119,8 +119,9 @@ impl<'a> CallContext<'a> {
                 let chunk = timeline::caller_chunk_frames(self.rec).ok_or("caller_audio.wav is unreadable")?;
                 let caller = self.caller().map_err(str::to_string)?;
                 let bot = self.bot().map_err(str::to_string)?;
-                timeline::recover_with(&self.rec.path(FileKind::Stereo), &caller.samples, &bot.samples, chunk)
-                    .map_err(|e| format!("{e}: bot speech cannot be placed on the call's clock"))
+                let tl = timeline::recover_with(&self.rec.path(FileKind::Stereo), &caller.samples, &bot.samples, chunk)
+                    .map_err(|e| format!("{e}: bot speech cannot be placed on the call's clock"))?;
+                Ok((tl, chunk))
             })
             .as_ref()
             .map_err(String::clone)
@@ -136,7 +137,7 @@ impl<'a> CallContext<'a> {
             .get_or_init(|| {
                 let caller = self.caller().ok()?;
                 let bot = self.bot().ok()?;
-                let reference = self.placed().ok()?.played(&bot.samples);
+                let reference = self.placed().ok()?.0.played(&bot.samples);
                 Echo::estimate(&caller.samples, &reference, caller.info.sample_rate)
             })
             .as_ref()

@@ -55,13 +55,11 @@ const MARGIN: f64 = 16.0;
 /// and leaves nearly all their power. (Both were set on 30 simulated echo
 /// calls of one seed and checked on two others: `README.md`.)
 const RESIDUAL_SHARE: f64 = 0.7;
-/// The gain is the median over frames where the bot is at least this loud
-/// against its own loud level (its frames' median)...
-const LOUD_SHARE: f64 = 1.0;
 /// Below this share of the bot's loud level (60 dB down) its held power
 /// predicts no echo, and the caller's frame is not looked at.
 const ECHO_FLOOR: f64 = 1e-6;
-/// ...and needs this many of them (a second) to say anything.
+/// The path's gain is the median over the frames where the bot is at least
+/// as loud as its frames' median, and needs this many of them (a second).
 const MIN_FRAMES: usize = 60;
 
 /// The echo path as estimated from one call.
@@ -89,9 +87,8 @@ impl Echo {
     pub fn estimate(caller: &[i16], reference: &[i16], rate: u32) -> Option<Echo> {
         let delay = delay(caller, reference, rate)?;
         let frame = ((FRAME_S * f64::from(rate)) as usize).max(1);
-        let bands = Bands::new(frame, rate);
+        let mut bands = Bands::new(frame, rate);
         let frames = caller.len() / frame;
-        let mut fft = bands.clone();
         // The bot's frames `delay` earlier, held over the room's tail.
         let fall = 10f64.powf(-TAIL_DB_PER_S * FRAME_S / 10.0);
         let mut held = vec![0.0f64; bands.len()];
@@ -108,7 +105,7 @@ impl Echo {
                     0
                 };
             });
-            let p = fft.powers(&scratch);
+            let p = bands.powers(&scratch);
             loud.push(p.iter().sum());
             for (h, x) in held.iter_mut().zip(&p) {
                 *h = x.max(*h * fall);
@@ -117,7 +114,7 @@ impl Echo {
         }
         // The path's gain per band, where the bot is loud.
         let live: Vec<f64> = loud.iter().copied().filter(|x| *x > 0.0).collect();
-        let level = median(live)? * LOUD_SHARE;
+        let level = median(live)?;
         let loud_frames: Vec<usize> = (0..frames).filter(|t| loud[*t] >= level).collect();
         if loud_frames.len() < MIN_FRAMES {
             return None;
@@ -132,7 +129,7 @@ impl Echo {
         let c: Vec<Vec<f64>> = (0..frames)
             .map(|t| {
                 if echo_possible[t] {
-                    fft.powers(&caller[t * frame..(t + 1) * frame])
+                    bands.powers(&caller[t * frame..(t + 1) * frame])
                 } else {
                     Vec::new()
                 }
@@ -299,7 +296,6 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 }
 
 /// Band powers of one frame, through a real FFT.
-#[derive(Clone)]
 struct Bands {
     fft: std::sync::Arc<dyn realfft::RealToComplex<f64>>,
     input: Vec<f64>,

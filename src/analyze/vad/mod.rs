@@ -91,14 +91,13 @@ pub fn detect_beside_echo(
     kind: VadKind,
     echo: Option<&Echo>,
 ) -> Vec<Span> {
-    let without_echo = |spans: Vec<Span>| match echo {
-        Some(e) => e.remove(&spans),
-        None => spans,
-    };
     let found = match kind {
         VadKind::Energy => energy_spans(samples, rate, echo),
         VadKind::Neural => network::confirm(&energy_spans(samples, rate, echo), samples, rate),
-        VadKind::NeuralFull => without_echo(network::whole_track(samples, rate)),
+        VadKind::NeuralFull => match echo {
+            Some(e) => e.remove(&network::whole_track(samples, rate)),
+            None => network::whole_track(samples, rate),
+        },
     };
     let mut spans = near_end(found, samples, rate);
     refine_edges(&mut spans, samples, rate);
