@@ -39,6 +39,7 @@ fn main() {
             json: true,
             html,
             parquet: false,
+            row_identity: false,
         };
         o.vad = vad;
         o

@@ -49,6 +49,7 @@ fn options(root: &Path, out: PathBuf, vad: VadKind, analyzers: &[&str]) -> RunOp
             json: true,
             html: true,
             parquet: false,
+            row_identity: false,
         },
         vad,
         model: ModelOptions::default(),

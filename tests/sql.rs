@@ -305,3 +305,162 @@ fn parquet_tables_are_the_csv_typed_and_merge_to_a_runs_bytes() {
         );
     }
 }
+
+/// Every per-call table's rows of report `dir` as (header, rows), CSV.
+fn csv_table(dir: &Path, file: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(dir.join(file)).unwrap();
+    let header = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn appended_nights_tell_their_rows_apart_and_a_warehouse_keeps_the_latest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let nights = tmp.path().join("nights");
+    let first = add_calls(&store, tmp.path(), 31, 4, "2024-12-01T09:00:00Z", "none");
+    let night = |name: &str| {
+        let out = nights.join(name);
+        let (code, _, err) = run(&[
+            "run",
+            path_str(&store),
+            "-o",
+            path_str(&out),
+            "--new",
+            "--row-identity",
+            "--format",
+            "csv,json,parquet",
+            "-q",
+            "--fail-on",
+            "never",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let n1 = night("n1");
+    // Night two: two late calls, and one of night one's recordings
+    // rewritten (as a repair does) since.
+    add_calls(&store, tmp.path(), 32, 2, "2024-12-01T11:00:00Z", "none");
+    let touched = store.join(&first[1]).join("caller_audio.wav");
+    let f = std::fs::File::options().write(true).open(&touched).unwrap();
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+        .unwrap();
+    drop(f);
+    let n2 = night("n2");
+
+    let run_of = |dir: &Path| read_json(&dir.join("summary.json"))["run"].clone();
+    let identity = ["run_id", "analyzed_at", "fingerprint"];
+    for (dir, calls) in [(&n1, 4), (&n2, 3)] {
+        let run = run_of(dir);
+        let fingerprints: BTreeMap<String, String> =
+            std::fs::read_to_string(dir.join("partial.jsonl"))
+                .unwrap()
+                .lines()
+                .map(|l| {
+                    let v: Value = serde_json::from_str(l).unwrap();
+                    (
+                        v["recording"].as_str().unwrap().to_string(),
+                        v["fingerprint"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect();
+        assert_eq!(fingerprints.len(), calls);
+        let schema = read_json(&dir.join("schema.json"));
+        for (table, columns) in schema["tables"].as_object().unwrap() {
+            let names: Vec<&str> = columns
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["column"].as_str().unwrap())
+                .collect();
+            if table == "intents" {
+                // A run's summary table: no call, no identity.
+                assert!(!names.contains(&"run_id"), "{names:?}");
+                continue;
+            }
+            assert_eq!(names[names.len() - 3..], identity, "{table}: {names:?}");
+            let (header, rows) = csv_table(dir, &format!("{table}.csv"));
+            assert_eq!(header[header.len() - 3..], identity, "{table}.csv");
+            if table == "calls" {
+                assert_eq!(rows.len(), calls);
+            }
+            for row in rows {
+                let n = row.len();
+                assert_eq!(row[n - 3], run["run_id"].as_str().unwrap(), "{table}");
+                // Analyzed within the run.
+                let at = row[n - 2].as_str();
+                assert!(
+                    run["started"].as_str().unwrap() <= at
+                        && at <= run["finished"].as_str().unwrap(),
+                    "{table}: analyzed_at {at} outside {run}"
+                );
+                assert_eq!(row[n - 1], fingerprints[&row[0]], "{table}: {}", row[0]);
+            }
+        }
+    }
+    // The rewritten recording was analyzed again on night two, with its
+    // new fingerprint; its night-one rows stay in night one.
+    let (_, rows2) = csv_table(&n2, "calls.csv");
+    assert!(rows2.iter().any(|r| r[0] == first[1]), "{rows2:?}");
+
+    // The month's merge keeps each row's own identity: the night that
+    // analyzed the call as it is now.
+    let month = tmp.path().join("month");
+    let (code, _, err) = run(&[
+        "merge",
+        path_str(&n1),
+        path_str(&n2),
+        "-o",
+        path_str(&month),
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (id1, id2) = (run_of(&n1)["run_id"].clone(), run_of(&n2)["run_id"].clone());
+    let (header, merged) = csv_table(&month, "calls.csv");
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(merged.len(), 6);
+    for row in &merged {
+        let want = match rows2.iter().any(|r| r[0] == row[0]) {
+            true => &id2,
+            false => &id1,
+        };
+        assert_eq!(row[col("run_id")], want.as_str().unwrap(), "{}", row[0]);
+    }
+    // A warehouse that appends every night's rows and keeps the latest
+    // analysis of each recording holds the merge's rows, typed.
+    let Some(latest) = duckdb(
+        tmp.path(),
+        "SELECT recording, run_id, fingerprint, typeof(analyzed_at) \
+         FROM read_csv('nights/*/calls.csv', union_by_name = true) \
+         QUALIFY row_number() OVER (PARTITION BY recording ORDER BY analyzed_at DESC) = 1 \
+         ORDER BY recording",
+    ) else {
+        eprintln!("SKIPPED: python3 with duckdb is not installed (pip install duckdb)");
+        return;
+    };
+    let want: Vec<Vec<Value>> = merged
+        .iter()
+        .map(|r| {
+            vec![
+                Value::from(r[0].clone()),
+                Value::from(r[col("run_id")].clone()),
+                Value::from(r[col("fingerprint")].clone()),
+                Value::from("TIMESTAMP WITH TIME ZONE"),
+            ]
+        })
+        .collect();
+    assert_eq!(latest, want);
+    let typed = duckdb(
+        tmp.path(),
+        "SELECT count(*), count(DISTINCT run_id), min(typeof(analyzed_at)) \
+         FROM 'nights/*/turns.parquet'",
+    )
+    .unwrap();
+    assert_eq!(typed[0][1], 2, "{typed:?}");
+    assert_eq!(typed[0][2], "TIMESTAMP WITH TIME ZONE", "{typed:?}");
+}

@@ -61,6 +61,7 @@ pub fn run_options(root: &Path, out: PathBuf) -> callscope::run::RunOptions {
             json: true,
             html: true,
             parquet: false,
+            row_identity: false,
         },
         vad: callscope::analyze::VadKind::Neural,
         model: callscope::recording::ModelOptions::default(),

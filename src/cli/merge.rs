@@ -96,6 +96,7 @@ fn night(args: &MergeArgs) -> Result<(i32, crate::report::Summary)> {
             json: true,
             html: true,
             parquet: false,
+            row_identity: false,
         },
     );
     if here != first.analyzers {

@@ -91,6 +91,14 @@ pub struct RunArgs {
     /// For pipelines that want the bytes (JSON is always as it is).
     #[arg(long)]
     pub csv_raw: bool,
+    /// Add run_id, analyzed_at and fingerprint to every row of every
+    /// per-call table: which run analyzed the call, when, and the
+    /// recording's files as they were then, so a warehouse that appends
+    /// night after night can tell rows apart and keep the latest. A merge
+    /// keeps each row's own. Off by default: the rows then stay the same
+    /// bytes whichever run wrote them.
+    #[arg(long)]
+    pub row_identity: bool,
     #[command(flatten)]
     pub plugins: PluginArgs,
     /// Add the retention analyzer: what the next prune with this policy will do.
@@ -238,6 +246,7 @@ impl RunArgs {
             filter: self.window.filter(sessions)?,
             formats: Formats {
                 csv_raw: self.csv_raw,
+                row_identity: self.row_identity,
                 ..Formats::of(&self.format)
             },
             vad: self.vad,

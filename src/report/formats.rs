@@ -23,6 +23,9 @@ pub struct Formats {
     pub json: bool,
     pub html: bool,
     pub parquet: bool,
+    /// Every row says which run analyzed its call, when, and the
+    /// recording's fingerprint then (`--row-identity`).
+    pub row_identity: bool,
 }
 
 impl Formats {
@@ -33,6 +36,7 @@ impl Formats {
             json: list.contains(&Format::Json),
             html: list.contains(&Format::Html),
             parquet: list.contains(&Format::Parquet),
+            row_identity: false,
         }
     }
 
@@ -45,11 +49,13 @@ impl Formats {
             json: has("json"),
             html: has("html"),
             parquet: has("parquet"),
+            row_identity: has(ROW_IDENTITY),
         }
     }
 
-    /// `csv`, `csv-raw`, `json`, `html`: as the manifest records them (a
-    /// merge writes its parts' CSV the way they were written).
+    /// `csv`, `csv-raw`, `json`, `html`, `parquet`, `row-identity`: as the
+    /// manifest records them (a merge writes its parts' tables the way
+    /// they were written).
     pub fn names(self) -> Vec<String> {
         [
             (self.csv, "csv"),
@@ -57,6 +63,7 @@ impl Formats {
             (self.json, "json"),
             (self.html, "html"),
             (self.parquet, "parquet"),
+            (self.row_identity, ROW_IDENTITY),
         ]
         .into_iter()
         .filter(|(on, _)| *on)
@@ -66,3 +73,4 @@ impl Formats {
 }
 
 const CSV_RAW: &str = "csv-raw";
+const ROW_IDENTITY: &str = "row-identity";

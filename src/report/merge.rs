@@ -307,6 +307,7 @@ pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome
         writer.write_calls(&batch).map_err(|e| dir.shown(e))?;
     }
     let about = About {
+        run_id: super::run_id(&started),
         started,
         root: first.root.clone(),
         args: opts.args.clone(),

@@ -32,8 +32,8 @@ pub use csv_file::spreadsheet_text;
 use csv_file::CsvFile;
 pub use dir::{AnalyzerInfo, Manifest, PlanRef, ReportDir, ReportOptions, MANIFEST};
 pub use formats::{Format, Formats};
-pub use record::{CallRecord, BASE_COLUMNS};
-pub use summary::{CallCounts, FindingCounts, RunInfo, Summary};
+pub use record::{Analyzed, CallRecord, BASE_COLUMNS, IDENTITY_COLUMNS};
+pub use summary::{run_id, CallCounts, FindingCounts, RunInfo, Summary};
 
 /// The reports of one run, filled call by call.
 pub struct ReportWriter {
@@ -60,10 +60,14 @@ pub struct ReportWriter {
     /// calls are written (the order decides the last bits of a float sum).
     merged: Vec<Stats>,
     html: Option<html::HtmlReport>,
+    /// Whether every per-call row ends with the IDENTITY_COLUMNS.
+    row_identity: bool,
 }
 
 /// What a finished report directory says about how it was made.
 pub struct About {
+    /// The run's id (see [`run_id`]) and when it started.
+    pub run_id: String,
     pub started: DateTime<Utc>,
     pub root: String,
     pub args: Vec<String>,
@@ -132,6 +136,7 @@ impl ReportWriter {
             findings_by_code: FindingCounts::default(),
             merged: vec![Stats::default(); analyzers.len()],
             html: None,
+            row_identity: formats.row_identity,
         };
         if formats.html {
             w.html = Some(html::HtmlReport::create(
@@ -156,6 +161,11 @@ impl ReportWriter {
             ));
         }
         tables.push(("findings.csv".into(), strings(&FINDINGS_HEADER)));
+        if formats.row_identity {
+            for (_, header) in &mut tables {
+                header.extend(strings(&IDENTITY_COLUMNS));
+            }
+        }
         for (file, header) in &tables {
             if formats.csv {
                 let f = CsvFile::create(dir, file, header, formats.csv_raw)?;
@@ -222,6 +232,23 @@ impl ReportWriter {
             &partial::PartialCall::of(r, fingerprint.to_string()),
         )?;
         const NULL: &Cell = &Cell::Null;
+        // What every row of the call ends with: nothing, or its identity.
+        let identity: Vec<Cell> = match self.row_identity {
+            false => Vec::new(),
+            true => {
+                let text = |s: &str| match s {
+                    "" => Cell::Null,
+                    s => Cell::Text(s.to_string()),
+                };
+                let a = r.analyzed.as_ref();
+                vec![
+                    a.map_or(Cell::Null, |a| text(&a.run_id)),
+                    a.map_or(Cell::Null, |a| text(&a.at)),
+                    text(fingerprint),
+                ]
+            }
+        };
+        let names = IDENTITY_COLUMNS.iter().copied().zip(&identity);
         let cells: Vec<(&str, &Cell)> = r
             .base
             .iter()
@@ -231,6 +258,7 @@ impl ReportWriter {
                     .iter()
                     .map(|c| (c.as_str(), r.cells.get(c).unwrap_or(NULL))),
             )
+            .chain(names)
             .collect();
         if let Some(f) = &mut self.calls_csv {
             f.row(cells.iter().map(|(_, c)| *c))?;
@@ -248,25 +276,37 @@ impl ReportWriter {
             f.write_all(line.as_bytes())
                 .map_err(|e| Error::write(path, e))?;
         }
+        let recording = Cell::Text(r.recording.clone());
         for (file, rows) in &r.rows {
+            // recording, the analyzer's cells, the identity.
+            fn whole<'c>(
+                recording: &'c Cell,
+                row: &'c [Cell],
+                identity: &'c [Cell],
+            ) -> Vec<&'c Cell> {
+                std::iter::once(recording)
+                    .chain(row)
+                    .chain(identity)
+                    .collect()
+            }
+            let whole = |row| whole(&recording, row, &identity);
             if let Some(t) = self.parquet.get_mut(stem(file)) {
-                let recording = Cell::Text(r.recording.clone());
                 for row in rows {
-                    t.push(std::iter::once(&recording).chain(row));
+                    t.push(whole(row));
                 }
             }
             if let Some(t) = self.tables.get_mut(file) {
-                let recording = Cell::Text(r.recording.clone());
                 for row in rows {
-                    t.row(std::iter::once(&recording).chain(row))?;
+                    t.row(whole(row))?;
                 }
             }
             if let Some((header, path, f)) = self.tables_jsonl.get_mut(file) {
                 for row in rows {
-                    let values = std::iter::once(serde_json::Value::from(r.recording.clone()))
-                        .chain(row.iter().map(Cell::to_json));
-                    let obj: serde_json::Map<String, serde_json::Value> =
-                        header.iter().cloned().zip(values).collect();
+                    let obj: serde_json::Map<String, serde_json::Value> = header
+                        .iter()
+                        .cloned()
+                        .zip(whole(row).into_iter().map(Cell::to_json))
+                        .collect();
                     let mut line = serde_json::Value::Object(obj).to_string();
                     line.push('\n');
                     f.write_all(line.as_bytes())
@@ -275,13 +315,16 @@ impl ReportWriter {
             }
         }
         for n in &r.findings {
-            let row = [
-                Cell::Text(r.recording.clone()),
+            let row: Vec<Cell> = [
+                recording.clone(),
                 Cell::Text(n.code.to_string()),
                 Cell::Text(n.severity.as_str().to_string()),
                 Cell::Text(n.file.as_deref().unwrap_or_default().to_string()),
                 Cell::Text(n.message.clone()),
-            ];
+            ]
+            .into_iter()
+            .chain(identity.iter().cloned())
+            .collect();
             if let Some(f) = &mut self.findings {
                 f.row(&row)?;
             }
@@ -328,7 +371,7 @@ impl ReportWriter {
             .collect();
         let finished = Utc::now();
         let run = RunInfo {
-            run_id: summary::run_id(&about.started),
+            run_id: about.run_id,
             version: env!("CARGO_PKG_VERSION"),
             started: format_utc(&about.started),
             finished: format_utc(&finished),

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CallRecord, BASE_COLUMNS};
+use super::{Analyzed, CallRecord, BASE_COLUMNS};
 use crate::analyze::{Cell, Stats};
 use crate::check::{Finding, Status};
 use crate::error::{Error, Result};
@@ -35,6 +35,10 @@ pub struct PartialCall {
     pub stats: Vec<Stats>,
     pub status: Status,
     pub state: State,
+    /// Which run analyzed it and when: only in reports whose rows say so
+    /// (`--row-identity`), so that other partials stay the same bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analyzed: Option<Analyzed>,
 }
 
 impl PartialCall {
@@ -49,6 +53,7 @@ impl PartialCall {
             stats: r.stats.clone(),
             status: r.status,
             state: r.state,
+            analyzed: r.analyzed.clone(),
         }
     }
 
@@ -62,6 +67,7 @@ impl PartialCall {
             stats: self.stats,
             status: self.status,
             state: self.state,
+            analyzed: self.analyzed,
         }
     }
 }

@@ -22,7 +22,20 @@ pub struct CallRecord {
     pub stats: Vec<Stats>,
     pub status: Status,
     pub state: State,
+    /// Which run analyzed the call and when, kept when the report's rows
+    /// carry it (`--row-identity`).
+    pub analyzed: Option<Analyzed>,
 }
+
+/// Which run analyzed a call, and when (RFC 3339, UTC).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Analyzed {
+    pub run_id: String,
+    pub at: String,
+}
+
+/// The columns `--row-identity` adds to the end of every per-call table.
+pub const IDENTITY_COLUMNS: [&str; 3] = ["run_id", "analyzed_at", "fingerprint"];
 
 impl CallRecord {
     /// The value of a base or analyzer column, if the call has it.

@@ -9,7 +9,7 @@
 //!   minute, `…_ratio` and `…_mean_confidence` shares from 0 to 1: floats;
 //! - counts (`…_turns`, `…_words`, `…_interruptions`, `findings`…) and
 //!   `sample_rate` (Hz): integers;
-//! - `start_time`: an RFC 3339 time in UTC;
+//! - `start_time` and `analyzed_at`: RFC 3339 times in UTC;
 //! - names, ids, states and text: strings.
 //!
 //! A plugin's column is `any`: its author declares no type.
@@ -61,6 +61,8 @@ const TEXT: &[&str] = &[
     "source",
     "intent",
     "text",
+    "run_id",
+    "fingerprint",
 ];
 
 /// Endings of counts.
@@ -103,7 +105,7 @@ pub fn column_type(name: &str) -> (&'static str, Option<&'static str>) {
     if TEXT.contains(&name) {
         return ("string", None);
     }
-    if name == "start_time" {
+    if name == "start_time" || name == "analyzed_at" {
         return ("timestamp", Some("UTC"));
     }
     if name == "sample_rate" {
@@ -125,7 +127,7 @@ pub fn column_type(name: &str) -> (&'static str, Option<&'static str>) {
 fn required(table: &str, column: &str) -> bool {
     matches!(
         (table, column),
-        (_, "recording")
+        (_, "recording" | "run_id" | "analyzed_at")
             | ("calls", "state" | "status" | "findings")
             | ("findings", "code" | "severity" | "message")
             | ("intents", "kind" | "name" | "calls")

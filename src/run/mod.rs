@@ -19,10 +19,12 @@ use rayon::prelude::*;
 use crate::analyze::{Analyzer, Needs, VadKind};
 use crate::check::Status;
 use crate::error::{Error, Result};
-use crate::recording::{discover_each, open_dir, Filter, ModelOptions, SkippedPath, State};
+use crate::recording::{
+    discover_each, format_utc, open_dir, Filter, ModelOptions, SkippedPath, State,
+};
 use crate::report::{
-    About, AnalyzerInfo, CallRecord, Formats, Manifest, ReportDir, ReportOptions, ReportWriter,
-    Summary,
+    About, Analyzed, AnalyzerInfo, CallRecord, Formats, Manifest, ReportDir, ReportOptions,
+    ReportWriter, Summary,
 };
 
 /// What to run.
@@ -116,6 +118,7 @@ const BATCH: usize = 256;
 
 pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<RunOutcome> {
     let started: DateTime<Utc> = Utc::now();
+    let run_id = crate::report::run_id(&started);
     // What to analyze, as places: the recordings of the plan's shard, or
     // what discovery finds and the filters (and --new) keep. Each is opened
     // again when its batch comes, so no more than a batch of recordings is
@@ -234,7 +237,7 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
                     if crate::interrupt::requested() {
                         return None;
                     }
-                    let record = match open_dir(place.dir, &place.rel) {
+                    let mut record = match open_dir(place.dir, &place.rel) {
                         Ok(Some(rec)) => {
                             // As the files were before they were read.
                             let fingerprint = rec.fingerprint();
@@ -260,6 +263,12 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
                             (r, String::new())
                         }
                     };
+                    if opts.formats.row_identity {
+                        record.0.analyzed = Some(Analyzed {
+                            run_id: run_id.clone(),
+                            at: format_utc(&Utc::now()),
+                        });
+                    }
                     progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                     Some(record)
                 })
@@ -276,6 +285,7 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
         }
     }
     let about = About {
+        run_id,
         started,
         root: opts.root.display().to_string(),
         args: opts.args.clone(),

@@ -153,6 +153,7 @@ pub fn process(
         stats,
         status,
         state: check.state,
+        analyzed: None,
     }
 }
 
@@ -208,6 +209,7 @@ pub fn missing(rel: &str, why: Finding, analyzers: usize, model: &ModelOptions) 
         stats: vec![Stats::default(); analyzers],
         status,
         state: State::Missing,
+        analyzed: None,
     }
 }
 
