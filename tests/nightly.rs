@@ -656,7 +656,7 @@ fn a_damaged_earlier_report_is_named_and_nothing_is_written() {
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("a/callscope-report.json: invalid JSON")
-            && err.contains("b/partial.jsonl: 0 call(s), its manifest says")
+            && err.contains("b/partial.jsonl: 0 bytes, its manifest says")
             && err.matches("that report is passed over").count() == 2,
         "{err}"
     );
@@ -1341,4 +1341,61 @@ fn run_and_merge_on_one_out_exclude_each_other() {
     assert!(err.contains(&format!("pid {}", done_pid(&lock))), "{err}");
     assert!(done.status.code().is_some_and(|c| c <= 1));
     assert_eq!(calls(&out).len(), 24, "the run's report, whole");
+}
+
+/// `--new` reads each earlier report's compact index, `fingerprints.jsonl`
+/// (a line per call, the partial's recordings and fingerprints), not its
+/// whole partial; a report written before there was an index is read from
+/// its partial.
+#[test]
+fn new_reads_each_nights_index_and_older_reports_without_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = copy_samples(tmp.path());
+    let reports = tmp.path().join("reports");
+    let day1 = reports.join("day1");
+    let (code, err) = night(&store, &day1, &["--new"]);
+    assert_eq!(code, 0, "{err}");
+    // The index is the partial's projection, line for line.
+    let projection: Vec<Value> = fs::read_to_string(day1.join("partial.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            serde_json::json!({"recording": v["recording"], "fingerprint": v["fingerprint"]})
+        })
+        .collect();
+    let index = day1.join("fingerprints.jsonl");
+    let lines: Vec<Value> = fs::read_to_string(&index)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines, projection);
+    assert!(lines.len() > 1 && lines.len() == calls(&day1).len());
+    let manifest = read_json(&day1.join("callscope-report.json"));
+    assert_eq!(
+        manifest["partial_bytes"].as_u64(),
+        Some(fs::metadata(day1.join("partial.jsonl")).unwrap().len())
+    );
+    // What the index says is what --new takes as seen: one fingerprint
+    // changed there makes exactly that call new.
+    let text = fs::read_to_string(&index).unwrap();
+    let first = lines[0]["fingerprint"].as_str().unwrap();
+    fs::write(&index, text.replacen(first, &"0".repeat(first.len()), 1)).unwrap();
+    let day2 = reports.join("day2");
+    let (code, err) = night(&store, &day2, &["--new"]);
+    assert_eq!(code, 0, "{err}");
+    let again = calls(&day2);
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0]["recording"], lines[0]["recording"]);
+    // A report from before the index: its partial is read, and nothing is
+    // new.
+    fs::remove_dir_all(&day2).unwrap();
+    fs::remove_file(&index).unwrap();
+    edit_json(&day1.join("callscope-report.json"), |m| {
+        m.as_object_mut().unwrap().remove("partial_bytes");
+    });
+    let (code, err) = night(&store, &day2, &["--new"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(calls(&day2).len(), 0);
 }

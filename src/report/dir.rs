@@ -61,6 +61,10 @@ pub struct Manifest {
     pub analyzers: Vec<AnalyzerInfo>,
     pub options: ReportOptions,
     pub calls: usize,
+    /// The length of `partial.jsonl` (absent in reports written before it
+    /// was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial_bytes: Option<u64>,
     pub files: Vec<String>,
     /// The plan and the shard of it this report is, when a run had one.
     #[serde(default, skip_serializing_if = "Option::is_none")]

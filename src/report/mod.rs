@@ -51,8 +51,13 @@ pub struct ReportWriter {
     parquet: BTreeMap<String, parquet::ParquetTable>,
     /// Every table's columns, by name, for schema.json.
     headers: BTreeMap<String, Vec<String>>,
-    /// Every call, exactly, for `merge` and `run --new`.
+    /// Every call, exactly, for `merge`; and the index `run --new` reads.
     partial: (PathBuf, AtomicFile),
+    seen: (PathBuf, AtomicFile),
+    /// The partial's length, which the manifest records: `run --new`
+    /// reads the index, and knows from this that the partial beside it is
+    /// whole (an interrupted copy leaves it short).
+    partial_bytes: u64,
     /// Counts kept for summary.json while rows stream out.
     calls: CallCounts,
     findings_by_code: FindingCounts,
@@ -121,6 +126,8 @@ impl ReportWriter {
         let partial_path = dir.join(partial::PARTIAL);
         let partial_file =
             AtomicFile::create(&partial_path).map_err(|e| Error::write(&partial_path, e))?;
+        let seen_path = dir.join(partial::SEEN_INDEX);
+        let seen_file = AtomicFile::create(&seen_path).map_err(|e| Error::write(&seen_path, e))?;
         let mut w = ReportWriter {
             dir: dir.to_path_buf(),
             columns,
@@ -132,6 +139,8 @@ impl ReportWriter {
             parquet: BTreeMap::new(),
             headers: BTreeMap::new(),
             partial: (partial_path, partial_file),
+            seen: (seen_path, seen_file),
+            partial_bytes: 0,
             calls: CallCounts::default(),
             findings_by_code: FindingCounts::default(),
             merged: vec![Stats::default(); analyzers.len()],
@@ -226,11 +235,13 @@ impl ReportWriter {
             m.merge(s);
         }
         let (path, file) = &mut self.partial;
-        partial::write_line(
+        self.partial_bytes += partial::write_line(
             file,
             path,
             &partial::PartialCall::of(r, fingerprint.to_string()),
         )?;
+        let (path, file) = &mut self.seen;
+        partial::write_seen(file, path, &r.recording, fingerprint)?;
         const NULL: &Cell = &Cell::Null;
         // What every row of the call ends with: nothing, or its identity.
         let identity: Vec<Cell> = match self.row_identity {
@@ -364,6 +375,7 @@ impl ReportWriter {
         about: About,
     ) -> Result<Completed> {
         let calls = self.calls.total;
+        let partial_bytes = self.partial_bytes;
         let summaries: Vec<(String, RunSummary)> = analyzers
             .iter()
             .zip(&self.merged)
@@ -390,6 +402,7 @@ impl ReportWriter {
             analyzers: about.analyzers,
             options: about.options,
             calls,
+            partial_bytes: Some(partial_bytes),
             files,
             plan: about.plan,
         };
@@ -447,6 +460,7 @@ impl ReportWriter {
         files.extend(self.calls_jsonl);
         files.extend(self.tables_jsonl.into_values().map(|(_, p, f)| (p, f)));
         files.push(self.partial);
+        files.push(self.seen);
         if let Some(raw) = csv {
             for (_, s) in summaries {
                 for t in &s.tables {

@@ -19,6 +19,11 @@ use crate::recording::State;
 /// The partial's file name.
 pub const PARTIAL: &str = "partial.jsonl";
 
+/// The report's index for `run --new`: a line per call, `{"recording":…,
+/// "fingerprint":…}`, in the partial's order. A night's `--new` reads
+/// these small files instead of every earlier night's whole partial.
+pub const SEEN_INDEX: &str = "fingerprints.jsonl";
+
 /// One line of `partial.jsonl`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PartialCall {
@@ -72,18 +77,36 @@ impl PartialCall {
     }
 }
 
-/// Append one call to an open partial.
-pub fn write_line(out: &mut impl Write, path: &Path, call: &PartialCall) -> Result<()> {
+/// Append one call to an open partial; the bytes written.
+pub fn write_line(out: &mut impl Write, path: &Path, call: &PartialCall) -> Result<u64> {
     let mut line = serde_json::to_string(call).map_err(|e| Error::write(path, e))?;
+    line.push('\n');
+    out.write_all(line.as_bytes())
+        .map_err(|e| Error::write(path, e))?;
+    Ok(line.len() as u64)
+}
+
+/// Append one call to an open index (see [`SEEN_INDEX`]).
+pub fn write_seen(
+    out: &mut impl Write,
+    path: &Path,
+    recording: &str,
+    fingerprint: &str,
+) -> Result<()> {
+    let mut line = serde_json::to_string(&SeenRef {
+        recording,
+        fingerprint,
+    })
+    .map_err(|e| Error::write(path, e))?;
     line.push('\n');
     out.write_all(line.as_bytes())
         .map_err(|e| Error::write(path, e))
 }
 
-/// Every line of the partial in report directory `dir`, in order, as `T`
-/// (a whole call, or only what `--new` needs of it).
-fn read_lines<T: serde::de::DeserializeOwned>(dir: &Path) -> Result<Vec<T>> {
-    let path = dir.join(PARTIAL);
+/// Every line of `file` in report directory `dir`, in order, as `T` (a
+/// whole call, or only what `--new` needs of it).
+fn read_lines<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> Result<Vec<T>> {
+    let path = dir.join(file);
     // A report directory is a place others may write into: a FIFO or a
     // link named partial.jsonl is refused, never opened and waited on.
     let file = crate::safe_fs::open_regular(&path).map_err(|e| Error::io(&path, e))?;
@@ -135,7 +158,7 @@ impl Lines {
 
 /// Every call of the partial in report directory `dir`, in order.
 pub fn read(dir: &Path) -> Result<Vec<PartialCall>> {
-    read_lines(dir)
+    read_lines(dir, PARTIAL)
 }
 
 /// What `run --new` needs of an earlier report: each recording it
@@ -146,6 +169,17 @@ pub struct Seen {
     pub fingerprint: String,
 }
 
+#[derive(Serialize)]
+struct SeenRef<'a> {
+    recording: &'a str,
+    fingerprint: &'a str,
+}
+
+/// What report directory `dir` analyzed: from its index, or from its
+/// partial where it has none (a report written before the index was).
 pub fn read_seen(dir: &Path) -> Result<Vec<Seen>> {
-    read_lines(dir)
+    match std::fs::symlink_metadata(dir.join(SEEN_INDEX)) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => read_lines(dir, PARTIAL),
+        _ => read_lines(dir, SEEN_INDEX),
+    }
 }

@@ -86,6 +86,24 @@ pub fn lock_beside(out: &Path, wait: Option<Duration>) -> Result<RootLock> {
     )
 }
 
+/// Why report `dir`'s partial is not whole, if it is not: its length is
+/// not what its manifest records. The index is what `--new` reads, but a
+/// report whose partial a merge would refuse is no night.
+fn short_partial(dir: &Path, m: &Manifest) -> Option<String> {
+    let want = m.partial_bytes?;
+    let path = dir.join(partial::PARTIAL);
+    match std::fs::symlink_metadata(&path) {
+        Ok(f) if f.is_file() && f.len() == want => None,
+        Ok(f) if f.is_file() => Some(format!(
+            "{}: {} bytes, its manifest says {want}",
+            path.display(),
+            f.len()
+        )),
+        Ok(_) => Some(format!("{}: not a regular file", path.display())),
+        Err(e) => Some(Error::io(&path, e).to_string()),
+    }
+}
+
 impl Seen {
     /// What the report directories beside `out` analyzed, `out` itself
     /// left out.
@@ -121,6 +139,10 @@ impl Seen {
             };
             if let Some(why) = identity.differs(&manifest) {
                 seen.unlike.push((dir, why));
+                continue;
+            }
+            if let Some(why) = short_partial(&dir, &manifest) {
+                seen.unreadable.push(why);
                 continue;
             }
             match partial::read_seen(&dir) {
