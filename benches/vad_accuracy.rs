@@ -35,7 +35,7 @@
 //! calls whose unanswered turns are exactly the truth's.
 //!
 //! The table also goes to `target/vad-accuracy.csv`. Without the Python
-//! peers (see the README for `pip install`), their rows are left out and
+//! peers (see docs/voice-activity.md for `pip install`), their rows are left out and
 //! the reason is printed.
 
 mod common;

@@ -1222,13 +1222,19 @@ fn a_dead_runs_temporary_file_is_reported_and_repair_removes_it() {
 }
 
 #[test]
-fn every_finding_code_is_documented_in_the_readme() {
-    let readme =
-        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+fn every_finding_code_is_documented_in_the_reference() {
+    let doc =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/check-and-repair.md"))
+            .unwrap();
+    let start = doc
+        .find("### Finding codes")
+        .expect("a Finding codes section");
+    let section = &doc[start..];
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
     for c in callscope::check::CODES {
         assert!(
-            readme.contains(&format!("`{}`", c.code)),
-            "README does not document {}",
+            section.contains(&format!("`{}`", c.code)),
+            "docs/check-and-repair.md's Finding codes do not document {}",
             c.code
         );
     }

@@ -468,7 +468,7 @@ fn talk_error(rec: &Path, truth: &Path, out: &Path, vad: &str) -> f64 {
 /// caller talk time is within 1.5 s a call of the truth's on the bursts and
 /// half a second on the babble. Frame energy without the network's check
 /// is seconds off on the bursts; without the gate every detector was 8 s or
-/// more off on the babble (see the README's accuracy table).
+/// more off on the babble (see docs/voice-activity.md's accuracy table).
 #[test]
 fn the_default_detector_hears_the_caller_not_the_bursts_or_the_voices_behind() {
     let tmp = tempfile::tempdir().unwrap();

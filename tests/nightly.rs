@@ -976,7 +976,7 @@ fn every_night_good_or_bad_writes_its_metrics_and_merge_alerts() {
     assert!(!tmp.path().join("r/day4").exists());
 }
 
-/// Thirty nights of the README's crontab line (`run --new`, metrics, the
+/// Thirty nights of docs/operations.md's crontab line (`run --new`, metrics, the
 /// exit policy): calls every day, late calls, a repaired call, a night run
 /// again, two nights started at once, a night the store did not mount.
 /// Every bad night exits non-zero with its line and its metric; no night

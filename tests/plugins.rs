@@ -483,13 +483,13 @@ fn plugins_command_and_plugin_path() {
 }
 
 #[test]
-fn the_readme_plugin_is_the_example_that_compiles_and_counts_words() {
+fn the_documented_plugin_is_the_example_that_compiles_and_counts_words() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    let doc = fs::read_to_string(root.join("docs/plugins.md")).unwrap();
     let example = fs::read_to_string(root.join("plugins/words-example/src/lib.rs")).unwrap();
     assert!(
-        readme.contains(&example),
-        "README's plugin must be plugins/words-example/src/lib.rs verbatim"
+        doc.contains(&example),
+        "docs/plugins.md's plugin must be plugins/words-example/src/lib.rs verbatim"
     );
     let tmp = tempfile::tempdir().unwrap();
     let (rec, truth) = simulate(tmp.path(), 3, 20, &[]);

@@ -1,7 +1,8 @@
-//! README promises that no other test checked: the column contract, output
-//! that does not depend on batches or threads, and the options a user
-//! reaches for (`--format csv`, `--audit`, `show --functions`,
-//! `list --sort turns`).
+//! Promises of the README and docs/ that no other test checked: the column
+//! contract, output that does not depend on batches or threads, the options
+//! a user reaches for (`--format csv`, `--audit`, `show --functions`,
+//! `list --sort turns`), and a manual whose every page is reachable from the
+//! README and whose every link and anchor leads somewhere.
 
 mod common;
 
@@ -12,15 +13,16 @@ use std::path::Path;
 use common::*;
 use serde_json::Value;
 
-fn readme() -> String {
-    fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap()
+/// The reports' reference page, where the columns are listed.
+fn reports_doc() -> String {
+    fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/reports.md")).unwrap()
 }
 
-/// The names the README's calls.csv table gives, expanded
+/// The names docs/reports.md's calls.csv table gives, expanded
 /// (`quality_{caller,bot}_rms_dbfs`, `_peak_dbfs` …).
 fn documented_columns() -> BTreeSet<String> {
-    let text = readme();
-    let section = &text[text.find("### Reports and their columns").unwrap()..];
+    let text = reports_doc();
+    let section = &text[text.find("## Reports and their columns").unwrap()..];
     let table = &section[..section.find("**Percentiles**").unwrap()];
     let mut out = BTreeSet::new();
     for row in table.lines().filter(|l| l.starts_with("| `")) {
@@ -69,11 +71,11 @@ fn calls_csv_has_exactly_the_documented_columns() {
     let missing: Vec<_> = documented.difference(&header).collect();
     assert!(
         undocumented.is_empty(),
-        "columns the README does not name: {undocumented:?}"
+        "columns docs/reports.md does not name: {undocumented:?}"
     );
     assert!(
         missing.is_empty(),
-        "columns the README names that the run lacks: {missing:?}"
+        "columns docs/reports.md names that the run lacks: {missing:?}"
     );
     assert!(header.len() > 40, "{header:?}");
 }
@@ -197,4 +199,114 @@ fn show_functions_and_list_sort_turns() {
     let turns: Vec<Option<u64>> = rows.iter().map(|r| r["turns"].as_u64()).collect();
     // Known turns ascending, unknown last.
     assert_eq!(turns, [Some(2), Some(3), Some(3), Some(4), None, None]);
+}
+
+/// GitHub's anchor for a heading: lowercase, punctuation but `-` and `_`
+/// dropped, spaces as `-`.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The headings of a Markdown file, outside code blocks, as anchors.
+fn anchors(text: &str) -> BTreeSet<String> {
+    let mut fence = false;
+    let mut out = BTreeSet::new();
+    for line in text.lines() {
+        if line.starts_with("```") {
+            fence = !fence;
+        } else if !fence && line.starts_with('#') {
+            out.insert(anchor(line.trim_start_matches('#')));
+        }
+    }
+    out
+}
+
+/// The relative link targets of a Markdown file, outside code blocks.
+fn links(text: &str) -> Vec<String> {
+    let mut fence = false;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("```") {
+            fence = !fence;
+            continue;
+        }
+        if fence {
+            continue;
+        }
+        let mut rest = line;
+        while let Some(i) = rest.find("](") {
+            let after = &rest[i + 2..];
+            let Some(end) = after.find(')') else { break };
+            let target = &after[..end];
+            if !target.starts_with("http") {
+                out.push(target.to_string());
+            }
+            rest = &after[end..];
+        }
+    }
+    out
+}
+
+#[test]
+fn every_page_is_linked_from_the_readme_and_every_link_resolves() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.lines().count() <= 300,
+        "the README is a first screen and an index: {} lines",
+        readme.lines().count()
+    );
+    let mut pages = vec![
+        root.join("README.md"),
+        root.join("CHANGELOG.md"),
+        root.join("tests/README.md"),
+        root.join("plugins/callscope-plugin-sdk/README.md"),
+    ];
+    let mut docs: Vec<_> = fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    docs.sort();
+    for d in &docs {
+        let name = d.file_name().unwrap().to_str().unwrap();
+        assert!(
+            readme.contains(&format!("](docs/{name}")),
+            "docs/{name} is not linked from the README"
+        );
+    }
+    pages.extend(docs);
+    let mut checked = 0;
+    for page in &pages {
+        let text = fs::read_to_string(page).unwrap();
+        for link in links(&text) {
+            let (file, frag) = link.split_once('#').unwrap_or((&link, ""));
+            let target = match file {
+                "" => page.clone(),
+                f => page.parent().unwrap().join(f),
+            };
+            assert!(
+                target.exists(),
+                "{}: the link {link} leads nowhere",
+                page.display()
+            );
+            if !frag.is_empty() {
+                let there = fs::read_to_string(&target).unwrap();
+                assert!(
+                    anchors(&there).contains(frag),
+                    "{}: {link}: no such heading in {}",
+                    page.display(),
+                    target.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "{checked} links");
 }

@@ -384,6 +384,6 @@ fn pauses_interruptions_and_talk_overs_are_told_apart() {
         "{paused} {overs} {waits}"
     );
     // A "Wait." whose cut landed in a pause between the bot's words leaves
-    // nothing in the files to say the bot stopped for it (README).
+    // nothing in the files to say the bot stopped for it (docs/recording-model.md).
     assert!(waits_found * 10 >= waits * 6, "{waits_found} of {waits}");
 }

@@ -1,8 +1,8 @@
 //! Turn-taking on the aligned timeline, as the caller heard it: barge-ins
 //! and how fast the bot yielded, backchannels it talked through, answers
 //! that started before the caller had finished, caller turns nobody
-//! answered, and the wait on tools. The definitions are the README's
-//! ("Turn-taking").
+//! answered, and the wait on tools. The definitions are those of the
+//! speech columns in docs/reports.md.
 
 use super::vad::Span;
 use crate::timeline::{self, Ending, Timeline, BACKCHANNEL_MAX_S};

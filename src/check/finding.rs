@@ -81,7 +81,7 @@ impl Finding {
     }
 }
 
-/// A code, its usual severity, and what it means (the README's table is
+/// A code, its usual severity, and what it means (docs/check-and-repair.md's table is
 /// checked against this list by a test).
 pub struct CodeInfo {
     pub code: &'static str,

@@ -1,5 +1,5 @@
 //! `summary.json`: the one report with the run's time and version, typed so
-//! that what the README describes is what is written.
+//! that what docs/reports.md describes is what is written.
 
 use std::collections::BTreeMap;
 

@@ -7,7 +7,8 @@
 //! time, in 60–100 ms chunks that keep arriving while the answer plays. An
 //! answer plays from its first chunk's arrival on.
 //!
-//! What the caller heard is not what the recorder received (DESIGN.md):
+//! What the caller heard is not what the recorder received
+//! (docs/recording-model.md, "What the caller heard"):
 //! a caller who barges into an answer makes the bridge cancel it 200–600 ms
 //! later (chunks not yet sent never reach the recorder; those received but
 //! not yet played are never heard), a backchannel ("mhm") is talked

@@ -1,5 +1,5 @@
 //! The recorder simulator: writes recordings exactly as the real recorder
-//! does (see DESIGN.md), optionally damaged, with the ground truth beside
+//! does (see docs/recording-model.md), optionally damaged, with the ground truth beside
 //! them. Deterministic for a seed, whatever the number of threads.
 
 mod answer;

@@ -1,5 +1,5 @@
 //! What the caller heard. The recorder writes what it received, not what
-//! played (DESIGN.md, "What the caller heard"): a barge-in makes the bridge
+//! played (docs/recording-model.md, "What the caller heard"): a barge-in makes the bridge
 //! cancel the answer 200–600 ms after the caller's onset, and the audio it
 //! had received but not yet played is never heard; a backchannel is talked
 //! through; nothing plays after the call's end (the caller track's end).

@@ -53,7 +53,7 @@ const MARGIN: f64 = 16.0;
 /// A frame is echo when less than this share of its power is left. The
 /// caller talking over the echo is 10 dB or more above it in most bands,
 /// and leaves nearly all their power. (Both were set on 30 simulated echo
-/// calls of one seed and checked on two others: `README.md`.)
+/// calls of one seed and checked on two others: docs/voice-activity.md.)
 const RESIDUAL_SHARE: f64 = 0.7;
 /// Below this share of the bot's loud level (60 dB down) its held power
 /// predicts no echo, and the caller's frame is not looked at.

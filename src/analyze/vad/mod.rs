@@ -63,7 +63,7 @@ const DIGITAL_SILENCE_S: f64 = 0.01;
 /// between and inside its phrases there is digital silence or the voice's
 /// own quiet, never noise, music or other voices. So frame energy finds its
 /// speech as well as the network does (against the simulator's truth, on
-/// clean and on noisy bot legs alike, see the README), and the network,
+/// clean and on noisy bot legs alike, see docs/voice-activity.md), and the network,
 /// which would run on most of a track that is mostly speech, is not run.
 /// Nor is the caller's near-end gate: the bot has no background to be
 /// told from.

@@ -47,7 +47,7 @@ const CHECK_SHARE: f64 = 0.5;
 /// digital silence, and a caller's phrase that rises well above them. What
 /// it cannot tell is a loud sound that is not a voice, and that is what the
 /// network is for. Checking the ends of each span costs the network about a
-/// quarter of its work over the whole track (see the README's figures), for
+/// quarter of its work over the whole track (see docs/voice-activity.md), for
 /// the same accuracy against the simulator's truth.
 pub(super) fn confirm(candidates: &[Span], samples: &[i16], rate: u32) -> Vec<Span> {
     // Nothing to check: a silent track is not resampled for nothing.
