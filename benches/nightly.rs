@@ -6,9 +6,15 @@
 //! with 30 and with 365 nights of history beside `--out`.
 //!
 //! `cargo bench --bench nightly` (corpus: `CALLSCOPE_BENCH_CALLS` calls,
-//! default 600). Prints medians of 3 rounds and the ratios. Targets: merge
-//! under 5 % of the full run at 5 s as at 60 s, `--new` with nothing new
+//! default 600). Prints medians of 3 rounds of wall and CPU time (user and
+//! system, every thread) and the ratios of CPU time. Targets: merge under
+//! 5 % of the full run's CPU at 5 s as at 60 s, `--new` with nothing new
 //! under 2 % with a year of nights.
+//!
+//! The nights lie beside the month they merge into, as the operations
+//! guide lays them out (`reports/2025-03-*` into `reports/2025-03`); merge
+//! takes their call pages as they are then. A merge into a folder at
+//! another depth draws every page again, and is printed too.
 
 mod common;
 
@@ -30,10 +36,27 @@ fn options(root: &Path, out: PathBuf, filter: Filter, only_new: bool) -> RunOpti
     }
 }
 
-fn timed(f: impl FnOnce()) -> f64 {
-    let t = Instant::now();
+/// CPU seconds (user and system) the process has used, every thread.
+fn cpu() -> f64 {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes into the struct it is given.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    secs(u.ru_utime) + secs(u.ru_stime)
+}
+
+/// (wall, CPU) seconds of `f`.
+fn timed(f: impl FnOnce()) -> (f64, f64) {
+    let (t, c) = (Instant::now(), cpu());
     f();
-    t.elapsed().as_secs_f64()
+    (t.elapsed().as_secs_f64(), cpu() - c)
+}
+
+/// Medians of (wall, CPU) rounds.
+fn medians(rounds: &[(f64, f64)]) -> (f64, f64) {
+    let mut wall: Vec<f64> = rounds.iter().map(|r| r.0).collect();
+    let mut cpu: Vec<f64> = rounds.iter().map(|r| r.1).collect();
+    (median(&mut wall), median(&mut cpu))
 }
 
 /// The store's calls split into `n` nightly report directories in `dir`,
@@ -63,8 +86,8 @@ fn nights(root: &Path, dir: &Path, calls: usize, n: i64) -> Vec<PathBuf> {
     nights
 }
 
-/// `run --new` with nothing new beside `nights`: median seconds.
-fn new_run(root: &Path, nights_dir: &Path) -> f64 {
+/// `run --new` with nothing new beside `nights`: median (wall, CPU).
+fn new_run(root: &Path, nights_dir: &Path) -> (f64, f64) {
     let mut news = Vec::new();
     for _ in 0..3 {
         let o = options(root, nights_dir.join("tonight"), Filter::default(), true);
@@ -73,7 +96,36 @@ fn new_run(root: &Path, nights_dir: &Path) -> f64 {
             assert_eq!(r.calls, 0, "nothing is new");
         }));
     }
-    median(&mut news)
+    medians(&news)
+}
+
+/// Merge `nights` into `out`, 3 times: median (wall, CPU).
+fn merges(nights: &[PathBuf], out: PathBuf) -> (f64, f64) {
+    let found = manifests(nights).unwrap();
+    let mut rounds = Vec::new();
+    for _ in 0..3 {
+        let opts = MergeOptions {
+            inputs: nights.to_vec(),
+            out: out.clone(),
+            replace: true,
+            wait: None,
+            analyzers: builtins(),
+            args: Vec::new(),
+        };
+        rounds.push(timed(|| {
+            merge(&opts, &found).unwrap();
+        }));
+    }
+    medians(&rounds)
+}
+
+fn line(what: &str, (wall, cpu): (f64, f64), full: f64, target: &str) {
+    println!(
+        "  {what:<34} {:8.1} ms wall {:8.1} ms CPU  {:5.2} % of the full run's CPU{target}",
+        wall * 1e3,
+        cpu * 1e3,
+        100.0 * cpu / full
+    );
 }
 
 fn measure(calls: usize, seconds: f64, year: bool) {
@@ -87,45 +139,36 @@ fn measure(calls: usize, seconds: f64, year: bool) {
             run(&o, &|_, _| {}).unwrap();
         }));
     }
+    let full = medians(&full);
     let month = work.path().join("month");
     let nights30 = nights(&root, &month, calls, 30);
-    let found = manifests(&nights30).unwrap();
-    let mut merges = Vec::new();
-    for _ in 0..3 {
-        let opts = MergeOptions {
-            inputs: nights30.clone(),
-            out: work.path().join("merged"),
-            replace: true,
-            wait: None,
-            analyzers: builtins(),
-            args: Vec::new(),
-        };
-        merges.push(timed(|| {
-            merge(&opts, &found).unwrap();
-        }));
-    }
-    let (f, m) = (median(&mut full), median(&mut merges));
     let n30 = new_run(&root, &month);
+    let beside = merges(&nights30, month.join("merged"));
+    let elsewhere = merges(&nights30, work.path().join("merged"));
     println!("nightly: {calls} calls of {seconds} s (medians of 3)");
-    println!("  full run                        {:9.1} ms", f * 1e3);
-    println!(
-        "  merge of 30 nights              {:9.1} ms   {:5.2} % of the full run (target < 5 %)",
-        m * 1e3,
-        100.0 * m / f
+    line("full run", full, full.1, "");
+    line(
+        "merge of 30 nights, beside them",
+        beside,
+        full.1,
+        " (target < 5 %)",
     );
-    println!(
-        "  run --new, 30 nights, none new  {:9.1} ms   {:5.2} % of the full run (target < 2 %)",
-        n30 * 1e3,
-        100.0 * n30 / f
+    line("merge of 30 nights, elsewhere", elsewhere, full.1, "");
+    line(
+        "run --new, 30 nights, none new",
+        n30,
+        full.1,
+        " (target < 2 %)",
     );
     if year {
         let year_dir = work.path().join("year");
         nights(&root, &year_dir, calls, 365);
         let n365 = new_run(&root, &year_dir);
-        println!(
-            "  run --new, 365 nights, none new {:9.1} ms   {:5.2} % of the full run (target < 2 %)",
-            n365 * 1e3,
-            100.0 * n365 / f
+        line(
+            "run --new, 365 nights, none new",
+            n365,
+            full.1,
+            " (target < 2 %)",
         );
     }
 }

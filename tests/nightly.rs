@@ -1127,11 +1127,21 @@ fn thirty_nights_of_cron_merge_into_one_run() {
             assert!(seen.insert(key.clone()), "{key:?} analyzed twice");
         }
     }
-    let merged = tmp.path().join("merged");
+    // The month beside its nights, as the operations guide lays it out:
+    // its call pages are the nights' own, linked.
+    let merged = reports.join("2024-11");
     let mut args = vec!["merge", "--fail-on", "never", "-o", path_str(&merged)];
     args.extend(nights.iter().map(|p| path_str(p)));
     ok(&args);
-    let full = tmp.path().join("full");
+    let linked = fs::read_dir(merged.join("calls"))
+        .unwrap()
+        .filter(|e| {
+            use std::os::unix::fs::MetadataExt;
+            e.as_ref().unwrap().metadata().unwrap().nlink() > 1
+        })
+        .count();
+    assert_eq!(linked, 61, "every page taken from its night");
+    let full = reports.join("full");
     let (code, err) = night(&store, &full, &[]);
     assert_eq!(code, 0, "{err}");
     assert_same_reports(&full, &merged);
@@ -1398,4 +1408,107 @@ fn new_reads_each_nights_index_and_older_reports_without_one() {
     let (code, err) = night(&store, &day2, &["--new"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(calls(&day2).len(), 0);
+}
+
+fn inode(p: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::symlink_metadata(p).unwrap().ino()
+}
+
+/// `merge` takes a night's call page as it is (a hard link) only when it
+/// is the page the merge would draw: this version's, at the same depth
+/// below the root (so its audio link reads the same), of the merge's mode,
+/// with the audio player the store gives now. Otherwise it draws the page
+/// again, and either way the bytes are one run's.
+#[test]
+fn merge_takes_a_nights_pages_only_when_they_are_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = copy_samples(tmp.path());
+    let reports = tmp.path().join("reports");
+    let n1 = reports.join("n1");
+    let (code, err) = night(&store, &n1, &[]);
+    assert_eq!(code, 0, "{err}");
+    let merge = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "merge",
+            path_str(&n1),
+            "-o",
+            path_str(out),
+            "--fail-on",
+            "never",
+        ];
+        args.extend_from_slice(extra);
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+    };
+    let pages = |dir: &Path| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = fs::read_dir(dir.join("calls"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v
+    };
+    let night_pages = pages(&n1);
+    assert_eq!(night_pages.len(), 6);
+    // Beside the night: every page is the night's file, and one run's bytes.
+    let beside = reports.join("month");
+    merge(&beside, &[]);
+    let full = reports.join("full");
+    let (code, err) = night(&store, &full, &[]);
+    assert_eq!(code, 0, "{err}");
+    let same = |a: &Path, b: &Path| fs::read(a).unwrap() == fs::read(b).unwrap();
+    for (m, n) in pages(&beside).iter().zip(&night_pages) {
+        assert_eq!(inode(m), inode(n), "{}", m.display());
+        let name = m.file_name().unwrap();
+        assert!(same(m, &full.join("calls").join(name)), "{}", m.display());
+    }
+    // Elsewhere (another depth): drawn again, with its own audio links.
+    let elsewhere = tmp.path().join("elsewhere");
+    merge(&elsewhere, &[]);
+    let mut relinked = 0;
+    for (m, n) in pages(&elsewhere).iter().zip(&night_pages) {
+        assert_ne!(inode(m), inode(n));
+        if fs::read_to_string(n).unwrap().contains("<audio") {
+            assert!(!same(m, n), "{}", m.display());
+            relinked += 1;
+        }
+    }
+    assert!(relinked >= 4, "{relinked} pages play audio");
+    // Another mode: the same bytes in files of the merge's own.
+    let shared = reports.join("shared");
+    merge(&shared, &["--mode", "0640"]);
+    for (m, n) in pages(&shared).iter().zip(&night_pages) {
+        assert_ne!(inode(m), inode(n));
+        assert!(same(m, n), "{}", m.display());
+    }
+    // The store changed since the night: an aligned stereo file now
+    // exists, so the pages that would play it are drawn again.
+    let (code, _, err) = run(&["repair", path_str(&store), "--aligned", "-q"]);
+    assert!(code <= 1, "{err}");
+    let after = reports.join("after");
+    merge(&after, &[]);
+    let mut redrawn = 0;
+    for (m, n) in pages(&after).iter().zip(&night_pages) {
+        let text = fs::read_to_string(m).unwrap();
+        if text.contains("aligned_stereo_recording.wav") {
+            redrawn += 1;
+            assert_ne!(inode(m), inode(n));
+        } else {
+            assert_eq!(inode(m), inode(n), "{}", m.display());
+        }
+    }
+    assert!(redrawn > 0, "repair --aligned wrote no aligned file");
+    // A page replaced in the night by a link to a file outside is not
+    // taken: the merge draws its own.
+    let outside = tmp.path().join("outside.html");
+    fs::write(&outside, "<script>alert(1)</script>").unwrap();
+    fs::remove_file(&night_pages[0]).unwrap();
+    std::os::unix::fs::symlink(&outside, &night_pages[0]).unwrap();
+    let planted = reports.join("planted");
+    merge(&planted, &[]);
+    let page = &pages(&planted)[0];
+    assert!(fs::symlink_metadata(page).unwrap().is_file());
+    assert_ne!(inode(page), inode(&outside));
+    assert!(!fs::read_to_string(page).unwrap().contains("alert(1)"));
 }

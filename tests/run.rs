@@ -307,9 +307,9 @@ fn the_same_input_gives_the_same_bytes() {
     assert_same_reports(&a, &b);
     // No temporary file is left behind: the eight CSV and JSON reports,
     // the JSON form of turns.csv, segments.csv and utterances.csv, the
-    // partial, the manifest, schema.json, report.html and the folder of
-    // call pages.
-    assert_eq!(fs::read_dir(&a).unwrap().count(), 16);
+    // partial and its index, the manifest, schema.json, report.html and
+    // the folder of call pages.
+    assert_eq!(fs::read_dir(&a).unwrap().count(), 17);
 }
 
 #[test]

@@ -13,7 +13,9 @@ use std::time::Duration;
 use chrono::Utc;
 
 use super::partial::{self, PartialCall};
-use super::{About, AnalyzerInfo, CallRecord, Formats, Manifest, ReportDir, ReportWriter, Summary};
+use super::{
+    About, AnalyzerInfo, CallRecord, Formats, FromPart, Manifest, ReportDir, ReportWriter, Summary,
+};
 use crate::analyze::Analyzer;
 use crate::error::{Error, Result};
 
@@ -207,6 +209,10 @@ struct Part {
     calls: usize,
     read: usize,
     last: Option<String>,
+    /// Whether this version wrote it (its lines are what this version
+    /// writes), and its pages' folder when they can be taken as they are.
+    same_version: bool,
+    pages: Option<PathBuf>,
 }
 
 impl Part {
@@ -218,6 +224,8 @@ impl Part {
             calls: m.calls,
             read: 0,
             last: None,
+            same_version: m.callscope_version == env!("CARGO_PKG_VERSION"),
+            pages: None,
         };
         part.advance()?;
         Ok(part)
@@ -286,6 +294,19 @@ pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome
         &dir.out().join(super::html::CALLS_DIR),
         Path::new(&first.root),
     );
+    // A part's pages are the merge's when this version drew them at the
+    // same depth below the same root (nights beside the month they merge
+    // into), so that their audio links read the same.
+    if formats.html {
+        for (part, (input, m)) in parts.iter_mut().zip(opts.inputs.iter().zip(manifests)) {
+            let pages = input.join(super::html::CALLS_DIR);
+            let html = Formats::from_names(&m.options.formats).html;
+            let links = super::html::AudioLinks::new(&pages, Path::new(&m.root));
+            if part.same_version && html && links == audio {
+                part.pages = Some(pages);
+            }
+        }
+    }
     let mut writer = ReportWriter::create(dir.path(), &opts.analyzers, formats, audio)
         .map_err(|e| dir.shown(e))?;
     let started = Utc::now();
@@ -293,18 +314,23 @@ pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome
     loop {
         crate::interrupt::check()?;
         let mut batch: Vec<(CallRecord, String)> = Vec::with_capacity(BATCH);
+        let mut from: Vec<FromPart> = Vec::with_capacity(BATCH);
         while batch.len() < BATCH {
-            let Some(call) = next_call(&mut parts, opts.analyzers.len(), &mut superseded)? else {
+            let Some((call, part)) = next_call(&mut parts, opts.analyzers.len(), &mut superseded)?
+            else {
                 break;
             };
             let fingerprint = call.fingerprint.clone();
             batch.push((call.into_record(), fingerprint));
+            from.push(part);
         }
         if batch.is_empty() {
             break;
         }
         calls += batch.len();
-        writer.write_calls(&batch).map_err(|e| dir.shown(e))?;
+        writer
+            .write_merged(&batch, &from)
+            .map_err(|e| dir.shown(e))?;
     }
     let about = About {
         run_id: super::run_id(&started),
@@ -326,12 +352,13 @@ pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome
 }
 
 /// The merge's next call: the least recording at the parts' heads, as the
-/// latest of them analyzed it; every part naming it moves on.
+/// latest of them analyzed it, with what can be taken of it as that part
+/// wrote it; every part naming it moves on.
 fn next_call(
     parts: &mut [Part],
     analyzers: usize,
     superseded: &mut usize,
-) -> Result<Option<PartialCall>> {
+) -> Result<Option<(PartialCall, FromPart)>> {
     let Some(least) = parts
         .iter()
         .filter_map(|p| p.head.as_ref().map(|(r, _)| r))
@@ -370,5 +397,13 @@ fn next_call(
             call.stats.len()
         )));
     }
-    Ok(Some(call))
+    let part = &parts[i];
+    let from = FromPart {
+        page: part
+            .pages
+            .as_ref()
+            .map(|d| d.join(super::html::page_name(&call.recording))),
+        line: part.same_version.then_some(line),
+    };
+    Ok(Some((call, from)))
 }

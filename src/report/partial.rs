@@ -86,6 +86,15 @@ pub fn write_line(out: &mut impl Write, path: &Path, call: &PartialCall) -> Resu
     Ok(line.len() as u64)
 }
 
+/// Append a partial line as an earlier report of this version wrote it;
+/// the bytes written.
+pub fn write_raw(out: &mut impl Write, path: &Path, line: &str) -> Result<u64> {
+    out.write_all(line.as_bytes())
+        .and_then(|()| out.write_all(b"\n"))
+        .map_err(|e| Error::write(path, e))?;
+    Ok(line.len() as u64 + 1)
+}
+
 /// Append one call to an open index (see [`SEEN_INDEX`]).
 pub fn write_seen(
     out: &mut impl Write,

@@ -288,6 +288,24 @@ pub fn patterns() -> Markup {
 /// Seek buttons play the audio from a transcript entry.
 const SEEK_JS: &str = r#"document.addEventListener('click',function(e){var b=e.target.closest('[data-seek]');var a=document.getElementById('audio');if(!b||!a)return;a.currentTime=Math.max(0,parseFloat(b.dataset.seek));a.play();});"#;
 
+/// The page's audio player: the only part of a page that depends on the
+/// store as it is now (which stereo file there is) and on where the page
+/// lies, not on the call's report rows alone. Each of its three forms
+/// holds markup no escaped text can, so `merge` can tell from it whether a
+/// part's page is the one it would draw.
+pub fn audio_section(audio: &Option<(String, bool)>) -> Markup {
+    html! {
+        section {
+            h2 { "Audio" }
+            @match audio {
+                Some((href, true)) => { audio #audio controls preload="none" src=(href) {} p.note { "The aligned stereo file: caller left, bot right, on the call's clock." } }
+                Some((href, false)) => { audio #audio controls preload="none" src=(href) {} p.note { "The final stereo file, in which the bot's speech is bunched at the start; " code { "callscope repair --aligned" } " writes one on the call's clock." } }
+                None => { p.note { "No stereo file of this call is reachable from the report." } }
+            }
+        }
+    }
+}
+
 /// The call's page. `back`: the overview's address from the page, when
 /// the page is part of a report; `audio`: the aligned stereo file's (or,
 /// failing it, the final stereo file's) address and whether it is aligned.
@@ -325,14 +343,7 @@ pub fn page(
                         div { dt { (name) } dd { @if v.is_empty() { "—" } @else { (v) @if !unit.is_empty() { " " (unit) } } } }
                     }
                 }
-                section {
-                    h2 { "Audio" }
-                    @match &audio {
-                        Some((href, true)) => { audio #audio controls preload="none" src=(href) {} p.note { "The aligned stereo file: caller left, bot right, on the call's clock." } }
-                        Some((href, false)) => { audio #audio controls preload="none" src=(href) {} p.note { "The final stereo file, in which the bot's speech is bunched at the start; " code { "callscope repair --aligned" } " writes one on the call's clock." } }
-                        None => { p.note { "No stereo file of this call is reachable from the report." } }
-                    }
-                }
+                (audio_section(&audio))
                 section {
                     h2 { "Timeline" }
                     @if c.segments.is_empty() {

@@ -160,7 +160,7 @@ fn resolve_to_be(p: &Path) -> Option<PathBuf> {
 
 /// Where a page finds the recordings' stereo files: the recordings root,
 /// and how to get there from the folder the page is in.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AudioLinks {
     root: PathBuf,
     /// The root relative to the page's folder, as a URL path ending in `/`
@@ -239,6 +239,9 @@ pub struct HtmlReport {
     silence_min: f64,
     overview: overview::Overview,
     pages: Vec<String>,
+    /// The mode this report's files get (its calls folder's, less `x`): a
+    /// part's page is taken only with the same.
+    file_mode: u32,
 }
 
 impl HtmlReport {
@@ -247,7 +250,13 @@ impl HtmlReport {
     pub fn create(dir: &Path, audio: Option<AudioLinks>, silence_min: f64) -> Result<HtmlReport> {
         let calls = dir.join(CALLS_DIR);
         fs::create_dir_all(&calls).map_err(|e| Error::write(&calls, e))?;
+        let file_mode = {
+            use std::os::unix::fs::PermissionsExt;
+            let m = fs::metadata(&calls).map_err(|e| Error::write(&calls, e))?;
+            m.permissions().mode() & 0o666
+        };
         Ok(HtmlReport {
+            file_mode,
             dir: dir.to_path_buf(),
             audio,
             silence_min,
@@ -258,17 +267,29 @@ impl HtmlReport {
 
     /// Write the calls' pages, in parallel (on the current rayon pool):
     /// drawing and writing them one after the other would leave the cores
-    /// idle between batches for a tenth of a run. Returns what each page
-    /// drew, in the calls' order, for the overview (`add`).
-    pub fn write_pages(&self, calls: &[&CallRecord]) -> Result<Vec<CallRows>> {
+    /// idle between batches for a tenth of a run. `parts`: for each call,
+    /// the page an earlier report drew of the same analysis (`merge`), or
+    /// none (empty: none for any). Returns what each page drew, in the
+    /// calls' order, for the overview (`add`).
+    pub fn write_pages(
+        &self,
+        calls: &[&CallRecord],
+        parts: &[Option<PathBuf>],
+    ) -> Result<Vec<CallRows>> {
         use rayon::prelude::*;
         calls
             .par_iter()
-            .map(|r| {
+            .enumerate()
+            .map(|(i, r)| {
                 let rows = CallRows::of(r);
                 let audio = self.audio.as_ref().and_then(|a| a.of(&r.recording));
-                let html = call::page(r, &rows, Some("../report.html"), audio, self.silence_min);
                 let path = self.dir.join(CALLS_DIR).join(page_name(&r.recording));
+                if let Some(Some(part)) = parts.get(i) {
+                    if self.take_page(part, &audio, &path) {
+                        return Ok(rows);
+                    }
+                }
+                let html = call::page(r, &rows, Some("../report.html"), audio, self.silence_min);
                 // Plain writes: the report directory as a whole is put in
                 // place atomically, and `finish` makes the pages durable
                 // with one sync.
@@ -276,6 +297,48 @@ impl HtmlReport {
                 Ok(rows)
             })
             .collect()
+    }
+
+    /// Put the page `part` (an earlier report's page of the same analysis,
+    /// drawn by this version from the same rows at the same depth) at
+    /// `path` as a hard link, when it is the page this report would draw:
+    /// a regular file of ours with this report's mode whose audio player is
+    /// the one `audio` gives now (the store may have gained an aligned file
+    /// since). Making a file is most of what a page costs; a link is a
+    /// tenth of it. False, with nothing left at `path`, when it is not.
+    fn take_page(&self, part: &Path, audio: &Option<(String, bool)>, path: &Path) -> bool {
+        use std::io::Read;
+        use std::os::unix::fs::MetadataExt;
+        let Ok(mut file) = crate::safe_fs::open_regular(part) else {
+            return false;
+        };
+        let Ok(meta) = file.metadata() else {
+            return false;
+        };
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let ours = meta.uid() == unsafe { libc::geteuid() };
+        if !ours || meta.mode() & 0o7777 != self.file_mode || meta.len() > 64 << 20 {
+            return false;
+        }
+        let mut text = String::new();
+        if file.read_to_string(&mut text).is_err()
+            || !text.contains(&call::audio_section(audio).into_string())
+        {
+            return false;
+        }
+        // The link names the file opened, or it is undone: a page swapped
+        // since the open is drawn instead.
+        if fs::hard_link(part, path).is_ok() {
+            let same = fs::symlink_metadata(path)
+                .is_ok_and(|m| (m.dev(), m.ino()) == (meta.dev(), meta.ino()));
+            if same {
+                return true;
+            }
+            let _ = fs::remove_file(path);
+            return false;
+        }
+        // Another file system: the bytes read are the page.
+        fs::write(path, text).is_ok()
     }
 
     /// Keep what the overview needs of a call whose page is written.
