@@ -300,9 +300,8 @@ pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome
     if formats.html {
         for (part, (input, m)) in parts.iter_mut().zip(opts.inputs.iter().zip(manifests)) {
             let pages = input.join(super::html::CALLS_DIR);
-            let html = Formats::from_names(&m.options.formats).html;
             let links = super::html::AudioLinks::new(&pages, Path::new(&m.root));
-            if part.same_version && html && links == audio {
+            if part.same_version && links == audio {
                 part.pages = Some(pages);
             }
         }
