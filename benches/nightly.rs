@@ -26,7 +26,7 @@ use callscope::recording::Filter;
 use callscope::report::merge::{manifests, merge, MergeOptions};
 use callscope::run::{run, RunOptions};
 use chrono::{DateTime, Duration, Utc};
-use common::{corpus, env_or, median, run_options};
+use common::{corpus, cpu_seconds, env_or, median, run_options};
 
 fn options(root: &Path, out: PathBuf, filter: Filter, only_new: bool) -> RunOptions {
     RunOptions {
@@ -36,20 +36,11 @@ fn options(root: &Path, out: PathBuf, filter: Filter, only_new: bool) -> RunOpti
     }
 }
 
-/// CPU seconds (user and system) the process has used, every thread.
-fn cpu() -> f64 {
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage writes into the struct it is given.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-    secs(u.ru_utime) + secs(u.ru_stime)
-}
-
 /// (wall, CPU) seconds of `f`.
 fn timed(f: impl FnOnce()) -> (f64, f64) {
-    let (t, c) = (Instant::now(), cpu());
+    let (t, c) = (Instant::now(), cpu_seconds());
     f();
-    (t.elapsed().as_secs_f64(), cpu() - c)
+    (t.elapsed().as_secs_f64(), cpu_seconds() - c)
 }
 
 /// Medians of (wall, CPU) rounds.

@@ -36,7 +36,10 @@ use common::{corpus, corpus_on_lines, env_or, median};
 use rayon::prelude::*;
 
 fn options(root: &Path, out: PathBuf, vad: VadKind, analyzers: &[&str]) -> RunOptions {
-    let names: Vec<String> = analyzers.iter().map(|s| s.to_string()).collect();
+    let names: Vec<String> = analyzers
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     RunOptions {
         root: root.to_path_buf(),
         out,

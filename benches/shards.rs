@@ -19,15 +19,7 @@ use callscope::recording::discover;
 use callscope::report::merge::{manifests, merge, MergeOptions};
 use callscope::run::plan::{Plan, Planned, Shard};
 use callscope::run::{run, RunOptions};
-use common::{corpus, env_or, median, run_options};
-
-fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage fills the struct it is given.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
-    t(u.ru_utime) + t(u.ru_stime)
-}
+use common::{corpus, cpu_seconds, env_or, median, run_options};
 
 fn options(root: &Path, out: PathBuf, plan: &Plan, shard: Shard) -> RunOptions {
     RunOptions {

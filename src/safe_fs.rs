@@ -207,7 +207,9 @@ impl AtomicFile {
     /// Flush and fsync the temporary file; it is then complete on disk.
     pub fn finish(&mut self) -> io::Result<()> {
         if let Some(w) = self.writer.take() {
-            w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            w.into_inner()
+                .map_err(std::io::IntoInnerError::into_error)?
+                .sync_all()?;
         }
         Ok(())
     }

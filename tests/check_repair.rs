@@ -38,7 +38,7 @@ fn serious_codes(report: &Value) -> BTreeMap<String, BTreeSet<String>> {
 }
 
 fn set(codes: &[&str]) -> BTreeSet<String> {
-    codes.iter().map(|s| s.to_string()).collect()
+    codes.iter().map(std::string::ToString::to_string).collect()
 }
 
 /// One simulated call of about `seconds`: (the root, its recording).
@@ -472,7 +472,9 @@ fn a_backup_copy_that_cannot_be_created_stops_the_repair_and_changes_nothing() {
     assert_eq!(code, 0, "{out}{err}");
     let (_, report) = check_json(&rec, &["--settle", "0"]);
     assert!(
-        serious_codes(&report).values().all(|c| c.is_empty()),
+        serious_codes(&report)
+            .values()
+            .all(std::collections::BTreeSet::is_empty),
         "{report}"
     );
 }
@@ -1046,7 +1048,7 @@ fn json_checks_at_their_edges() {
     // Exactly 40 characters as JSON (38 and the quotes): quoted whole.
     let forty = "x".repeat(38);
     edit("transcript.json", &|t| {
-        t["entries"][0]["duration_ms"] = serde_json::json!(forty.clone())
+        t["entries"][0]["duration_ms"] = serde_json::json!(forty.clone());
     });
     let found = findings();
     let msg = &found
@@ -1064,7 +1066,7 @@ fn json_checks_at_their_edges() {
         findings()
     );
     edit("call_metadata.json", &|m| {
-        m["recovered"] = Value::Bool(true)
+        m["recovered"] = Value::Bool(true);
     });
     assert!(!findings()
         .iter()
@@ -1216,7 +1218,9 @@ fn a_dead_runs_temporary_file_is_reported_and_repair_removes_it() {
     assert!(!temp.exists());
     let (_, report) = check_json(&rec, &[]);
     assert!(
-        serious_codes(&report).values().all(|c| c.is_empty()),
+        serious_codes(&report)
+            .values()
+            .all(std::collections::BTreeSet::is_empty),
         "{report}"
     );
 }

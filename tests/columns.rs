@@ -319,7 +319,7 @@ fn function_calls_nothing_can_read_cost_intents_on_that_files_finding() {
     // recorder's), the events broken: the events' parse error is named.
     sample_call(&root, "b", |dir| {
         edit_json(&dir.join("call_metadata.json"), |m| {
-            m["recovered"] = true.into()
+            m["recovered"] = true.into();
         });
         fs::write(dir.join("session_events.json"), "[broken").unwrap();
     });
@@ -363,7 +363,7 @@ fn transcript_confidence_at_the_bound_and_the_audio_it_reads() {
         });
     });
     sample_call(&root, "b", |dir| {
-        set_rate(&dir.join("caller_audio.wav"), 1000)
+        set_rate(&dir.join("caller_audio.wav"), 1000);
     });
     let (code, rows, findings) = run_only("transcript", &root, &tmp.path().join("out"));
     assert_eq!(code, 1, "{findings:?}");

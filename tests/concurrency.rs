@@ -154,7 +154,7 @@ fn corpus(dir: &Path, faults: &str) -> PathBuf {
 }
 
 fn strings(args: &[&str]) -> Vec<String> {
-    args.iter().map(|s| s.to_string()).collect()
+    args.iter().map(std::string::ToString::to_string).collect()
 }
 
 #[test]

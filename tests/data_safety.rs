@@ -522,6 +522,7 @@ fn unreadable_entries_as_an_unprivileged_user() {
             )
         })
     };
+    // SAFETY: geteuid has no preconditions and cannot fail.
     let is_root = unsafe { libc::geteuid() } == 0;
     if !is_root || as_nobody(&["--version"]).is_none_or(|(c, _, _)| c != 0) {
         eprintln!("SKIPPED: needs root and setpriv to run callscope as an unprivileged user");

@@ -574,7 +574,7 @@ fn replace_sweep(ws: &Path, two_step: bool) {
             format,
         ]
         .iter()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .collect()
     };
     assert!(run_in(&ws, &args("csv,json,html"), None).success());

@@ -217,7 +217,7 @@ fn no_csv_cell_is_a_live_formula_and_csv_raw_keeps_the_bytes() {
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
     assert!(rows.len() >= 6);
     for row in &rows {
-        for c in row.iter() {
+        for c in row {
             assert!(!live(c), "prune --csv: {c:?}");
         }
     }

@@ -69,6 +69,6 @@ fn call_json() {
     // The first call simulates the call's WAVs: not a case's time.
     callscope::fuzzing::call_json(b"\0\0\0\0\0", dir.path());
     replay("call_json", &|d| {
-        callscope::fuzzing::call_json(d, dir.path())
+        callscope::fuzzing::call_json(d, dir.path());
     });
 }

@@ -150,7 +150,9 @@ fn check_flags_readable_and_writable_recordings_and_nothing_on_a_private_store()
 
 #[test]
 fn check_names_files_of_another_owner() {
-    if unsafe { libc::geteuid() } != 0 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if euid != 0 {
         eprintln!("SKIPPED check_names_files_of_another_owner: needs root to chown");
         return;
     }

@@ -83,7 +83,7 @@ impl Layout {
     /// Nothing outside changed.
     fn outside_whole(&self) -> Result<(), String> {
         let read = |p: &str| fs::read(self.outside.join(p)).ok();
-        let entries = fs::read_dir(&self.outside).map_or(0, |d| d.count());
+        let entries = fs::read_dir(&self.outside).map_or(0, std::iter::Iterator::count);
         if read("precious.txt").as_deref() != Some(b"not callscope's\n".as_slice())
             || read("sub/more.txt").as_deref() != Some(b"more\n".as_slice())
             || entries != 2
@@ -121,7 +121,7 @@ struct Scenario {
 fn nothing(_: &Layout) {}
 
 fn strings(args: &[&str]) -> Vec<String> {
-    args.iter().map(|a| a.to_string()).collect()
+    args.iter().map(std::string::ToString::to_string).collect()
 }
 
 /// A quick night's `run` of the root into the reports' `out`, with `extra`.
@@ -421,7 +421,7 @@ fn plant(l: &Layout, at: &Path, kind: Plant) {
     match kind {
         Plant::LinkToDir => std::os::unix::fs::symlink(&l.outside, at).unwrap(),
         Plant::LinkToFile => {
-            std::os::unix::fs::symlink(l.outside.join("precious.txt"), at).unwrap()
+            std::os::unix::fs::symlink(l.outside.join("precious.txt"), at).unwrap();
         }
         Plant::Fifo => assert!(Command::new("mkfifo").arg(at).status().unwrap().success()),
         Plant::Dir => fs::create_dir(at).unwrap(),

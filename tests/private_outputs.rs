@@ -127,7 +127,7 @@ fn every_writing_command(ws: &Path, mode: &[&str]) -> BTreeSet<PathBuf> {
     let with_mode = |args: &[&str]| -> Vec<String> {
         mode.iter()
             .chain(args)
-            .map(|a| a.to_string())
+            .map(std::string::ToString::to_string)
             .collect::<Vec<_>>()
     };
     let go = |args: &[&str], want: &[i32]| {

@@ -185,7 +185,7 @@ fn quiet_caller_tail(dir: &Path, frames: usize) -> u64 {
 
 fn metadata(dir: &Path, f: impl FnOnce(&mut serde_json::Map<String, Value>)) {
     edit_json(&dir.join("call_metadata.json"), |v| {
-        f(v.as_object_mut().unwrap())
+        f(v.as_object_mut().unwrap());
     });
 }
 

@@ -92,7 +92,7 @@ impl Cluster {
              JobCompType=jobcomp/none\nAccountingStorageType=accounting_storage/none\n\
              NodeName={h} NodeAddr=127.0.0.1 CPUs={} State=UNKNOWN\n\
              PartitionName=test Nodes={h} Default=YES MaxTime=INFINITE State=UP\n",
-            std::thread::available_parallelism().map_or(1, |n| n.get())
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
         );
         let conf_path = dir.join("slurm.conf");
         fs::write(&conf_path, conf).unwrap();

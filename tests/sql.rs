@@ -217,17 +217,14 @@ fn parquet_tables_are_the_csv_typed_and_merge_to_a_runs_bytes() {
     };
     for (table, columns) in tables {
         let columns = columns.as_array().unwrap();
-        let described = match duckdb(
+        let Some(described) = duckdb(
             &dir,
             &format!(
                 "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '{table}.parquet')"
             ),
-        ) {
-            Some(rows) => rows,
-            None => {
-                eprintln!("SKIPPED: python3 with duckdb is not installed (pip install duckdb)");
-                return;
-            }
+        ) else {
+            eprintln!("SKIPPED: python3 with duckdb is not installed (pip install duckdb)");
+            return;
         };
         let want: Vec<Vec<Value>> = columns
             .iter()

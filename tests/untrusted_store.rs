@@ -349,22 +349,22 @@ fn far_off_timestamps_draw_a_page_the_size_of_the_call() {
     type Edit = fn(&mut serde_json::Value);
     let cases: [(&str, Edit); 6] = [
         ("a function call in 9999", |m| {
-            m["function_calls"][0]["timestamp"] = "9999-12-31T23:59:59+00:00".into()
+            m["function_calls"][0]["timestamp"] = "9999-12-31T23:59:59+00:00".into();
         }),
         ("a function call a year late", |m| {
-            m["function_calls"][0]["timestamp"] = "2025-12-01T14:30:26+00:00".into()
+            m["function_calls"][0]["timestamp"] = "2025-12-01T14:30:26+00:00".into();
         }),
         ("a start in year 0", |m| {
-            m["start_time"] = "0000-01-01T00:00:00+00:00".into()
+            m["start_time"] = "0000-01-01T00:00:00+00:00".into();
         }),
         ("a duration of 1e11 s", |m| {
-            m["duration_seconds"] = 1e11.into()
+            m["duration_seconds"] = 1e11.into();
         }),
         ("a duration of 1e308 s", |m| {
-            m["duration_seconds"] = 1e308.into()
+            m["duration_seconds"] = 1e308.into();
         }),
         ("a start in 2999", |m| {
-            m["start_time"] = "2999-01-01T00:00:00+00:00".into()
+            m["start_time"] = "2999-01-01T00:00:00+00:00".into();
         }),
     ];
     // The codes `check` finds on the call.
@@ -531,7 +531,7 @@ fn merge_takes_a_part_whole_or_not_at_all() {
 
     // A manifest that claims 2^40 shards: refused, not sized by.
     edit_json(&part.join("callscope-report.json"), |m| {
-        m["plan"] = serde_json::json!({"id": "x", "shard": 0, "shards": 1u64 << 40})
+        m["plan"] = serde_json::json!({"id": "x", "shard": 0, "shards": 1u64 << 40});
     });
     let (code, _, err) = run(&[
         "merge",
@@ -687,7 +687,7 @@ fn a_plan_is_read_not_trusted() {
             "a recording twice",
             |p| {
                 let first = p["recordings"][0].clone();
-                p["recordings"].as_array_mut().unwrap().push(first)
+                p["recordings"].as_array_mut().unwrap().push(first);
             },
             "listed twice",
         ),
@@ -696,7 +696,7 @@ fn a_plan_is_read_not_trusted() {
             |p| {
                 let mut r = p["recordings"][0].clone();
                 r["recording"] = "extra_20241201_000000".into();
-                p["recordings"].as_array_mut().unwrap().push(r)
+                p["recordings"].as_array_mut().unwrap().push(r);
             },
             "edited",
         ),
@@ -764,10 +764,8 @@ fn a_report_directory_reached_through_a_link_takes_the_same_lock() {
     // Another writer holds the night's lock (as a run into `night` would).
     let lock = fs::File::open(reports.join(".night.callscope-lock")).unwrap();
     // SAFETY: flock on a file this test opened.
-    assert_eq!(
-        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) },
-        0
-    );
+    let locked = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) };
+    assert_eq!(locked, 0);
     let (code, _, err) = args(&alias);
     assert_eq!(code, 75, "a run through the link must wait its turn: {err}");
     drop(lock);

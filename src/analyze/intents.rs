@@ -97,7 +97,7 @@ impl Analyzer for Intents {
             file: TABLE.to_string(),
             header: ["kind", "name", "calls", "recordings", "failed"]
                 .iter()
-                .map(|s| s.to_string())
+                .map(std::string::ToString::to_string)
                 .collect(),
             rows: rows
                 .into_iter()

@@ -456,7 +456,7 @@ mod tests {
         let asked = ["quality".to_string(), "response_times".to_string()];
         assert_eq!(names(&select(builtins(), &asked).unwrap()), asked);
         let err = |asked: &[&str]| {
-            let asked: Vec<String> = asked.iter().map(|s| s.to_string()).collect();
+            let asked: Vec<String> = asked.iter().map(std::string::ToString::to_string).collect();
             select(builtins(), &asked).err().unwrap()
         };
         assert_eq!(

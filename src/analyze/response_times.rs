@@ -226,7 +226,10 @@ impl Analyzer for ResponseTimes {
         ];
         vec![(
             TURNS.to_string(),
-            header.iter().map(|s| s.to_string()).collect(),
+            header
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
         )]
     }
 

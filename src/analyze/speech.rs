@@ -227,7 +227,10 @@ impl Analyzer for Speech {
         let header = ["kind", "party", "start_s", "end_s", "duration_s"];
         vec![(
             SEGMENTS.to_string(),
-            header.iter().map(|s| s.to_string()).collect(),
+            header
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
         )]
     }
 
@@ -278,7 +281,11 @@ impl Analyzer for Speech {
             .caller()
             .map(|w| w.samples.len() as u64)
             .unwrap_or(0)
-            .max(call.timeline().map(|t| t.end()).unwrap_or(0));
+            .max(
+                call.timeline()
+                    .map(super::super::timeline::Timeline::end)
+                    .unwrap_or(0),
+            );
         let gap_spans = silence_spans(caller, &bot, end);
         let gaps: Vec<u64> = gap_spans.iter().map(|g| g.1 - g.0).collect();
         let ov = overlap(caller, &bot);

@@ -48,7 +48,13 @@ impl Stats {
             .binary_search_by(|(k, _)| k.iter().map(String::as_str).cmp(key.iter().copied()))
         {
             Ok(i) => counters[i].1 += v,
-            Err(i) => counters.insert(i, (key.iter().map(|k| k.to_string()).collect(), v)),
+            Err(i) => counters.insert(
+                i,
+                (
+                    key.iter().map(std::string::ToString::to_string).collect(),
+                    v,
+                ),
+            ),
         }
     }
 

@@ -47,7 +47,10 @@ impl Analyzer for TranscriptStats {
         let header = ["entry", "party", "at_s", "duration_s", "text"];
         vec![(
             UTTERANCES.to_string(),
-            header.iter().map(|s| s.to_string()).collect(),
+            header
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
         )]
     }
 

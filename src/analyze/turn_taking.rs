@@ -57,7 +57,7 @@ fn caller_turns(utterances: &[Span], bot: &[Span], wait: u64) -> Vec<Span> {
     for &u in utterances {
         match turns.last_mut() {
             Some(t) if u.0 < t.1 + wait && !bot.iter().any(|b| b.0 > t.0 && b.0 <= u.0) => {
-                t.1 = t.1.max(u.1)
+                t.1 = t.1.max(u.1);
             }
             _ => turns.push(u),
         }

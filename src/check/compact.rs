@@ -71,7 +71,7 @@ mod x86 {
             // SAFETY: n ≤ the samples consumed before this chunk, so
             // n + 8 ≤ src.len() ≤ out.len(): the 16-byte store stays in `out`.
             unsafe {
-                _mm_storeu_si128(out.as_mut_ptr().add(n).cast(), _mm_shuffle_epi8(v, shuffle))
+                _mm_storeu_si128(out.as_mut_ptr().add(n).cast(), _mm_shuffle_epi8(v, shuffle));
             };
             n += keep.count_ones() as usize;
         }

@@ -198,7 +198,7 @@ pub fn export(args: &ExportArgs) -> Result<i32> {
     match &args.out {
         Some(path) if path.as_os_str() != "-" => {
             recording::check_output_path(path, "-o", &[])?;
-            write_file(path, &text)?
+            write_file(path, &text)?;
         }
         _ => output::stdout(&text)?,
     }

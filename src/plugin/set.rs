@@ -91,7 +91,7 @@ impl Request {
         let mut names: Vec<String> = builtins.iter().map(|a| a.name().to_string()).collect();
         let mut columns: Vec<String> = BASE_COLUMNS
             .iter()
-            .map(|c| c.to_string())
+            .map(std::string::ToString::to_string)
             .chain(builtins.iter().flat_map(|a| a.columns()))
             .collect();
         let configs = self.read_configs()?;

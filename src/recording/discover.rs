@@ -199,7 +199,7 @@ fn walk(
             let meta = entry.metadata().ok();
             files.push(FileEntry {
                 kind,
-                len: meta.as_ref().map_or(0, |m| m.len()),
+                len: meta.as_ref().map_or(0, std::fs::Metadata::len),
                 modified: meta.and_then(|m| m.modified().ok()),
                 symlink: false,
                 special: special(&ft),

@@ -460,7 +460,7 @@ impl Recording {
         let audio_s = [FileKind::CallerAudio, FileKind::BotAudio]
             .into_iter()
             .filter_map(|k| self.wav_info(k).ok().flatten())
-            .map(|i| i.duration_s())
+            .map(crate::audio::WavInfo::duration_s)
             .fold(0.0, f64::max);
         let Some(audio) = Duration::try_from_secs_f64(audio_s)
             .ok()

@@ -374,7 +374,7 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
                     if f.info(k).is_some() { "no samples" } else { "missing or unreadable" },
                     if channel == 0 { "L" } else { "R" }
                 ),
-                )
+                );
             }
             Err(why) => {
                 monos_ok = false;

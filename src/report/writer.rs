@@ -73,7 +73,7 @@ fn stem(file: &str) -> &str {
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
+    v.iter().map(std::string::ToString::to_string).collect()
 }
 
 impl ReportWriter {

@@ -207,7 +207,9 @@ fn archive_tar(
             if compressed {
                 let gz = flate2::write::GzEncoder::new(encrypted, flate2::Compression::fast());
                 let (gz, fed) = write_tar(gz, d, &leaf)?;
-                gz.finish().and_then(|e| e.finish()).map_err(err)?;
+                gz.finish()
+                    .and_then(age::stream::StreamWriter::finish)
+                    .map_err(err)?;
                 fed
             } else {
                 let (encrypted, fed) = write_tar(encrypted, d, &leaf)?;

@@ -440,7 +440,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Policy, String> {
             name: r.name.unwrap_or_else(|| format!("rule {}", i + 1)),
             action,
             older_than,
-            older_than_text: r.older_than.map(|d| d.into_inner()),
+            older_than_text: r.older_than.map(toml::Spanned::into_inner),
             intents: r.intents,
             functions: r.functions,
             state,

@@ -14,7 +14,7 @@ use crate::report::CallRecord;
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .or_else(|| p.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "panic".to_string())
 }
@@ -119,7 +119,7 @@ pub fn process(
                     rec.wav_info(FileKind::CallerAudio)
                         .ok()
                         .flatten()
-                        .map(|i| i.duration_s())
+                        .map(crate::audio::WavInfo::duration_s)
                 })
                 .flatten()
         });

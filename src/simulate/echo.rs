@@ -53,7 +53,7 @@ pub fn echo(rng: &mut ChaCha8Rng, call: &Call) -> (Vec<f32>, EchoPath) {
     // A phone's loudspeaker: nothing much under 300 Hz or over 3.5 kHz.
     let (hp, lp) = (one_pole(300.0, fs), one_pole(3500.0, fs));
     let (mut low, mut out_lp) = (0.0f32, 0.0f32);
-    for x in speaker.iter_mut() {
+    for x in &mut speaker {
         low += hp * (*x - low);
         out_lp += lp * ((*x - low) - out_lp);
         *x = out_lp;

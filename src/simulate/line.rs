@@ -310,7 +310,7 @@ fn babble(rng: &mut ChaCha8Rng, n: usize, rate: u32, talkers: usize, cutoff_hz: 
     // Distance: a duller sound and the room's echoes.
     let mut lp = 0.0f32;
     let k = 1.0 - (-2.0 * PI * cutoff_hz / fs).exp();
-    for x in out.iter_mut() {
+    for x in &mut out {
         lp += k * (*x - lp);
         *x = lp;
     }

@@ -53,7 +53,11 @@ pub fn row(rec: &Recording, opts: &ModelOptions) -> ListRow {
         start_source: start.map(|s| s.source),
         duration_s: rec.duration_s().map(round_ms),
         sample_rate: rec.sample_rate(),
-        turns: rec.transcript().ok().flatten().map(|t| t.turns()),
+        turns: rec
+            .transcript()
+            .ok()
+            .flatten()
+            .map(super::super::recording::model::Transcript::turns),
         function_calls: rec.function_calls().map(|c| c.len()),
         state: rec.state(opts),
         problems,

@@ -46,7 +46,11 @@ pub fn track_path(rec: &Recording, track: Track) -> Result<PathBuf> {
 
 /// The players to try on this system, in order.
 pub fn default_players() -> Vec<Vec<String>> {
-    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let v = |s: &[&str]| {
+        s.iter()
+            .map(std::string::ToString::to_string)
+            .collect::<Vec<_>>()
+    };
     if cfg!(target_os = "macos") {
         vec![v(&["afplay"]), v(&["open"])]
     } else if cfg!(windows) {

@@ -65,7 +65,7 @@ pub fn details(
             "stereo": audio_s(rec, FileKind::Stereo),
             "final": audio_s(rec, FileKind::FinalStereo),
         },
-        "turns": rec.transcript().ok().flatten().map(|t| t.turns()),
+        "turns": rec.transcript().ok().flatten().map(super::super::recording::model::Transcript::turns),
         "function_call_count": calls.as_ref().map(Vec::len),
         "state": check.state,
         "check": { "status": check.status, "findings": check.findings },
@@ -175,7 +175,7 @@ pub fn render_with(
         out.push_str(&format!(
             "{}{v}\n",
             st.paint(style::LABEL, &format!("{k:<13}"))
-        ))
+        ));
     };
     row(&mut out, "Recording", rec.rel.clone());
     row(&mut out, "Session", rec.session_id());

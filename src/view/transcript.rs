@@ -47,7 +47,7 @@ fn round_ms(x: f64) -> f64 {
 pub fn lines(rec: &Recording, tz: NameTz) -> Result<Vec<Line>, String> {
     let t = rec
         .transcript()
-        .map_err(|e| e.to_string())?
+        .map_err(std::string::ToString::to_string)?
         .ok_or_else(|| format!("{}: no transcript.json", rec.rel))?;
     let start = rec.start_time(tz).map(|s| s.time);
     Ok(t.entries

@@ -357,7 +357,12 @@ impl Bands {
         }
         self.ranges
             .iter()
-            .map(|&(a, b)| self.spectrum[a..b].iter().map(|z| z.norm_sqr()).sum())
+            .map(|&(a, b)| {
+                self.spectrum[a..b]
+                    .iter()
+                    .map(realfft::num_complex::Complex::norm_sqr)
+                    .sum()
+            })
             .collect()
     }
 }

@@ -156,7 +156,10 @@ fn segment(s: &Seg, span: f64, length: f64) -> Markup {
         return html! {};
     };
     let (start, end) = (s.start.max(0.0), s.end.min(length.max(span)));
-    if start.partial_cmp(&end).is_none_or(|o| o.is_gt()) {
+    if start
+        .partial_cmp(&end)
+        .is_none_or(std::cmp::Ordering::is_gt)
+    {
         return html! {};
     }
     let (top, h) = lane(lane_name);
@@ -316,7 +319,11 @@ pub fn page(
     audio: Option<(String, bool)>,
     silence_min: f64,
 ) -> String {
-    let cell = |k: &str| r.cell(k).map(|v| v.to_csv()).unwrap_or_default();
+    let cell = |k: &str| {
+        r.cell(k)
+            .map(crate::analyze::Cell::to_csv)
+            .unwrap_or_default()
+    };
     let length = drawn_length(cell("duration_s").parse().ok(), &c.segments);
     let facts: [(&str, String, &str); 12] = [
         ("Start (UTC)", cell("start_time"), ""),

@@ -261,7 +261,10 @@ impl Overview {
             .split_once(ROWS_HERE)
             .expect("the page holds the rows' marker");
         out.write_all(head.as_bytes())?;
-        let mut rows = self.rows.into_inner().map_err(|e| e.into_error())?;
+        let mut rows = self
+            .rows
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
         rows.rewind()?;
         io::copy(&mut rows, out)?;
         out.write_all(tail.as_bytes())
