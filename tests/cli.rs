@@ -376,3 +376,46 @@ fn every_command_shows_examples_in_its_help() {
         );
     }
 }
+
+/// The progress bar on a terminal: calls done of the total, and a rate a
+/// person reads at a glance (whole calls a second, one decimal under ten),
+/// not four decimals.
+#[test]
+fn the_progress_bar_shows_a_readable_rate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, _) = simulate(tmp.path(), 300, 5, &[]);
+    let out = tmp.path().join("reports");
+    let shown = on_a_terminal(
+        &[],
+        &[
+            "run",
+            path_str(&store),
+            "-o",
+            path_str(&out),
+            "-j",
+            "1",
+            "--fail-on",
+            "never",
+        ],
+    );
+    let bars: Vec<&str> = shown
+        .split(['\r', '\n'])
+        .filter(|l| l.contains("/300 calls ("))
+        .collect();
+    assert!(!bars.is_empty(), "no progress bar drawn: {shown:?}");
+    for bar in bars {
+        let rate = bar
+            .split("calls (")
+            .nth(1)
+            .and_then(|r| r.split("/s, ETA").next())
+            .unwrap_or_else(|| panic!("no rate in {bar:?}"));
+        let (whole, decimals) = rate.split_once('.').unwrap_or((rate, ""));
+        assert!(
+            !whole.is_empty()
+                && whole.bytes().all(|b| b.is_ascii_digit())
+                && decimals.len() <= 1
+                && (decimals.is_empty() || whole.parse::<u32>().unwrap() < 10),
+            "rate {rate:?} in {bar:?}"
+        );
+    }
+}
