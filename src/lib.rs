@@ -9,6 +9,7 @@ pub mod analyze;
 pub mod audio;
 pub mod check;
 pub mod cli;
+pub mod duration;
 pub mod error;
 pub mod exit;
 #[doc(hidden)]

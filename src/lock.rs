@@ -142,28 +142,21 @@ fn acquire_at(
     Ok(RootLock { _file: file })
 }
 
-/// `30s`, `5m`, `2h`, `1d`, or a plain number of seconds: how long
-/// `--wait` waits; at most a week (a longer wait is a mistake, and a clock
-/// far off would overflow).
+/// How long `--wait` waits: a length of time in the one grammar
+/// (`30s`, `5m`, `2h`, `1d`, `PT10M`, see [`crate::duration`]) or a plain
+/// number of seconds; at most a week (a longer wait is a mistake, and a
+/// clock far off would overflow).
 pub fn parse_wait(s: &str) -> std::result::Result<Duration, String> {
+    use crate::duration::{Reading, Span};
     const WEEK: u64 = 7 * 86_400;
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration like 30s, 5m or 2h"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n.saturating_mul(60),
-        "h" => n.saturating_mul(3600),
-        "d" => n.saturating_mul(86_400),
-        _ => return Err(format!("'{s}' is not a duration like 30s, 5m, 2h or 1d")),
-    };
-    if secs > WEEK {
-        return Err(format!("'{s}' is longer than a week; give at most 7d"));
+    let span = Span::parse(s, Reading::Wait)?;
+    match span.exact_seconds() {
+        Some(secs) if secs <= WEEK => Ok(Duration::from_secs(secs)),
+        _ => Err(format!(
+            "'{}' is longer than a week; give at most 7d",
+            s.trim()
+        )),
     }
-    Ok(Duration::from_secs(secs))
 }
 
 #[cfg(test)]

@@ -419,3 +419,71 @@ fn the_progress_bar_shows_a_readable_rate() {
         );
     }
 }
+
+/// Every length of time is read by one grammar: what `--since` takes,
+/// `--wait` and a policy's `older_than` take too (ISO 8601 included),
+/// and each refuses only what its meaning rules out.
+#[test]
+fn one_grammar_for_every_length_of_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let samples = sample_recordings();
+    let go = |args: &[&str]| run(args);
+    let out = tmp.path().join("a");
+    let (code, _, err) = go(&[
+        "run",
+        path_str(&samples),
+        "-o",
+        path_str(&out),
+        "--since",
+        "P100000D",
+        "--wait",
+        "PT10M",
+        "-a",
+        "intents",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        calls(&out).len(),
+        6,
+        "a hundred thousand days back holds every call"
+    );
+    let (code, _, err) = go(&[
+        "run",
+        path_str(&samples),
+        "-o",
+        path_str(&tmp.path().join("b")),
+        "--since",
+        "1 month ago",
+        "--wait",
+        "2w",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("longer than a week"), "{err}");
+    let policy = |older_than: &str| {
+        let p = tmp.path().join("policy.toml");
+        std::fs::write(
+            &p,
+            format!(
+                "[[rule]]\nname = \"old\"\nolder_than = \"{older_than}\"\naction = \"delete\"\n\
+                 [[rule]]\nname = \"default\"\ndefault = true\naction = \"keep\"\n"
+            ),
+        )
+        .unwrap();
+        go(&["prune", path_str(&samples), "--policy", path_str(&p)])
+    };
+    for ok in ["P1Y6M", "18 months", "2 weeks", "PT48H"] {
+        let (code, _, err) = policy(ok);
+        assert!(code == 0 || code == 1, "{ok}: {err}");
+    }
+    let (code, _, err) = policy("P1DT12H");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("mixes months, days and hours") && err.contains("36h"),
+        "{err}"
+    );
+    let (code, _, err) = policy("6m");
+    assert_eq!(code, 2);
+    assert!(err.contains("ambiguous"), "{err}");
+}

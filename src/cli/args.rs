@@ -90,7 +90,8 @@ impl DayTzArg {
 #[derive(Debug, Args, Clone)]
 pub struct WindowArgs {
     /// Only calls that started at or after this: a date, a time, today,
-    /// yesterday, 7d ('7 days ago').
+    /// yesterday, or a length of time ago (7d, '7 days ago', 36h, 1mo,
+    /// P7D).
     #[arg(long, value_name = "WHEN")]
     pub since: Option<TimeSpec>,
     /// Only calls that started before this (a date includes the whole day).

@@ -44,7 +44,8 @@ pub struct RetentionArgs {
     #[arg(long)]
     pub show_kept: bool,
     /// With --apply: when another callscope holds the root, wait this long
-    /// for it (30s, 5m, 2h) instead of exiting 75 at once.
+    /// for it (30s, 5m, 2h, PT10M; at most a week) instead of exiting 75
+    /// at once.
     #[arg(long, value_name = "DURATION", value_parser = crate::lock::parse_wait)]
     pub wait: Option<Duration>,
     #[command(flatten)]

@@ -55,7 +55,8 @@ pub struct RunArgs {
     /// calls still in progress wait for a later run.
     #[arg(long)]
     pub new: bool,
-    /// When another callscope writes --out, wait this long (30s, 5m, 2h)
+    /// When another callscope writes --out, wait this long (30s, 5m, 2h,
+    /// PT10M; at most a week)
     /// instead of exiting 75 at once.
     #[arg(long, value_name = "DURATION", value_parser = crate::lock::parse_wait)]
     pub wait: Option<std::time::Duration>,

@@ -27,7 +27,9 @@ pub enum TimeSpec {
     Day(NaiveDate),
     /// Today (0), yesterday (-1)…
     DayOffset(i64),
-    Ago(Duration),
+    /// A length of time before now: months on the calendar, days as 24
+    /// hours.
+    Ago(crate::duration::Span),
 }
 
 impl std::str::FromStr for TimeSpec {
@@ -61,26 +63,17 @@ impl std::str::FromStr for TimeSpec {
             return Ok(TimeSpec::Ago(ago));
         }
         Err(format!(
-            "'{s}' is not a time: use 2024-12-01, 2024-12-01T08:00, 2024-12-01T08:00:00Z, today, yesterday, 7d or '7 days ago'"
+            "'{s}' is not a time: use 2024-12-01, 2024-12-01T08:00, 2024-12-01T08:00:00Z, today, yesterday, 7d, P7D or '7 days ago'"
         ))
     }
 }
 
-/// `7d`, `-7d`, `7 days ago`, `36h`, `90m`, `2w`.
-fn parse_ago(s: &str) -> Option<Duration> {
+/// `7d`, `-7d`, `7 days ago`, `36h`, `90m`, `2w`, `P7D`, `1mo`: a length
+/// of time in the one grammar (see [`crate::duration`]), before now.
+fn parse_ago(s: &str) -> Option<crate::duration::Span> {
     let s = s.strip_suffix(" ago").unwrap_or(s).trim();
     let s = s.strip_prefix('-').unwrap_or(s).trim();
-    let split = s.find(|c: char| !c.is_ascii_digit())?;
-    let (n, unit) = s.split_at(split);
-    let n: i64 = n.parse().ok()?;
-    let d = match unit.trim() {
-        "m" | "min" | "mins" | "minute" | "minutes" => Duration::try_minutes(n),
-        "h" | "hour" | "hours" => Duration::try_hours(n),
-        "d" | "day" | "days" => Duration::try_days(n),
-        "w" | "week" | "weeks" => Duration::try_weeks(n),
-        _ => None,
-    }?;
-    Some(d)
+    crate::duration::Span::parse(s, crate::duration::Reading::Option).ok()
 }
 
 impl TimeSpec {
@@ -109,7 +102,21 @@ impl TimeSpec {
                 .ok_or_else(|| format!("{t} does not exist in {tz} (a DST gap)")),
             TimeSpec::Day(d) => day(d),
             TimeSpec::DayOffset(k) => day(tz.date_of(now) + Duration::days(k)),
-            TimeSpec::Ago(d) => Ok(now - d),
+            TimeSpec::Ago(span) => {
+                let exact = span
+                    .days
+                    .checked_mul(86_400)
+                    .and_then(|d| d.checked_add(span.seconds));
+                let back = exact
+                    .and_then(|s| Duration::try_seconds(i64::try_from(s).ok()?))
+                    .and_then(|d| {
+                        now.checked_sub_months(chrono::Months::new(
+                            u32::try_from(span.months).ok()?,
+                        ))?
+                        .checked_sub_signed(d)
+                    });
+                back.ok_or_else(|| "that far back is before the calendar's start".to_string())
+            }
         }
     }
 }
@@ -182,10 +189,22 @@ mod tests {
         // 01:30 UTC is 02:30 in Paris: the same day there, its midnight an
         // hour earlier in UTC.
         assert_eq!(r("yesterday", paris, false), "2025-03-10T23:00:00+00:00");
-        for s in ["7d", "-7d", "7 days ago", "7 days", "1w"] {
+        for s in [
+            "7d",
+            "-7d",
+            "7 days ago",
+            "7 days",
+            "1w",
+            "P7D",
+            "P1W",
+            "PT168H",
+        ] {
             assert_eq!(r(s, utc, false), "2025-03-05T01:30:00+00:00", "{s}");
         }
         assert_eq!(r("90m", utc, false), "2025-03-12T00:00:00+00:00");
+        // A month back is on the calendar (February has 28 days).
+        assert_eq!(r("1mo", utc, false), "2025-02-12T01:30:00+00:00");
+        assert_eq!(r("P1M1D", utc, false), "2025-02-11T01:30:00+00:00");
         for bad in [
             "last week",
             "7 fortnights",

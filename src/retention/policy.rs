@@ -224,56 +224,29 @@ struct RawRule {
 }
 
 /// A period: `48h`, `90d`, `12w`, `6mo` / `6months`, `7y`, or ISO 8601
-/// (`P90D`, `P12W`, `P6M`, `P7Y`, `PT48H`). A bare `m` is refused: systemd
-/// and tmpreaper read it as minutes.
+/// (`P90D`, `P12W`, `P6M`, `P1Y6M`, `PT48H`), in the one grammar of
+/// [`crate::duration`]. A bare `m` is refused: systemd and tmpreaper read
+/// it as minutes. A period is in one kind of unit (months, days or whole
+/// hours), so that it means one thing on the calendar.
 pub fn parse_period(text: &str) -> Result<Period, String> {
-    let s = text.trim();
-    let hint = "a period like 90d, 12w, 6mo, 7y, 48h or P90D";
-    let (num, unit, iso) = match s.strip_prefix('P').or_else(|| s.strip_prefix('p')) {
-        Some(rest) => {
-            let (rest, time) = match rest.strip_prefix(['T', 't']) {
-                Some(r) => (r, true),
-                None => (rest, false),
-            };
-            // The unit is the last character (which may be any character).
-            let last = rest.chars().last().map_or(0, char::len_utf8);
-            let (n, u) = rest.split_at(rest.len() - last);
-            let u = u.to_ascii_lowercase();
-            let unit = match (time, u.as_str()) {
-                (true, "h") => "h",
-                (false, "d") => "d",
-                (false, "w") => "w",
-                (false, "m") => "mo",
-                (false, "y") => "y",
-                _ => return Err(format!("\"{text}\" is not {hint}")),
-            };
-            (n, unit.to_string(), true)
-        }
-        None => {
-            let at = s
-                .find(|c: char| !c.is_ascii_digit())
-                .ok_or_else(|| format!("\"{text}\" has no unit; write {hint}"))?;
-            let (n, u) = s.split_at(at);
-            (n, u.trim().to_ascii_lowercase(), false)
-        }
-    };
-    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("\"{text}\" is not {hint}"));
-    }
+    use crate::duration::{Reading, Span};
+    let span =
+        Span::parse(text, Reading::Policy).map_err(|e| match e.contains("is out of range") {
+            true => format!("\"{text}\" is out of range: at most {MAX_YEARS} years"),
+            false => e,
+        })?;
     let too_long = || format!("\"{text}\" is out of range: at most {MAX_YEARS} years");
-    let n: u32 = num.parse().map_err(|_| too_long())?;
-    let period = match unit.as_str() {
-        "h" | "hour" | "hours" => Period::Hours(n),
-        "d" | "day" | "days" => Period::Days(n),
-        "w" | "week" | "weeks" => Period::Days(n.checked_mul(7).ok_or_else(too_long)?),
-        "mo" | "month" | "months" => Period::Months(n),
-        "y" | "year" | "years" => Period::Months(n.checked_mul(12).ok_or_else(too_long)?),
-        "m" if !iso => {
+    let n = |v: u64| u32::try_from(v).map_err(|_| too_long());
+    let period = match (span.months, span.days, span.seconds) {
+        (m, 0, 0) if m > 0 => Period::Months(n(m)?),
+        (0, d, 0) => Period::Days(n(d)?),
+        (0, 0, s) if s % 3600 == 0 => Period::Hours(n(s / 3600)?),
+        (0, 0, _) => return Err(format!("\"{text}\": a period is whole hours at least")),
+        _ => {
             return Err(format!(
-                "\"{text}\": \"m\" is ambiguous (systemd and tmpreaper read it as minutes); write {n}mo for months"
+                "\"{text}\" mixes months, days and hours; write the period in one of them (36h for P1DT12H)"
             ))
         }
-        _ => return Err(format!("\"{text}\" is not {hint}")),
     };
     if !period.in_range() {
         return Err(too_long());

@@ -22,11 +22,13 @@ fn periods() {
         ("P6M", Months(6)),
         ("P7Y", Months(84)),
         ("PT48H", Hours(48)),
+        ("P1Y6M", Months(18)),
+        ("2 weeks", Days(14)),
     ] {
         assert_eq!(parse_period(text), Ok(want), "{text}");
     }
     for bad in [
-        "soon", "10x", "30", "d", "P", "PT5D", "-3d", "P3.5D", "P5ʛ", "PTʛ",
+        "soon", "10x", "30", "d", "P", "PT5D", "-3d", "P3.5D", "P5ʛ", "PTʛ", "PT90M", "P1DT12H",
     ] {
         assert!(parse_period(bad).is_err(), "{bad}");
     }
