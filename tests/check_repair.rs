@@ -1236,12 +1236,19 @@ fn every_finding_code_is_documented_in_the_reference() {
     let section = &doc[start..];
     let section = &section[..section.find("\n## ").unwrap_or(section.len())];
     for c in callscope::check::CODES {
+        let row = format!("| `{}` | {} |", c.code, c.severity.as_str());
         assert!(
-            section.contains(&format!("`{}`", c.code)),
-            "docs/check-and-repair.md's Finding codes do not document {}",
-            c.code
+            section.contains(&row),
+            "docs/check-and-repair.md's Finding codes have no row {row}"
         );
     }
+    // And nothing there that the code does not have.
+    let rows = section.lines().filter(|l| l.starts_with("| `")).count();
+    assert_eq!(
+        rows,
+        callscope::check::CODES.len(),
+        "rows of the Finding codes table"
+    );
 }
 
 #[test]

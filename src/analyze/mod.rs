@@ -183,7 +183,7 @@ impl CallOutput {
         let why = why.into();
         let file = FileKind::named_first(&why).unwrap_or(FileKind::Stereo);
         self.finding(
-            "timeline.unavailable",
+            crate::check::code::TIMELINE_UNAVAILABLE,
             crate::check::Severity::Warning,
             Some(file),
             why,
@@ -228,12 +228,12 @@ pub trait Analyzer: Send + Sync {
     fn source(&self) -> String {
         "built-in".to_string()
     }
-    /// The finding code its failures are reported under.
     /// The options it was made with that change its numbers, as
     /// `key=value` (a report records them; merge compares them).
     fn settings(&self) -> Option<String> {
         None
     }
+    /// The finding code its failures are reported under.
     fn finding_code(&self) -> String {
         format!("analyzer.{}", self.name())
     }

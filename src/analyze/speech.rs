@@ -169,7 +169,7 @@ impl Speech {
         }
         for &((lo, hi), counted) in &tt.uncertain {
             out.finding(
-                "timeline.playback_uncertain",
+                crate::check::code::TIMELINE_PLAYBACK_UNCERTAIN,
                 Severity::Info,
                 Some(FileKind::Stereo),
                 format!(
@@ -201,7 +201,7 @@ fn echo_cells(out: &mut CallOutput, call: &CallContext) {
         out.stats.add("echo_calls", 1.0);
         if l < ECHO_AUDIBLE_DB {
             out.finding(
-                "line.echo",
+                crate::check::code::LINE_ECHO,
                 Severity::Warning,
                 Some(FileKind::CallerAudio),
                 format!("the bot's own voice comes back on the caller's line {:.0} ms later, {l:.1} dB down (acoustic echo, a speakerphone): taken out of the caller's speech", d * 1000.0),

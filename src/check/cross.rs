@@ -26,7 +26,7 @@ fn track_checks(
     if let Some(b) = bytes {
         if b != info.data_len {
             out.push(Finding::new(
-                "meta.bytes",
+                crate::check::code::META_BYTES,
                 META,
                 format!(
                     "{NAME}: {label}_audio_bytes is {b}, {file} holds {} bytes of samples",
@@ -54,7 +54,7 @@ fn track_checks(
             };
             out.push(
                 Finding::new(
-                    "meta.audio_duration",
+                    crate::check::code::META_AUDIO_DURATION,
                     META,
                     format!("{NAME}: {label}_audio_duration_seconds is {d}, {file} lasts {real:.3} s{why}"),
                 )
@@ -75,7 +75,7 @@ pub fn check_cross(
     };
     if meta.recovered == Some(true) {
         out.push(Finding::new(
-            "meta.recovered",
+            crate::check::code::META_RECOVERED,
             META,
             format!("{NAME}: rebuilt from the audio of a crashed call; transcript and events were never written"),
         ));
@@ -102,7 +102,7 @@ pub fn check_cross(
         let span = (e - s).num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6;
         if (span - d).abs() > 0.001 {
             out.push(Finding::new(
-                "meta.duration",
+                crate::check::code::META_DURATION,
                 META,
                 format!("{NAME}: duration_seconds is {d}, end_time − start_time is {span:.6} s"),
             ));
@@ -111,7 +111,7 @@ pub fn check_cross(
     if let (Some(n), Ok(Some(t))) = (meta.transcript_entries, rec.transcript()) {
         if n != t.entries.len() as u64 {
             out.push(Finding::new(
-                "meta.transcript_entries",
+                crate::check::code::META_TRANSCRIPT_ENTRIES,
                 META,
                 format!(
                     "{NAME}: transcript_entries is {n}, transcript.json has {} entries",
@@ -126,7 +126,7 @@ pub fn check_cross(
         let from_events: Vec<_> = ev.function_calls().iter().map(key).collect();
         if from_meta != from_events {
             out.push(Finding::new(
-                "meta.function_calls",
+                crate::check::code::META_FUNCTION_CALLS,
                 META,
                 format!(
                     "{NAME}: {} function call(s), session_events.json logs {} function_call event(s){}",

@@ -124,21 +124,27 @@ impl Ctx<'_> {
     ) -> Vec<(&'static str, DateTime<Utc>)> {
         let mut times = Vec::new();
         let Some(map) = obj.as_object() else {
-            self.push("json.field_type", format!("{at} is not an object"));
+            self.push(
+                crate::check::code::JSON_FIELD_TYPE,
+                format!("{at} is not an object"),
+            );
             return times;
         };
         for &(name, ty, nullable) in schema {
             match map.get(name) {
-                None => self.push("json.field_missing", format!("{at}{name} is missing")),
+                None => self.push(
+                    crate::check::code::JSON_FIELD_MISSING,
+                    format!("{at}{name} is missing"),
+                ),
                 Some(Value::Null) if nullable || self.lenient_nulls => {}
                 Some(v) if !ty.accepts(v) => self.push(
-                    "json.field_type",
+                    crate::check::code::JSON_FIELD_TYPE,
                     format!("{at}{name} should be {}, found {}", ty.name(), short(v)),
                 ),
                 Some(v) if ty == Ty::Time => match v.as_str().and_then(parse_timestamp) {
                     Some(t) => times.push((name, t)),
                     None => self.push(
-                        "json.timestamp",
+                        crate::check::code::JSON_TIMESTAMP,
                         format!("{at}{name} {v} is not a timestamp"),
                     ),
                 },
@@ -156,14 +162,14 @@ impl Ctx<'_> {
             .map(|(_, t)| *t);
         if let Some(s) = start.filter(|s| *s > Utc::now() + A_DAY) {
             self.push(
-                "json.time_range",
+                crate::check::code::JSON_TIME_RANGE,
                 format!("start_time {s} is in the future: the call's age, and retention, cannot be measured from it"),
             );
         }
         let duration = obj.get("duration_seconds").and_then(Value::as_f64);
         if let Some(d) = duration.filter(|d| !(0.0..=A_DAY.as_seconds_f64()).contains(d)) {
             self.push(
-                "json.time_range",
+                crate::check::code::JSON_TIME_RANGE,
                 format!("duration_seconds {d} is not the length of a call"),
             );
         }
@@ -174,7 +180,7 @@ impl Ctx<'_> {
         if let (Some(s), Some(e)) = (get("start_time"), get("end_time")) {
             if e < s {
                 self.push(
-                    "json.end_before_start",
+                    crate::check::code::JSON_END_BEFORE_START,
                     format!("end_time {e} is before start_time {s}"),
                 );
             }
@@ -196,14 +202,14 @@ impl Ctx<'_> {
                 let far = self.start.is_some_and(|s| (*t - s).abs() > A_DAY);
                 if far && !reported_range {
                     self.push(
-                        "json.time_range",
+                        crate::check::code::JSON_TIME_RANGE,
                         format!("{item} {i} ({t}) is more than a day from the call's start"),
                     );
                     reported_range = true;
                 }
                 if last.is_some_and(|l| *t < l) && !reported_order {
                     self.push(
-                        "json.order",
+                        crate::check::code::JSON_ORDER,
                         format!("{item} {i} ({t}) is earlier than the one before it"),
                     );
                     reported_order = true;
@@ -218,7 +224,7 @@ impl Ctx<'_> {
                     Some("bot") => Some("output"),
                     Some(other) => {
                         self.push(
-                            "json.field_type",
+                            crate::check::code::JSON_FIELD_TYPE,
                             format!("entry {i}: channel \"{other}\" is neither caller nor bot"),
                         );
                         None
@@ -228,7 +234,7 @@ impl Ctx<'_> {
                 if let (Some(want), Some(got)) = (expected, ty) {
                     if want != got {
                         self.push(
-                            "json.channel_type",
+                            crate::check::code::JSON_CHANNEL_TYPE,
                             format!(
                                 "entry {i}: a {} entry has type \"{got}\" (expected \"{want}\")",
                                 ch.unwrap_or("")
@@ -271,7 +277,7 @@ pub fn check_json(rec: &Recording, out: &mut Vec<Finding>) {
                 ..
             }) => {
                 out.push(Finding::new(
-                    "json.parse",
+                    crate::check::code::JSON_PARSE,
                     Some(kind),
                     format!(
                         "{}: invalid JSON at line {line}, column {column}: {message}",
@@ -281,11 +287,19 @@ pub fn check_json(rec: &Recording, out: &mut Vec<Finding>) {
                 continue;
             }
             Err(e @ crate::Error::TooLarge { .. }) => {
-                out.push(Finding::new("json.too_large", Some(kind), e.to_string()));
+                out.push(Finding::new(
+                    crate::check::code::JSON_TOO_LARGE,
+                    Some(kind),
+                    e.to_string(),
+                ));
                 continue;
             }
             Err(e) => {
-                out.push(Finding::new("file.unreadable", Some(kind), e.to_string()));
+                out.push(Finding::new(
+                    crate::check::code::FILE_UNREADABLE,
+                    Some(kind),
+                    e.to_string(),
+                ));
                 continue;
             }
         };

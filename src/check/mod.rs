@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::recording::{FileKind, ModelOptions, Recording, State};
 
 pub use compare::{compare_final, compare_realtime, FinalReport, RealtimeReport};
-pub use finding::{Finding, Severity, CODES};
+pub use finding::{code, Finding, Severity, CODES};
 
 /// A recording's overall status: its worst finding, info counting as ok.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -87,7 +87,7 @@ pub fn check_recording_at(
     let mut findings = Vec::new();
     if state == State::InProgress {
         findings.push(Finding::new(
-            "state.in_progress",
+            crate::check::code::STATE_IN_PROGRESS,
             None,
             format!(
                 "files changed within the last {} s and the recorder has not finished: not checked (see --settle)",
@@ -111,14 +111,14 @@ pub fn check_recording_at(
 fn check_files(rec: &Recording, state: State, level: CheckLevel, out: &mut Vec<Finding>) {
     if state == State::Crashed {
         out.push(Finding::new(
-            "state.crashed",
+            crate::check::code::STATE_CRASHED,
             None,
             "the recorder died: only WAVs remain, transcript and events are lost (repair rebuilds the final stereo and the metadata)",
         ));
     }
     if state == State::AudioRemoved {
         out.push(Finding::new(
-            "state.audio_removed",
+            crate::check::code::STATE_AUDIO_REMOVED,
             None,
             format!(
                 "the retention policy removed the audio ({}); transcript and metadata are kept",
@@ -135,7 +135,7 @@ fn check_files(rec: &Recording, state: State, level: CheckLevel, out: &mut Vec<F
     if let Some(stale) = stale {
         for path in stale {
             out.push(Finding::new(
-                "file.temp_leftover",
+                crate::check::code::FILE_TEMP_LEFTOVER,
                 None,
                 format!(
                     "{}: left by a callscope run that died; repair removes it",
@@ -152,7 +152,7 @@ fn check_files(rec: &Recording, state: State, level: CheckLevel, out: &mut Vec<F
     for kind in FileKind::ALL {
         match rec.file(kind) {
             Some(f) if f.symlink => out.push(Finding::new(
-                "file.symlink",
+                crate::check::code::FILE_SYMLINK,
                 Some(kind),
                 format!(
                     "{}: a symlink; callscope never follows links in a recording",
@@ -160,7 +160,7 @@ fn check_files(rec: &Recording, state: State, level: CheckLevel, out: &mut Vec<F
                 ),
             )),
             Some(f) if f.special.is_some() => out.push(Finding::new(
-                "file.not_regular",
+                crate::check::code::FILE_NOT_REGULAR,
                 Some(kind),
                 format!(
                     "{}: {}, not a regular file; it is never opened",
@@ -176,7 +176,7 @@ fn check_files(rec: &Recording, state: State, level: CheckLevel, out: &mut Vec<F
             None if recovered && matches!(kind, FileKind::Transcript | FileKind::Events) => out
                 .push(
                     Finding::new(
-                        "file.missing",
+                        crate::check::code::FILE_MISSING,
                         Some(kind),
                         format!(
                             "{}: never written (the call crashed); it cannot be rebuilt",
@@ -186,7 +186,7 @@ fn check_files(rec: &Recording, state: State, level: CheckLevel, out: &mut Vec<F
                     .with_severity(Severity::Info),
                 ),
             None => out.push(Finding::new(
-                "file.missing",
+                crate::check::code::FILE_MISSING,
                 Some(kind),
                 format!("{}: missing", kind.file_name()),
             )),

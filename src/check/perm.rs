@@ -31,23 +31,23 @@ struct Kind {
 
 const KINDS: [Kind; 4] = [
     Kind {
-        code: "perm.world_readable",
+        code: crate::check::code::PERM_WORLD_READABLE,
         exposed: |m, _| read_by_others(m),
         // Files lose others' read, directories their read and search.
         bits: 0o005,
     },
     Kind {
-        code: "perm.world_writable",
+        code: crate::check::code::PERM_WORLD_WRITABLE,
         exposed: |m, _| m.mode() & 0o002 != 0,
         bits: 0o002,
     },
     Kind {
-        code: "perm.group_writable",
+        code: crate::check::code::PERM_GROUP_WRITABLE,
         exposed: |m, _| m.mode() & 0o020 != 0,
         bits: 0o020,
     },
     Kind {
-        code: "perm.owner_mismatch",
+        code: crate::check::code::PERM_OWNER_MISMATCH,
         exposed: |m, owner| m.uid() != owner,
         bits: 0,
     },
@@ -104,7 +104,7 @@ pub fn audit(dir: &Path, owner: u32) -> Vec<Finding> {
         let hits: Vec<String> = exposed_here
             .iter()
             .map(|(p, m)| {
-                if code == "perm.owner_mismatch" {
+                if code == crate::check::code::PERM_OWNER_MISMATCH {
                     format!("{} (uid {})", shown(dir, p), m.uid())
                 } else {
                     format!("{} ({:04o})", shown(dir, p), m.mode() & 0o7777)
@@ -115,16 +115,20 @@ pub fn audit(dir: &Path, owner: u32) -> Vec<Finding> {
             continue;
         }
         let what = match code {
-            "perm.world_readable" => "readable by every user of the machine".to_string(),
-            "perm.world_writable" => "writable by every user of the machine".to_string(),
-            "perm.group_writable" => "writable by its group".to_string(),
+            crate::check::code::PERM_WORLD_READABLE => {
+                "readable by every user of the machine".to_string()
+            }
+            crate::check::code::PERM_WORLD_WRITABLE => {
+                "writable by every user of the machine".to_string()
+            }
+            crate::check::code::PERM_GROUP_WRITABLE => "writable by its group".to_string(),
             _ => format!("not owned by the store's owner (uid {owner})"),
         };
         let mut list = hits.iter().take(6).cloned().collect::<Vec<_>>().join(", ");
         if hits.len() > 6 {
             list.push_str(&format!(" and {} more", hits.len() - 6));
         }
-        let fix = if code == "perm.owner_mismatch" {
+        let fix = if code == crate::check::code::PERM_OWNER_MISMATCH {
             ""
         } else {
             "; repair --fix-permissions takes the bits away"
@@ -170,10 +174,10 @@ impl StoreSummary {
             root_mode: format!("{:04o}", m.mode() & 0o7777),
             root_readable_by_others: read_by_others(&m),
             owner_uid: m.uid(),
-            world_readable: count("perm.world_readable"),
-            world_writable: count("perm.world_writable"),
-            group_writable: count("perm.group_writable"),
-            owner_mismatch: count("perm.owner_mismatch"),
+            world_readable: count(crate::check::code::PERM_WORLD_READABLE),
+            world_writable: count(crate::check::code::PERM_WORLD_WRITABLE),
+            group_writable: count(crate::check::code::PERM_GROUP_WRITABLE),
+            owner_mismatch: count(crate::check::code::PERM_OWNER_MISMATCH),
         })
     }
 

@@ -27,7 +27,7 @@ pub fn check_header<'r>(
     let name = kind.file_name();
     if !info.rate_plausible() {
         out.push(Finding::new(
-            "wav.rate_invalid",
+            crate::check::code::WAV_RATE_INVALID,
             Some(kind),
             format!(
                 "{name}: sample rate {} Hz in the header; a telephony recording has {}–{} Hz (a damaged header)",
@@ -40,7 +40,7 @@ pub fn check_header<'r>(
     let want = kind.expected_channels();
     if info.channels != want {
         out.push(Finding::new(
-            "wav.channels",
+            crate::check::code::WAV_CHANNELS,
             Some(kind),
             format!(
                 "{name}: {} channel(s), the recorder writes {want}",
@@ -56,7 +56,7 @@ pub fn check_header<'r>(
         .collect();
     if !sizes.is_empty() {
         out.push(Finding::new(
-            "wav.header_sizes",
+            crate::check::code::WAV_HEADER_SIZES,
             Some(kind),
             format!(
                 "{name}: {}; {} bytes of samples are present (repair rewrites the header)",
@@ -67,12 +67,12 @@ pub fn check_header<'r>(
     }
     for a in &info.anomalies {
         let code = match a {
-            WavAnomaly::PartialFrame { .. } => "wav.odd_byte",
-            WavAnomaly::NoSamples => "wav.no_samples",
-            WavAnomaly::TrailingBytes { .. } => "wav.trailing_bytes",
-            WavAnomaly::UnknownChunk { .. } => "wav.unknown_chunk",
-            WavAnomaly::Extensible => "wav.extensible",
-            WavAnomaly::InconsistentFormat { .. } => "wav.inconsistent_format",
+            WavAnomaly::PartialFrame { .. } => crate::check::code::WAV_ODD_BYTE,
+            WavAnomaly::NoSamples => crate::check::code::WAV_NO_SAMPLES,
+            WavAnomaly::TrailingBytes { .. } => crate::check::code::WAV_TRAILING_BYTES,
+            WavAnomaly::UnknownChunk { .. } => crate::check::code::WAV_UNKNOWN_CHUNK,
+            WavAnomaly::Extensible => crate::check::code::WAV_EXTENSIBLE,
+            WavAnomaly::InconsistentFormat { .. } => crate::check::code::WAV_INCONSISTENT_FORMAT,
             _ => continue,
         };
         out.push(Finding::new(code, Some(kind), format!("{name}: {a}")));
@@ -90,7 +90,7 @@ pub fn check_logged_rate(rec: &Recording, infos: &[(FileKind, &WavInfo)], out: &
     if let (Some(logged), Some(caller)) = (rec.logged_sample_rate(), caller) {
         if logged != caller {
             out.push(Finding::new(
-                "meta.sample_rate",
+                crate::check::code::META_SAMPLE_RATE,
                 Some(FileKind::Events),
                 format!(
                     "session_events.json: recording_started logs a target_sample_rate of {logged} Hz, caller_audio.wav is {caller} Hz"
@@ -106,11 +106,11 @@ pub fn check_logged_rate(rec: &Recording, infos: &[(FileKind, &WavInfo)], out: &
 fn header_error_code(e: &crate::Error) -> &'static str {
     match e {
         crate::Error::Wav { source, .. } => match source {
-            WavError::Unsupported(_) => "wav.format",
-            WavError::Io(_) => "file.unreadable",
-            _ => "wav.unreadable",
+            WavError::Unsupported(_) => crate::check::code::WAV_FORMAT,
+            WavError::Io(_) => crate::check::code::FILE_UNREADABLE,
+            _ => crate::check::code::WAV_UNREADABLE,
         },
-        _ => "file.unreadable",
+        _ => crate::check::code::FILE_UNREADABLE,
     }
 }
 
@@ -139,7 +139,7 @@ pub fn check_rates(infos: &[(FileKind, &WavInfo)], out: &mut Vec<Finding>) {
         .collect();
     for (kind, info) in infos.iter().filter(|(_, i)| i.sample_rate != majority) {
         out.push(Finding::new(
-            "wav.rate_mismatch",
+            crate::check::code::WAV_RATE_MISMATCH,
             Some(*kind),
             format!(
                 "{}: {} Hz where the other files are {majority} Hz ({})",
@@ -166,7 +166,7 @@ pub fn final_findings(r: &FinalReport, rate: u32, out: &mut Vec<Finding>) {
     let name = FileKind::FinalStereo.file_name();
     if r.frames != r.expected_frames {
         out.push(Finding::new(
-            "final.length",
+            crate::check::code::FINAL_LENGTH,
             kind,
             format!(
                 "{name}: {} frames, the longer mono track has {} (the recorder pads the shorter track to it)",
@@ -176,7 +176,7 @@ pub fn final_findings(r: &FinalReport, rate: u32, out: &mut Vec<Finding>) {
     }
     if r.is_swapped() {
         out.push(Finding::new(
-            "final.swapped",
+            crate::check::code::FINAL_SWAPPED,
             kind,
             format!(
                 "{name}: channels swapped (L matches bot_audio.wav, R matches caller_audio.wav)"
@@ -186,7 +186,7 @@ pub fn final_findings(r: &FinalReport, rate: u32, out: &mut Vec<Finding>) {
     }
     if r.left.count > 0 {
         out.push(Finding::new(
-            "final.left",
+            crate::check::code::FINAL_LEFT,
             kind,
             format!(
                 "{name}: left channel differs from caller_audio.wav: {}",
@@ -196,7 +196,7 @@ pub fn final_findings(r: &FinalReport, rate: u32, out: &mut Vec<Finding>) {
     }
     if r.right.count > 0 {
         out.push(Finding::new(
-            "final.right",
+            crate::check::code::FINAL_RIGHT,
             kind,
             format!(
                 "{name}: right channel differs from bot_audio.wav: {}",
@@ -212,7 +212,7 @@ pub fn realtime_findings(r: &RealtimeReport, out: &mut Vec<Finding>) {
     let name = FileKind::Stereo.file_name();
     if r.frames != r.expected_frames {
         out.push(Finding::new(
-            "realtime.length",
+            crate::check::code::REALTIME_LENGTH,
             kind,
             format!(
                 "{name}: {} frames, caller + bot samples are {} (every chunk is appended once)",
@@ -222,7 +222,7 @@ pub fn realtime_findings(r: &RealtimeReport, out: &mut Vec<Finding>) {
     }
     if r.both_nonzero > 0 {
         out.push(Finding::new(
-            "realtime.both_channels",
+            crate::check::code::REALTIME_BOTH_CHANNELS,
             kind,
             format!(
                 "{name}: {} frame(s) with both channels non-zero, first at frame {} (each chunk has the other channel zero)",
@@ -232,8 +232,12 @@ pub fn realtime_findings(r: &RealtimeReport, out: &mut Vec<Finding>) {
         ));
     }
     for (code, m, mono) in [
-        ("realtime.caller", &r.caller, "caller_audio.wav"),
-        ("realtime.bot", &r.bot, "bot_audio.wav"),
+        (
+            crate::check::code::REALTIME_CALLER,
+            &r.caller,
+            "caller_audio.wav",
+        ),
+        (crate::check::code::REALTIME_BOT, &r.bot, "bot_audio.wav"),
     ] {
         if m.ok() {
             continue;
@@ -273,7 +277,7 @@ pub fn check_content(rec: &Recording, usable: &[(FileKind, &WavInfo)], out: &mut
     );
     let report_io = |kind: FileKind, e: WavError, out: &mut Vec<Finding>| {
         out.push(Finding::new(
-            "file.unreadable",
+            crate::check::code::FILE_UNREADABLE,
             Some(kind),
             format!("{}: {e}", rec.path(kind).display()),
         ));
@@ -323,7 +327,9 @@ mod tests {
         let pairs: Vec<(FileKind, &WavInfo)> = kinds.into_iter().zip(&infos).collect();
         let mut out = Vec::new();
         check_rates(&pairs, &mut out);
-        assert!(out.iter().all(|f| f.code == "wav.rate_mismatch"));
+        assert!(out
+            .iter()
+            .all(|f| f.code == crate::check::code::WAV_RATE_MISMATCH));
         out.into_iter().map(|f| f.message).collect()
     }
 
@@ -332,11 +338,17 @@ mod tests {
         let code = |source| header_error_code(&crate::Error::wav(Path::new("x.wav"), source));
         assert_eq!(
             code(WavError::Io("Permission denied".into())),
-            "file.unreadable"
+            crate::check::code::FILE_UNREADABLE
         );
-        assert_eq!(code(WavError::Truncated("cut")), "wav.unreadable");
-        assert_eq!(code(WavError::NoData), "wav.unreadable");
-        assert_eq!(code(WavError::Unsupported("8-bit".into())), "wav.format");
+        assert_eq!(
+            code(WavError::Truncated("cut")),
+            crate::check::code::WAV_UNREADABLE
+        );
+        assert_eq!(code(WavError::NoData), crate::check::code::WAV_UNREADABLE);
+        assert_eq!(
+            code(WavError::Unsupported("8-bit".into())),
+            crate::check::code::WAV_FORMAT
+        );
     }
 
     #[test]

@@ -46,7 +46,8 @@ impl Facts<'_> {
     /// holds the name, or a file that cannot be read (it could not be kept
     /// as a backup first): it is reported, and never replaced.
     fn occupied(&self, k: FileKind) -> bool {
-        (self.rec.file(k).is_some() && !self.rec.has(k)) || self.has("file.unreadable", k)
+        (self.rec.file(k).is_some() && !self.rec.has(k))
+            || self.has(crate::check::code::FILE_UNREADABLE, k)
     }
 
     /// A mono or stereo file whose samples can be trusted as they are.
@@ -57,10 +58,10 @@ impl Facts<'_> {
 }
 
 const HEADER_CODES: [&str; 4] = [
-    "wav.header_sizes",
-    "wav.odd_byte",
-    "wav.trailing_bytes",
-    "wav.inconsistent_format",
+    crate::check::code::WAV_HEADER_SIZES,
+    crate::check::code::WAV_ODD_BYTE,
+    crate::check::code::WAV_TRAILING_BYTES,
+    crate::check::code::WAV_INCONSISTENT_FORMAT,
 ];
 
 /// The rate a mono whose header disagrees should have: the real-time file's,
@@ -82,11 +83,13 @@ fn inferred_rate(f: &Facts, k: FileKind) -> Result<u32, String> {
         return Err("the other files do not agree on one rate".into());
     }
     let rt_code = if k == FileKind::CallerAudio {
-        "realtime.caller"
+        crate::check::code::REALTIME_CALLER
     } else {
-        "realtime.bot"
+        crate::check::code::REALTIME_BOT
     };
-    if f.has(rt_code, FileKind::Stereo) || f.has("realtime.length", FileKind::Stereo) {
+    if f.has(rt_code, FileKind::Stereo)
+        || f.has(crate::check::code::REALTIME_LENGTH, FileKind::Stereo)
+    {
         return Err("its samples do not match stereo_recording.wav".into());
     }
     Ok(rt.sample_rate)
@@ -143,17 +146,17 @@ fn other_mono(k: FileKind) -> FileKind {
 
 fn realtime_code(k: FileKind) -> &'static str {
     if k == FileKind::CallerAudio {
-        "realtime.caller"
+        crate::check::code::REALTIME_CALLER
     } else {
-        "realtime.bot"
+        crate::check::code::REALTIME_BOT
     }
 }
 
 fn final_channel_code(k: FileKind) -> &'static str {
     if k == FileKind::CallerAudio {
-        "final.left"
+        crate::check::code::FINAL_LEFT
     } else {
-        "final.right"
+        crate::check::code::FINAL_RIGHT
     }
 }
 
@@ -168,14 +171,15 @@ fn truncated_mono(f: &Facts, k: FileKind) -> Option<(u16, u64)> {
     let rt = f.usable(FileKind::Stereo)?;
     let fin = f.usable(FileKind::FinalStereo)?;
     let rt_codes = f.codes(FileKind::Stereo);
-    let implicated = rt_codes.contains(&realtime_code(k)) || rt_codes.contains(&"realtime.length");
+    let implicated = rt_codes.contains(&realtime_code(k))
+        || rt_codes.contains(&crate::check::code::REALTIME_LENGTH);
     let other_clean = !rt_codes.contains(&realtime_code(other_mono(k)))
-        && !rt_codes.contains(&"realtime.both_channels");
+        && !rt_codes.contains(&crate::check::code::REALTIME_BOTH_CHANNELS);
     // The final stereo may disagree with this track only.
     let final_only_this = f
         .codes(FileKind::FinalStereo)
         .iter()
-        .all(|c| *c == "final.length" || *c == final_channel_code(k));
+        .all(|c| *c == crate::check::code::FINAL_LENGTH || *c == final_channel_code(k));
     if !(implicated && other_clean && final_only_this) {
         return None;
     }
@@ -197,14 +201,19 @@ fn monos_unproven(f: &Facts) -> Option<String> {
     if let Some(c) = rt_codes.iter().find(|c| {
         matches!(
             **c,
-            "realtime.caller" | "realtime.bot" | "realtime.length" | "realtime.both_channels"
+            crate::check::code::REALTIME_CALLER
+                | crate::check::code::REALTIME_BOT
+                | crate::check::code::REALTIME_LENGTH
+                | crate::check::code::REALTIME_BOTH_CHANNELS
         )
     }) {
         return Some(format!(
             "the mono tracks do not match stereo_recording.wav ({c}): which file is damaged is not proven"
         ));
     }
-    if f.usable(FileKind::Stereo).is_none() && f.has("meta.bytes", FileKind::Metadata) {
+    if f.usable(FileKind::Stereo).is_none()
+        && f.has(crate::check::code::META_BYTES, FileKind::Metadata)
+    {
         return Some(
             "the mono tracks disagree with call_metadata.json's byte counts (meta.bytes) and there is no real-time file to settle it".into(),
         );
@@ -298,7 +307,7 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
             .collect();
         let mut rate = info.sample_rate;
         let mut why = header.join(", ");
-        if f.has("wav.rate_mismatch", k) {
+        if f.has(crate::check::code::WAV_RATE_MISMATCH, k) {
             match inferred_rate(&f, k).ok().filter(|_| k != FileKind::Stereo) {
                 Some(r) => {
                     rate = r;
@@ -471,7 +480,7 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
             c if c.starts_with("realtime.") => {
                 "the real-time file is the only record of arrival order; it is not rebuilt"
             }
-            "file.missing"
+            crate::check::code::FILE_MISSING
                 if matches!(
                     finding.file.as_deref(),
                     Some("transcript.json" | "session_events.json" | "call_metadata.json")
@@ -479,9 +488,9 @@ pub fn plan(rec: &Recording, check: &RecordingCheck, aligned: bool) -> RepairPla
             {
                 "the recorder's JSON cannot be invented"
             }
-            "file.symlink" => "symlinks are never followed or replaced",
-            "file.not_regular" => "it is never opened or replaced",
-            "file.unreadable" => "the file cannot be read",
+            crate::check::code::FILE_SYMLINK => "symlinks are never followed or replaced",
+            crate::check::code::FILE_NOT_REGULAR => "it is never opened or replaced",
+            crate::check::code::FILE_UNREADABLE => "the file cannot be read",
             _ => continue,
         };
         skip.push(format!("{} ({}): {why}", finding.message, finding.code));

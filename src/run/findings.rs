@@ -68,8 +68,8 @@ fn root_cause(
         })
         .or_else(|| {
             let state_code = match state {
-                State::Crashed => "state.crashed",
-                State::AudioRemoved => "state.audio_removed",
+                State::Crashed => crate::check::code::STATE_CRASHED,
+                State::AudioRemoved => crate::check::code::STATE_AUDIO_REMOVED,
                 _ => return None,
             };
             files

@@ -72,7 +72,9 @@ pub fn process(
                     *st = out.stats;
                     for mut n in out.findings {
                         // Audio removed by policy: its absence is expected.
-                        if check.state == State::AudioRemoved && n.code == "timeline.unavailable" {
+                        if check.state == State::AudioRemoved
+                            && n.code == crate::check::code::TIMELINE_UNAVAILABLE
+                        {
                             n.severity = Severity::Info;
                         }
                         found.push(a.name(), a.needs(), n);
@@ -162,17 +164,20 @@ pub fn process(
 /// no longer readable.
 pub fn gone(planned: bool, error: Option<Error>) -> Finding {
     match (error, planned) {
-        (Some(e), _) => {
-            Finding::other("recording.unreadable", Severity::Error, None, e.to_string())
-        }
+        (Some(e), _) => Finding::other(
+            crate::check::code::RECORDING_UNREADABLE,
+            Severity::Error,
+            None,
+            e.to_string(),
+        ),
         (None, true) => Finding::other(
-            "plan.missing",
+            crate::check::code::PLAN_MISSING,
             Severity::Error,
             None,
             "in the plan, no longer under the root (pruned or moved since the plan was made)",
         ),
         (None, false) => Finding::other(
-            "recording.gone",
+            crate::check::code::RECORDING_GONE,
             Severity::Error,
             None,
             "no longer under the root (pruned or moved while the run went on)",
