@@ -213,32 +213,33 @@ fn anchor(heading: &str) -> String {
         .collect()
 }
 
-/// The headings of a Markdown file, outside code blocks, as anchors.
-fn anchors(text: &str) -> BTreeSet<String> {
+/// The lines of a Markdown file outside its code blocks.
+fn prose(text: &str) -> Vec<&str> {
     let mut fence = false;
-    let mut out = BTreeSet::new();
-    for line in text.lines() {
-        if line.starts_with("```") {
-            fence = !fence;
-        } else if !fence && line.starts_with('#') {
-            out.insert(anchor(line.trim_start_matches('#')));
-        }
-    }
-    out
+    text.lines()
+        .filter(|line| {
+            if line.starts_with("```") {
+                fence = !fence;
+                return false;
+            }
+            !fence
+        })
+        .collect()
 }
 
-/// The relative link targets of a Markdown file, outside code blocks.
+/// The headings of a Markdown file, as anchors.
+fn anchors(text: &str) -> BTreeSet<String> {
+    prose(text)
+        .into_iter()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| anchor(l.trim_start_matches('#')))
+        .collect()
+}
+
+/// The relative link targets of a Markdown file.
 fn links(text: &str) -> Vec<String> {
-    let mut fence = false;
     let mut out = Vec::new();
-    for line in text.lines() {
-        if line.starts_with("```") {
-            fence = !fence;
-            continue;
-        }
-        if fence {
-            continue;
-        }
+    for line in prose(text) {
         let mut rest = line;
         while let Some(i) = rest.find("](") {
             let after = &rest[i + 2..];
