@@ -328,7 +328,7 @@ pub fn merge(opts: &MergeOptions, manifests: &[Manifest]) -> Result<MergeOutcome
         }
         calls += batch.len();
         writer
-            .write_merged(&batch, &from)
+            .write_calls(&batch, &from)
             .map_err(|e| dir.shown(e))?;
     }
     let about = About {

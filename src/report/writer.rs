@@ -175,28 +175,16 @@ impl ReportWriter {
     }
 
     /// Append calls, in this order, to every report: (the call, its
-    /// recording's fingerprint as it was analyzed).
-    pub fn write_calls(&mut self, calls: &[(CallRecord, String)]) -> Result<()> {
-        let none: Vec<FromPart> = Vec::new();
-        self.write_batch(calls, &none)
-    }
-
-    /// `write_calls` for calls an earlier report holds (`merge`): each
-    /// with what can be taken from it as it is.
-    pub fn write_merged(
+    /// recording's fingerprint as it was analyzed); `parts`, for `merge`,
+    /// what can be taken of each as an earlier report wrote it (empty for
+    /// a run).
+    pub fn write_calls(
         &mut self,
         calls: &[(CallRecord, String)],
         parts: &[FromPart],
     ) -> Result<()> {
-        self.write_batch(calls, parts)
-    }
-
-    fn write_batch(&mut self, calls: &[(CallRecord, String)], parts: &[FromPart]) -> Result<()> {
         let drawn = match &self.html {
-            Some(h) => {
-                let pages: Vec<Option<PathBuf>> = parts.iter().map(|p| p.page.clone()).collect();
-                h.write_pages(&calls.iter().map(|c| &c.0).collect::<Vec<_>>(), &pages)?
-            }
+            Some(h) => h.write_pages(&calls.iter().map(|c| &c.0).collect::<Vec<_>>(), parts)?,
             None => Vec::new(),
         };
         for (i, (r, fingerprint)) in calls.iter().enumerate() {

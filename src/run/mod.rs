@@ -276,7 +276,7 @@ pub fn run(opts: &RunOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Ru
         });
         crate::interrupt::check()?;
         let records: Vec<(CallRecord, String)> = records.into_iter().flatten().collect();
-        pool.install(|| writer.write_calls(&records))
+        pool.install(|| writer.write_calls(&records, &[]))
             .map_err(|e| dir.shown(e))?;
         for (r, _) in &records {
             calls += 1;

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use super::summary::{CallCounts, FindingCounts};
 use crate::analyze::{Cell, RunSummary};
 use crate::error::{Error, Result};
-use crate::report::CallRecord;
+use crate::report::{CallRecord, FromPart};
 use crate::safe_fs::AtomicFile;
 
 const CSS: &str = include_str!("style.css");
@@ -268,14 +268,10 @@ impl HtmlReport {
     /// Write the calls' pages, in parallel (on the current rayon pool):
     /// drawing and writing them one after the other would leave the cores
     /// idle between batches for a tenth of a run. `parts`: for each call,
-    /// the page an earlier report drew of the same analysis (`merge`), or
-    /// none (empty: none for any). Returns what each page drew, in the
-    /// calls' order, for the overview (`add`).
-    pub fn write_pages(
-        &self,
-        calls: &[&CallRecord],
-        parts: &[Option<PathBuf>],
-    ) -> Result<Vec<CallRows>> {
+    /// what an earlier report holds of the same analysis (`merge`; empty
+    /// for a run), whose page is taken when it is this one. Returns what
+    /// each page drew, in the calls' order, for the overview (`add`).
+    pub fn write_pages(&self, calls: &[&CallRecord], parts: &[FromPart]) -> Result<Vec<CallRows>> {
         use rayon::prelude::*;
         calls
             .par_iter()
@@ -284,7 +280,7 @@ impl HtmlReport {
                 let rows = CallRows::of(r);
                 let audio = self.audio.as_ref().and_then(|a| a.of(&r.recording));
                 let path = self.dir.join(CALLS_DIR).join(page_name(&r.recording));
-                if let Some(Some(part)) = parts.get(i) {
+                if let Some(part) = parts.get(i).and_then(|p| p.page.as_deref()) {
                     if self.take_page(part, &audio, &path) {
                         return Ok(rows);
                     }
