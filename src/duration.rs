@@ -121,10 +121,15 @@ fn iso_8601(rest: &str) -> Option<Span> {
             // Each unit once, in order: skip to it.
             order.by_ref().find(|u| *u == c)?;
             let n: u64 = std::mem::take(&mut num).parse().ok()?;
-            let unit = match (units, c) {
-                ("hms", 'm') => "min",
-                ("ymwd", 'm') => "mo",
-                _ => &units[units.find(c)?..][..1],
+            // M is months before the T and minutes after it.
+            let unit = match (c, units) {
+                ('m', "ymwd") => "mo",
+                ('m', _) => "min",
+                ('y', _) => "y",
+                ('w', _) => "w",
+                ('d', _) => "d",
+                ('h', _) => "h",
+                _ => "s",
             };
             let add = unit_span(n, unit)?;
             span.months = span.months.checked_add(add.months)?;
