@@ -6,7 +6,7 @@
 
 use super::vad;
 use super::{mean, Analyzer, CallContext, CallOutput, Cell, Needs, RunSummary, Stats};
-use crate::view::redact::redact;
+use crate::recording::redact::redact;
 
 pub struct TranscriptStats;
 

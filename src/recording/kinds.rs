@@ -157,6 +157,10 @@ impl State {
     }
 }
 
+/// The listening copy `repair --aligned` writes beside the recorder's
+/// files (caller left, bot right, on the call's clock).
+pub const ALIGNED_FILE: &str = "aligned_stereo_recording.wav";
+
 #[cfg(test)]
 mod tests {
     use super::FileKind;

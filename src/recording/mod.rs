@@ -8,6 +8,7 @@ mod kinds;
 pub mod model;
 mod name;
 mod output_path;
+pub mod redact;
 mod resolve;
 mod timestamp;
 
@@ -27,7 +28,7 @@ pub use discover::{
     check_root, discover, discover_each, is_inside_name, open_dir, Discovery, SkippedPath,
 };
 pub use filter::{Filter, TimeSpec};
-pub use kinds::{FileEntry, FileKind, StartSource, StartTime, State};
+pub use kinds::{FileEntry, FileKind, StartSource, StartTime, State, ALIGNED_FILE};
 pub use model::{
     CallMetadata, FunctionCall, SessionEvent, SessionEvents, Transcript, TranscriptEntry,
 };

@@ -24,9 +24,6 @@ pub enum Action {
     WriteAligned { file: &'static str },
 }
 
-/// The listening copy `repair --aligned` writes.
-pub const ALIGNED_FILE: &str = "aligned_stereo_recording.wav";
-
 impl Action {
     pub fn name(&self) -> &'static str {
         match self {

@@ -8,11 +8,13 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::Serialize;
 
-use super::action::{Action, PlannedAction, RepairPlan, ALIGNED_FILE};
+use super::action::{Action, PlannedAction, RepairPlan};
 use crate::audio::{self, WavError, WavStream};
 use crate::check::compare_realtime;
 use crate::error::{Error, Result};
-use crate::recording::{format_utc, CallMetadata, FileKind, NameTz, Recording, Timestamp};
+use crate::recording::{
+    format_utc, CallMetadata, FileKind, NameTz, Recording, Timestamp, ALIGNED_FILE,
+};
 use crate::safe_fs::{self, AtomicFile};
 use crate::timeline;
 

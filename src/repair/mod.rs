@@ -13,7 +13,8 @@ use serde::Serialize;
 use crate::check::check_recording;
 use crate::recording::{ModelOptions, Recording};
 
-pub use action::{Action, PlannedAction, RepairPlan, ALIGNED_FILE};
+pub use crate::recording::ALIGNED_FILE;
+pub use action::{Action, PlannedAction, RepairPlan};
 pub use apply::{apply, ActionResult, ApplyOptions, Outcome};
 pub use permissions::{fix_permissions, render_modes};
 pub use plan::plan;

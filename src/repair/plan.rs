@@ -4,9 +4,9 @@
 
 use crate::audio::WavInfo;
 use crate::check::{RecordingCheck, Severity};
-use crate::recording::{FileKind, Recording, State};
+use crate::recording::{FileKind, Recording, State, ALIGNED_FILE};
 
-use super::action::{Action, PlannedAction, RepairPlan, ALIGNED_FILE};
+use super::action::{Action, PlannedAction, RepairPlan};
 
 struct Facts<'a> {
     rec: &'a Recording,

@@ -23,15 +23,14 @@ use serde::Serialize;
 use crate::check::{check_recording_at, CheckLevel, Status};
 use crate::recording::{format_utc, FileKind, ModelOptions, Recording, State};
 
-pub use archive::validate_archive_root;
-pub use policy::{Action, Policy, Rule};
+pub use policy::{validate_archive_root, Action, Policy, Rule};
 pub use render::{human_bytes, plan_csv, render_plan, summary, RuleTotal, Summary};
 
 /// The file a recording under legal hold holds.
 pub const LEGAL_HOLD_FILE: &str = "LEGAL_HOLD";
 pub use crate::recording::AUDIO_REMOVED_MARKER;
 /// The listening copy `repair --aligned` writes is audio too.
-const EXTRA_AUDIO: &str = crate::repair::ALIGNED_FILE;
+const EXTRA_AUDIO: &str = crate::recording::ALIGNED_FILE;
 
 /// What a plan does with one recording: a rule's action, or why none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -450,5 +450,5 @@ mod tests;
 mod text;
 
 use archive::{policy_spec, refuse_keys, rule_spec, KeyFields};
-pub use archive::{ArchiveFormat, ArchiveSpec};
+pub use archive::{validate_archive_root, ArchiveFormat, ArchiveSpec};
 use text::read_policy_file;

@@ -4,7 +4,6 @@
 pub mod browse;
 pub mod list;
 pub mod play;
-pub mod redact;
 pub mod show;
 mod table;
 pub mod transcript;

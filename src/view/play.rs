@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::error::{Error, Result};
+use crate::recording::ALIGNED_FILE;
 use crate::recording::{FileKind, Recording};
-use crate::repair::ALIGNED_FILE;
 
 /// Which of a recording's audio files to play.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::redact::redact;
+use crate::recording::redact::redact;
 use crate::recording::{format_utc, NameTz, Recording};
 
 #[derive(Debug, Clone, Serialize)]

@@ -186,7 +186,7 @@ impl AudioLinks {
     /// one, else of its final stereo file; and whether it is the aligned.
     pub fn of(&self, rel: &str) -> Option<(String, bool)> {
         [
-            ("aligned_stereo_recording.wav", true),
+            (crate::recording::ALIGNED_FILE, true),
             ("final_stereo_recording.wav", false),
         ]
         .into_iter()

@@ -197,3 +197,31 @@ fn parse_keys(raw: &KeyFields, path: &Path, at: At) -> Result<Option<ArchiveKeys
     };
     Ok(Some(ArchiveKeys { recipients, verify }))
 }
+
+/// Refuse an archive root that is the recordings root, lies inside it (an
+/// archive there would be the recording itself, or be found as a recording
+/// and archived again every night) or holds it (an archive could land
+/// inside ROOT). Checked before anything is touched, on resolved paths.
+pub fn validate_archive_root(root: &Path, archive_root: &Path) -> Result<(), String> {
+    let resolve =
+        |p: &Path| crate::safe_fs::resolve(p).map_err(|e| format!("{}: {e}", p.display()));
+    let (root_r, archive_r) = (resolve(root)?, resolve(archive_root)?);
+    let problem = if archive_r == root_r {
+        Some("is the recordings root itself")
+    } else if archive_r.starts_with(&root_r) {
+        Some("is inside the recordings root")
+    } else if root_r.starts_with(&archive_r) {
+        Some("holds the recordings root")
+    } else {
+        None
+    };
+    match problem {
+        Some(why) => Err(format!(
+            "archive_root {} (resolved: {}) {why} {}; it must be outside it, or archives would be taken for recordings",
+            archive_root.display(),
+            archive_r.display(),
+            root_r.display()
+        )),
+        None => Ok(()),
+    }
+}
