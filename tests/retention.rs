@@ -988,3 +988,67 @@ fn the_plan_totals_add_up_per_action_and_rule() {
         "{text}"
     );
 }
+
+/// A yearly period from 29 February ends on the 28th in a year with no
+/// 29th: the call is kept until the microsecond before its time of day on
+/// 2025-02-28 and goes from then; four years on, on the 29th again.
+#[test]
+fn a_year_from_the_29th_of_february_ends_on_the_28th() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, _) = simulate(tmp.path(), 1, 5, &["--start", "2024-02-29T10:00:00Z"]);
+    let rec = fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|n| n.contains("20240229"))
+        .expect("a call started on 29 February");
+    let policy = tmp.path().join("policy.toml");
+    fs::write(
+        &policy,
+        "[[rule]]\nname = \"yearly\"\nolder_than = \"1y\"\naction = \"delete\"\n\
+         [[rule]]\nname = \"default\"\ndefault = true\naction = \"keep\"\n",
+    )
+    .unwrap();
+    // The call's start, to the microsecond, as its metadata gives it.
+    let meta = read_json(&root.join(&rec).join("call_metadata.json"));
+    let start: chrono::DateTime<chrono::Utc> =
+        meta["start_time"].as_str().unwrap().parse().unwrap();
+    assert_eq!(start.format("%F").to_string(), "2024-02-29");
+    // `date` at the call's time of day, less `micros_before`.
+    let on = |date: &str, micros_before: i64| {
+        let t = format!("{date}T{}Z", start.format("%H:%M:%S%.6f"));
+        let t: chrono::DateTime<chrono::Utc> = t.parse().unwrap();
+        (t - chrono::Duration::microseconds(micros_before))
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    };
+    let action_at = |now: String| {
+        let (code, out, err) = prune_at(&root, &policy, &now, &["--json"]);
+        assert_eq!(code, 0, "{err}");
+        let plan: Value = serde_json::from_str(&out).unwrap();
+        actions(&plan)[&rec].clone()
+    };
+    assert_eq!(action_at(on("2025-02-28", 1)), "keep");
+    assert_eq!(action_at(on("2025-02-28", 0)), "delete");
+    // In ISO 8601 and spelt out, the same year.
+    for year in ["P1Y", "12 months", "P12M"] {
+        fs::write(
+            &policy,
+            format!(
+                "[[rule]]\nname = \"yearly\"\nolder_than = \"{year}\"\naction = \"delete\"\n\
+                 [[rule]]\nname = \"default\"\ndefault = true\naction = \"keep\"\n"
+            ),
+        )
+        .unwrap();
+        assert_eq!(action_at(on("2025-02-28", 1)), "keep", "{year}");
+        assert_eq!(action_at(on("2025-02-28", 0)), "delete", "{year}");
+    }
+    // Four years on, the anniversary is the 29th again.
+    fs::write(
+        &policy,
+        "[[rule]]\nname = \"four\"\nolder_than = \"4y\"\naction = \"delete\"\n\
+         [[rule]]\nname = \"default\"\ndefault = true\naction = \"keep\"\n",
+    )
+    .unwrap();
+    assert_eq!(action_at(on("2028-02-28", 0)), "keep");
+    assert_eq!(action_at(on("2028-02-29", 1)), "keep");
+    assert_eq!(action_at(on("2028-02-29", 0)), "delete");
+}
