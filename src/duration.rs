@@ -7,6 +7,8 @@
 //! ambiguous (systemd and tmpreaper read it as minutes, people as months),
 //! and only `--wait` takes a bare number (seconds).
 
+use chrono::{DateTime, Utc};
+
 /// A length of time in the units it was written in: calendar months (a
 /// month or a year is not a fixed number of seconds), calendar days (a day
 /// or a week, which a DST change makes 23 or 25 hours in a zone), and
@@ -36,6 +38,14 @@ impl Span {
     /// Days as exact 24-hour days, for a length that has no months.
     pub fn exact_seconds(self) -> Option<u64> {
         (self.months == 0).then(|| self.days.checked_mul(86_400)?.checked_add(self.seconds))?
+    }
+
+    /// The instant this long before `now`: months on the calendar, then
+    /// days as 24 hours and the seconds; None before the calendar's start.
+    pub fn before(self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let exact = Span { months: 0, ..self }.exact_seconds()?;
+        now.checked_sub_months(chrono::Months::new(u32::try_from(self.months).ok()?))?
+            .checked_sub_signed(chrono::Duration::try_seconds(i64::try_from(exact).ok()?)?)
     }
 
     /// Read `text` as `reading` says.

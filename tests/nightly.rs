@@ -1398,6 +1398,17 @@ fn new_reads_each_nights_index_and_older_reports_without_one() {
     let again = calls(&day2);
     assert_eq!(again.len(), 1, "{again:?}");
     assert_eq!(again[0]["recording"], lines[0]["recording"]);
+    // A broken index (cut mid-line) is named and that night passed over:
+    // its calls count as new, and no night fails for it.
+    fs::remove_dir_all(&day2).unwrap();
+    fs::write(&index, &text[..text.len() / 2]).unwrap();
+    let (code, err) = night(&store, &day2, &["--new"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("day1/fingerprints.jsonl") && err.contains("that report is passed over"),
+        "{err}"
+    );
+    assert_eq!(calls(&day2).len(), lines.len());
     // A report from before the index: its partial is read, and nothing is
     // new.
     fs::remove_dir_all(&day2).unwrap();

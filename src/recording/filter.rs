@@ -102,21 +102,9 @@ impl TimeSpec {
                 .ok_or_else(|| format!("{t} does not exist in {tz} (a DST gap)")),
             TimeSpec::Day(d) => day(d),
             TimeSpec::DayOffset(k) => day(tz.date_of(now) + Duration::days(k)),
-            TimeSpec::Ago(span) => {
-                let exact = span
-                    .days
-                    .checked_mul(86_400)
-                    .and_then(|d| d.checked_add(span.seconds));
-                let back = exact
-                    .and_then(|s| Duration::try_seconds(i64::try_from(s).ok()?))
-                    .and_then(|d| {
-                        now.checked_sub_months(chrono::Months::new(
-                            u32::try_from(span.months).ok()?,
-                        ))?
-                        .checked_sub_signed(d)
-                    });
-                back.ok_or_else(|| "that far back is before the calendar's start".to_string())
-            }
+            TimeSpec::Ago(span) => span
+                .before(now)
+                .ok_or_else(|| "that far back is before the calendar's start".to_string()),
         }
     }
 }
